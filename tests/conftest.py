@@ -33,8 +33,9 @@ def small_area(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     home = tmp_path_factory.mktemp("area")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    generate_area(PopulationStore(settings.population_dir), patients=SMALL_AREA_PATIENTS,
-                  seed=SMALL_AREA_SEED)
+    generate_area(
+        PopulationStore(settings.population_dir), patients=SMALL_AREA_PATIENTS, seed=SMALL_AREA_SEED
+    )
     return settings
 
 

@@ -113,7 +113,9 @@ PRACTICE = _c(
     "Organisation code of the GP practice.",
     references="organisations.org_code",
 )
-COST = _c("cost", "float", "Cost in pounds sterling at the tariff or unit cost of the year.", minimum=0)
+COST = _c(
+    "cost", "float", "Cost in pounds sterling at the tariff or unit cost of the year.", minimum=0
+)
 
 ORG_TYPES = (
     "commissioning_area",
@@ -136,7 +138,12 @@ ORGANISATIONS = TableContract(
     grain="one organisation",
     primary_key=("org_code",),
     columns=(
-        _c("org_code", "string", "Organisation code, unique in the area.", pattern=r"^[A-Z0-9]{3,12}$"),
+        _c(
+            "org_code",
+            "string",
+            "Organisation code, unique in the area.",
+            pattern=r"^[A-Z0-9]{3,12}$",
+        ),
         _c("name", "string", "Name shown to users."),
         _c("org_type", "string", "Kind of organisation.", allowed=ORG_TYPES),
         _c(
@@ -186,8 +193,12 @@ PATIENTS = TableContract(
             "Ethnic group, ONS 2021 high-level categories.",
             allowed=("White", "Asian", "Black", "Mixed", "Other", "Not stated"),
         ),
-        _c("lsoa_code", "string", "Lower-layer super output area (2011) of residence.",
-           pattern=r"^E0[0-9]{7}$"),
+        _c(
+            "lsoa_code",
+            "string",
+            "Lower-layer super output area (2011) of residence.",
+            pattern=r"^E0[0-9]{7}$",
+        ),
         _c(
             "imd_decile",
             "int",
@@ -248,7 +259,9 @@ MEDICATIONS = TableContract(
         _c("issue_id", "int", "Key of the issue.", minimum=1),
         PERSON,
         _c("issue_date", "date", "Date the medicine was issued."),
-        _c("code_system", "string", "Code system of the code.", allowed=("dmd", "snomed", "rxnorm")),
+        _c(
+            "code_system", "string", "Code system of the code.", allowed=("dmd", "snomed", "rxnorm")
+        ),
         _c("code", "string", "Medicine code (dm+d VMP/AMP where known)."),
         _c("name", "string", "Medicine name as issued."),
         _c("bnf_chapter", "string", "BNF chapter of the medicine.", nullable=True),
@@ -316,8 +329,12 @@ SPELL_DIAGNOSES = TableContract(
         _c("spell_id", "int", "The spell.", references="hospital_spells.spell_id"),
         PERSON,
         _c("position", "int", "Order of the diagnosis; 1 is the primary diagnosis.", minimum=1),
-        _c("icd10_code", "string", "ICD-10 code without the dot, e.g. I500.",
-           pattern=r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$"),
+        _c(
+            "icd10_code",
+            "string",
+            "ICD-10 code without the dot, e.g. I500.",
+            pattern=r"^[A-Z][0-9]{2}[0-9A-Z]{0,4}$",
+        ),
     ),
 )
 
@@ -380,8 +397,12 @@ COMMUNITY_CONTACTS = TableContract(
                 "palliative_care",
             ),
         ),
-        _c("setting", "string", "Where the contact took place.",
-           allowed=("home", "clinic", "care_home", "telephone")),
+        _c(
+            "setting",
+            "string",
+            "Where the contact took place.",
+            allowed=("home", "clinic", "care_home", "telephone"),
+        ),
         _c("duration_minutes", "int", "Length of the contact in minutes.", minimum=0),
         COST,
     ),
@@ -395,8 +416,12 @@ CARE_PACKAGES = TableContract(
     columns=(
         _c("package_id", "int", "Key of the package.", minimum=1),
         PERSON,
-        _c("package_type", "string", "Kind of package.",
-           allowed=("home_care", "residential", "nursing", "reablement")),
+        _c(
+            "package_type",
+            "string",
+            "Kind of package.",
+            allowed=("home_care", "residential", "nursing", "reablement"),
+        ),
         _c("start_date", "date", "First day of the package."),
         _c("end_date", "date", "Last day of the package; empty while current.", nullable=True),
         _c("weekly_cost", "float", "Cost per week in pounds sterling.", minimum=0),
@@ -410,8 +435,13 @@ COSTS = TableContract(
     primary_key=("person_id", "financial_year", "setting"),
     columns=(
         PERSON,
-        _c("financial_year", "int", "Financial year by its starting calendar year (2023 = 2023/24).",
-           minimum=2000, maximum=2100),
+        _c(
+            "financial_year",
+            "int",
+            "Financial year by its starting calendar year (2023 = 2023/24).",
+            minimum=2000,
+            maximum=2100,
+        ),
         _c("setting", "string", "Setting of care.", allowed=SETTINGS),
         COST,
     ),

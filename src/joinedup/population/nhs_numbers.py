@@ -2,6 +2,7 @@
 
 Source: NHS Data Dictionary, "NHS Number" — ten digits; digits 1–9 are weighted 10 down to 2
 and summed; check = 11 − (sum mod 11), where 11 becomes 0 and 10 means no valid number.
+Numbers in Scotland's CHI range must also begin with a real DDMMYY date of birth.
 Single values are checked by the `nhs-number` package (uk-fci, MIT); the vectorised form here
 is held to it and to its published vectors in `../shared/reference/nhs_number/`.
 
@@ -33,12 +34,30 @@ def check_digits(bodies: np.ndarray) -> np.ndarray:
     return np.where(check == 11, 0, check)
 
 
+CHI_RANGE = (100_000_000, 3_112_999_999)  # Scotland's CHI numbers start with DDMMYY
+DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _chi_date_ok(numbers: np.ndarray) -> np.ndarray:
+    """False for CHI-range numbers whose first six digits are not a real DDMMYY date.
+
+    As in `nhs-number` (strptime %y): a two-digit year is a leap year when divisible by 4.
+    """
+    in_chi = (numbers >= CHI_RANGE[0]) & (numbers <= CHI_RANGE[1])
+    day, month, year = numbers // 10**8, numbers // 10**6 % 100, numbers // 10**4 % 100
+    month_ok = (month >= 1) & (month <= 12)
+    longest = DAYS_IN_MONTH[np.where(month_ok, month, 0)]
+    longest = np.where((month == 2) & (year % 4 != 0), 28, longest)
+    return ~in_chi | (month_ok & (day >= 1) & (day <= longest))
+
+
 def valid_nhs_numbers(values: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Boolean array: which ten-digit strings carry a valid check digit (nulls stay null)."""
-    strings = pc.fill_null(values, "").to_numpy(zero_copy_only=False).astype("U10")
-    well_formed = np.char.isdigit(strings) & (np.char.str_len(strings) == 10)
-    numbers = np.where(well_formed, strings, "0000000000").astype(np.int64)
-    valid = well_formed & (check_digits(numbers // 10) == numbers % 10)
+    filled = pc.fill_null(values, "")
+    well_formed = pc.match_substring_regex(filled, r"^[0-9]{10}$").to_numpy(zero_copy_only=False)
+    strings = pc.if_else(well_formed, filled, "0000000000").to_numpy(zero_copy_only=False)
+    numbers = strings.astype(np.int64)
+    valid = well_formed & (check_digits(numbers // 10) == numbers % 10) & _chi_date_ok(numbers)
     return pa.array(valid, mask=pc.is_null(values).to_numpy(zero_copy_only=False))
 
 

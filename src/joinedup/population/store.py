@@ -52,8 +52,10 @@ class PopulationStore:
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         path = self.path(table)
         if not path.is_file():
-            raise StoreError(f"the population store at {self.root} has no {table} table; "
-                             "run `joinedup generate` or `joinedup ingest` first")
+            raise StoreError(
+                f"the population store at {self.root} has no {table} table; "
+                "run `joinedup generate` or `joinedup ingest` first"
+            )
         return pq.read_table(path, columns=columns)
 
     def write_metadata(self, metadata: dict[str, Any]) -> None:
@@ -74,7 +76,9 @@ class PopulationStore:
         try:
             staging.mkdir(parents=True)
         except OSError as exc:
-            raise StoreError(f"cannot write the population store at {self.root}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot write the population store at {self.root}: {exc.strerror}"
+            ) from exc
         try:
             yield PopulationStore(staging)
         except BaseException:

@@ -74,7 +74,9 @@ def _rows(mask: pa.ChunkedArray | pa.Array) -> list[int]:
     return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
 
 
-def _column_violations(table_name: str, column: Column, data: pa.ChunkedArray) -> Iterable[Violation]:
+def _column_violations(
+    table_name: str, column: Column, data: pa.ChunkedArray
+) -> Iterable[Violation]:
     def found(mask: pa.ChunkedArray | pa.Array, reason: str) -> Iterable[Violation]:
         for row in _rows(mask):
             yield Violation(table_name, row, column.name, reason)
@@ -88,7 +90,9 @@ def _column_violations(table_name: str, column: Column, data: pa.ChunkedArray) -
     if column.minimum is not None:
         yield from found(pc.less(data, column.minimum), f"is below the minimum {column.minimum:g}")
     if column.maximum is not None:
-        yield from found(pc.greater(data, column.maximum), f"is above the maximum {column.maximum:g}")
+        yield from found(
+            pc.greater(data, column.maximum), f"is above the maximum {column.maximum:g}"
+        )
     if column.pattern is not None:
         bad = pc.invert(pc.match_substring_regex(data, column.pattern))
         yield from found(pc.and_(bad, present), f"does not match {column.pattern}")
@@ -101,7 +105,9 @@ def _duplicate_key_rows(contract: TableContract, table: pa.Table) -> list[int]:
     keys = table.select(list(contract.primary_key)).append_column(
         "__row", pa.array(range(table.num_rows), pa.int64())
     )
-    counted = keys.group_by(list(contract.primary_key)).aggregate([("__row", "min"), ("__row", "count")])
+    counted = keys.group_by(list(contract.primary_key)).aggregate(
+        [("__row", "min"), ("__row", "count")]
+    )
     duplicated = counted.filter(pc.greater(counted["__row_count"], 1))
     if duplicated.num_rows == 0:
         return []

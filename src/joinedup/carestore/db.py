@@ -1,0 +1,152 @@
+"""Engines, sessions and the shared declarative `Base` of the care store.
+
+The care store runs on SQLite (the embedded default) or PostgreSQL (production) from the same
+code. Everything backend-specific lives here:
+
+* `make_engine` turns a URL from the environment into an engine with the right settings:
+  SQLite gets foreign keys, WAL, a busy timeout and real transactions (SQLAlchemy's pysqlite
+  recipe, so DDL and SAVEPOINTs are transactional); PostgreSQL uses psycopg 3.
+* `Base` carries a naming convention for every constraint and index, so Alembic migrations
+  name things the same way on both backends and can drop or alter them later.
+* `UTCDateTime` and `JSONDocument` are the column types to use for instants and JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Connection, DateTime, Dialect, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+# Execution option a write transaction sets so that SQLite takes the write lock at BEGIN
+# (BEGIN IMMEDIATE) instead of failing with "database is locked" when it upgrades a read lock.
+WRITE_TRANSACTION = "joinedup_write"
+
+# Names for every index and constraint. PostgreSQL truncates names at 63 characters and SQLite
+# does not, so keep table and column names short enough (a test checks) or name explicitly.
+POSTGRES_MAX_NAME = 63
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An instant, stored as UTC and always read back as a timezone-aware UTC datetime.
+
+    Naive datetimes are refused: an instant without a zone is a bug waiting to happen.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: give instants with a timezone (UTC)")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JSONDocument: TypeEngine[Any] = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """The one declarative base of the care store; every domain's models subclass it."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def normalise_url(url: str | URL) -> URL:
+    """The URL with PostgreSQL mapped to psycopg 3 (`postgres://` and `postgresql://`)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
+def make_engine(url: str | URL, *, connect_timeout: int = 10, echo: bool = False) -> Engine:
+    """An engine for the care store at `url` (SQLite or PostgreSQL).
+
+    A SQLite file's folder is created if missing, so the embedded default works at once.
+    `connect_timeout` (seconds) bounds how long a PostgreSQL connection attempt may take.
+    """
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo=echo)
+    if backend == "postgresql":
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": connect_timeout, "application_name": "joinedup"},
+        )
+    raise ValueError(f"unsupported care store database {backend!r}: use SQLite or PostgreSQL")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to `engine`; objects stay readable after commit (no expiry)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def backend_name(url: str | URL) -> str:
+    """`sqlite` or `postgresql`: the backend a URL points at."""
+    return normalise_url(url).get_backend_name()
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database or another backend."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the sqlite3 module (it would COMMIT before DDL and
+    # break SAVEPOINTs); `_sqlite_on_begin` emits BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    write = connection.get_execution_options().get(WRITE_TRANSACTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,271 @@
+"""The `joinedup` command line: set-up, generate, serve, demo and reports.
+
+Commands are thin: they parse options, call a service function and print its result. User
+mistakes (bad options, missing stores, unwritable folders) end in one clear line on stderr and a
+non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from joinedup.population.contracts import CONTRACTS, contract
+from joinedup.population.store import PopulationStore, StoreError
+from joinedup.population.validation import ContractError
+from joinedup.settings import Settings
+
+try:  # recent Typer carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+app = typer.Typer(
+    name="joinedup",
+    help="joinedup: joined-up primary and community care for NHS neighbourhoods.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(
+    help="Set up and inspect the care store (SQLite or PostgreSQL).", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+# Errors that mean the user asked for something that cannot be done: one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (StoreError, ContractError, PermissionError)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
+]
+PatientsOption = Annotated[
+    int,
+    typer.Option(
+        "--patients", "-n", min=100, max=5_000_000, help="Number of people in the synthetic area."
+    ),
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", "-s", min=0, help="Random seed (same seed, same area).")
+]
+HostOption = Annotated[str, typer.Option("--host", help="Address to serve on.")]
+PortOption = Annotated[
+    int, typer.Option("--port", "-p", min=1, max=65535, help="Port to serve on.")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, float], None]]:
+    """A Rich progress bar driven by `report(stage, fraction)` callbacks."""
+    columns = (
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("starting", total=1.0)
+
+        def report(stage: str, fraction: float) -> None:
+            bar.update(task, description=stage, completed=min(max(fraction, 0.0), 1.0))
+
+        yield report
+        bar.update(task, description="done", completed=1.0)
+
+
+@app.command()
+def generate(
+    patients: PatientsOption = 300_000,
+    seed: SeedOption = 1,
+    home: HomeOption = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Print calibration figures after.")
+    ] = False,
+) -> None:
+    """Generate a realistic synthetic area into the population store."""
+    from joinedup.population.synthetic import generate_area
+
+    settings = Settings.from_env(home)
+    store = PopulationStore(settings.population_dir)
+    with progress_bar() as progress:
+        metadata = generate_area(store, patients=patients, seed=seed, progress=progress)
+    out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
+    if report:
+        print_calibration(store)
+
+
+@app.command()
+def calibration(home: HomeOption = None) -> None:
+    """Compare the stored area's figures with their published targets."""
+    print_calibration(PopulationStore(Settings.from_env(home).population_dir))
+
+
+def print_calibration(store: PopulationStore) -> None:
+    from joinedup.population.calibration import calibration_figures
+
+    figures = calibration_figures(store)
+    table = Table(title="Synthetic area calibration (measured from the stored tables)")
+    for heading in ("figure", "target", "measured", "unit", "within ±15%"):
+        table.add_column(heading, justify="left" if heading == "figure" else "right")
+    for f in figures:
+        table.add_row(
+            f.name, f"{f.target:g}", f"{f.measured:.3g}", f.unit, "yes" if f.within else "NO"
+        )
+    out.print(table)
+
+
+@app.command()
+def contracts(
+    table: Annotated[
+        str | None, typer.Argument(help="A table to describe column by column.")
+    ] = None,
+) -> None:
+    """List the population-store table contracts, or one table's columns."""
+    if table is None:
+        listing = Table(title="Population-store tables")
+        listing.add_column("table")
+        listing.add_column("one row is")
+        listing.add_column("description")
+        for c in CONTRACTS.values():
+            listing.add_row(c.name, c.grain, c.description)
+        out.print(listing)
+        return
+    try:
+        chosen = contract(table)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    columns = Table(title=f"{chosen.name}: {chosen.description}")
+    for heading in ("column", "type", "rules", "description"):
+        columns.add_column(heading)
+    for column in chosen.columns:
+        columns.add_row(column.name, column.type, "; ".join(column.rules()), column.description)
+    out.print(columns)
+
+
+@app.command()
+def validate(home: HomeOption = None) -> None:
+    """Check every table in the population store against its contract."""
+    from joinedup.population.validation import reference_violations, validate_table
+
+    store = PopulationStore(Settings.from_env(home).population_dir)
+    store.metadata()  # a clear error when there is no store
+    tables = {name: store.read(name) for name in store.tables()}
+    violations = [v for name, t in tables.items() for v in validate_table(contract(name), t)]
+    violations += reference_violations(tables)
+    for name, data in tables.items():
+        out.print(f"{name:<26} {data.num_rows:>12,} rows")
+    if violations:
+        for violation in violations[:50]:
+            err.print(str(violation), markup=False)
+        fail(f"{len(violations):,} rows break their contracts")
+    out.print("All tables meet their contracts.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(home: HomeOption = None) -> None:
+    """Create or migrate the care store to the latest schema."""
+    from joinedup.carestore.migrate import current_revision, upgrade
+
+    settings = Settings.from_env(home)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    out.print(f"Care store at revision {current_revision(settings.database_url)}")
+
+
+@db_app.command("status")
+def db_status(home: HomeOption = None) -> None:
+    """Show whether the care store is reachable and up to date."""
+    from joinedup.carestore.health import care_store_health
+
+    for key, value in care_store_health(Settings.from_env(home).database_url).items():
+        out.print(f"{key}: {value}")
+
+
+@app.command()
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, home: HomeOption = None) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from joinedup.web.app import create_app
+
+    settings = Settings.from_env(home)
+    out.print(
+        f"joinedup is serving at http://{host}:{port}/  (API docs at /api/docs; Ctrl+C stops)"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    patients: PatientsOption = 300_000,
+    seed: SeedOption = 1,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    home: HomeOption = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Regenerate even if an area exists.")
+    ] = False,
+) -> None:
+    """Generate the embedded-default area (if needed), set up the care store and serve it."""
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.carestore.migrate import upgrade
+    from joinedup.carestore.organisations import sync_organisations
+
+    settings = Settings.from_env(home)
+    store = PopulationStore(settings.population_dir)
+    if fresh or not _store_matches(store, patients, seed):
+        generate(patients=patients, seed=seed, home=settings.home, report=True)
+    else:
+        out.print(f"Using the area already in {settings.population_dir} (--fresh regenerates)")
+    upgrade(settings.database_url)
+    summary = sync_organisations(store, session_factory(make_engine(settings.database_url)))
+    out.print(f"Care store ready: {summary}")
+    serve(host=host, port=port, home=settings.home)
+
+
+def _store_matches(store: PopulationStore, patients: int, seed: int) -> bool:
+    if not store.exists():
+        return False
+    metadata = store.metadata()
+    return metadata.get("patients") == patients and metadata.get("seed") == seed
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into one-line errors."""
+    try:
+        result = app(standalone_mode=False, prog_name="joinedup")
+    except click_exceptions.NoArgsIsHelpError as exc:
+        out.print(exc.format_message(), markup=False, highlight=False)
+        raise SystemExit(0) from None
+    except click_exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "joinedup"
+        fail(f"{exc.format_message()} (see `{command} --help`)", code=2)
+    except typer.Abort:
+        fail("interrupted", code=130)
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(f"{exc.strerror or exc}{where}")
+    # Without standalone mode click returns exit codes (e.g. from --help) instead of exiting.
+    raise SystemExit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

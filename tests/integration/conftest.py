@@ -1,0 +1,290 @@
+"""Integration fixtures: a care store on each backend, SQLite and PostgreSQL.
+
+`care_db_url` gives every test an empty database of its own on each backend, so a test that
+uses it runs twice: ``[sqlite]`` (a temporary file) and ``[postgresql]`` (marked ``postgres``).
+
+Which PostgreSQL server, by the environment variable ``JOINEDUP_TEST_POSTGRES``:
+
+* unset or ``auto`` — reuse the server on 127.0.0.1:5432 (user ``postgres``, trust auth) if one
+  answers, otherwise start a throwaway server from ``/usr/lib/postgresql/*/bin`` for the session;
+* ``start`` — always start a throwaway server;
+* a URL (``postgresql://user:password@host:port/db``) — use that server; the user must be able
+  to create databases.
+
+When no server can be found or started the PostgreSQL tests fail with the reason: they are
+never skipped silently. ``-m "not postgres"`` deselects them on purpose.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pyarrow as pa
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.carestore.db import make_engine, session_factory
+from joinedup.carestore.migrate import upgrade
+from joinedup.population.contracts import ORGANISATIONS
+from joinedup.population.store import PopulationStore
+
+POSTGRES_ENV = "JOINEDUP_TEST_POSTGRES"
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+OrgRow = tuple[str, str, str, str | None]  # org_code, name, org_type, parent_code
+
+AREA_ORGANISATIONS: tuple[OrgRow, ...] = (
+    ("AREA01", "Riverside Integrated Care Board", "commissioning_area", None),
+    ("FED01", "Riverside GP Federation", "federation", "AREA01"),
+    ("NBH01", "North Riverside Neighbourhood", "neighbourhood", "FED01"),
+    ("NBH02", "South Riverside Neighbourhood", "neighbourhood", "FED01"),
+    ("P81001", "Mill Lane Surgery", "practice", "NBH01"),
+    ("P81002", "Canal Street Medical Centre", "practice", "NBH01"),
+    ("P81003", "Orchard Health Centre", "practice", "NBH02"),
+    ("HUB01", "Riverside Extended Access Hub", "hub", "FED01"),
+)
+
+
+# --- PostgreSQL server -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A server the tests may create and drop databases on."""
+
+    admin_url: str  # libpq URL of a maintenance database, e.g. .../postgres
+
+    def create_database(self) -> str:
+        """A new empty database with a unique name; its SQLAlchemy URL."""
+        name = f"joinedup_test_{uuid.uuid4().hex[:12]}"
+        self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def _admin(self, statement: sql.Composed) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as connection:
+            connection.execute(statement)
+
+
+def _answers(url: str) -> str | None:
+    """None if a PostgreSQL server answers at `url`, else why not."""
+    try:
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server for this test session (see the module docstring)."""
+    choice = os.environ.get(POSTGRES_ENV, "auto").strip() or "auto"
+    if choice.startswith("postgres"):
+        problem = _answers(choice)
+        if problem:
+            pytest.fail(f"{POSTGRES_ENV}={make_url(choice)!s} does not answer: {problem}")
+        yield PostgresServer(choice)
+    elif choice == "auto" and _answers(LOCAL_POSTGRES) is None:
+        yield PostgresServer(LOCAL_POSTGRES)
+    elif choice in ("auto", "start"):
+        with _throwaway_server() as url:
+            yield PostgresServer(url)
+    else:
+        pytest.fail(f"{POSTGRES_ENV} must be 'auto', 'start' or a postgresql:// URL: {choice!r}")
+
+
+def _postgres_bindir() -> Path:
+    found = [Path(d) for d in glob.glob(POSTGRES_BIN_GLOB)]
+    candidates = sorted(
+        (d for d in found if (d / "initdb").is_file() and (d / "pg_ctl").is_file()),
+        key=_version_key,
+    )
+    if not candidates:
+        pytest.fail(
+            "PostgreSQL tests need a server and none was reused, but there is no initdb/pg_ctl "
+            f"under {POSTGRES_BIN_GLOB} to start one. Install PostgreSQL "
+            "(`make test` does: apt-get install postgresql), point "
+            f"{POSTGRES_ENV} at a server, or deselect with -m 'not postgres'."
+        )
+    return candidates[-1]
+
+
+def _version_key(bindir: Path) -> tuple[int, ...]:
+    version = bindir.parent.name
+    return tuple(int(p) for p in version.split(".") if p.isdigit()) or (0,)
+
+
+def _as_postgres_user() -> list[str]:
+    """The command prefix that runs a server command as a non-root user."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("runuser") is None:
+        pytest.fail("running as root and runuser is missing: cannot start a PostgreSQL server")
+    try:
+        subprocess.run(["id", "-u", "postgres"], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        pytest.fail("running as root and there is no 'postgres' user to run PostgreSQL as")
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def _free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run(command: Sequence[str], what: str, log: Path | None = None) -> None:
+    result = subprocess.run(list(command), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = log.read_text()[-2000:] if log is not None and log.is_file() else ""
+        pytest.fail(
+            f"could not {what} (exit {result.returncode}):\n{result.stdout}{result.stderr}{tail}"
+        )
+
+
+@contextmanager
+def _throwaway_server() -> Iterator[str]:
+    """Initialise and start a PostgreSQL server in a temporary folder; stop and remove it."""
+    bindir, prefix = _postgres_bindir(), _as_postgres_user()
+    root = Path(tempfile.mkdtemp(prefix="joinedup-pg-"))  # under /tmp, reachable by postgres
+    data, log, port = root / "data", root / "server.log", _free_port()
+    if prefix:
+        shutil.chown(root, user="postgres", group="postgres")
+    try:
+        _run(
+            [
+                *prefix,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            "initialise a PostgreSQL data folder",
+        )
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        _run(
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ],
+            f"start PostgreSQL on port {port}",
+            log,
+        )
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run(
+                [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+                check=False,
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- Care store ------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def care_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty care-store database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'care.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def care_store(care_db_url: str) -> str:
+    """The URL of a care store migrated to head."""
+    upgrade(care_db_url)
+    return care_db_url
+
+
+@pytest.fixture
+def sessions(care_store: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated care store."""
+    engine = make_engine(care_store)
+    try:
+        yield session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+# --- Population store ----------------------------------------------------------------------
+
+
+def organisations_table(rows: Sequence[OrgRow]) -> pa.Table:
+    """An `organisations` table for the population store from (code, name, type, parent)."""
+    columns = list(zip(*rows, strict=True)) if rows else [[], [], [], []]
+    data = dict(zip(("org_code", "name", "org_type", "parent_code"), columns, strict=True))
+    empty = [None] * len(rows)
+    return pa.table(
+        {**{k: list(v) for k, v in data.items()}, "imd_decile": empty, "opened": empty},
+        schema=ORGANISATIONS.arrow_schema(),
+    )
+
+
+@pytest.fixture
+def write_organisations(tmp_path: Path) -> Callable[[Sequence[OrgRow]], PopulationStore]:
+    """Write `rows` as the organisations of a population store in tmp_path; return the store."""
+    store = PopulationStore(tmp_path / "population")
+
+    def write(rows: Sequence[OrgRow]) -> PopulationStore:
+        store.write(ORGANISATIONS.name, organisations_table(rows))
+        return store
+
+    return write
+
+
+@pytest.fixture
+def area_organisations() -> list[OrgRow]:
+    """The organisations of a small area: one federation, two neighbourhoods, a hub."""
+    return list(AREA_ORGANISATIONS)
+
+
+@pytest.fixture
+def area_store(
+    write_organisations: Callable[[Sequence[OrgRow]], PopulationStore],
+    area_organisations: list[OrgRow],
+) -> PopulationStore:
+    """A population store holding the organisations of a small area."""
+    return write_organisations(area_organisations)

@@ -1,0 +1,81 @@
+"""The command line as a user meets it: help, clear one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def joinedup(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "joinedup.cli", *args]
+    if home is not None:
+        command += ["--home", str(home)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_lists_the_commands():
+    result = joinedup("--help")
+    assert result.returncode == 0
+    for command in ("generate", "serve", "demo", "contracts", "validate", "calibration", "db"):
+        assert command in result.stdout
+
+
+def test_no_arguments_shows_help():
+    result = joinedup()
+    assert result.returncode == 0 and "Usage: joinedup" in result.stdout
+
+
+def test_unknown_option_is_one_line_with_exit_code_2():
+    assert_one_line_error(
+        joinedup("generate", "--colour", "red"), 2, "--colour", "joinedup generate --help"
+    )
+
+
+def test_negative_size_is_refused():
+    assert_one_line_error(joinedup("generate", "--patients", "-5"), 2, "--patients")
+
+
+def test_unwritable_home_is_refused_without_traceback(tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("a file where a folder should be")
+    assert_one_line_error(
+        joinedup("generate", "--patients", "200", home=blocked / "area"), 1, "cannot write"
+    )
+
+
+def test_missing_store_tells_the_user_what_to_run(tmp_path):
+    assert_one_line_error(joinedup("validate", home=tmp_path), 1, "joinedup generate")
+
+
+def test_unknown_table_lists_the_known_ones():
+    assert_one_line_error(joinedup("contracts", "people"), 1, "patients", "hospital_spells")
+
+
+def test_contracts_describe_a_table():
+    result = joinedup("contracts", "hospital_spells")
+    assert result.returncode == 0
+    assert "admission_method" in result.stdout and "emergency" in result.stdout
+
+
+@pytest.mark.slow
+def test_generate_then_validate_and_calibrate(tmp_path):
+    generated = joinedup("generate", "--patients", "2000", "--seed", "3", home=tmp_path)
+    assert generated.returncode == 0, generated.stderr
+    assert "Generated 2,000 people" in generated.stdout
+    validated = joinedup("validate", home=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    assert "All tables meet their contracts." in validated.stdout
+    calibrated = joinedup("calibration", home=tmp_path)
+    assert calibrated.returncode == 0 and "hypertension" in calibrated.stdout.lower()
