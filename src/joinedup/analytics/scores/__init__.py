@@ -1,0 +1,1 @@
+"""Clinical scores as Ibis pipelines, one module per score, each citing its source."""
