@@ -1,0 +1,89 @@
+"""The JSON API under /api (and /health): thin routes over the service functions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from joinedup.population.dictionary import TableEntry, data_dictionary, table_entry
+from joinedup.population.overview import PopulationOverview, population_overview
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+from joinedup.web.api_reference import api_reference
+from joinedup.web.dependencies import get_population_store, get_settings
+from joinedup.web.health import HealthReport, run_health_checks
+from joinedup.web.templating import templates
+
+
+class Problem(BaseModel):
+    """An error: what went wrong, in words."""
+
+    detail: str
+
+
+NO_STORE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "No population store yet"}
+}
+
+router = APIRouter(prefix="/api")
+service_router = APIRouter(tags=["service"])
+
+
+@router.get(
+    "/population/overview",
+    name="api_population_overview",
+    tags=["population"],
+    summary="Registered population at the extract date",
+    description="Total, and counts by practice, neighbourhood, age band, sex and deprivation "
+    "decile: the figures of the population overview page.",
+    responses={404: {"model": Problem, "description": "No such neighbourhood"}, **NO_STORE},
+)
+def get_population_overview(
+    store: Annotated[PopulationStore, Depends(get_population_store)],
+    neighbourhood: Annotated[
+        str | None,
+        Query(description="Organisation code of a neighbourhood, to count only its practices."),
+    ] = None,
+) -> PopulationOverview:
+    return population_overview(store, neighbourhood or None)
+
+
+@router.get(
+    "/contracts",
+    name="api_contracts",
+    tags=["data dictionary"],
+    summary="Every population-store table contract",
+)
+def get_contracts() -> list[TableEntry]:
+    return data_dictionary()
+
+
+@router.get(
+    "/contracts/{table}",
+    name="api_contract",
+    tags=["data dictionary"],
+    summary="One population-store table contract",
+    responses={404: {"model": Problem, "description": "No such table"}},
+)
+def get_contract(table: str) -> TableEntry:
+    try:
+        return table_entry(table)
+    except KeyError as exc:
+        raise HTTPException(status_code=404, detail=str(exc.args[0])) from None
+
+
+@router.get("/docs", name="api_docs", include_in_schema=False, response_class=HTMLResponse)
+def get_api_docs(request: Request) -> HTMLResponse:
+    openapi_url = request.scope.get("root_path", "") + (request.app.openapi_url or "")
+    reference = api_reference(request.app.openapi(), openapi_url)
+    return templates.TemplateResponse(request, "api/docs.html", {"reference": reference})
+
+
+@service_router.get("/health", name="health", summary="Whether the service and its stores are up")
+def get_health(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+) -> HealthReport:
+    return run_health_checks(settings, request.app.state.health_checks)

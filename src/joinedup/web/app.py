@@ -1,0 +1,165 @@
+"""The web app: FastAPI serving the HTML pages, the JSON API and the vendored static assets.
+
+    from joinedup.settings import Settings
+    from joinedup.web.app import create_app
+    app = create_app(Settings.from_env())
+
+Everything the pages need is served by the app itself (/static), so they render with no
+internet, and no page has inline script or style, so a strict Content-Security-Policy applies.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from joinedup import __version__
+from joinedup.population.overview import NeighbourhoodNotFound
+from joinedup.population.store import StoreError
+from joinedup.settings import Settings
+from joinedup.web import api, pages
+from joinedup.web.dependencies import is_api_request
+from joinedup.web.health import default_health_checks
+from joinedup.web.templating import STATIC_DIR, templates
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+DESCRIPTION = (
+    "joinedup's JSON API: the population overview and the population-store data dictionary. "
+    "All figures come from the same service functions as the web pages."
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The joinedup web app for the stores that `settings` names."""
+    app = FastAPI(
+        title="joinedup",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,  # /api/docs is our own offline page (see web/api_reference.py)
+        redoc_url=None,
+        openapi_tags=[
+            {"name": "population", "description": "The registered population."},
+            {"name": "data dictionary", "description": "The population-store table contracts."},
+            {"name": "service", "description": "The service itself."},
+        ],
+    )
+    app.state.settings = settings
+    # Named checks behind /health; each store adds its own (see web/health.py).
+    app.state.health_checks = default_health_checks()
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.router)
+    app.include_router(api.service_router)
+    app.include_router(pages.router)
+    _add_error_handlers(app)
+    return app
+
+
+class SecurityHeadersMiddleware:
+    """Adds the Content-Security-Policy and related headers to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _error_page(request: Request, status_code: int, heading: str, message: str = "") -> Response:
+    if is_api_request(request):
+        return JSONResponse({"detail": message or heading}, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "heading": heading, "message": message},
+        status_code=status_code,
+    )
+
+
+HEADINGS = {
+    400: "There is a problem with the web address",
+    404: "Page not found",
+    405: "This page cannot do that",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if is_api_request(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        heading = HEADINGS.get(exc.status_code, "Sorry, there is a problem")
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        # Starlette's own 404 says only "Not Found": the page already says that in words.
+        message = "" if detail in ("Not Found", "Method Not Allowed") else detail
+        return _error_page(request, exc.status_code, heading, message)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if is_api_request(request):
+            return await request_validation_exception_handler(request, exc)
+        return _error_page(request, 400, HEADINGS[400], "Check the web address and try again.")
+
+    async def no_store(request: Request, exc: Exception) -> Response:
+        message = "There is no population data yet: run `joinedup generate` to create an area."
+        if is_api_request(request):
+            return JSONResponse({"detail": message}, status_code=503)
+        return templates.TemplateResponse(
+            request, "population/no_store.html", {"reason": str(exc)}, status_code=503
+        )
+
+    async def no_neighbourhood(request: Request, exc: Exception) -> Response:
+        return _error_page(
+            request,
+            404,
+            "Neighbourhood not found",
+            "This area has no neighbourhood with that code.",
+        )
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return _error_page(request, 500, HEADINGS[500])
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StoreError, no_store)
+    app.add_exception_handler(NeighbourhoodNotFound, no_neighbourhood)
+    app.add_exception_handler(Exception, server_error)

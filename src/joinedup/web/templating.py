@@ -1,0 +1,54 @@
+"""The Jinja2 environment the pages render with: layout globals, filters and static URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+
+from joinedup import __version__
+from joinedup.web import formatting
+from joinedup.web.charts import bar_chart
+from joinedup.web.navigation import AREAS, current_area
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    def static_url(path: str) -> str:
+        """Path of a static file, under the app's mount point (works behind a path prefix)."""
+        return request.url_for("static", path=path).path
+
+    def page_url(name: str, /, **params: Any) -> str:
+        return request.url_for(name, **params).path
+
+    return {
+        "areas": AREAS,
+        "current_area": current_area(request.url.path),
+        "static_url": static_url,
+        "page_url": page_url,
+        "version": __version__,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = formatting.number
+    env.filters["nhs_date"] = formatting.nhs_date
+    env.globals["percent"] = formatting.percent
+    env.globals["bar_chart"] = bar_chart
+    return env
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[_page_context])

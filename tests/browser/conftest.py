@@ -1,0 +1,76 @@
+"""Browser tests: the real app under uvicorn on a free localhost port, driven in Debian's
+Chromium by Playwright. Playwright's own browser downloads are never used.
+
+Screenshots go to test-artifacts/screenshots/ (gitignored): look at them after a change to the
+pages or to the vendored NHS.UK frontend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from joinedup.settings import Settings
+from tests.browser.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    SCREENSHOTS,
+    LiveServer,
+    PageProblems,
+)
+
+
+@pytest.fixture(scope="session")
+def live_server(small_area: Settings) -> Iterator[str]:
+    with LiveServer(small_area) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"Debian's Chromium is missing at {CHROMIUM}: the browser tests drive it. Install it "
+            "with `apt-get update && apt-get install -y chromium` (as root), or run `make test`, "
+            "which installs it when missing."
+        )
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A desktop-sized page whose relative URLs go to the live server."""
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def problems(page: Page) -> PageProblems:
+    """What went wrong in `page` (console errors, script errors, failed requests)."""
+    return PageProblems(page)
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Path]:
+    """Save a full-page screenshot as test-artifacts/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
