@@ -7,6 +7,7 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.errors import UserError
 from joinedup.population.contracts import CONTRACTS, contract
-from joinedup.population.store import PopulationStore, StoreError
-from joinedup.population.validation import ContractError
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 try:  # recent Typer carries its own copy of click
@@ -44,7 +45,7 @@ out = Console()
 err = Console(stderr=True)
 
 # Errors that mean the user asked for something that cannot be done: one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (StoreError, ContractError, PermissionError)
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError, PermissionError)
 
 HomeOption = Annotated[
     Path | None,
@@ -156,6 +157,54 @@ def contracts(
     for column in chosen.columns:
         columns.add_row(column.name, column.type, "; ".join(column.rules()), column.description)
     out.print(columns)
+
+
+@app.command()
+def score(
+    name: Annotated[
+        str, typer.Argument(metavar="SCORE", help="efi, hfrs, charlson, elixhauser or cms.")
+    ],
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT.csv", help="Extract: person_id,code[,date][,age].")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write scores to this CSV (rejects beside it)."),
+    ] = None,
+    index_date: Annotated[
+        str | None,
+        typer.Option(
+            "--index-date", help="Score as of this date (YYYY-MM-DD); look-backs end here."
+        ),
+    ] = None,
+) -> None:
+    """Score any extract with a published score; every rejected row is reported with its reason."""
+    from joinedup.analytics.extract_scoring import score_extract
+
+    result = score_extract(name, input_path, output, index_date=_parse_date(index_date))
+    counts = result.counts()
+    out.print(
+        f"{counts['rows_read']:,} rows read, {counts['rows_accepted']:,} accepted, "
+        f"{counts['rows_rejected']:,} rejected; {counts['people_scored']:,} people scored"
+    )
+    if result.output_path is not None:
+        out.print(f"Scores: {result.output_path}")
+        out.print(f"Rejects: {result.rejects_path}")
+    else:
+        out.print(result.scores.to_pandas().to_csv(index=False), end="", markup=False)
+    for reject in result.rejects[:20]:
+        err.print(f"row {reject.row}: {reject.reason}", markup=False, highlight=False)
+    if len(result.rejects) > 20:
+        err.print(f"... and {len(result.rejects) - 20:,} more rejected rows", markup=False)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"--index-date {text!r} is not a date in the form YYYY-MM-DD", code=2)
 
 
 @app.command()

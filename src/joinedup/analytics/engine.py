@@ -15,13 +15,14 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from joinedup.errors import UserError
 from joinedup.population.store import PopulationStore
 
 Engine = Literal["duckdb", "spark"]
 ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
 
 
-class EngineError(RuntimeError):
+class EngineError(UserError, RuntimeError):
     """The requested engine cannot be started here."""
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import Organisation
 from joinedup.carestore.uow import unit_of_work
+from joinedup.errors import UserError
 from joinedup.population.contracts import ORGANISATIONS
 from joinedup.population.store import PopulationStore
 from joinedup.population.validation import reference_violations, validate_table
@@ -24,7 +25,7 @@ SYNC_PURPOSE = "reference data: mirror the organisations of the population store
 _MIRRORED = ("name", "org_type", "parent_code")
 
 
-class OrganisationSyncError(ValueError):
+class OrganisationSyncError(UserError, ValueError):
     """The population store's organisations cannot be mirrored as they are."""
 
 

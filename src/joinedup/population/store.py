@@ -16,13 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from joinedup.errors import UserError
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.validation import conform
 
 METADATA_FILE = "area.json"
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """The population store is missing or cannot be written."""
 
 

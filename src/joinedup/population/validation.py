@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from joinedup.errors import UserError
 from joinedup.population.contracts import CONTRACTS, Column, TableContract
 from joinedup.population.nhs_numbers import valid_nhs_numbers
 
@@ -30,7 +31,7 @@ CHECKS: dict[str, Check] = {
 }
 
 
-class ContractError(ValueError):
+class ContractError(UserError, ValueError):
     """A table's shape does not match its contract."""
 
 

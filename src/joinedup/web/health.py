@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from joinedup.carestore.health import care_store_health
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -27,7 +28,9 @@ class HealthReport(BaseModel):
         description="ok when every check ran; degraded when one failed with an error."
     )
     population_store: bool = Field(description="Whether a population store has been generated.")
-    care_store: Any = Field(description="The care store's configuration (and later its state).")
+    care_store: Any = Field(
+        description="The care store's state: reachable, current and head revision, status."
+    )
 
 
 def population_store_check(settings: Settings) -> bool:
@@ -35,13 +38,8 @@ def population_store_check(settings: Settings) -> bool:
 
 
 def care_store_check(settings: Settings) -> dict[str, Any]:
-    """Whether a care-store database is configured, and its kind (never the URL itself).
-
-    The care store's own check (reachable, migrated) replaces this one when it is wired in.
-    """
-    url = settings.database_url or ""
-    backend = url.split(":", 1)[0].split("+", 1)[0] if ":" in url else None
-    return {"configured": bool(url), "backend": backend}
+    """Whether the care store is reachable and migrated (never the URL or its password)."""
+    return care_store_health(settings.database_url)
 
 
 def default_health_checks() -> dict[str, HealthCheck]:

@@ -1,0 +1,225 @@
+"""ICD-10 codes as recorded -> one comparable form, and the steps the ICD-10 scores share.
+
+**The normalisation rule** (one rule; the Ibis expression and the Python function agree):
+
+1. remove every character that is not an ASCII letter or digit (dots, spaces, dashes, the
+   asterisk and dagger signs, anything else);
+2. upper-case;
+3. keep the leading ICD-10 code: a letter, two digits, and the digits that follow them, stopping
+   at the first letter after the category. This drops the HES filler ``X`` of a code with no
+   fourth character (``I50X`` -> ``I50``), the HES dagger/asterisk markers written as a
+   trailing ``D``/``A`` (``I50.0D`` -> ``I500``) and any later letters;
+4. anything that does not start with a letter and two digits is not an ICD-10 code: ``None``.
+   It never matches a score table, and the extract service rejects it with its reason.
+
+``I50.0`` -> ``I500`` · ``i500`` -> ``I500`` · ``I50.0D`` -> ``I500`` · ``I50X`` -> ``I50`` ·
+``" f00 "`` -> ``F00`` · ``F00-`` -> ``F00`` · ``0000`` -> ``None``.
+
+(ICD-10-CM categories with a letter in third place, e.g. ``C4A``, are not ICD-10 (WHO / UK
+5th edition) codes and normalise to ``None``.)
+
+**Shared steps of the ICD-10 scores** (HFRS, Charlson, Elixhauser): which diagnoses count
+(dated on or before the index date and within the look-back), matching codes to groups by
+prefix (each distinct recorded code normalised once; every published prefix is 3 or 4
+characters: one equality join per prefix length), dropping a milder group when its severe form
+is present, and totalling per person.
+The published tables are loaded from ``data/<score>/`` (derived by
+``scripts/derive_icd10_score_tables.py``) with a cached loader.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+DATA = Path(__file__).with_name("data")
+
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_LEADING_CODE = re.compile(r"[A-Z][0-9]{2}[0-9]*")
+# The same two patterns in the engines' regex dialects (RE2 in DuckDB, Java in Spark).
+_SQL_NOT_ALNUM = r"[^A-Za-z0-9]"
+_SQL_LEADING_CODE = r"^([A-Z][0-9]{2}[0-9]*)"
+
+# The groups of a person as text for people (and CSV cells): "F00, R54, W19".
+SEPARATOR = ", "
+
+
+def normalise_icd10(code: str | None) -> str | None:
+    """An ICD-10 code as recorded, in the normal form (see the module rule); None if not one."""
+    if code is None:
+        return None
+    match = _LEADING_CODE.match(_NOT_ALNUM.sub("", code).upper())
+    return match.group(0) if match else None
+
+
+def normalised_icd10(code: ir.StringValue) -> ir.StringValue:
+    """The normalisation rule as an Ibis expression (null where the value is not ICD-10)."""
+    cleaned = code.re_replace(_SQL_NOT_ALNUM, "").upper()
+    return cleaned.re_extract(_SQL_LEADING_CODE, 1).nullif("")
+
+
+def icd10_code_problem(code: str) -> str | None:
+    """Why `code` cannot be read as ICD-10, in words a person can act on; None if it can."""
+    if not code.strip():
+        return "code is empty"
+    if normalise_icd10(code) is None:
+        return (
+            f"code {code!r} is not an ICD-10 code: it should start with a letter and two "
+            "digits, e.g. I50, I50.0 or I500"
+        )
+    return None
+
+
+@functools.cache
+def reference_rows(score: str, name: str) -> tuple[dict[str, str], ...]:
+    """The rows of a derived published table, `data/<score>/<name>`, as text (cached)."""
+    with (DATA / score / name).open(newline="", encoding="utf-8") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier (29 February -> 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def persons_of(diagnoses: ir.Table) -> ir.Table:
+    """Everyone in the input: each gets a row in a score's result, even with nothing counted."""
+    return diagnoses.select("person_id").distinct()
+
+
+def counted_codes(
+    diagnoses: ir.Table, *, index_date: dt.date | None, lookback_years: int | None
+) -> ir.Table:
+    """person_id, code (as recorded) of the diagnoses dated inside the window.
+
+    Without an index date every diagnosis counts. With one, a diagnosis counts when its date
+    is on or before the index date and, with a look-back of N years, on or after the same day
+    N years earlier (both ends included); an undated diagnosis then does not count.
+    """
+    keep = diagnoses.code.notnull()
+    if index_date is not None:
+        if "date" not in diagnoses.columns:
+            raise ValueError("an index date needs a `date` column on the diagnoses")
+        keep &= diagnoses.date <= index_date
+        if lookback_years is not None:
+            keep &= diagnoses.date >= years_before(index_date, lookback_years)
+    return diagnoses.filter(keep).select("person_id", "code")
+
+
+def match_groups(codes: ir.Table, mapping: Sequence[tuple[str, str]]) -> ir.Table:
+    """person_id, group, code (normalised) for each code starting with one of a group's prefixes.
+
+    `mapping` is (group, code_prefix) pairs. Each distinct recorded code is normalised and
+    matched once (a population repeats a few thousand codes millions of times), with one
+    equality join per prefix length: a hash join on every engine, where a `startswith` join
+    would be a nested loop. The matches are then joined back to the people.
+    """
+    lexicon = codes.select("code").distinct()
+    lexicon = lexicon.mutate(normal=normalised_icd10(lexicon.code))
+    by_length: dict[int, list[tuple[str, str]]] = {}
+    for group, prefix in mapping:
+        by_length.setdefault(len(prefix), []).append((group, prefix))
+    parts = []
+    for length, pairs in sorted(by_length.items()):
+        lookup = ibis.memtable(
+            pa.table({"group": [g for g, _ in pairs], "prefix": [p for _, p in pairs]})
+        )
+        keyed = lexicon.filter(lexicon.normal.length() >= length).mutate(
+            key=lexicon.normal.substr(0, length)
+        )
+        joined = keyed.join(lookup, keyed.key == lookup.prefix)
+        parts.append(joined.select("code", "group", "normal"))
+    matched = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    return codes.join(matched, "code").select("person_id", "group", code="normal")
+
+
+def drop_superseded(matched: ir.Table, hierarchy: Sequence[tuple[str, str]]) -> ir.Table:
+    """`matched` less each (severe, mild) pair's milder group where the severe one is present."""
+    if not hierarchy:
+        return matched
+    pairs = ibis.memtable(
+        pa.table({"severe": [s for s, _ in hierarchy], "mild": [m for _, m in hierarchy]})
+    )
+    present = matched.select("person_id", "group").distinct()
+    superseded = present.join(pairs, present["group"] == pairs.severe).select(
+        "person_id", group="mild"
+    )
+    return matched.anti_join(superseded, ["person_id", "group"])
+
+
+def matched_groups(
+    diagnoses: ir.Table,
+    *,
+    mapping: Sequence[tuple[str, str]],
+    hierarchy: Sequence[tuple[str, str]] = (),
+    index_date: dt.date | None,
+    lookback_years: int | None,
+) -> ir.Table:
+    """person_id, group, code: every counted code in its groups, the hierarchy applied."""
+    codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
+    return drop_superseded(match_groups(codes, mapping), hierarchy)
+
+
+def group_contributions(matched: ir.Table, groups: pa.Table) -> ir.Table:
+    """One row per person and group: person_id, group, description, weight, codes.
+
+    `groups` holds group, description, weight; `codes` lists the person's normalised codes that
+    put them in the group, sorted, joined by ", ".
+    """
+    per_group = matched.group_by(["person_id", "group"]).aggregate(
+        codes=matched.code.collect(distinct=True).sort().join(SEPARATOR)
+    )
+    lookup = ibis.memtable(groups)
+    joined = per_group.join(lookup, "group")
+    return joined.select("person_id", "group", "description", "weight", "codes")
+
+
+def group_totals(matched: ir.Table, groups: pa.Table) -> ir.Table:
+    """person_id, total (sum of the groups' weights), groups (group names sorted, joined)."""
+    present = matched.select("person_id", "group").distinct()
+    weighted = present.join(ibis.memtable(groups.select(["group", "weight"])), "group")
+    return weighted.group_by("person_id").aggregate(
+        total=weighted.weight.sum(),
+        groups=weighted["group"].collect().sort().join(SEPARATOR),
+    )
+
+
+@functools.cache
+def prefix_mapping(score: str, name: str) -> tuple[tuple[str, str], ...]:
+    """(group, code_prefix) pairs of a derived mapping table."""
+    return tuple((r["group"], r["code_prefix"]) for r in reference_rows(score, name))
+
+
+@functools.cache
+def weighted_groups(score: str, name: str, weight_column: str) -> pa.Table:
+    """group, description, weight (int64) from a derived weights table and one weight set."""
+    rows = reference_rows(score, name)
+    if weight_column not in rows[0]:
+        choices = ", ".join(k for k in rows[0] if k not in ("group", "description"))
+        raise ValueError(f"unknown weights {weight_column!r} for {score}; choose one of {choices}")
+    return pa.table(
+        {
+            "group": [r["group"] for r in rows],
+            "description": [r["description"] for r in rows],
+            "weight": pa.array([int(r[weight_column]) for r in rows], pa.int64()),
+        }
+    )
+
+
+def diagnoses_from_store(tables: dict[str, ir.Table]) -> ir.Table:
+    """person_id, code, date from `spell_diagnoses` + `hospital_spells` (date = admission)."""
+    spells = tables["hospital_spells"].select("spell_id", "admission_date")
+    dx = tables["spell_diagnoses"]
+    joined = dx.join(spells, "spell_id")
+    return joined.select(person_id="person_id", code="icd10_code", date="admission_date")

@@ -1,0 +1,219 @@
+"""Scoring a CSV extract: the NHS Digital artificial HES sample, and broken files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from joinedup.analytics.extract_scoring import (
+    SCORERS,
+    ExtractError,
+    ScorerSpec,
+    rejects_path_for,
+    score_extract,
+)
+from joinedup.analytics.oracles.charlson import charlson
+from joinedup.analytics.oracles.hfrs import hfrs
+
+APC = "artificial_hes_apc_0102.csv"
+INDEX = dt.date(2002, 3, 31)  # the end of the sample's financial year, 2001/02
+HES_NO_CODE = {"", "-"}  # HES writes "-" in a diagnosis column with nothing in it
+
+
+def hes_extract(shared_dir: Path, target: Path) -> list[tuple[int, str, dt.date]]:
+    """`person_id,code,date` from the APC file: every DIAG_4_nn of every episode.
+
+    PSEUDO_HESID becomes a number (in order of first appearance); the date is the admission
+    date. Returns the rows written.
+    """
+    people: dict[str, int] = {}
+    rows = []
+    source = shared_dir / "data" / "nhs_artificial_hes_sample" / APC
+    with source.open(newline="", encoding="utf-8") as handle:
+        for episode in csv.DictReader(handle):
+            person_id = people.setdefault(episode["PSEUDO_HESID"], len(people) + 1)
+            admitted = dt.date.fromisoformat(episode["ADMIDATE"])
+            for position in range(1, 21):
+                code = episode[f"DIAG_4_{position:02d}"].strip()
+                if code not in HES_NO_CODE:
+                    rows.append((person_id, code, admitted))
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["person_id", "code", "date"])
+        writer.writerows((p, c, d.isoformat()) for p, c, d in rows)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def hes(shared_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hes")
+    rows = hes_extract(shared_dir, folder / "apc.csv")
+    return folder, rows
+
+
+def test_hfrs_of_the_artificial_hes_sample(hes):
+    folder, rows = hes
+    result = score_extract("hfrs", folder / "apc.csv", folder / "hfrs.csv", index_date=INDEX)
+
+    # Nothing dropped silently: each data row is scored or rejected with its reason.
+    assert result.rows_read == len(rows) == result.rows_accepted + result.rows_rejected
+    # The sample holds a few codes that are not ICD-10 (e.g. "0000"): each is rejected, saying so.
+    assert 0 < result.rows_rejected < 20
+    assert all("is not an ICD-10 code" in r.reason for r in result.rejects)
+    assert all(r.row >= 2 for r in result.rejects)
+
+    accepted = [r for r in rows if r[1] not in {j.values["code"] for j in result.rejects}]
+    expected = hfrs(accepted, INDEX)
+    assert result.people_scored == len(expected) == result.scores.num_rows
+    got = {r["person_id"]: r for r in result.scores.to_pylist()}
+    assert {p: (Decimal(repr(r["hfrs_score"])), r["hfrs_category"]) for p, r in got.items()} == {
+        p: (e.score, e.category) for p, e in expected.items()
+    }
+    assert sum(1 for r in got.values() if r["hfrs_score"] > 0) > 100  # R54X, W19, Z74, ...
+
+    # The files: scores with a header, and the rejects beside them.
+    written = list(csv.DictReader((folder / "hfrs.csv").open(encoding="utf-8")))
+    assert len(written) == result.people_scored
+    assert list(written[0]) == ["person_id", "hfrs_score", "hfrs_category", "hfrs_groups"]
+    assert (
+        result.rejects_path == rejects_path_for(folder / "hfrs.csv") == folder / "hfrs.rejects.csv"
+    )
+    rejected = list(csv.DictReader(result.rejects_path.open(encoding="utf-8")))
+    assert [int(r["row"]) for r in rejected] == [j.row for j in result.rejects]
+
+
+def test_charlson_of_the_artificial_hes_sample(hes):
+    folder, rows = hes
+    result = score_extract("charlson", folder / "apc.csv", index_date=INDEX, weights="quan2011")
+    assert result.output_path is None and result.rejects_path is None  # nothing written
+    accepted = [r for r in rows if r[1] not in {j.values["code"] for j in result.rejects}]
+    expected = charlson(accepted, INDEX, "quan2011")
+    got = {
+        r["person_id"]: (r["charlson_score"], r["charlson_groups"])
+        for r in result.scores.to_pylist()
+    }
+    assert got == {p: (e.score, ", ".join(e.groups)) for p, e in expected.items()}
+    assert sum(1 for score, _ in got.values() if score > 0) > 50
+
+
+BROKEN = """\
+person_id,code,date,age
+1,F00,2024-01-10,81
+1,W19.0,10/02/2024,81
+2,I50,2024-02-30,70
+3,,2024-01-01,70
+,R54,2024-01-01,70
+abc,R54,2024-01-01,70
+4,hello,2024-01-01,70
+4,I21,yesterday,70
+5,I50,2024-01-01,seventy
+5,J44,2024-01-01,90
+
+6,I50,2024-01-01,90,oops
+7,E11.2,,60
+7,E11.9,2024-01-01,61
+8,C78,2024-01-01,
+"""
+
+
+def test_broken_csv_rejects_each_bad_row_with_its_reason(tmp_path):
+    source = tmp_path / "broken.csv"
+    source.write_text(BROKEN, encoding="utf-8")
+    result = score_extract("charlson", source, tmp_path / "out" / "scores.csv",
+                           index_date=dt.date(2024, 6, 30))  # fmt: skip
+
+    reasons = {r.row: r.reason for r in result.rejects}
+    assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10, 13, 14]
+    assert "date '2024-02-30' is not a real date" in reasons[4]
+    assert reasons[5] == "code is empty"
+    assert reasons[6] == "person_id is empty"
+    assert "person_id 'abc' is not a positive whole number" in reasons[7]
+    assert "code 'hello' is not an ICD-10 code" in reasons[8]
+    assert "date 'yesterday' is not a date written YYYY-MM-DD" in reasons[9]
+    assert "age 'seventy' is not a whole number" in reasons[10]
+    assert "the row has 5 values but the header has 4 columns" in reasons[13]
+    assert "date is empty" in reasons[14]  # an index date needs every row dated
+    # Row 15 (person 7, age 61) is accepted: row 14's age 60 was on a rejected row.
+
+    # Counts: every data row accounted for; the blank line is counted, not rejected.
+    assert result.counts() == {
+        "rows_read": 14,
+        "rows_accepted": 5,
+        "rows_rejected": 9,
+        "blank_lines": 1,
+        "people_scored": 4,
+        "people_not_scored": 4,  # 2, 3, 4 and 6 have no accepted row (7 has one)
+    }
+    scores = {r["person_id"]: r for r in result.scores.to_pylist()}
+    assert sorted(scores) == [1, 5, 7, 8]
+    assert scores[1]["charlson_score"] == 1 and scores[1]["charlson_age_adjusted"] == 5  # dementia
+    assert (scores[7]["charlson_groups"], scores[7]["charlson_age_adjusted"]) == ("diab", 3)
+    assert scores[8]["charlson_age_adjusted"] is None  # no age given
+
+    rejected = list(csv.reader((tmp_path / "out" / "scores.rejects.csv").open(encoding="utf-8")))
+    assert rejected[0] == ["row", "reason", "person_id", "code", "date", "age", "(unnamed)"]
+    assert rejected[5][:2] == ["8", reasons[8]]
+    assert rejected[5][2:] == ["4", "hello", "2024-01-01", "70", ""]
+    assert rejected[8][-1] == "oops"
+
+
+def test_an_age_that_contradicts_an_earlier_one_is_rejected(tmp_path):
+    source = tmp_path / "ages.csv"
+    source.write_text("person_id,code,age\n1,I50,80\n1,J44,81\n1,I21,\n", encoding="utf-8")
+    result = score_extract("charlson", source)
+    assert [(r.row, r.reason) for r in result.rejects] == [
+        (3, "age 81 differs from age 80 given for the same person on row 2; give one age per "
+            "person (at the index date)"),
+    ]  # fmt: skip
+    assert result.scores.to_pylist() == [
+        {"person_id": 1, "charlson_score": 2, "charlson_age_adjusted": 6,
+         "charlson_groups": "ami, chf"},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"person_id,date\n1,2024-01-01\n", "has no code column"),
+        (b"person_id,code,spell\n1,I50,9\n", "column(s) spell that this score does not use"),
+        (b"person_id;code\n1;I50\n", "looks separated by semicolons"),
+        (b"PK\x03\x04\x00\x00binary", "is not a CSV text file"),
+        (b"person_id,code\n1,I50\xff\n", "is not UTF-8 text"),
+        (b"", "is empty"),
+        (b"person_id,code,code\n", "names code more than once"),
+        (b"person_id,code,\n", "column 3 of the header has no name"),
+    ],
+)
+def test_structural_problems_raise_a_clear_error(tmp_path, content, message):
+    source = tmp_path / "extract.csv"
+    source.write_bytes(content)
+    with pytest.raises(ExtractError) as caught:
+        score_extract("hfrs", source)
+    assert message in str(caught.value)
+
+
+def test_missing_file_unknown_score_and_undated_extract_with_an_index_date(tmp_path):
+    with pytest.raises(ExtractError, match="no such file"):
+        score_extract("hfrs", tmp_path / "nowhere.csv")
+    source = tmp_path / "undated.csv"
+    source.write_text("person_id,code\n1,F00\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="unknown score 'frailty'"):
+        score_extract("frailty", source)
+    with pytest.raises(ExtractError, match="has no date column"):
+        score_extract("hfrs", source, index_date=dt.date(2024, 1, 1))
+    # Without an index date, an undated extract is scored whole.
+    assert score_extract("hfrs", source).scores.to_pylist() == [
+        {"person_id": 1, "hfrs_score": 7.1, "hfrs_category": "intermediate", "hfrs_groups": "F00"}
+    ]
+
+
+def test_registry_entries_name_their_columns():
+    assert {"hfrs", "charlson", "elixhauser"} <= set(SCORERS)
+    for spec in SCORERS.values():
+        assert isinstance(spec, ScorerSpec)
+        assert spec.required[:2] == ("person_id", "code")
+    assert "age" in SCORERS["charlson"].optional and "age" not in SCORERS["hfrs"].columns
