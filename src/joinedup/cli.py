@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from joinedup.errors import UserError
@@ -73,21 +73,32 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, float], None]]:
-    """A Rich progress bar driven by `report(stage, fraction)` callbacks."""
+    """A Rich progress bar driven by `report(stage, fraction)` callbacks.
+
+    The bar appears on the first report, so work that fails before starting prints only its
+    one-line error.
+    """
     columns = (
         TextColumn("{task.description:<40}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("starting", total=1.0)
+    bar = Progress(*columns, console=err)
+    task: list[TaskID] = []
 
-        def report(stage: str, fraction: float) -> None:
-            bar.update(task, description=stage, completed=min(max(fraction, 0.0), 1.0))
+    def report(stage: str, fraction: float) -> None:
+        if not task:
+            bar.start()
+            task.append(bar.add_task(stage, total=1.0))
+        bar.update(task[0], description=stage, completed=min(max(fraction, 0.0), 1.0))
 
+    try:
         yield report
-        bar.update(task, description="done", completed=1.0)
+        if task:
+            bar.update(task[0], description="done", completed=1.0)
+    finally:
+        bar.stop()
 
 
 @app.command()

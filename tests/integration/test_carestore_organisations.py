@@ -202,6 +202,5 @@ def test_sync_mirrors_a_generated_area(care_store: str, generated_store: Populat
 @pytest.fixture
 def generated_store(request: pytest.FixtureRequest) -> PopulationStore:
     """The shared generated area, when the synthetic generator is available."""
-    pytest.importorskip("joinedup.population.synthetic", reason="the generator is not merged yet")
     store: PopulationStore = request.getfixturevalue("small_store")
     return store

@@ -1,0 +1,212 @@
+"""GP appointments: with whom, how, and whether the person came.
+
+About 5–6 appointments per person-year across the practice team, more for older, frailer and
+multimorbid people. People tend to see their own named GP (relational continuity, stronger for
+older and multimorbid people); housebound people and care-home residents are mostly seen at
+home. Costs are indicative unit costs (PSSRU order of magnitude) in whole pence; a missed
+appointment costs nothing here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from joinedup.population.synthetic.calendar import START, date_array
+from joinedup.population.synthetic.costs import Ledger, pounds
+from joinedup.population.synthetic.exposure import (
+    Drivers,
+    Units,
+    chunks,
+    curve,
+    draw_events,
+    scaled_rate,
+)
+from joinedup.population.synthetic.frailty import Frailty
+from joinedup.population.synthetic.organisations import ROLES, Area
+from joinedup.population.synthetic.people import People
+from joinedup.population.synthetic.randomness import Streams
+
+GP_RATE = 5.5  # appointments per person-year
+MALE_CURVE = (
+    (0, 8.0),
+    (1, 6.0),
+    (5, 3.0),
+    (15, 2.2),
+    (25, 2.2),
+    (45, 3.5),
+    (65, 6.0),
+    (75, 8.5),
+    (85, 10.5),
+    (95, 11.0),
+)
+FEMALE_CURVE = (
+    (0, 8.0),
+    (1, 6.0),
+    (5, 3.0),
+    (15, 3.2),
+    (25, 5.0),
+    (45, 5.2),
+    (65, 6.8),
+    (75, 9.0),
+    (85, 11.0),
+    (95, 11.5),
+)
+ROLE_SHARES = np.array([0.52, 0.24, 0.06, 0.10, 0.04, 0.04])  # in ROLES order
+MODES = ("face_to_face", "telephone", "video", "home_visit")
+# Share of each role's appointments by mode for people who can get to the practice.
+MODE_SHARES = np.array(
+    [
+        [0.55, 0.41, 0.04, 0.0],  # gp
+        [0.90, 0.10, 0.0, 0.0],  # nurse
+        [0.30, 0.70, 0.0, 0.0],  # pharmacist
+        [0.95, 0.05, 0.0, 0.0],  # healthcare assistant
+        [0.50, 0.30, 0.0, 0.20],  # paramedic
+        [0.60, 0.40, 0.0, 0.0],  # other
+    ]
+)
+HOME_VISIT_SHARE = 0.6  # of appointments with GPs, nurses and paramedics for people seen at home
+PENCE = np.array(
+    [  # role × mode unit costs
+        [4_900, 3_300, 3_500, 12_000],
+        [1_600, 1_100, 1_200, 5_000],
+        [2_200, 1_700, 1_700, 5_500],
+        [1_000, 800, 800, 3_300],
+        [3_300, 2_200, 2_200, 6_500],
+        [2_800, 2_000, 2_000, 6_000],
+    ]
+)
+
+
+def build_gp_appointments(
+    area: Area,
+    people: People,
+    frailty: Frailty,
+    units: Units,
+    drivers: Drivers,
+    streams: Streams,
+    ledger: Ledger,
+) -> pa.Table:
+    rng = streams("gp-appointments")
+    d = drivers
+    age_curve = np.where(d.female, curve(FEMALE_CURVE, d.age), curve(MALE_CURVE, d.age))
+    rel = (
+        age_curve
+        * np.exp(
+            0.04 * np.minimum(d.frailty, 15)
+            + 0.12 * np.minimum(d.conditions, 8)
+            + 0.1 * d.deprivation
+            + 0.45 * d.persistence
+        )
+        * (1 + 0.8 * d.end_of_life)
+    )
+    rate = scaled_rate(rel, units, GP_RATE)
+    gps = area.clinician_count[:, 0]
+    usual_gp = np.floor(rng.random(people.reg_person.shape[0]) * gps[people.reg_practice]).astype(
+        np.int32
+    )
+    # Built a million units at a time: the table is the biggest in the store.
+    parts, first_id = [], 1
+    for rows in chunks(units):
+        part = _appointments(
+            rng,
+            area,
+            people,
+            frailty,
+            units.take(rows),
+            drivers.take(rows),
+            rate[rows],
+            usual_gp,
+            ledger,
+            first_id,
+        )
+        first_id += part.num_rows
+        parts.append(part)
+    return pa.concat_tables(parts)
+
+
+def _appointments(
+    rng: np.random.Generator,
+    area: Area,
+    people: People,
+    frailty: Frailty,
+    units: Units,
+    drivers: Drivers,
+    rate: np.ndarray,
+    usual_gp: np.ndarray,
+    ledger: Ledger,
+    first_id: int,
+) -> pa.Table:
+    unit, day = draw_events(rng, units, rate)
+    order = np.argsort(
+        (unit.astype(np.int64) << 12) | (day.astype(np.int64) - START), kind="stable"
+    )
+    unit, day = unit[order].astype(np.int32), day[order]
+    del order
+    person = units.person[unit]
+    practice = units.practice[unit]
+    n = person.shape[0]
+
+    role = np.searchsorted(np.cumsum(ROLE_SHARES), rng.random(n), side="right").clip(0, 5)
+    role = np.where(area.clinician_count[practice, role] > 0, role, 0).astype(np.int8)
+    clinician = _clinicians(rng, area, units, drivers, unit, practice, role, usual_gp)
+
+    at_home = frailty.housebound[person] | frailty.care_home[person]
+    mode = _modes(rng, role, at_home)
+    age = drivers.age[unit]
+    dna = np.clip(
+        0.04 + 0.04 * people.deprivation[person] * ((age >= 16) & (age < 40)) - 0.02 * (age >= 65),
+        0.01,
+        0.2,
+    )
+    del age
+    attended = (rng.random(n) >= dna) | (mode == MODES.index("home_visit"))
+    pence = np.where(attended, PENCE[role, mode], 0).astype(np.int32)
+    ledger.add("gp", person, day, pence)
+    return pa.table(
+        {
+            "appointment_id": pa.array(np.arange(first_id, first_id + n, dtype=np.int64)),
+            "person_id": pa.array(person + 1),
+            "practice_code": pa.array(list(area.practice_codes), pa.string()).take(
+                pa.array(practice)
+            ),
+            "appointment_date": date_array(day),
+            "clinician_id": pa.array(list(area.clinicians), pa.string()).take(pa.array(clinician)),
+            "clinician_role": pa.array(list(ROLES), pa.string()).take(pa.array(role)),
+            "mode": pa.array(list(MODES), pa.string()).take(pa.array(mode)),
+            "attended": pa.array(attended),
+            "cost": pounds(pence),
+        }
+    )
+
+
+def _clinicians(
+    rng: np.random.Generator,
+    area: Area,
+    units: Units,
+    drivers: Drivers,
+    unit: np.ndarray,
+    practice: np.ndarray,
+    role: np.ndarray,
+    usual_gp: np.ndarray,
+) -> np.ndarray:
+    """Which clinician: for GP appointments, usually the person's own GP at that practice."""
+    continuity = 0.45 + 0.15 * (drivers.age[unit] >= 65) + 0.1 * (drivers.conditions[unit] >= 2)
+    own = (role == 0) & (rng.random(unit.shape[0]) < continuity)
+    del continuity
+    anyone = np.floor(rng.random(unit.shape[0]) * area.clinician_count[practice, role]).astype(
+        np.int32
+    )
+    which = np.where(own, usual_gp[units.registration[unit]], anyone)
+    return (area.clinician_offset[practice, role] + which).astype(np.int32)
+
+
+def _modes(rng: np.random.Generator, role: np.ndarray, at_home: np.ndarray) -> np.ndarray:
+    u = rng.random(int(role.shape[0]))
+    mode = np.zeros(role.shape[0], dtype=np.int8)
+    for r, shares in enumerate(MODE_SHARES):  # one pass per role keeps memory flat
+        rows = role == r
+        mode[rows] = np.searchsorted(np.cumsum(shares), u[rows], side="right")
+    mode = np.minimum(mode, len(MODES) - 1)
+    visits = at_home & np.isin(role, [0, 1, 4]) & (rng.random(role.shape[0]) < HOME_VISIT_SHARE)
+    return np.where(visits, MODES.index("home_visit"), mode)
