@@ -36,9 +36,11 @@ format: setup ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix src tests bench scripts
 	$(RUN) ruff format src tests bench scripts
 
-bench: setup ## run the benchmarks (figures go in bench/RESULTS.md by hand)
-	$(RUN) python bench/bench_generate.py 300000
+bench: setup ## run the benchmarks (record the figures in bench/RESULTS.md)
+	$(RUN) python bench/bench_generate.py 300000 --calibrate
 	$(RUN) python bench/bench_generate.py 1000000
+	$(RUN) python bench/bench_overview.py 1000000
+	$(RUN) python bench/bench_icd10_scores.py
 
 assets: ## refresh the vendored front-end assets from their pinned npm packages
 	scripts/vendor_assets.sh

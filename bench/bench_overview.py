@@ -1,128 +1,53 @@
-"""Time the population overview (Ibis on DuckDB over Parquet) on a large store.
+"""Time the population overview (Ibis on DuckDB over Parquet) on a generated area.
 
-    uv run python bench/bench_overview.py 1000000
+    uv run python bench/bench_overview.py 1000000          # generate an area of that size first
+    uv run python bench/bench_overview.py --home var       # or time an area already generated
 
-Builds a plain random store of the given size in a temporary folder (a quick stand-in for the
-synthetic generator: the overview's speed depends on row counts, not on realism), then times
-`population_overview` for the whole area and for one neighbourhood.
+Prints the median and best of five runs for the whole area and for one neighbourhood.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-
-from joinedup.population.nhs_numbers import synthetic_nhs_numbers
 from joinedup.population.overview import population_overview
 from joinedup.population.store import PopulationStore
-
-EXTRACT_DATE = date(2025, 3, 31)
-
-
-def build_store(root: Path, people: int, seed: int = 1) -> PopulationStore:
-    """A random area of about `people` registered people (plus some deceased and moved away)."""
-    rng = np.random.default_rng(seed)
-    n_practices = max(4, people // 9_000)
-    n_neighbourhoods = max(2, people // 40_000)
-    practices = [f"P{i:05d}" for i in range(n_practices)]
-    hoods = [f"N{i:04d}" for i in range(n_neighbourhoods)]
-    organisations = pa.table(
-        {
-            "org_code": ["AREA01", "FED01", *hoods, *practices],
-            "name": [
-                "Bench area",
-                "Bench federation",
-                *[f"Neighbourhood {i}" for i in range(n_neighbourhoods)],
-                *[f"Practice {i}" for i in range(n_practices)],
-            ],
-            "org_type": [
-                "commissioning_area",
-                "federation",
-                *["neighbourhood"] * n_neighbourhoods,
-                *["practice"] * n_practices,
-            ],
-            "parent_code": [
-                None,
-                "AREA01",
-                *["FED01"] * n_neighbourhoods,
-                *[hoods[i % n_neighbourhoods] for i in range(n_practices)],
-            ],
-            "imd_decile": [
-                *[None] * (2 + n_neighbourhoods),
-                *rng.integers(1, 11, n_practices).tolist(),
-            ],
-            "opened": [None] * (2 + n_neighbourhoods + n_practices),
-        }
-    )
-    n = int(people * 1.06)
-    epoch = np.datetime64(EXTRACT_DATE)
-    dob = epoch - rng.integers(0, 100 * 365, n).astype("timedelta64[D]")
-    died = rng.random(n) < 0.03
-    death = np.where(died, epoch - rng.integers(0, 3 * 365, n).astype("timedelta64[D]"), epoch)
-    patients = pa.table(
-        {
-            "person_id": np.arange(1, n + 1),
-            "nhs_number": synthetic_nhs_numbers(n, rng),
-            "date_of_birth": pa.array(dob, pa.date32()),
-            "sex": rng.choice(["F", "M"], n),
-            "ethnicity": rng.choice(["White", "Asian", "Black", "Mixed", "Other"], n),
-            "lsoa_code": [f"E0{d:07d}" for d in rng.integers(0, 10_000_000, n)],
-            "imd_decile": rng.integers(1, 11, n),
-            "care_home": rng.random(n) < 0.005,
-            "housebound": rng.random(n) < 0.02,
-            "carer": rng.random(n) < 0.05,
-            "date_of_death": pa.array(np.where(died, death, np.datetime64("NaT")), pa.date32()),
-        }
-    )
-    start = np.maximum(dob, epoch - rng.integers(0, 30 * 365, n).astype("timedelta64[D]"))
-    moved = rng.random(n) < 0.03
-    end = np.where(moved, epoch - rng.integers(1, 365, n).astype("timedelta64[D]"), epoch)
-    registrations = pa.table(
-        {
-            "person_id": np.arange(1, n + 1),
-            "practice_code": rng.choice(practices, n),
-            "start_date": pa.array(start, pa.date32()),
-            "end_date": pa.array(np.where(moved, end, np.datetime64("NaT")), pa.date32()),
-        }
-    )
-    store = PopulationStore(root)
-    store.write("organisations", organisations)
-    store.write("patients", patients)
-    store.write("registrations", registrations)
-    store.write_metadata(
-        {
-            "synthetic": True,
-            "area_name": "Bench area",
-            "extract_date": EXTRACT_DATE.isoformat(),
-            "seed": seed,
-        }
-    )
-    return store
+from joinedup.population.synthetic import generate_area
 
 
-def main(people: int) -> None:
+def time_overview(store: PopulationStore) -> None:
+    first = population_overview(store)  # also warms the file cache
+    hood = first.neighbourhoods[0].code if first.neighbourhoods else None
+    for label, choice in (("whole area", None), ("one neighbourhood", hood)):
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            overview = population_overview(store, choice)
+            timings.append(time.perf_counter() - started)
+        print(
+            f"population_overview, {label}: median {sorted(timings)[2]:.3f} s, "
+            f"best {min(timings):.3f} s over 5 runs ({overview.total:,} registered)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("patients", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--home", type=Path, help="time the area already in HOME/population")
+    args = parser.parse_args()
+    if args.home:
+        time_overview(PopulationStore(args.home / "population"))
+        return
     with tempfile.TemporaryDirectory() as tmp:
+        store = PopulationStore(Path(tmp) / "population")
         started = time.perf_counter()
-        store = build_store(Path(tmp) / "population", people)
-        print(f"built a store of {people:,} people in {time.perf_counter() - started:.1f} s")
-        population_overview(store)  # warm the file cache
-        for label, hood in (("whole area", None), ("one neighbourhood", "N0000")):
-            timings = []
-            for _ in range(5):
-                started = time.perf_counter()
-                overview = population_overview(store, hood)
-                timings.append(time.perf_counter() - started)
-            print(
-                f"population_overview, {label}: median {sorted(timings)[2]:.3f} s, "
-                f"best {min(timings):.3f} s over 5 runs ({overview.total:,} registered)"
-            )
+        generate_area(store, patients=args.patients, seed=1)
+        print(f"generated {args.patients:,} people in {time.perf_counter() - started:.1f} s")
+        time_overview(store)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    main()

@@ -16,7 +16,7 @@ from joinedup.web.formatting import number, percent
 WIDTH = 480
 ROW_HEIGHT = 40
 BAR_HEIGHT = 26
-VALUE_WIDTH = 120
+VALUE_WIDTH = 160  # room for "1,234,567 (100.0%)" beside the longest bar
 CHAR_WIDTH = 8.6  # average width of a 16px sans-serif character, for the label column
 
 
