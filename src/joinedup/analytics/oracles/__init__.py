@@ -55,3 +55,30 @@ def counts(day: dt.date | None, index_date: dt.date | None, lookback_years: int 
 def people(rows: Iterable[Row]) -> dict[int, set[str]]:
     """An empty set of groups for everyone in the rows."""
     return {person_id: set() for person_id, _, _ in rows}
+
+
+def prefix_groups(
+    score: str,
+    mapping_file: str,
+    rows: Iterable[Row],
+    *,
+    index_date: dt.date | None,
+    lookback_years: int | None,
+    supersedes: dict[str, str],
+) -> dict[int, set[str]]:
+    """Each person's ICD-10 prefix groups in the window, the mild form dropped under the severe."""
+    rows = list(rows)
+    prefixes = [(r["group"], r["code_prefix"]) for r in read_table(score, mapping_file)]
+    found = people(rows)
+    for person_id, code, day in rows:
+        clean = clean_icd10(code)
+        if clean is None or not counts(day, index_date, lookback_years):
+            continue
+        for group, prefix in prefixes:
+            if clean.startswith(prefix):
+                found[person_id].add(group)
+    for groups in found.values():
+        for severe, mild in supersedes.items():
+            if severe in groups:
+                groups.discard(mild)
+    return found

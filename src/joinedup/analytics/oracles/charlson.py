@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from joinedup.analytics.oracles import Row, clean_icd10, counts, people, read_table
+from joinedup.analytics.oracles import Row, prefix_groups, read_table
 
 SUPERSEDES = {"diabwc": "diab", "msld": "mld", "metacanc": "canc"}
 
@@ -24,23 +24,17 @@ def charlson(
     ages: dict[int, int] | None = None,
 ) -> dict[int, CharlsonResult]:
     """Each person's Charlson score; `ages` (person -> age) adds the Charlson 1994 age points."""
-    prefixes = [
-        (r["group"], r["code_prefix"]) for r in read_table("charlson", "charlson_icd10_quan.csv")
-    ]
+    found = prefix_groups(
+        "charlson",
+        "charlson_icd10_quan.csv",
+        rows,
+        index_date=index_date,
+        lookback_years=lookback_years,
+        supersedes=SUPERSEDES,
+    )
     weight = {r["group"]: int(r[weights]) for r in read_table("charlson", "charlson_weights.csv")}
-    found = people(rows)
-    for person_id, code, day in rows:
-        clean = clean_icd10(code)
-        if clean is None or not counts(day, index_date, lookback_years):
-            continue
-        for group, prefix in prefixes:
-            if clean.startswith(prefix):
-                found[person_id].add(group)
     results = {}
     for person_id, groups in found.items():
-        for severe, mild in SUPERSEDES.items():
-            if severe in groups:
-                groups.discard(mild)
         score = sum(weight[g] for g in groups)
         age = (ages or {}).get(person_id)
         # Charlson 1994: a point per decade from 50, at most 4.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from joinedup.analytics.oracles import Row, clean_icd10, counts, people, read_table
+from joinedup.analytics.oracles import Row, prefix_groups, read_table
 
 SUPERSEDES = {"hypc": "hypunc", "diabc": "diabunc", "metacanc": "solidtum"}
 
@@ -22,25 +22,18 @@ def elixhauser(
     lookback_years: int | None = None,
 ) -> dict[int, ElixhauserResult]:
     """Each person's Elixhauser score (negative totals are kept)."""
-    prefixes = [
-        (r["group"], r["code_prefix"])
-        for r in read_table("elixhauser", "elixhauser_icd10_quan.csv")
-    ]
+    found = prefix_groups(
+        "elixhauser",
+        "elixhauser_icd10_quan.csv",
+        rows,
+        index_date=index_date,
+        lookback_years=lookback_years,
+        supersedes=SUPERSEDES,
+    )
     weight = {
         r["group"]: int(r[weights]) for r in read_table("elixhauser", "elixhauser_weights.csv")
     }
-    found = people(rows)
-    for person_id, code, day in rows:
-        clean = clean_icd10(code)
-        if clean is None or not counts(day, index_date, lookback_years):
-            continue
-        for group, prefix in prefixes:
-            if clean.startswith(prefix):
-                found[person_id].add(group)
     results = {}
     for person_id, groups in found.items():
-        for severe, mild in SUPERSEDES.items():
-            if severe in groups:
-                groups.discard(mild)
         results[person_id] = ElixhauserResult(sum(weight[g] for g in groups), tuple(sorted(groups)))
     return results

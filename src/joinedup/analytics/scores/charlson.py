@@ -55,14 +55,20 @@ import datetime as dt
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from joinedup.analytics.scores import icd10
 
 WEIGHT_SETS = ("charlson1987", "quan2011")
 DEFAULT_WEIGHTS = "charlson1987"
-# (severe, mild): the milder condition is dropped when the severe one is present.
-HIERARCHY = (("diabwc", "diab"), ("msld", "mld"), ("metacanc", "canc"))
+CHARLSON = icd10.WeightedIndex(
+    name="charlson",
+    title="Charlson",
+    mapping_file="charlson_icd10_quan.csv",
+    weights_file="charlson_weights.csv",
+    weight_sets=WEIGHT_SETS,
+    # (severe, mild): the milder condition is dropped when the severe one is present.
+    hierarchy=(("diabwc", "diab"), ("msld", "mld"), ("metacanc", "canc")),
+)
 
 
 def charlson_contributions(
@@ -73,25 +79,8 @@ def charlson_contributions(
     lookback_years: int | None = None,
 ) -> ir.Table:
     """person_id, group, description, weight, codes: the conditions behind each score."""
-    matched = _matched(diagnoses, index_date, lookback_years)
-    return icd10.group_contributions(matched, _groups(weights))
-
-
-def _groups(weights: str) -> pa.Table:
-    if weights not in WEIGHT_SETS:
-        raise ValueError(f"unknown Charlson weights {weights!r}; choose one of {WEIGHT_SETS}")
-    return icd10.weighted_groups("charlson", "charlson_weights.csv", weights)
-
-
-def _matched(
-    diagnoses: ir.Table, index_date: dt.date | None, lookback_years: int | None
-) -> ir.Table:
-    return icd10.matched_groups(
-        diagnoses,
-        mapping=icd10.prefix_mapping("charlson", "charlson_icd10_quan.csv"),
-        hierarchy=HIERARCHY,
-        index_date=index_date,
-        lookback_years=lookback_years,
+    return CHARLSON.contributions(
+        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
     )
 
 
@@ -119,13 +108,14 @@ def charlson_scores(
     `diagnoses` has person_id (int), code (ICD-10 as recorded), optionally date (needed with an
     index date) and age (int, for the age-adjusted score).
     """
-    groups = _groups(weights)
-    totals = icd10.group_totals(_matched(diagnoses, index_date, lookback_years), groups)
+    joined = CHARLSON.totals(
+        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
+    )
     if "age" in diagnoses.columns:
-        persons = diagnoses.group_by("person_id").aggregate(age=diagnoses.age.max().cast("int64"))
+        ages = diagnoses.group_by("person_id").aggregate(age=diagnoses.age.max().cast("int64"))
+        joined = joined.left_join(ages, "person_id")
     else:
-        persons = icd10.persons_of(diagnoses).mutate(age=ibis.null("int64"))
-    joined = persons.left_join(totals, "person_id")
+        joined = joined.mutate(age=ibis.null("int64"))
     score = joined.total.fill_null(0)
     return joined.select(
         "person_id",

@@ -43,14 +43,20 @@ from __future__ import annotations
 import datetime as dt
 
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from joinedup.analytics.scores import icd10
 
 WEIGHT_SETS = ("van_walraven", "swiss")
 DEFAULT_WEIGHTS = "van_walraven"
-# (severe, mild): the milder group is dropped when the severe one is present.
-HIERARCHY = (("hypc", "hypunc"), ("diabc", "diabunc"), ("metacanc", "solidtum"))
+ELIXHAUSER = icd10.WeightedIndex(
+    name="elixhauser",
+    title="Elixhauser",
+    mapping_file="elixhauser_icd10_quan.csv",
+    weights_file="elixhauser_weights.csv",
+    weight_sets=WEIGHT_SETS,
+    # (severe, mild): the milder group is dropped when the severe one is present.
+    hierarchy=(("hypc", "hypunc"), ("diabc", "diabunc"), ("metacanc", "solidtum")),
+)
 
 
 def elixhauser_contributions(
@@ -61,25 +67,8 @@ def elixhauser_contributions(
     lookback_years: int | None = None,
 ) -> ir.Table:
     """person_id, group, description, weight, codes: the groups behind each score."""
-    matched = _matched(diagnoses, index_date, lookback_years)
-    return icd10.group_contributions(matched, _groups(weights))
-
-
-def _groups(weights: str) -> pa.Table:
-    if weights not in WEIGHT_SETS:
-        raise ValueError(f"unknown Elixhauser weights {weights!r}; choose one of {WEIGHT_SETS}")
-    return icd10.weighted_groups("elixhauser", "elixhauser_weights.csv", weights)
-
-
-def _matched(
-    diagnoses: ir.Table, index_date: dt.date | None, lookback_years: int | None
-) -> ir.Table:
-    return icd10.matched_groups(
-        diagnoses,
-        mapping=icd10.prefix_mapping("elixhauser", "elixhauser_icd10_quan.csv"),
-        hierarchy=HIERARCHY,
-        index_date=index_date,
-        lookback_years=lookback_years,
+    return ELIXHAUSER.contributions(
+        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
     )
 
 
@@ -94,9 +83,9 @@ def elixhauser_scores(
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded) and, with an index date, date.
     """
-    groups = _groups(weights)
-    totals = icd10.group_totals(_matched(diagnoses, index_date, lookback_years), groups)
-    joined = icd10.persons_of(diagnoses).left_join(totals, "person_id")
+    joined = ELIXHAUSER.totals(
+        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
+    )
     return joined.select(
         "person_id",
         elixhauser_score=joined.total.fill_null(0),

@@ -34,6 +34,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
@@ -223,3 +224,59 @@ def diagnoses_from_store(tables: dict[str, ir.Table]) -> ir.Table:
     dx = tables["spell_diagnoses"]
     joined = dx.join(spells, "spell_id")
     return joined.select(person_id="person_id", code="icd10_code", date="admission_date")
+
+
+@dataclass(frozen=True)
+class WeightedIndex:
+    """A comorbidity index of weighted ICD-10 groups (Charlson, Elixhauser): its published
+    tables, weight sets and severe-over-mild hierarchy, and the steps every such index shares."""
+
+    name: str  # folder of its tables under data/, e.g. "charlson"
+    title: str
+    mapping_file: str
+    weights_file: str
+    weight_sets: tuple[str, ...]
+    hierarchy: tuple[tuple[str, str], ...]  # (severe, mild): mild dropped when severe present
+
+    def groups(self, weights: str) -> pa.Table:
+        if weights not in self.weight_sets:
+            raise ValueError(
+                f"unknown {self.title} weights {weights!r}; choose one of {self.weight_sets}"
+            )
+        return weighted_groups(self.name, self.weights_file, weights)
+
+    def matched(
+        self, diagnoses: ir.Table, index_date: dt.date | None, lookback_years: int | None
+    ) -> ir.Table:
+        return matched_groups(
+            diagnoses,
+            mapping=prefix_mapping(self.name, self.mapping_file),
+            hierarchy=self.hierarchy,
+            index_date=index_date,
+            lookback_years=lookback_years,
+        )
+
+    def contributions(
+        self,
+        diagnoses: ir.Table,
+        *,
+        index_date: dt.date | None,
+        weights: str,
+        lookback_years: int | None,
+    ) -> ir.Table:
+        """person_id, group, description, weight, codes: the groups behind each score."""
+        matched = self.matched(diagnoses, index_date, lookback_years)
+        return group_contributions(matched, self.groups(weights))
+
+    def totals(
+        self,
+        diagnoses: ir.Table,
+        *,
+        index_date: dt.date | None,
+        weights: str,
+        lookback_years: int | None,
+    ) -> ir.Table:
+        """Every person in `diagnoses` with their total and groups (null when none counted)."""
+        matched = self.matched(diagnoses, index_date, lookback_years)
+        totals = group_totals(matched, self.groups(weights))
+        return persons_of(diagnoses).left_join(totals, "person_id")
