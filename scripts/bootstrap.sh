@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
 if ! python3 -m uv --version >/dev/null 2>&1; then
   echo "Installing uv with pip..."
-  python3 -m pip install --quiet --disable-pip-version-check uv \
-    || python3 -m pip install --quiet --disable-pip-version-check --user uv
+  pip=(python3 -m pip install --quiet --disable-pip-version-check)
+  # A Debian-managed Python refuses system-wide installs: fall back to the user's site.
+  "${pip[@]}" uv || "${pip[@]}" --user uv || "${pip[@]}" --user --break-system-packages uv
 fi
 python3 -m uv sync --frozen --quiet

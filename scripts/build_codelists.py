@@ -518,7 +518,78 @@ LTC_SPECS = [
     ),
 ]
 
-SPECS: list[Spec] = EFI_SPECS + LTC_SPECS
+# --- case finding (analytics/case_finding_lists.yaml): measurements and reviews ------------
+CASE_FINDING_SPECS = [
+    Spec(
+        "systolic-blood-pressure",
+        1,
+        "Systolic blood pressure (reading codes)",
+        ("case-finding",),
+        (gm("tests/systolic-blood-pressure/1"),),
+        note="Systolic readings; the value is in mm[Hg]. Includes home and ambulatory readings "
+        "codes (gm-sde), which case finding reads against the clinic threshold.",
+    ),
+    Spec(
+        "diastolic-blood-pressure",
+        1,
+        "Diastolic blood pressure (reading codes)",
+        ("case-finding",),
+        (gm("tests/diastolic-blood-pressure/1"),),
+        note="Diastolic readings; the value is in mm[Hg].",
+    ),
+    Spec(
+        "hba1c",
+        1,
+        "HbA1c (test result codes)",
+        ("case-finding",),
+        (gm("tests/hba1c/2"),),
+        note="gm-sde version 2: the IFCC (mmol/mol) code and the DCCT-aligned (%) code; case "
+        "finding reads only values in mmol/mol.",
+    ),
+    Spec(
+        "irregular-pulse",
+        1,
+        "Irregular pulse (finding)",
+        ("case-finding",),
+        (),
+        (
+            Addition(
+                "361137007",
+                "Irregular heart beat (finding)",
+                "no irregular-pulse code set in ../shared/; the SNOMED CT UK concept the "
+                "synthetic area records (terminology/data/generator_codes.csv)",
+            ),
+        ),
+        note="A one-concept list until a reviewed irregular-pulse / AF-indicator code set is "
+        "available.",
+    ),
+    Spec(
+        "care-plan-review",
+        1,
+        "Care plan or medication review",
+        ("case-finding",),
+        (gm("patient/medication-review-basic/1"),),
+        (
+            Addition(
+                "1095111000000108",
+                "Review of dementia advance care plan (procedure)",
+                "a care plan review; from gm-sde patient/dementia-care-plan/1 (that set also "
+                "holds plans agreed or declined, which are not reviews)",
+            ),
+            Addition(
+                "956861000000107",
+                "Review of dementia advance care plan",
+                "a care plan review; from gm-sde patient/dementia-care-plan/1",
+            ),
+        ),
+        note="Medication reviews (NHS Digital MEDRVW_COD refset as reproduced by gm-sde, "
+        "including the structured medication review) and dementia care plan reviews. No "
+        "reviewed code set for a general care-plan review or a frailty review exists in "
+        "../shared/; add one here when it does.",
+    ),
+]
+
+SPECS: list[Spec] = EFI_SPECS + LTC_SPECS + CASE_FINDING_SPECS
 
 
 def _read_gm(shared: Path, path: str, system: str) -> list[tuple[str, str]]:
