@@ -33,8 +33,9 @@ AREAS: tuple[Area, ...] = (
     Area(
         "Case finding",
         "/case-finding",
-        "Lists of people who may benefit from proactive, coordinated care, from their risk "
-        "scores and population segments.",
+        "Lists of people who may benefit from a review, a diagnosis or proactive, coordinated "
+        "care, each with the rule that builds it.",
+        available=True,
     ),
     Area(
         "Care coordination",

@@ -1,0 +1,689 @@
+"""Case-finding lists: worklists for practices and neighbourhoods, each with its rules shown.
+
+The lists are declared as data in `case_finding_lists.yaml` (title, who it is for, the rule in
+plain words, evidence base, codelists with versions, windows, exclusions and the numbers the
+rule uses). Each available list compiles into one engine-neutral Ibis pipeline over the
+population-store tables as of an index date (default: the store's extract date) and returns one
+row per person found, with the evidence that put them on the list:
+
+    >>> result = run_list(store, "raised-bp-no-hypertension")          # doctest: +SKIP
+    >>> result.rows.to_pylist()[0]["evidence"]                         # doctest: +SKIP
+    'BP 152/94 on 2025-11-02 and 148/92 on 2026-01-15 (2 raised days)'
+
+Windows: "the last N days" is ``index − N days < date ≤ index``; "ever" is ``date ≤ index``.
+Everyone listed is registered and alive at the index date (`registered_population`).
+
+A list whose inputs do not exist yet (the admission-risk list needs the risk model and the
+coordinated care register) is declared with a ``status`` and reported as unavailable, with the
+reason: it is never computed from something else.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from joinedup.analytics.engine import Engine, connect, read_store
+from joinedup.analytics.scores import efi
+from joinedup.analytics.scores.conditions import window_start
+from joinedup.errors import UserError
+from joinedup.population.overview import registered_population
+from joinedup.population.store import PopulationStore, StoreError
+from joinedup.terminology.codelists import codelist_table, load_codelist
+
+LISTS_FILE = Path(__file__).resolve().parent / "case_finding_lists.yaml"
+AVAILABLE = "available"
+
+#: Columns of a result's rows, in order (also the CSV export's columns).
+ROW_COLUMNS = (
+    "person_id",
+    "practice_code",
+    "practice_name",
+    "neighbourhood_code",
+    "neighbourhood_name",
+    "age",
+    "sex",
+    "evidence",
+    "evidence_date",
+)
+
+
+class CaseFindingError(UserError):
+    """A case-finding list cannot be run as asked."""
+
+
+class UnknownListError(CaseFindingError, KeyError):
+    """No case-finding list has this id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ListUnavailableError(CaseFindingError):
+    """The list is declared but cannot be computed yet (its inputs do not exist)."""
+
+
+class UnknownOrganisationError(CaseFindingError, LookupError):
+    """A practice or neighbourhood filter names an organisation the area does not have."""
+
+
+# --- definitions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodelistUse:
+    """A codelist a list uses, at the version its rule was written against."""
+
+    id: str
+    version: int
+    role: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    citation: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ListDefinition:
+    """One case-finding list as declared in `case_finding_lists.yaml`."""
+
+    id: str
+    title: str
+    audience: str
+    rule: str
+    numerator: str
+    exclusions: tuple[str, ...]
+    window: str
+    evidence_shown: str
+    evidence: tuple[Citation, ...]
+    codelists: tuple[CodelistUse, ...]
+    parameters: Mapping[str, Any]
+    status: str = AVAILABLE
+    unavailable_reason: str = ""
+    notes: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.status == AVAILABLE
+
+
+@functools.cache
+def _definitions() -> dict[str, ListDefinition]:
+    with LISTS_FILE.open(encoding="utf-8") as handle:
+        entries = yaml.safe_load(handle)["lists"]
+    found: dict[str, ListDefinition] = {}
+    for entry in entries:
+        uses = []
+        for use in entry.get("codelists") or ():
+            codelist = load_codelist(use["id"])
+            if codelist.version != int(use["version"]):
+                raise CaseFindingError(
+                    f"case-finding list {entry['id']!r} was written for codelist {use['id']!r} "
+                    f"version {use['version']}, but the index holds version {codelist.version}: "
+                    "review the rule, then update the version in case_finding_lists.yaml"
+                )
+            uses.append(
+                CodelistUse(use["id"], codelist.version, use["role"], codelist.name, len(codelist))
+            )
+        definition = ListDefinition(
+            id=entry["id"],
+            title=entry["title"],
+            audience=entry["audience"],
+            rule=entry["rule"],
+            numerator=entry["numerator"],
+            exclusions=tuple(entry.get("exclusions") or ()),
+            window=entry["window"],
+            evidence_shown=entry["evidence_shown"],
+            evidence=tuple(Citation(e["citation"], e.get("url")) for e in entry["evidence"]),
+            codelists=tuple(uses),
+            parameters=dict(entry.get("parameters") or {}),
+            status=entry.get("status", AVAILABLE),
+            unavailable_reason=entry.get("unavailable_reason", ""),
+            notes=entry.get("notes", ""),
+        )
+        if definition.available and definition.id not in PIPELINES:
+            raise CaseFindingError(f"case-finding list {definition.id!r} has no pipeline")
+        found[definition.id] = definition
+    return found
+
+
+def list_definitions() -> list[ListDefinition]:
+    """Every declared case-finding list, available or not, in the file's order."""
+    return list(_definitions().values())
+
+
+def get_definition(list_id: str) -> ListDefinition:
+    """The list `list_id`; UnknownListError (a UserError) names the lists there are."""
+    try:
+        return _definitions()[list_id]
+    except KeyError:
+        known = ", ".join(_definitions())
+        raise UnknownListError(
+            f"there is no case-finding list {list_id!r}; known: {known}"
+        ) from None
+
+
+# --- pipelines -------------------------------------------------------------------------------
+
+#: The population-store tables the pipelines read.
+TABLES = ("patients", "registrations", "organisations", "clinical_events", "medications")
+GP_TABLES = ("gp_appointments",)
+
+
+def _lists(*ids: str) -> ibis.Table:
+    return ibis.memtable(codelist_table(ids))
+
+
+def _coded(events: ibis.Table, codelist_ids: tuple[str, ...], on_or_before: dt.date) -> ibis.Table:
+    """Events on or before the date whose (code_system, code) is in one of the lists."""
+    recent = events.filter(events.event_date <= ibis.literal(on_or_before))
+    lists = _lists(*codelist_ids)
+    return recent.join(lists, ["code_system", "code"]).select(
+        recent.person_id,
+        lists.codelist_id,
+        recent.event_date,
+        recent.value,
+        recent.unit,
+    )
+
+
+def _in_window(t: ibis.Table, column: str, index_date: dt.date, days: int) -> ibis.Table:
+    start = window_start(index_date, days)
+    return t.filter((t[column] > ibis.literal(start)) & (t[column] <= ibis.literal(index_date)))
+
+
+def _ever(events: ibis.Table, codelist_id: str, index_date: dt.date) -> ibis.Table:
+    """Person ids with any code of the list on or before the index date."""
+    return _coded(events, (codelist_id,), index_date).select("person_id").distinct()
+
+
+def _num(value: ibis.Value) -> ibis.StringValue:
+    """A measurement as whole-number text ("152"); "?" when missing."""
+    return value.round().cast("int64").cast("string").fill_null("?")
+
+
+def _day(value: ibis.Value) -> ibis.StringValue:
+    return value.cast("date").cast("string")
+
+
+Pipeline = Callable[[Mapping[str, ibis.Table], dt.date, Mapping[str, Any]], ibis.Table]
+
+
+def _raised_bp(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    events = tables["clinical_events"]
+    readings = _in_window(
+        _coded(events, ("systolic-blood-pressure", "diastolic-blood-pressure"), index_date),
+        "event_date",
+        index_date,
+        int(p["window_days"]),
+    ).filter(lambda t: t.value.notnull())
+    systolic = readings.codelist_id == "systolic-blood-pressure"
+    days = readings.group_by(["person_id", "event_date"]).aggregate(
+        sys=readings.value.max(where=systolic),
+        dia=readings.value.max(where=~systolic),
+    )
+    raised = days.filter(
+        (days.sys >= float(p["systolic_mmhg"])) | (days.dia >= float(p["diastolic_mmhg"]))
+    )
+    ranked = raised.mutate(
+        _n=ibis.row_number().over(
+            ibis.window(group_by="person_id", order_by=[ibis.desc("event_date")])
+        ),
+        _text=_num(raised.sys) + "/" + _num(raised.dia) + " on " + _day(raised.event_date),
+    )
+    per_person = ranked.group_by("person_id").aggregate(
+        raised_days=ranked.count(),
+        latest=ranked._text.max(where=ranked._n == 0),
+        before=ranked._text.max(where=ranked._n == 1),
+        evidence_date=ranked.event_date.max(),
+    )
+    found = per_person.filter(per_person.raised_days >= int(p["raised_days"]))
+    found = found.anti_join(_ever(events, "hypertension", index_date), "person_id")
+    evidence = (
+        "BP "
+        + found.before
+        + " and "
+        + found.latest
+        + " ("
+        + found.raised_days.cast("string")
+        + " raised days in 2 years)"
+    )
+    return found.select("person_id", evidence=evidence, evidence_date=found.evidence_date)
+
+
+def _raised_hba1c(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    events = tables["clinical_events"]
+    readings = _in_window(
+        _coded(events, ("hba1c",), index_date), "event_date", index_date, int(p["window_days"])
+    )
+    readings = readings.filter(
+        readings.value.notnull() & (readings.unit.isnull() | (readings.unit == "mmol/mol"))
+    )
+    threshold = float(p["hba1c_mmol_mol"])
+    ranked = readings.mutate(
+        _n=ibis.row_number().over(
+            ibis.window(
+                group_by="person_id", order_by=[ibis.desc("event_date"), ibis.desc("value")]
+            )
+        )
+    )
+    per_person = ranked.group_by("person_id").aggregate(
+        latest_value=ranked.value.max(where=ranked._n == 0),
+        evidence_date=ranked.event_date.max(),
+        raised_days=ranked.event_date.nunique(where=ranked.value >= threshold),
+    )
+    found = per_person.filter(
+        (per_person.latest_value >= threshold)
+        | (per_person.raised_days >= int(p["raised_readings"]))
+    )
+    found = found.anti_join(_ever(events, "diabetes", index_date), "person_id")
+    evidence = (
+        "Latest HbA1c "
+        + _num(found.latest_value)
+        + " mmol/mol on "
+        + _day(found.evidence_date)
+        + " ("
+        + found.raised_days.cast("string")
+        + " of "
+        + str(int(threshold))
+        + " or more in 2 years)"
+    )
+    return found.select("person_id", evidence=evidence, evidence_date=found.evidence_date)
+
+
+def _irregular_pulse(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    events = tables["clinical_events"]
+    pulses = _in_window(
+        _coded(events, ("irregular-pulse",), index_date),
+        "event_date",
+        index_date,
+        int(p["window_days"]),
+    )
+    per_person = pulses.group_by("person_id").aggregate(
+        times=pulses.event_date.nunique(), evidence_date=pulses.event_date.max()
+    )
+    found = per_person.anti_join(_ever(events, "atrial-fibrillation", index_date), "person_id")
+    evidence = (
+        "Irregular pulse on "
+        + _day(found.evidence_date)
+        + " ("
+        + found.times.cast("string")
+        + " recorded in 2 years)"
+    )
+    return found.select("person_id", evidence=evidence, evidence_date=found.evidence_date)
+
+
+def _frailty(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    events = tables["clinical_events"]
+    scores = efi.from_store(tables, index_date)
+    frail = scores.filter(scores.category.isin(list(p["categories"])))
+    reviews = _coded(events, ("care-plan-review",), index_date)
+    last = reviews.group_by("person_id").aggregate(last_review=reviews.event_date.max())
+    recent = last.filter(
+        last.last_review > ibis.literal(window_start(index_date, int(p["review_window_days"])))
+    )
+    found = frail.anti_join(recent, "person_id").left_join(last, "person_id")
+    review_text = ibis.cases(
+        (found.last_review.isnull(), ibis.literal("no review recorded")),
+        else_="last review " + _day(found.last_review),
+    )
+    evidence = (
+        "eFI "
+        + found.category
+        + " ("
+        + found.deficits.cast("string")
+        + " deficits, "
+        + (found.efi * 100).round().cast("int64").cast("string")
+        + "/100); "
+        + review_text
+    )
+    return found.select(
+        found.person_id, evidence=evidence, evidence_date=found.last_review.cast("date")
+    )
+
+
+def _high_gp_users(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    gp = tables["gp_appointments"]
+    attended = _in_window(
+        gp.filter(gp.attended), "appointment_date", index_date, int(p["window_days"])
+    )
+    counts = attended.group_by("person_id").aggregate(
+        appointments=attended.count(), evidence_date=attended.appointment_date.max()
+    )
+    people = tables["_population"].select("person_id", "practice_code")
+    list_size = people.group_by("practice_code").aggregate(registered=people.count())
+    users = counts.join(people, "person_id").join(list_size, "practice_code")
+    ranked = users.mutate(
+        # rank() is 0-based and shares ties: the number of the practice's people with more.
+        _more=ibis.rank().over(
+            ibis.window(group_by="practice_code", order_by=[ibis.desc("appointments")])
+        )
+    )
+    found = ranked.filter(
+        (ranked._more.cast("float64") < ranked.registered.cast("float64") * float(p["top_share"]))
+        & (ranked.appointments >= int(p["min_appointments"]))
+    )
+    threshold = found.group_by("practice_code").aggregate(threshold=found.appointments.min())
+    found = found.join(threshold, "practice_code")
+    evidence = (
+        found.appointments.cast("string")
+        + " GP appointments attended in 12 months (practice top "
+        + str(round(100 * float(p["top_share"])))
+        + "% from "
+        + found.threshold.cast("string")
+        + ")"
+    )
+    return found.select(found.person_id, evidence=evidence, evidence_date=found.evidence_date)
+
+
+PIPELINES: dict[str, Pipeline] = {
+    "raised-bp-no-hypertension": _raised_bp,
+    "raised-hba1c-no-diabetes": _raised_hba1c,
+    "irregular-pulse-no-af": _irregular_pulse,
+    "frailty-no-review": _frailty,
+    "high-gp-users": _high_gp_users,
+}
+
+
+def population(tables: Mapping[str, ibis.Table], index_date: dt.date) -> ibis.Table:
+    """Registered people at the index date with their practice and neighbourhood."""
+    people = registered_population(tables["registrations"], tables["patients"], index_date)
+    orgs = tables["organisations"]
+    practices = orgs.filter(orgs.org_type == "practice").select(
+        practice_code=orgs.org_code, practice_name=orgs.name, _parent=orgs.parent_code
+    )
+    hoods = orgs.filter(orgs.org_type == "neighbourhood").select(
+        neighbourhood_code=orgs.org_code, neighbourhood_name=orgs.name
+    )
+    placed = practices.left_join(hoods, practices._parent == hoods.neighbourhood_code).select(
+        "practice_code", "practice_name", "neighbourhood_code", "neighbourhood_name"
+    )
+    joined = people.left_join(placed, "practice_code")
+    return joined.select(
+        people.person_id.cast("int64").name("person_id"),
+        people.practice_code,
+        joined.practice_name,
+        joined.neighbourhood_code,
+        joined.neighbourhood_name,
+        people.age.cast("int64").name("age"),
+        people.sex,
+    )
+
+
+def case_finding_pipeline(
+    list_id: str, tables: Mapping[str, ibis.Table], index_date: dt.date
+) -> ibis.Table:
+    """The Ibis expression of the list over population-store tables: one row per person found
+    (ROW_COLUMNS). Engine-neutral: `tables` may live on DuckDB or Spark."""
+    definition = get_definition(list_id)
+    if not definition.available:
+        raise ListUnavailableError(
+            f"{definition.title}: {definition.unavailable_reason or definition.status}"
+        )
+    params = definition.parameters
+    people = population(tables, index_date)
+    if "min_age" in params:
+        people = people.filter(people.age >= int(params["min_age"]))
+    found = PIPELINES[list_id]({**tables, "_population": people}, index_date, params)
+    joined = people.join(found, "person_id")
+    return joined.select(
+        *[joined[c] for c in ROW_COLUMNS[:7]],
+        evidence=joined.evidence,
+        evidence_date=joined.evidence_date.cast("date"),
+    )
+
+
+# --- running a list ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    """People found in one practice or neighbourhood, beside its registered population."""
+
+    code: str
+    name: str
+    found: int
+    registered: int
+    neighbourhood_code: str | None = None
+
+    @property
+    def per_1000(self) -> float | None:
+        return 1000 * self.found / self.registered if self.registered else None
+
+
+@dataclass(frozen=True)
+class CaseFindingResult:
+    """One run of a list: the people found (Arrow rows, ROW_COLUMNS), counts and the rules."""
+
+    definition: ListDefinition
+    index_date: dt.date
+    engine: str
+    rows: pa.Table
+    by_practice: tuple[GroupCount, ...]
+    by_neighbourhood: tuple[GroupCount, ...]
+    practice: str | None = None
+    neighbourhood: str | None = None
+    practices: tuple[GroupCount, ...] = field(default=(), repr=False)  # every practice
+    neighbourhoods: tuple[GroupCount, ...] = field(default=(), repr=False)
+
+    @property
+    def total(self) -> int:
+        return self.rows.num_rows
+
+    @property
+    def registered(self) -> int:
+        return sum(g.registered for g in self.by_practice)
+
+    def people(self) -> list[dict[str, Any]]:
+        return self.rows.to_pylist()
+
+
+def extract_date(store: PopulationStore) -> dt.date:
+    value = store.metadata().get("extract_date")
+    if not value:
+        raise StoreError(f"the population store at {store.root} does not say its extract date")
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _stamp(store: PopulationStore) -> float:
+    """Changes when the store is regenerated (the metadata file is rewritten)."""
+    return (store.root / "area.json").stat().st_mtime_ns if store.exists() else 0.0
+
+
+@functools.lru_cache(maxsize=64)
+def _run_area(
+    root: str, stamp: float, list_id: str, engine: Engine, index_date: dt.date
+) -> tuple[pa.Table, pa.Table]:
+    """The whole area's rows, sorted, and the registered population by practice."""
+    store = PopulationStore(Path(root))
+    needed = list(TABLES) + (list(GP_TABLES) if list_id == "high-gp-users" else [])
+    missing = [t for t in needed if not store.path(t).is_file()]
+    if missing:
+        raise StoreError(
+            f"the population store at {store.root} has no {', '.join(missing)} table; "
+            "run `joinedup generate` or `joinedup ingest` first"
+        )
+    con = connect(engine)
+    try:
+        tables = read_store(con, store, needed)
+        expr = case_finding_pipeline(list_id, tables, index_date)
+        rows = con.to_pyarrow(expr)
+        people = population(tables, index_date)
+        sizes = con.to_pyarrow(
+            people.group_by(["practice_code", "practice_name", "neighbourhood_code"])
+            .aggregate(
+                neighbourhood_name=people.neighbourhood_name.max(), registered=people.count()
+            )
+            .order_by("practice_code")
+        )
+    finally:
+        if engine == "duckdb":
+            con.disconnect()
+    rows = rows.cast(_row_schema(rows.schema)).sort_by(
+        [("practice_name", "ascending"), ("person_id", "ascending")]
+    )
+    return rows, sizes
+
+
+def _row_schema(schema: pa.Schema) -> pa.Schema:
+    types = {
+        "person_id": pa.int64(),
+        "age": pa.int64(),
+        "evidence_date": pa.date32(),
+    }
+    return pa.schema([pa.field(n, types.get(n, pa.string())) for n in schema.names])
+
+
+def run_list(
+    store: PopulationStore,
+    list_id: str,
+    *,
+    engine: Engine = "duckdb",
+    index_date: dt.date | str | None = None,
+    practice: str | None = None,
+    neighbourhood: str | None = None,
+) -> CaseFindingResult:
+    """Run one list over the store as of `index_date` (default: the store's extract date),
+    optionally for one practice or one neighbourhood (organisation codes).
+
+    Raises UnknownListError, ListUnavailableError or UnknownOrganisationError (UserErrors)
+    and StoreError when the store is missing.
+    """
+    definition = get_definition(list_id)
+    if not definition.available:
+        raise ListUnavailableError(
+            f"{definition.title}: {definition.unavailable_reason or definition.status}"
+        )
+    if not store.exists():
+        raise StoreError(f"no population store at {store.root}; run `joinedup generate` first")
+    when = (
+        extract_date(store)
+        if index_date is None
+        else index_date
+        if isinstance(index_date, dt.date)
+        else dt.date.fromisoformat(index_date)
+    )
+    rows, sizes = _run_area(str(store.root), _stamp(store), list_id, engine, when)
+    practices = _practice_counts(rows, sizes)
+    hoods = _neighbourhood_counts(practices, sizes)
+    if practice and practice not in {p.code for p in practices}:
+        raise UnknownOrganisationError(f"the area has no practice {practice!r}")
+    if neighbourhood and neighbourhood not in {h.code for h in hoods}:
+        raise UnknownOrganisationError(f"the area has no neighbourhood {neighbourhood!r}")
+    scoped_practices = practices
+    scoped_hoods = hoods
+    if neighbourhood:
+        rows = rows.filter(pc.equal(rows["neighbourhood_code"], neighbourhood))
+        scoped_practices = tuple(p for p in practices if p.neighbourhood_code == neighbourhood)
+        scoped_hoods = tuple(h for h in hoods if h.code == neighbourhood)
+    if practice:
+        rows = rows.filter(pc.equal(rows["practice_code"], practice))
+        scoped_practices = tuple(p for p in scoped_practices if p.code == practice)
+        hood = next(p.neighbourhood_code for p in practices if p.code == practice)
+        scoped_hoods = tuple(h for h in scoped_hoods if h.code == hood)
+    return CaseFindingResult(
+        definition=definition,
+        index_date=when,
+        engine=engine,
+        rows=rows,
+        by_practice=scoped_practices,
+        by_neighbourhood=scoped_hoods,
+        practice=practice or None,
+        neighbourhood=neighbourhood or None,
+        practices=practices,
+        neighbourhoods=hoods,
+    )
+
+
+def _practice_counts(rows: pa.Table, sizes: pa.Table) -> tuple[GroupCount, ...]:
+    found: dict[str, int] = {}
+    for code in rows["practice_code"].to_pylist():
+        found[code] = found.get(code, 0) + 1
+    groups = [
+        GroupCount(
+            code=s["practice_code"],
+            name=s["practice_name"] or s["practice_code"],
+            found=found.get(s["practice_code"], 0),
+            registered=int(s["registered"]),
+            neighbourhood_code=s["neighbourhood_code"],
+        )
+        for s in sizes.to_pylist()
+    ]
+    return tuple(sorted(groups, key=lambda g: (g.name, g.code)))
+
+
+def _neighbourhood_counts(
+    practices: tuple[GroupCount, ...], sizes: pa.Table
+) -> tuple[GroupCount, ...]:
+    names = {
+        s["neighbourhood_code"]: s["neighbourhood_name"]
+        for s in sizes.to_pylist()
+        if s["neighbourhood_code"]
+    }
+    found: dict[str, int] = {}
+    registered: dict[str, int] = {}
+    for p in practices:
+        if p.neighbourhood_code:
+            found[p.neighbourhood_code] = found.get(p.neighbourhood_code, 0) + p.found
+            registered[p.neighbourhood_code] = (
+                registered.get(p.neighbourhood_code, 0) + p.registered
+            )
+    groups = [GroupCount(code, names[code], found[code], registered[code]) for code in names]
+    return tuple(sorted(groups, key=lambda g: (g.name, g.code)))
+
+
+def list_counts(
+    store: PopulationStore, *, engine: Engine = "duckdb", index_date: dt.date | str | None = None
+) -> dict[str, int | None]:
+    """People found by every list for the whole area (None for a list not available yet)."""
+    return {
+        d.id: (
+            run_list(store, d.id, engine=engine, index_date=index_date).total
+            if d.available
+            else None
+        )
+        for d in list_definitions()
+    }
+
+
+def export_csv(result: CaseFindingResult, path: Path | str) -> Path:
+    """Write the result's people as CSV (ROW_COLUMNS, header first, dates as YYYY-MM-DD)."""
+    target = Path(path)
+    target.write_text(csv_text(result), encoding="utf-8")
+    return target
+
+
+def csv_text(result: CaseFindingResult) -> str:
+    """The CSV export as text."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(ROW_COLUMNS)
+    for row in result.rows.to_pylist():
+        writer.writerow(["" if row[c] is None else str(row[c]) for c in ROW_COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,90 @@
+"""Case finding in headless Chromium: the index, one list, the practice filter, the CSV."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from joinedup.analytics import case_finding as cf
+from joinedup.population.store import PopulationStore
+from tests.browser.support import SCREENSHOTS, PageProblems
+
+pytestmark = pytest.mark.browser
+
+Screenshot = Callable[[Page, str], Path]
+LIST_ID = "raised-bp-no-hypertension"
+
+
+def test_open_a_list_filter_by_practice_and_download_it(
+    page: Page,
+    problems: PageProblems,
+    screenshot: Screenshot,
+    small_store: PopulationStore,
+    tmp_path: Path,
+) -> None:
+    whole = cf.run_list(small_store, LIST_ID)
+    practice = max(whole.by_practice, key=lambda p: p.found)
+
+    page.goto("/")
+    page.locator("header").get_by_role("link", name="Case finding").click()
+    expect(page.locator("h1")).to_have_text("Case finding")
+    expect(page.locator("header [aria-current]")).to_have_text("Case finding")
+    expect(page.locator("[data-list]")).to_have_count(len(cf.list_definitions()))
+    expect(page.locator(f'[data-list="{LIST_ID}"] [data-figure="count"]')).to_have_text(
+        f"{whole.total:,}"
+    )
+    expect(page.locator('[data-list="top-risk-not-on-register"]')).to_contain_text(
+        "Not available yet"
+    )
+    screenshot(page, "case-finding-index")
+
+    page.get_by_role("link", name=whole.definition.title).click()
+    expect(page.locator("h1")).to_have_text(whole.definition.title)
+    expect(page.locator('[data-rule="codelists"]')).to_contain_text("hypertension version 1")
+    expect(page.locator("#people-table tbody tr")).to_have_count(whole.total)
+    screenshot(page, "case-finding-list")
+    page.locator("#rule").screenshot(path=str(SCREENSHOTS / "case-finding-rule.png"))
+
+    page.evaluate("window.stillTheSamePage = true")
+    with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true") as swap:
+        page.select_option("#practice", practice.code)
+    assert swap.value.status == 200
+    expect(page.locator('[data-figure="total"]')).to_have_text(f"{practice.found:,}")
+    expect(page.locator("#people-table tbody tr")).to_have_count(practice.found)
+    assert page.evaluate("window.stillTheSamePage") is True  # swapped in, not reloaded
+    expect(page).to_have_url(re.compile(rf"\?practice={practice.code}$"))
+    expect(page.locator("#list-status")).to_contain_text(f"Showing {practice.name}")
+    page.locator("#case-finding-list").screenshot(
+        path=str(SCREENSHOTS / "case-finding-list-practice.png")
+    )
+
+    with page.expect_download() as download:
+        page.locator("#download-csv").click()
+    saved = tmp_path / "list.csv"
+    download.value.save_as(saved)
+    with saved.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == practice.found
+    assert {r["practice_code"] for r in rows} == {practice.code}
+    assert problems.errors == []
+
+
+def test_a_filtered_address_opens_as_a_whole_page(
+    page: Page, small_store: PopulationStore, screenshot: Screenshot
+) -> None:
+    hood = cf.run_list(small_store, LIST_ID).by_neighbourhood[-1]
+    page.goto(f"/case-finding/{LIST_ID}?neighbourhood={hood.code}")
+
+    expect(page.locator('[data-figure="total"]')).to_have_text(f"{hood.found:,}")
+    expect(page.locator("#neighbourhood")).to_have_value(hood.code)
+    expect(page.locator("#practice-table tbody tr")).to_have_count(
+        len([p for p in cf.run_list(small_store, LIST_ID, neighbourhood=hood.code).by_practice])
+    )
+    page.goto("/case-finding/top-risk-not-on-register")
+    expect(page.locator("#unavailable")).to_contain_text("risk model")
+    screenshot(page, "case-finding-unavailable")
