@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -235,6 +235,85 @@ def validate(home: HomeOption = None) -> None:
             err.print(str(violation), markup=False)
         fail(f"{len(violations):,} rows break their contracts")
     out.print("All tables meet their contracts.")
+
+
+EngineOption = Annotated[
+    str, typer.Option("--engine", "-e", help="Where analytics run: duckdb or spark.")
+]
+
+
+@app.command()
+def stratify(
+    engine: EngineOption = "duckdb",
+    index_date: Annotated[
+        str | None, typer.Option("--index-date", help="As of this date [default: extract date].")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Score, segment and rank the whole population; store the results as a versioned run."""
+    from joinedup.analytics.stratify import stratify as run_stratification
+
+    if engine not in ("duckdb", "spark"):
+        fail(f"--engine must be duckdb or spark, not {engine!r}", code=2)
+    settings = Settings.from_env(home)
+    with err.status("stratifying") as status:
+        run = run_stratification(
+            settings,
+            engine=engine,  # type: ignore[arg-type]
+            index_date=_parse_date(index_date),
+            progress=lambda note: status.update(note),
+        )
+    counts = run.metadata.get("rows", {})
+    out.print(
+        f"Run {run.run_id}: {counts.get('person_results', 0):,} people as of "
+        f"{run.index_date:%d %B %Y} on {run.engine}, in {run.path}"
+    )
+    _print_segments(run)
+
+
+def _print_segments(run: Any) -> None:
+    summary = run.segment_summary().to_pylist()
+    table = Table(title="Segments")
+    for heading in ("scheme", "segment", "people", "share of cost"):
+        table.add_column(heading, justify="left" if heading in ("scheme", "segment") else "right")
+    for row in summary:
+        table.add_row(
+            str(row.get("scheme")),
+            str(row.get("segment")),
+            f"{row.get('people', 0):,}",
+            f"{100 * (row.get('cost_share') or 0):.1f}%",
+        )
+    out.print(table)
+
+
+@app.command()
+def runs(home: HomeOption = None) -> None:
+    """List the stored stratification runs, newest last."""
+    from joinedup.analytics.stratify import list_runs
+
+    listing = Table(title="Stratification runs")
+    for heading in ("run", "index date", "engine", "created"):
+        listing.add_column(heading)
+    for run in list_runs(Settings.from_env(home)):
+        listing.add_row(run.run_id, run.index_date.isoformat(), run.engine, run.created_at)
+    out.print(listing)
+
+
+@app.command()
+def risers(
+    earlier: Annotated[str, typer.Argument(help="The earlier run's id.")],
+    later: Annotated[str, typer.Argument(help="The later run's id.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write CSV here.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """People whose segment, frailty or risk rose between two runs."""
+    from joinedup.analytics.stratify import compare_runs
+
+    found = compare_runs(Settings.from_env(home), earlier, later)
+    out.print(f"{found.num_rows:,} risers between {earlier} and {later}")
+    if output is not None:
+        found.to_pandas().to_csv(output, index=False)
+        out.print(f"Written to {output}")
 
 
 @db_app.command("upgrade")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,19 @@ def test_generate_then_validate_and_calibrate(tmp_path):
     assert "All tables meet their contracts." in validated.stdout
     calibrated = joinedup("calibration", home=tmp_path)
     assert calibrated.returncode == 0 and "hypertension" in calibrated.stdout.lower()
+
+
+@pytest.mark.slow
+def test_stratify_stores_a_run_and_lists_it(small_area, tmp_path):
+    # A copy of the shared area, so this run does not join the runs other tests count.
+    shutil.copytree(small_area.population_dir, tmp_path / "population")
+    result = joinedup("stratify", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "6,000 people as of 31 March 2026 on duckdb" in result.stdout
+    assert "largely_healthy" in result.stdout
+    listed = joinedup("runs", home=tmp_path)
+    assert listed.returncode == 0 and "2026-03-31" in listed.stdout
+
+
+def test_unknown_engine_is_refused():
+    assert_one_line_error(joinedup("stratify", "--engine", "oracle"), 2, "duckdb or spark")
