@@ -40,6 +40,11 @@ db_app = typer.Typer(
     help="Set up and inspect the care store (SQLite or PostgreSQL).", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+model_app = typer.Typer(
+    help="Train, recalibrate and describe the emergency-admission risk model.",
+    no_args_is_help=True,
+)
+app.add_typer(model_app, name="model")
 
 out = Console()
 err = Console(stderr=True)
@@ -256,12 +261,14 @@ def stratify(
     if engine not in ("duckdb", "spark"):
         fail(f"--engine must be duckdb or spark, not {engine!r}", code=2)
     settings = Settings.from_env(home)
+    scorer = _latest_risk_scorer(settings)
     with err.status("stratifying") as status:
         run = run_stratification(
             settings,
             engine=engine,  # type: ignore[arg-type]
             index_date=_parse_date(index_date),
             progress=lambda note: status.update(note),
+            risk_scorer=scorer,
         )
     counts = run.metadata.get("rows", {})
     out.print(
@@ -269,6 +276,60 @@ def stratify(
         f"{run.index_date:%d %B %Y} on {run.engine}, in {run.path}"
     )
     _print_segments(run)
+
+
+def _latest_risk_scorer(settings: Settings) -> Any:
+    """The latest trained model's scorer, or None (with a hint) when none is trained."""
+    from joinedup.analytics.risk.registry import list_models, load_model, risk_scorer
+
+    if not list_models(settings):
+        err.print(
+            "No risk model trained yet: the run has no risk column "
+            "(`joinedup model train` trains one).",
+            markup=False,
+        )
+        return None
+    return risk_scorer(load_model(settings))
+
+
+@model_app.command("train")
+def model_train(engine: EngineOption = "duckdb", home: HomeOption = None) -> None:
+    """Train on a temporal split of the stored area and write the model with its card."""
+    model = _train_model(Settings.from_env(home), engine)
+    out.print(model.card.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+
+
+def _train_model(settings: Settings, engine: str = "duckdb") -> Any:
+    from joinedup.analytics.risk.registry import train_admission_model
+
+    with err.status("training the emergency-admission risk model"):
+        model = train_admission_model(settings, engine=engine)  # type: ignore[arg-type]
+    out.print(f"Risk model {model.model_id} trained (`joinedup model card` shows its card).")
+    return model
+
+
+@model_app.command("recalibrate")
+def model_recalibrate(home: HomeOption = None) -> None:
+    """Refit the latest model's calibration on this area's most recent year (a new model)."""
+    from joinedup.analytics.risk.registry import load_model, recalibrate
+
+    settings = Settings.from_env(home)
+    with err.status("recalibrating"):
+        model = recalibrate(load_model(settings), settings)
+    out.print(f"Model {model.model_id} recalibrated.")
+    out.print(model.card.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+
+
+@model_app.command("card")
+def model_card(
+    model_id: Annotated[str | None, typer.Argument(help="A model id [default: latest].")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Print a trained model's card."""
+    from joinedup.analytics.risk.registry import load_model
+
+    model = load_model(Settings.from_env(home), model_id)
+    out.print(model.card.to_markdown(), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_segments(run: Any) -> None:
@@ -361,17 +422,25 @@ def demo(
         bool, typer.Option("--fresh", help="Regenerate even if an area exists.")
     ] = False,
 ) -> None:
-    """Generate the embedded-default area (if needed), set up the care store and serve it."""
+    """Generate the embedded-default area, train the risk model, stratify, set up the care store
+    and serve it; each step is skipped when its result already exists for this area."""
+    from joinedup.analytics.risk.registry import list_models
+    from joinedup.analytics.stratify import list_runs
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
     from joinedup.carestore.organisations import sync_organisations
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)
-    if fresh or not _store_matches(store, patients, seed):
+    regenerate = fresh or not _store_matches(store, patients, seed)
+    if regenerate:
         generate(patients=patients, seed=seed, home=settings.home, report=True)
     else:
         out.print(f"Using the area already in {settings.population_dir} (--fresh regenerates)")
+    if regenerate or not list_models(settings):
+        _train_model(settings)
+    if regenerate or not list_runs(settings):
+        stratify(home=settings.home)
     upgrade(settings.database_url)
     summary = sync_organisations(store, session_factory(make_engine(settings.database_url)))
     out.print(f"Care store ready: {summary}")

@@ -96,3 +96,18 @@ def test_stratify_stores_a_run_and_lists_it(small_area, tmp_path):
 
 def test_unknown_engine_is_refused():
     assert_one_line_error(joinedup("stratify", "--engine", "oracle"), 2, "duckdb or spark")
+
+
+@pytest.mark.slow
+def test_model_train_then_card(small_area, tmp_path):
+    shutil.copytree(small_area.population_dir, tmp_path / "population")
+    trained = joinedup("model", "train", home=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "# Model card: emergency-admission risk" in trained.stdout
+    assert "AUROC" in trained.stdout
+    card = joinedup("model", "card", home=tmp_path)
+    assert card.returncode == 0 and "Calibration" in card.stdout
+
+
+def test_model_card_without_a_model_says_what_to_do(tmp_path):
+    assert_one_line_error(joinedup("model", "card", home=tmp_path), 1, "train one first")
