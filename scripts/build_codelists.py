@@ -110,6 +110,25 @@ def qof(refset: str, version: str) -> Part:
 
 SYNTHEA = "used by Synthea (../shared/data/synthea_fhir_r4_smart_on_fhir Condition codes)"
 
+# Synthea's chronic kidney disease module codes for stage 3 and worse (in both CKD lists).
+SYNTHEA_CKD_STAGE_3_5 = (
+    Addition(
+        "433144002",
+        "Chronic kidney disease stage 3 (disorder)",
+        "used by Synthea's chronic kidney disease module (stage 3)",
+    ),
+    Addition(
+        "431857002",
+        "Chronic kidney disease stage 4 (disorder)",
+        "used by Synthea's chronic kidney disease module (stage 4)",
+    ),
+    Addition(
+        "46177005",
+        "End-stage renal disease (disorder)",
+        "used by Synthea's chronic kidney disease module (end stage)",
+    ),
+)
+
 # --- the 35 coded eFI deficits: gm-sde `efi-*` code sets, unchanged ------------------------
 EFI_FOLDERS = {
     # id: (area, name)
@@ -315,21 +334,7 @@ LTC_SPECS = [
         (
             Addition("431855005", "Chronic kidney disease stage 1 (disorder)", SYNTHEA),
             Addition("431856006", "Chronic kidney disease stage 2 (disorder)", SYNTHEA),
-            Addition(
-                "433144002",
-                "Chronic kidney disease stage 3 (disorder)",
-                "used by Synthea's chronic kidney disease module (stage 3)",
-            ),
-            Addition(
-                "431857002",
-                "Chronic kidney disease stage 4 (disorder)",
-                "used by Synthea's chronic kidney disease module (stage 4)",
-            ),
-            Addition(
-                "46177005",
-                "End-stage renal disease (disorder)",
-                "used by Synthea's chronic kidney disease module (end stage)",
-            ),
+            *SYNTHEA_CKD_STAGE_3_5,
         ),
         note="CKD stages 1-5 diagnosis codes (gm-sde).",
     ),
@@ -343,23 +348,7 @@ LTC_SPECS = [
             gm("conditions/ckd-stage-4/1"),
             gm("conditions/ckd-stage-5/1"),
         ),
-        (
-            Addition(
-                "433144002",
-                "Chronic kidney disease stage 3 (disorder)",
-                "used by Synthea's chronic kidney disease module (stage 3)",
-            ),
-            Addition(
-                "431857002",
-                "Chronic kidney disease stage 4 (disorder)",
-                "used by Synthea's chronic kidney disease module (stage 4)",
-            ),
-            Addition(
-                "46177005",
-                "End-stage renal disease (disorder)",
-                "used by Synthea's chronic kidney disease module (end stage)",
-            ),
-        ),
+        SYNTHEA_CKD_STAGE_3_5,
         note="Code fallback for the Cambridge CKD condition (eGFR < 60 corresponds to stage 3+).",
     ),
     Spec(
