@@ -23,7 +23,7 @@ from joinedup import __version__
 from joinedup.population.overview import NeighbourhoodNotFound
 from joinedup.population.store import StoreError
 from joinedup.settings import Settings
-from joinedup.web import api, case_finding, pages
+from joinedup.web import api, case_finding, pages, stratification
 from joinedup.web.dependencies import is_api_request
 from joinedup.web.health import default_health_checks
 from joinedup.web.templating import STATIC_DIR, templates
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api.service_router)
     app.include_router(case_finding.router)
+    app.include_router(stratification.router)
     app.include_router(pages.router)
     _add_error_handlers(app)
     return app

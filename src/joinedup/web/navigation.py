@@ -10,13 +10,25 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Page:
+    """A page inside an area, for the area's own sub-navigation."""
+
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
 class Area:
     title: str
     href: str
     summary: str
     available: bool = False
+    #: The area's pages, first the area's own; their paths count as inside the area.
+    children: tuple[Page, ...] = ()
 
     def is_current(self, path: str) -> bool:
+        if any(path == child.href for child in self.children):
+            return True
         if self.href == "/":
             return path == "/"
         return path == self.href or path.startswith(self.href + "/")
@@ -29,6 +41,11 @@ AREAS: tuple[Area, ...] = (
         "Who is registered with the area's practices, by practice, neighbourhood, age, sex "
         "and deprivation.",
         available=True,
+        children=(
+            Page("Overview", "/"),
+            Page("Segments and cost", "/population/segments"),
+            Page("Risk model card", "/population/model-card"),
+        ),
     ),
     Area(
         "Case finding",
@@ -72,6 +89,10 @@ AREAS: tuple[Area, ...] = (
         available=True,
     ),
 )
+
+
+def area_titled(title: str) -> Area:
+    return next(area for area in AREAS if area.title == title)
 
 
 def current_area(path: str) -> Area | None:
