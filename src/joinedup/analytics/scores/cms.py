@@ -188,14 +188,30 @@ def _egfr(events: ibis.Table, codelists: ibis.Table, index_date: dt.date) -> ibi
     )
 
 
+def _medicine_groups(medications: ibis.Table) -> ibis.Table:
+    """(name, medication_group) for each distinct medicine name containing a group ingredient.
+
+    Why: a substring match cannot be an equi-join, so engines run it as a nested-loop join.
+    Matching every issue costs issues x ingredients comparisons (7.6M x 110 on a 300,000-person
+    area, ~15 s on DuckDB). An area has only tens to thousands of distinct medicine names, so
+    we match those once here and the issues join this small table on the exact name (a hash
+    join). Joining on the name, not the code, keeps the result identical to matching each issue.
+    """
+    groups = ibis.memtable(medication_groups())
+    names = medications.select("name").distinct()
+    names = names.filter(names.name.notnull())
+    matched = names.join(groups, names.name.cast("string").lower().contains(groups.ingredient))
+    # One row per (name, group): a name with two ingredients of one group counts once.
+    return matched.select("name", "medication_group").distinct()
+
+
 def _rx_flags(medications: ibis.Table, index_date: dt.date) -> ibis.Table:
     """Per person: issue counts of each medication group (last 12 months; lithium ever)."""
-    groups = ibis.memtable(medication_groups())
     issued = medications.filter(medications.issue_date <= ibis.literal(index_date))
-    issued = issued.select(
-        "person_id", "issue_id", "issue_date", name_lower=issued.name.cast("string").lower()
-    )
-    matched = issued.join(groups, issued.name_lower.contains(groups.ingredient))
+    issued = issued.select("person_id", "issue_id", "issue_date", "name")
+    lookup = _medicine_groups(medications)
+    matched = issued.join(lookup, "name")
+    # An issue counts once per group, even if recorded twice (e.g. under two names).
     issues = matched.select("person_id", "issue_id", "issue_date", "medication_group").distinct()
     recent = issues.issue_date > ibis.literal(window_start(index_date, RX_LOOKBACK_DAYS))
     counts = {
