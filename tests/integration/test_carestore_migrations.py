@@ -18,7 +18,7 @@ FAILING_MIGRATION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
+revision = "9999"
 down_revision = "{head}"
 branch_labels = None
 depends_on = None
@@ -94,7 +94,7 @@ def test_a_failing_migration_changes_nothing(care_store: str, tmp_path: Path) ->
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     head = migrate.head_revision()
-    (scripts / "versions" / "0002_fails.py").write_text(FAILING_MIGRATION.format(head=head))
+    (scripts / "versions" / "9999_fails.py").write_text(FAILING_MIGRATION.format(head=head))
 
     with pytest.raises(RuntimeError, match="fails half-way"):
         migrate.upgrade(care_store, script_location=scripts)
@@ -107,10 +107,13 @@ def test_new_revision_drafts_the_next_numbered_migration(tmp_path: Path) -> None
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
 
+    head = migrate.head_revision(scripts)
+    following = f"{int(head) + 1:04d}"
+
     drafted = migrate.new_revision("nothing changed", script_location=scripts)
 
-    assert drafted.name == "0002_nothing_changed.py"
+    assert drafted.name == f"{following}_nothing_changed.py"
     text = drafted.read_text()
-    assert "down_revision = '0001'" in text or 'down_revision = "0001"' in text
+    assert f"down_revision = '{head}'" in text or f'down_revision = "{head}"' in text
     assert "op." not in text  # the models match head, so the draft has no operations
-    assert migrate.head_revision(scripts) == "0002"
+    assert migrate.head_revision(scripts) == following

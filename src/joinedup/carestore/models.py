@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_colu
 from joinedup.carestore.db import Base, JSONDocument, UTCDateTime
 
 # Modules that define care-store tables; add a domain's models module here when it gains one.
-MODEL_MODULES: tuple[str, ...] = ("joinedup.carestore.models",)
+MODEL_MODULES: tuple[str, ...] = ("joinedup.carestore.models", "joinedup.governance.models")
 
 
 def load_metadata() -> MetaData:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +26,7 @@ from joinedup.settings import Settings
 from joinedup.web import api, case_finding, pages, stratification
 from joinedup.web.dependencies import is_api_request
 from joinedup.web.health import default_health_checks
+from joinedup.web.security import SignInRequired
 from joinedup.web.templating import STATIC_DIR, templates
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -157,6 +158,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             "This area has no neighbourhood with that code.",
         )
 
+    async def sign_in_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        return RedirectResponse(exc.next_url, status_code=303)
+
     async def server_error(request: Request, exc: Exception) -> Response:
         return _error_page(request, 500, HEADINGS[500])
 
@@ -164,4 +169,5 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StoreError, no_store)
     app.add_exception_handler(NeighbourhoodNotFound, no_neighbourhood)
+    app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(Exception, server_error)

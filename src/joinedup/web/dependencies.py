@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.db import make_engine, session_factory
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -24,3 +26,12 @@ def is_api_request(request: Request) -> bool:
     if root and path.startswith(root):
         path = path[len(root) :]
     return path == "/api" or path.startswith("/api/") or path in ("/health", "/openapi.json")
+
+
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    """The care store's session factory, made once per app from the settings' database URL."""
+    factory: sessionmaker[Session] | None = getattr(request.app.state, "care_sessions", None)
+    if factory is None:
+        factory = session_factory(make_engine(get_settings(request).database_url))
+        request.app.state.care_sessions = factory
+    return factory

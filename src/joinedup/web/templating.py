@@ -33,6 +33,9 @@ def _page_context(request: Request) -> dict[str, Any]:
         "static_url": static_url,
         "page_url": page_url,
         "version": __version__,
+        # The signed-in user (or None), for the header only: pages decide what to show from
+        # the permission booleans their route passes, never from the role.
+        "principal": getattr(request.state, "principal", None),
     }
 
 

@@ -1,0 +1,101 @@
+"""Who is asking, and may they: the signed-in principal and the permission each route needs.
+
+Every route but the public ones (sign-in, static assets, /health) depends on `require(...)`
+with one permission from roles.yaml. `require`:
+
+* answers a visitor who is not signed in with a redirect to the sign-in page (pages) or 401
+  (the JSON API);
+* answers a signed-in user without the permission with 403;
+* checks the CSRF token on every state-changing request (POST, PUT, PATCH, DELETE): the
+  session's token must come back in the ``csrf_token`` form field or the ``X-CSRF-Token``
+  header, or the request is refused with 403.
+
+The principal is put on ``request.state.principal`` by the session middleware
+(`joinedup.web.auth`); tests may instead override `current_principal`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Request
+
+from joinedup.governance.roles import Principal, role_book
+from joinedup.web.dependencies import is_api_request
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(Exception):
+    """The visitor must sign in first; pages redirect, the API answers 401."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("sign in required")
+        self.next_url = next_url
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The signed-in user of this request, or None."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return request.url_for("sign_in").path + "?" + urlencode({"next": target})
+
+
+async def _csrf_token_sent(request: Request) -> str:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD, "")
+        sent = value if isinstance(value, str) else ""
+    return sent
+
+
+class Require:
+    """The dependency behind `require`: carries its permission so tests can list every route's."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = role_book().check_permission(permission)
+
+    async def __call__(
+        self,
+        request: Request,
+        principal: Annotated[Principal | None, Depends(current_principal)],
+    ) -> Principal:
+        if principal is None:
+            if is_api_request(request):
+                raise HTTPException(
+                    status_code=401,
+                    detail="Sign in first.",
+                    headers={"WWW-Authenticate": 'Cookie realm="joinedup"'},
+                )
+            raise SignInRequired(sign_in_url(request))
+        if request.method not in SAFE_METHODS:
+            sent = await _csrf_token_sent(request)
+            if not (sent and hmac.compare_digest(sent, principal.csrf_token)):
+                raise HTTPException(
+                    status_code=403,
+                    detail="This form has expired or did not come from joinedup: go back, "
+                    "reload the page and try again.",
+                )
+        if not principal.can(self.permission):
+            raise HTTPException(
+                status_code=403,
+                detail="Your role does not allow this. Ask your administrator if you need it.",
+            )
+        return principal
+
+
+def require(permission: str) -> Callable[..., object]:
+    """A dependency: the signed-in principal, who must hold `permission` (see module doc)."""
+    return Require(permission)
