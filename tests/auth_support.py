@@ -11,6 +11,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from joinedup.governance.roles import Principal
+from joinedup.settings import Settings
+from joinedup.web.app import create_app
 from joinedup.web.security import current_principal
 
 CSRF_TOKEN = "test-csrf-token"
@@ -42,3 +44,10 @@ def sign_in_as(app: FastAPI, who: str | Principal, **kwargs: object) -> Principa
 
 def sign_out(app: FastAPI) -> None:
     app.dependency_overrides.pop(current_principal, None)
+
+
+def signed_in_app(settings: Settings, role: str = "gp", **kwargs: object) -> FastAPI:
+    """The web app for `settings` with every request signed in as `role` (see `sign_in_as`)."""
+    app = create_app(settings)
+    sign_in_as(app, role, **kwargs)
+    return app

@@ -21,7 +21,7 @@ from joinedup.errors import UserError
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import load_codelist
-from joinedup.web.app import create_app
+from tests.auth_support import signed_in_app
 
 AVAILABLE = [d.id for d in cf.list_definitions() if d.available]
 
@@ -33,7 +33,7 @@ def results(small_store: PopulationStore) -> dict[str, cf.CaseFindingResult]:
 
 @pytest.fixture(scope="module")
 def client(small_area: Settings) -> TestClient:
-    return TestClient(create_app(small_area))
+    return TestClient(signed_in_app(small_area))
 
 
 # --- definitions -----------------------------------------------------------------------------

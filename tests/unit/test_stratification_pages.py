@@ -22,8 +22,8 @@ from joinedup.analytics.risk.registry import load_model, train_admission_model
 from joinedup.analytics.segmentation import Comparison, builtin_scheme
 from joinedup.analytics.stratify import StratificationRun, latest_run, stratify
 from joinedup.settings import Settings
-from joinedup.web.app import create_app
 from joinedup.web.stratification import comparison_words
+from tests.auth_support import signed_in_app
 
 SCHEMES = ("frailty_four_group", "bridges_to_health")
 PAGES = ("/population/segments", "/population/model-card")
@@ -53,13 +53,13 @@ def card(analysed: Settings) -> ModelCard:
 
 @pytest.fixture(scope="module")
 def client(analysed: Settings) -> TestClient:
-    return TestClient(create_app(analysed))
+    return TestClient(signed_in_app(analysed))
 
 
 @pytest.fixture(scope="module")
 def empty_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     home = tmp_path_factory.mktemp("nothing-run")
-    return TestClient(create_app(Settings(home=home, database_url=f"sqlite:///{home / 'c.db'}")))
+    return TestClient(signed_in_app(Settings(home=home, database_url=f"sqlite:///{home / 'c.db'}")))
 
 
 @pytest.fixture(scope="module")

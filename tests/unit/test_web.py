@@ -15,8 +15,8 @@ from joinedup.population.contracts import CONTRACTS
 from joinedup.population.overview import population_overview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.app import create_app
-from joinedup.web.navigation import AREAS, Area
+from joinedup.web.navigation import AREAS, Area, visible_areas
+from tests.auth_support import principal, signed_in_app
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "src" / "joinedup" / "web" / "static" / "vendor"
@@ -24,14 +24,14 @@ VENDOR = ROOT / "src" / "joinedup" / "web" / "static" / "vendor"
 
 @pytest.fixture(scope="module")
 def client(small_area: Settings) -> TestClient:
-    return TestClient(create_app(small_area))
+    return TestClient(signed_in_app(small_area))
 
 
 @pytest.fixture
 def empty_client(tmp_path: Path) -> TestClient:
     """An app whose population store has not been generated."""
     settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'care.db'}")
-    return TestClient(create_app(settings))
+    return TestClient(signed_in_app(settings))
 
 
 def fmt(count: int) -> str:
@@ -264,13 +264,14 @@ def test_an_unknown_table_is_not_found(client: TestClient) -> None:
 # Navigation, errors and the layout ---------------------------------------------------------
 
 
-def test_the_header_links_every_area(client: TestClient) -> None:
+def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> None:
     html = client.get("/").text
     nav = section(html, '<nav class="nhsuk-header__navigation"', "</nav>")
 
     assert '<span class="nhsuk-header__service-name">joinedup</span>' in html
     links = re.findall(r'href="([^"]+)"[^>]*>(?:<strong[^>]*>)?([^<]+)<', nav)
-    assert links == [(area.href, area.title) for area in AREAS]
+    assert links == [(area.href, area.title) for area in visible_areas(principal("gp").can)]
+    assert "Governance" not in dict(links).values()  # a GP does not govern
     current = re.search(r'<a [^>]*aria-current="page"><strong [^>]*>([^<]+)<', nav)
     assert current and current.group(1) == "Population"
     assert '<a class="nhsuk-skip-link" data-module="nhsuk-skip-link" href="#maincontent">' in html
@@ -304,7 +305,7 @@ def test_an_unknown_api_path_is_a_json_404(client: TestClient) -> None:
 
 
 def test_a_server_error_is_a_page_not_a_traceback(small_area: Settings) -> None:
-    app = create_app(small_area)
+    app = signed_in_app(small_area)
 
     @app.get("/broken")
     def broken() -> None:
@@ -337,7 +338,7 @@ def test_health_without_a_population_store(empty_client: TestClient) -> None:
 
 def test_health_never_shows_the_database_url(tmp_path: Path) -> None:
     url = "postgresql+psycopg://joinedup:s3cret@127.0.0.1:1/care"
-    client = TestClient(create_app(Settings(home=tmp_path, database_url=url)))
+    client = TestClient(signed_in_app(Settings(home=tmp_path, database_url=url)))
 
     body = client.get("/health").text
 
@@ -347,7 +348,7 @@ def test_health_never_shows_the_database_url(tmp_path: Path) -> None:
 
 
 def test_a_failing_health_check_degrades_the_status(small_area: Settings) -> None:
-    app: FastAPI = create_app(small_area)
+    app: FastAPI = signed_in_app(small_area)
 
     def broken(settings: Settings) -> bool:
         raise OSError("unreachable")

@@ -15,6 +15,7 @@ from joinedup.settings import Settings
 from joinedup.web.api_reference import api_reference
 from joinedup.web.dependencies import get_population_store, get_settings
 from joinedup.web.health import HealthReport, run_health_checks
+from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 
@@ -35,6 +36,7 @@ service_router = APIRouter(tags=["service"])
 @router.get(
     "/population/overview",
     name="api_population_overview",
+    dependencies=[Depends(require("population.view_aggregates"))],
     tags=["population"],
     summary="Registered population at the extract date",
     description="Total, and counts by practice, neighbourhood, age band, sex and deprivation "
@@ -54,6 +56,7 @@ def get_population_overview(
 @router.get(
     "/contracts",
     name="api_contracts",
+    dependencies=[Depends(require("data.view_dictionary"))],
     tags=["data dictionary"],
     summary="Every population-store table contract",
 )
@@ -64,6 +67,7 @@ def get_contracts() -> list[TableEntry]:
 @router.get(
     "/contracts/{table}",
     name="api_contract",
+    dependencies=[Depends(require("data.view_dictionary"))],
     tags=["data dictionary"],
     summary="One population-store table contract",
     responses={404: {"model": Problem, "description": "No such table"}},
@@ -75,7 +79,13 @@ def get_contract(table: str) -> TableEntry:
         raise HTTPException(status_code=404, detail=str(exc.args[0])) from None
 
 
-@router.get("/docs", name="api_docs", include_in_schema=False, response_class=HTMLResponse)
+@router.get(
+    "/docs",
+    name="api_docs",
+    include_in_schema=False,
+    response_class=HTMLResponse,
+    dependencies=[Depends(require("service.use"))],
+)
 def get_api_docs(request: Request) -> HTMLResponse:
     openapi_url = request.scope.get("root_path", "") + (request.app.openapi_url or "")
     reference = api_reference(request.app.openapi(), openapi_url)

@@ -23,7 +23,17 @@ from joinedup import __version__
 from joinedup.population.overview import NeighbourhoodNotFound
 from joinedup.population.store import StoreError
 from joinedup.settings import Settings
-from joinedup.web import api, case_finding, pages, stratification
+from joinedup.web import (
+    api,
+    auth,
+    case_finding,
+    consent,
+    governance_pages,
+    pages,
+    people,
+    scores,
+    stratification,
+)
 from joinedup.web.dependencies import is_api_request
 from joinedup.web.health import default_health_checks
 from joinedup.web.security import SignInRequired
@@ -78,6 +88,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.service_router)
     app.include_router(case_finding.router)
     app.include_router(stratification.router)
+    app.include_router(scores.router)
+    app.include_router(people.router)
+    app.include_router(consent.router)
+    app.include_router(governance_pages.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)
     return app

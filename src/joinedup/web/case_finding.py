@@ -15,9 +15,16 @@ from joinedup.analytics import case_finding as cf
 from joinedup.population.store import PopulationStore
 from joinedup.web.dependencies import get_population_store
 from joinedup.web.pages import is_htmx_partial
+from joinedup.web.security import require
 from joinedup.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[
+        Depends(require("case_finding.view_identifiable", "case_finding.view_pseudonymised"))
+    ],
+)
 
 #: Rows shown on the page; the CSV export always holds everyone.
 PAGE_ROWS = 500

@@ -6,7 +6,8 @@ page there; building it means adding its router and setting `available=True`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,8 @@ class Page:
 
     title: str
     href: str
+    #: The permission a user needs to be shown the link (the route checks it again).
+    permission: str = "service.use"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Area:
     available: bool = False
     #: The area's pages, first the area's own; their paths count as inside the area.
     children: tuple[Page, ...] = ()
+    #: The permission a user needs to be shown the area (its routes check their own).
+    permission: str = "service.use"
 
     def is_current(self, path: str) -> bool:
         if any(path == child.href for child in self.children):
@@ -44,8 +49,10 @@ AREAS: tuple[Area, ...] = (
         children=(
             Page("Overview", "/"),
             Page("Segments and cost", "/population/segments"),
+            Page("Scores by practice", "/population/scores"),
             Page("Risk model card", "/population/model-card"),
         ),
+        permission="population.view_aggregates",
     ),
     Area(
         "Case finding",
@@ -53,6 +60,7 @@ AREAS: tuple[Area, ...] = (
         "Lists of people who may benefit from a review, a diagnosis or proactive, coordinated "
         "care, each with the rule that builds it.",
         available=True,
+        permission="case_finding.view_identifiable case_finding.view_pseudonymised",
     ),
     Area(
         "Care coordination",
@@ -87,13 +95,39 @@ AREAS: tuple[Area, ...] = (
         "/data-dictionary",
         "Every table of the population store, its columns and their rules.",
         available=True,
+        permission="data.view_dictionary",
+    ),
+    Area(
+        "Governance",
+        "/governance",
+        "Who looked at whose record, break-glass access to review, and user accounts.",
+        available=True,
+        children=(
+            Page("Audit trail", "/governance/audit", "audit.view"),
+            Page("Break-glass reviews", "/governance/break-glass", "break_glass.review"),
+        ),
+        permission="audit.view break_glass.review users.manage",
     ),
 )
+
+
+def visible_areas(can: Callable[[str], bool]) -> list[Area]:
+    """The areas (and within them the pages) a user may be shown; `permission` strings with
+    several names separated by spaces need any one of them."""
+
+    def allowed(permission: str) -> bool:
+        return any(can(p) for p in permission.split())
+
+    return [
+        replace(area, children=tuple(c for c in area.children if allowed(c.permission)))
+        for area in AREAS
+        if allowed(area.permission)
+    ]
 
 
 def area_titled(title: str) -> Area:
     return next(area for area in AREAS if area.title == title)
 
 
-def current_area(path: str) -> Area | None:
-    return next((area for area in AREAS if area.is_current(path)), None)
+def current_area(path: str, areas: Sequence[Area] = AREAS) -> Area | None:
+    return next((area for area in areas if area.is_current(path)), None)

@@ -14,6 +14,7 @@ from joinedup.population.overview import PopulationOverview, population_overview
 from joinedup.population.store import PopulationStore
 from joinedup.web.dependencies import get_population_store
 from joinedup.web.navigation import AREAS, Area
+from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -27,7 +28,7 @@ def is_htmx_partial(request: Request) -> bool:
     )
 
 
-@router.get("/", name="overview")
+@router.get("/", name="overview", dependencies=[Depends(require("population.view_aggregates"))])
 def overview_page(
     request: Request,
     store: Annotated[PopulationStore, Depends(get_population_store)],
@@ -56,14 +57,22 @@ def _overview_url(request: Request, overview: PopulationOverview) -> str:
     return url
 
 
-@router.get("/data-dictionary", name="data_dictionary")
+@router.get(
+    "/data-dictionary",
+    name="data_dictionary",
+    dependencies=[Depends(require("data.view_dictionary"))],
+)
 def data_dictionary_page(request: Request) -> Response:
     return templates.TemplateResponse(
         request, "data_dictionary/index.html", {"tables": data_dictionary()}
     )
 
 
-@router.get("/data-dictionary/{table}", name="data_dictionary_table")
+@router.get(
+    "/data-dictionary/{table}",
+    name="data_dictionary_table",
+    dependencies=[Depends(require("data.view_dictionary"))],
+)
 def data_dictionary_table_page(request: Request, table: str) -> Response:
     try:
         entry = table_entry(table)
@@ -85,5 +94,6 @@ for _area in AREAS:
             _area.href,
             _not_available(_area),
             methods=["GET"],
+            dependencies=[Depends(require("service.use"))],
             name="area_" + _area.href.strip("/").replace("-", "_"),
         )

@@ -1,7 +1,8 @@
 """Who is asking, and may they: the signed-in principal and the permission each route needs.
 
-Every route but the public ones (sign-in, static assets, /health) depends on `require(...)`
-with one permission from roles.yaml. `require`:
+Every route but the public ones (sign-in, static assets, /health, the OpenAPI document)
+depends on `require(...)` with the permission(s) from roles.yaml that allow it (any one will
+do). `require`:
 
 * answers a visitor who is not signed in with a redirect to the sign-in page (pages) or 401
   (the JSON API);
@@ -62,10 +63,12 @@ async def _csrf_token_sent(request: Request) -> str:
 
 
 class Require:
-    """The dependency behind `require`: carries its permission so tests can list every route's."""
+    """The dependency behind `require`: carries its permissions so tests can list every route's."""
 
-    def __init__(self, permission: str) -> None:
-        self.permission = role_book().check_permission(permission)
+    def __init__(self, *permissions: str) -> None:
+        if not permissions:
+            raise ValueError("require() needs at least one permission")
+        self.permissions = tuple(role_book().check_permission(p) for p in permissions)
 
     async def __call__(
         self,
@@ -88,7 +91,8 @@ class Require:
                     detail="This form has expired or did not come from joinedup: go back, "
                     "reload the page and try again.",
                 )
-        if not principal.can(self.permission):
+        request.state.principal = principal  # the layout's header reads it
+        if not any(principal.can(p) for p in self.permissions):
             raise HTTPException(
                 status_code=403,
                 detail="Your role does not allow this. Ask your administrator if you need it.",
@@ -96,6 +100,6 @@ class Require:
         return principal
 
 
-def require(permission: str) -> Callable[..., object]:
-    """A dependency: the signed-in principal, who must hold `permission` (see module doc)."""
-    return Require(permission)
+def require(*permissions: str) -> Callable[..., object]:
+    """A dependency: the signed-in principal, who must hold one of `permissions` (module doc)."""
+    return Require(*permissions)

@@ -33,9 +33,14 @@ from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 from joinedup.web.dependencies import get_settings
 from joinedup.web.navigation import area_titled
+from joinedup.web.security import require
 from joinedup.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[Depends(require("population.view_aggregates"))],
+)
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

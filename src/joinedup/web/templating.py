@@ -12,7 +12,7 @@ from starlette.requests import Request
 from joinedup import __version__
 from joinedup.web import formatting
 from joinedup.web.charts import bar_chart
-from joinedup.web.navigation import AREAS, current_area
+from joinedup.web.navigation import current_area, visible_areas
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -27,15 +27,18 @@ def _page_context(request: Request) -> dict[str, Any]:
     def page_url(name: str, /, **params: Any) -> str:
         return request.url_for(name, **params).path
 
+    principal = getattr(request.state, "principal", None)
+    # Signed out, the header shows no areas; signed in, only those the role may open.
+    areas = visible_areas(principal.can) if principal else []
     return {
-        "areas": AREAS,
-        "current_area": current_area(request.url.path),
+        "areas": areas,
+        "current_area": current_area(request.url.path, areas),
         "static_url": static_url,
         "page_url": page_url,
         "version": __version__,
         # The signed-in user (or None), for the header only: pages decide what to show from
         # the permission booleans their route passes, never from the role.
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
     }
 
 

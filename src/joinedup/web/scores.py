@@ -1,0 +1,8 @@
+"""Score distributions by practice and neighbourhood (suppressed, objectors left out)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
