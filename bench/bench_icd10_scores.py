@@ -283,13 +283,23 @@ def main(argv: list[str] | None = None) -> int:
             data.select(["person_id", "code", "age"]).append_column("normal", normal),
             folder / "charlson_in.parquet",
         )
-        hfrs_in = con.read_parquet(folder / "hfrs_in.parquet", table_name="hfrs_in")
-        ours_h, our_h = timed(lambda: con.to_pyarrow(hfrs_scores(hfrs_in)))
-        ours_c, our_c = timed(lambda: con.to_pyarrow(charlson_scores(table)))
+        # Like for like: comorbidipy's timing starts from a polars frame already in memory, so
+        # ours starts from DuckDB tables already in memory (the file reads are not timed).
+        hfrs_in = con.create_table(
+            "hfrs_in_memory", con.read_parquet(folder / "hfrs_in.parquet", table_name="hfrs_in")
+        )
+        all_in = con.create_table("charlson_in_memory", table)
+        # comorbidipy's hfrs returns the score alone, so ours is asked for score and category
+        # without the list of groups (like for like); Charlson keeps its groups (comorbidipy
+        # returns a flag per condition).
+        ours_h, our_h = timed(lambda: con.to_pyarrow(hfrs_scores(hfrs_in, with_groups=False)))
+        ours_c, our_c = timed(lambda: con.to_pyarrow(charlson_scores(all_in)))
         theirs = run_comorbidipy(
             args.comorbidipy, folder / "hfrs_in.parquet", folder / "charlson_in.parquet", folder
         )
-        print(f"Same input, ours (DuckDB) vs comorbidipy 0.8.0 (polars), median of {RUNS}:")
+        print(
+            f"Same input in memory, ours (DuckDB) vs comorbidipy 0.8.0 (polars), median of {RUNS}:"
+        )
         for label, mine, other, rows in (
             ("HFRS", our_h, theirs["hfrs"], window.num_rows),
             ("Charlson", our_c, theirs["charlson"], data.num_rows),

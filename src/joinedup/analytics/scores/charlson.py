@@ -102,27 +102,27 @@ def charlson_scores(
     index_date: dt.date | None = None,
     weights: str = DEFAULT_WEIGHTS,
     lookback_years: int | None = None,
+    with_groups: bool = True,
 ) -> ir.Table:
-    """person_id, charlson_score, charlson_age_adjusted, charlson_groups: one row per person.
+    """person_id, charlson_score, charlson_age_adjusted, charlson_groups (left out when not
+    `with_groups`): one row per person.
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded), optionally date (needed with an
     index date) and age (int, for the age-adjusted score).
     """
     joined = CHARLSON.totals(
-        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
+        diagnoses,
+        index_date=index_date,
+        weights=weights,
+        lookback_years=lookback_years,
+        with_groups=with_groups,
     )
-    if "age" in diagnoses.columns:
-        ages = diagnoses.group_by("person_id").aggregate(age=diagnoses.age.max().cast("int64"))
-        joined = joined.left_join(ages, "person_id")
-    else:
-        joined = joined.mutate(age=ibis.null("int64"))
+    age = joined.age if "age" in joined.columns else ibis.null("int64")
     score = joined.total.fill_null(0)
-    return joined.select(
-        "person_id",
-        charlson_score=score,
-        charlson_age_adjusted=score + age_points(joined.age),
-        charlson_groups=joined.groups.fill_null(""),
-    )
+    columns = {"charlson_score": score, "charlson_age_adjusted": score + age_points(age)}
+    if with_groups:
+        columns["charlson_groups"] = joined.groups.fill_null("")
+    return joined.select("person_id", **columns)
 
 
 def from_store(

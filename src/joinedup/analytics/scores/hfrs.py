@@ -94,25 +94,32 @@ def hfrs_contributions(diagnoses: ir.Table, *, index_date: dt.date | None = None
     return tenths.mutate(weight=tenths.weight / 10)
 
 
-def hfrs_scores(diagnoses: ir.Table, *, index_date: dt.date | None = None) -> ir.Table:
-    """person_id, hfrs_score, hfrs_category, hfrs_groups: one row per person in `diagnoses`.
+def hfrs_scores(
+    diagnoses: ir.Table, *, index_date: dt.date | None = None, with_groups: bool = True
+) -> ir.Table:
+    """person_id, hfrs_score, hfrs_category, hfrs_groups (left out when not `with_groups`): one
+    row per person in `diagnoses`.
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded, any format) and, when an index
     date is given, date (date of the admission the diagnosis was recorded in).
     """
-    totals = icd10.group_totals(_matched(diagnoses, index_date), _groups_table())
-    joined = icd10.persons_of(diagnoses).left_join(totals, "person_id")
+    totals = icd10.group_totals(
+        _matched(diagnoses, index_date), _groups_table(), with_groups=with_groups
+    )
+    people = diagnoses.select("person_id").distinct()
+    joined = people.left_join(totals, "person_id")
     tenths = joined.total.fill_null(0)
-    return joined.select(
-        "person_id",
-        hfrs_score=tenths / 10,
-        hfrs_category=ibis.cases(
+    columns = {
+        "hfrs_score": tenths / 10,
+        "hfrs_category": ibis.cases(
             (tenths < LOW_BELOW_TENTHS, "low"),
             (tenths <= HIGH_ABOVE_TENTHS, "intermediate"),
             else_="high",
         ),
-        hfrs_groups=joined.groups.fill_null(""),
-    )
+    }
+    if with_groups:
+        columns["hfrs_groups"] = joined.groups.fill_null("")
+    return joined.select("person_id", **columns)
 
 
 def from_store(tables: dict[str, ir.Table], index_date: dt.date) -> ir.Table:
