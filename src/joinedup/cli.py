@@ -19,6 +19,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from joinedup.errors import UserError
+from joinedup.governance.cli_audit import audit_app
+from joinedup.governance.cli_objections import objections_app
+from joinedup.governance.cli_users import user_app
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -45,6 +48,9 @@ model_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(model_app, name="model")
+app.add_typer(audit_app, name="audit")
+app.add_typer(objections_app, name="objections")
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)
@@ -442,9 +448,39 @@ def demo(
     if regenerate or not list_runs(settings):
         stratify(home=settings.home)
     upgrade(settings.database_url)
-    summary = sync_organisations(store, session_factory(make_engine(settings.database_url)))
+    sessions = session_factory(make_engine(settings.database_url))
+    summary = sync_organisations(store, sessions)
     out.print(f"Care store ready: {summary}")
+    _demo_objections(store, sessions, seed)
+    _demo_users(sessions)
     serve(host=host, port=port, home=settings.home)
+
+
+def _demo_objections(store: PopulationStore, sessions: Any, seed: int) -> None:
+    """Synthetic type-1 and national data opt-out objections, so the commissioning views show
+    objectors being left out (loaded once; re-importing changes nothing)."""
+    from joinedup.governance.objections import import_objections, synthetic_objections
+
+    rows = [{"person_id": str(p), "kind": k} for p, k in synthetic_objections(store, seed)]
+    report = import_objections(sessions, "demo", rows, store=store)
+    out.print(
+        f"Objections to secondary use: {report.recorded:,} recorded, "
+        f"{report.already_recorded:,} already in force"
+    )
+
+
+def _demo_users(sessions: Any) -> None:
+    """One user per role; the passwords are shown here once and kept nowhere in clear."""
+    from rich.table import Table
+
+    from joinedup.governance.users import create_demo_users
+
+    table = Table(title="Demo users: sign in as any of them (passwords change on every demo run)")
+    for column in ("username", "role", "password"):
+        table.add_column(column)
+    for username, role, password in create_demo_users(sessions):
+        table.add_row(username, role, password)
+    out.print(table)
 
 
 def _store_matches(store: PopulationStore, patients: int, seed: int) -> bool:

@@ -3,6 +3,11 @@ Chromium by Playwright. Playwright's own browser downloads are never used.
 
 Screenshots go to test-artifacts/screenshots/ (gitignored): look at them after a change to the
 pages or to the vendored NHS.UK frontend.
+
+Every page needs a signed-in user, so the tests sign in through the real form: `browser` is a
+`SigningInBrowser`, whose contexts on a `LiveServer` start signed in as the demo GP (who works
+in a neighbourhood of the small area); `page_as("manager")` gives a page signed in as another
+role, and ``browser.new_context(..., signed_in_as=None)`` one that is signed out.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from joinedup.settings import Settings
 from tests.browser.support import (
@@ -21,6 +26,7 @@ from tests.browser.support import (
     SCREENSHOTS,
     LiveServer,
     PageProblems,
+    SigningInBrowser,
 )
 
 
@@ -45,16 +51,34 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
             "which installs it when missing."
         )
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield browser
+    yield SigningInBrowser(browser)  # type: ignore[misc]
     browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A desktop-sized page whose relative URLs go to the live server."""
+    """A desktop-sized page on the live server, signed in as the demo GP."""
     context = browser.new_context(viewport=DESKTOP, base_url=live_server)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page_as(browser: Browser, live_server: str) -> Iterator[Callable[[str | None], Page]]:
+    """`page_as("manager")`: a desktop-sized page on the live server signed in as that role's
+    demo user (`page_as(None)`: signed out)."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(role: str | None) -> Page:
+        context = browser.new_context(  # type: ignore[call-arg]
+            viewport=DESKTOP, base_url=live_server, signed_in_as=role
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

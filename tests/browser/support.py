@@ -1,15 +1,29 @@
-"""What the browser tests share: the live server, Chromium's settings, problem collection."""
+"""What the browser tests share: the live server, Chromium's settings, problem collection, and
+signing in through the real sign-in form.
+
+A `LiveServer` prepares its care store before serving: migrated, organisations mirrored from the
+population store, and one demo user per role (`create_demo_users`: the GP works in the area's
+first neighbourhood). Its `credentials` say how each role signs in; `sign_in` fills in the form.
+"""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from pathlib import Path
+from typing import Any, ClassVar
 
 import uvicorn
-from playwright.sync_api import ConsoleMessage, Page, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize
 
+from joinedup.carestore.db import make_engine, session_factory
+from joinedup.carestore.migrate import upgrade
+from joinedup.carestore.organisations import sync_organisations
+from joinedup.governance import users
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web import auth
 from joinedup.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,9 +42,15 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 class LiveServer:
-    """The app served by uvicorn in a background thread."""
+    """The app served by uvicorn in a background thread, with demo users to sign in as."""
+
+    # Every server started in this test session, by URL, so a browser context pointed at one
+    # knows whose credentials to use.
+    running: ClassVar[dict[str, LiveServer]] = {}
 
     def __init__(self, settings: Settings) -> None:
+        #: role -> (username, password) of the demo user of that role.
+        self.credentials = prepare_care_store(settings)
         # Bind before starting: the kernel queues connections until uvicorn accepts them, so
         # the first request needs no wait-and-retry.
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -38,7 +58,9 @@ class LiveServer:
         self.socket.listen(64)
         host, port = self.socket.getsockname()
         self.url = f"http://{host}:{port}"
-        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="off")
+        app = create_app(settings)
+        auth.install(app)  # a no-op once create_app installs sign-in itself
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
@@ -46,9 +68,11 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
+        LiveServer.running[self.url] = self
         return self
 
     def __exit__(self, *exc: object) -> None:
+        LiveServer.running.pop(self.url, None)
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.socket.close()
@@ -66,3 +90,63 @@ class PageProblems:
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
             self.errors.append(f"console {message.type}: {message.text}")
+
+
+def prepare_care_store(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Migrate the care store, mirror the organisations and make one demo user per role.
+
+    Without population data there are no organisations: only a demo GP working nowhere, so the
+    "no data yet" page can still be reached signed in.
+    """
+    upgrade(settings.database_url)
+    sessions = session_factory(make_engine(settings.database_url))
+    store = PopulationStore(settings.population_dir)
+    if store.exists():
+        sync_organisations(store, sessions)
+        made = users.create_demo_users(sessions)
+        return {role: (username, password) for username, role, password in made}
+    user, password = users.add_user(sessions, "demo-gp", "Demo GP", "gp", [], actor="test")
+    assert password is not None
+    return {"gp": (user.username, password)}
+
+
+def sign_in(page: Page, server: LiveServer, role: str = "gp") -> None:
+    """Sign `page` in as the server's demo user of `role`, through the sign-in form."""
+    username, password = server.credentials[role]
+    page.goto(server.url + "/sign-in")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+class SigningInBrowser:
+    """A `Browser` whose new contexts start signed in (as the demo GP unless told otherwise)
+    when their `base_url` is a `LiveServer` of this session; everything else is the browser's.
+
+    ``browser.new_context(..., signed_in_as="manager")`` signs in as another role;
+    ``signed_in_as=None`` leaves the context signed out.
+    """
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, *, signed_in_as: str | None = "gp", **options: Any) -> BrowserContext:
+        context = self._browser.new_context(**options)
+        server = LiveServer.running.get(str(options.get("base_url", "")).rstrip("/"))
+        if server is not None and signed_in_as is not None:
+            page = context.new_page()
+            try:
+                sign_in(page, server, signed_in_as)
+            finally:
+                page.close()
+        return context
+
+
+def header_account(page: Page) -> str:
+    """The signed-in user's name and role as the header shows them (whitespace collapsed)."""
+    text = page.locator('header [data-account="user"]').inner_text()
+    return re.sub(r"\s+", " ", text).strip()

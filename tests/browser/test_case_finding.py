@@ -11,7 +11,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from joinedup.analytics import case_finding as cf
+from joinedup.carestore.db import make_engine, session_factory
+from joinedup.governance.objections import active_objectors
+from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+from joinedup.web.case_finding import PAGE_ROWS
+from joinedup.web.formatting import number
 from tests.browser.support import SCREENSHOTS, PageProblems
 
 pytestmark = pytest.mark.browser
@@ -47,6 +53,13 @@ def test_open_a_list_filter_by_practice_and_download_it(
     expect(page.locator("h1")).to_have_text(whole.definition.title)
     expect(page.locator('[data-rule="codelists"]')).to_contain_text("hypertension version 1")
     expect(page.locator("#people-table tbody tr")).to_have_count(whole.total)
+    # The demo GP works in the small area's one neighbourhood: named people, for direct care.
+    expect(page.locator("#identifiable-notice")).to_be_visible()
+    first = whole.people()[0]
+    link = page.locator(f'[data-person="{first["person_id"]}"] a')
+    expect(link).to_have_attribute("href", f"/people/{first['person_id']}/scores")
+    n = first["nhs_number"]
+    expect(link).to_have_text(f"{n[:3]} {n[3:6]} {n[6:]}")
     screenshot(page, "case-finding-list")
     page.locator("#rule").screenshot(path=str(SCREENSHOTS / "case-finding-rule.png"))
 
@@ -88,3 +101,28 @@ def test_a_filtered_address_opens_as_a_whole_page(
     page.goto("/case-finding/top-risk-not-on-register")
     expect(page.locator("#unavailable")).to_contain_text("risk model")
     screenshot(page, "case-finding-unavailable")
+
+
+def test_a_commissioner_sees_pseudonyms_and_suppressed_counts(
+    page_as: Callable[[str | None], Page],
+    small_area: Settings,
+    small_store: PopulationStore,
+    screenshot: Screenshot,
+) -> None:
+    engine = make_engine(small_area.database_url)
+    try:
+        objectors = active_objectors(session_factory(engine))
+    finally:
+        engine.dispose()
+    result = cf.run_list(small_store, LIST_ID, excluding=objectors)
+    page = page_as("commissioner")
+
+    page.goto(f"/case-finding/{LIST_ID}")
+
+    expect(page.locator("#pseudonymous-notice")).to_contain_text("Counts of 1 to 7 are withheld")
+    expect(page.locator('[data-figure="total"]')).to_have_text(number(suppress_count(result.total)))
+    expect(page.locator("[data-pseudonym]")).to_have_count(min(result.total, PAGE_ROWS))
+    expect(page.locator("[data-person]")).to_have_count(0)
+    first = page.locator("[data-pseudonym] th").first
+    expect(first).to_have_text(re.compile(r"^PX-[A-Z2-7]{12}$"))
+    screenshot(page, "case-finding-list-pseudonymised")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from joinedup.population.contracts import CONTRACTS
-from joinedup.population.overview import PopulationOverview, population_overview
+from joinedup.population.overview import PopulationOverview, aggregate_overview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.browser.support import DESKTOP, PHONE, SCREENSHOTS, LiveServer, PageProblems
@@ -22,7 +22,7 @@ Screenshot = Callable[[Page, str], Path]
 
 @pytest.fixture(scope="module")
 def area(small_store: PopulationStore) -> PopulationOverview:
-    return population_overview(small_store)
+    return aggregate_overview(small_store, None, frozenset())
 
 
 def total(page: Page) -> Locator:
@@ -61,7 +61,7 @@ def test_the_neighbourhood_filter_swaps_the_figures_in_place(
     small_store: PopulationStore,
 ) -> None:
     hood = area.neighbourhoods[-1]
-    expected = population_overview(small_store, hood.code)
+    expected = aggregate_overview(small_store, hood.code, frozenset())
     page.goto("/")
     page.evaluate("window.stillTheSamePage = true")
 
@@ -97,7 +97,7 @@ def test_a_neighbourhood_link_and_the_back_button(
     page: Page, problems: PageProblems, area: PopulationOverview, small_store: PopulationStore
 ) -> None:
     hood = area.neighbourhoods[0]
-    expected = population_overview(small_store, hood.code)
+    expected = aggregate_overview(small_store, hood.code, frozenset())
     page.goto("/")
 
     page.locator("#neighbourhood-table").get_by_role("link", name=hood.name).click()
@@ -123,7 +123,7 @@ def test_the_filter_works_without_javascript(
     small_store: PopulationStore,
 ) -> None:
     hood = area.neighbourhoods[0]
-    expected = population_overview(small_store, hood.code)
+    expected = aggregate_overview(small_store, hood.code, frozenset())
     context = browser.new_context(viewport=DESKTOP, base_url=live_server, java_script_enabled=False)
     page = context.new_page()
     try:

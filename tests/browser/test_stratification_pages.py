@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from joinedup.analytics.risk.registry import train_admission_model
 from joinedup.analytics.stratify import StratificationRun, stratify
+from joinedup.governance.suppression import suppress_count
 from joinedup.settings import Settings
 from tests.browser.support import DESKTOP, LiveServer, PageProblems
 
@@ -67,7 +68,9 @@ def test_segments_and_model_card_from_the_population_pages(
     expect(page.locator("[data-scheme]")).to_have_count(2)
     expect(page.locator("svg.joinedup-chart--paired")).to_have_count(2)
     row = page.locator('#segments-frailty_four_group [data-segment="intensive_support"]')
-    expect(row.locator('[data-figure="people"]')).to_have_text(f"{frail['people']:,}")
+    expect(row.locator('[data-figure="people"]')).to_have_text(
+        f"{suppress_count(frail['people']):,}"
+    )
     expect(page.locator("#area-pareto [data-top]")).to_have_count(4)
     screenshot(page, "population-segments")
 

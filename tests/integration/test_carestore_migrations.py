@@ -72,6 +72,7 @@ def test_constraints_have_the_same_names_on_both_backends(care_store: str) -> No
         engine.dispose()
     assert foreign_keys == {"fk_organisations_parent_code_organisations"}
     assert indexes == {
+        "ix_audit_events_actor_occurred_at",
         "ix_audit_events_entity",
         "ix_audit_events_occurred_at",
         "ix_audit_events_person_id",

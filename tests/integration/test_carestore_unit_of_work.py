@@ -52,7 +52,8 @@ def test_a_write_commits_with_its_audit_event(sessions: sessionmaker[Session]) -
     assert (event.entity_type, event.entity_id, event.person_id) == ("organisation", "P1", 42)
     assert event.purpose == "testing" and event.detail == {"why": "test"}
     assert event.occurred_at == started and event.occurred_at.tzinfo == dt.UTC
-    assert event.prev_hash is None and event.entry_hash is None
+    # The first entry starts the hash chain (tests/integration/test_audit_chain.py).
+    assert event.prev_hash == "0" * 64 and len(event.entry_hash) == 64
 
 
 def test_an_error_rolls_back_the_write_and_its_audit_event(

@@ -175,10 +175,11 @@ def test_raised_blood_pressure_without_hypertension(con) -> None:
         6: "BP 160/100 on 2024-04-01 and 150/70 on 2026-01-15 (2 raised days in 2 years)",
         7: "BP 145/85 on 2025-06-01 and 141/91 on 2025-07-01 (2 raised days in 2 years)",
     }
-    # Every row carries the person's practice, neighbourhood, age and sex.
+    # Every row carries the person's NHS number, practice, neighbourhood, age and sex.
     first = ROWS["raised-bp-no-hypertension"][0]
     assert first == {
         "person_id": 1,
+        "nhs_number": "9000000009",
         "practice_code": "P1",
         "practice_name": "Practice One",
         "neighbourhood_code": "N1",

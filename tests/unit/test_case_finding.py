@@ -17,11 +17,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from joinedup.analytics import case_finding as cf
+from joinedup.carestore.db import make_engine, session_factory
+from joinedup.carestore.migrate import upgrade
+from joinedup.carestore.organisations import sync_organisations
 from joinedup.errors import UserError
+from joinedup.governance.models import User, UserOrganisation
+from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import load_codelist
-from tests.auth_support import signed_in_app
+from joinedup.web.app import create_app
+from tests.auth_support import principal, sign_in_as
 
 AVAILABLE = [d.id for d in cf.list_definitions() if d.available]
 
@@ -32,8 +38,32 @@ def results(small_store: PopulationStore) -> dict[str, cf.CaseFindingResult]:
 
 
 @pytest.fixture(scope="module")
-def client(small_area: Settings) -> TestClient:
-    return TestClient(signed_in_app(small_area))
+def client(
+    small_area: Settings, small_store: PopulationStore, tmp_path_factory: pytest.TempPathFactory
+) -> TestClient:
+    """The pages signed in as a GP working across the whole commissioning area, so the
+    identifiable lists hold everyone (who sees what is tested in
+    tests/integration/test_case_finding_governance.py)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('care') / 'care.db'}"
+    upgrade(url)
+    sessions = session_factory(make_engine(url))
+    sync_organisations(small_store, sessions)
+    orgs = pd.read_parquet(small_store.path("organisations"))
+    root = orgs.org_code[orgs.org_type == "commissioning_area"].item()
+    with sessions() as session, session.begin():
+        user = User(
+            username="area-gp",
+            display_name="Area GP",
+            role="gp",
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        session.add(user)
+        session.flush()
+        session.add(UserOrganisation(user_id=user.id, org_code=root))
+        user_id = user.id
+    app = create_app(Settings(home=small_area.home, database_url=url))
+    sign_in_as(app, principal("gp", user_id=user_id, username="area-gp"))
+    return TestClient(app)
 
 
 # --- definitions -----------------------------------------------------------------------------
@@ -245,10 +275,13 @@ def test_a_list_page_shows_its_rule_people_and_counts(
     assert response.status_code == 200
     assert "NICE guideline NG136" in html
     assert "<code>hypertension</code> version 1" in html
-    assert 'id="pseudonymous-notice"' in html
+    assert 'id="identifiable-notice"' in html and 'id="pseudonymous-notice"' not in html
     assert html.count('data-person="') == result.total
     for row in result.people()[:5]:
         assert f'data-person="{row["person_id"]}"' in html
+        nhs = row["nhs_number"]
+        assert f'href="/people/{row["person_id"]}/scores"' in html
+        assert f">{nhs[:3]} {nhs[3:6]} {nhs[6:]}</a>" in html
     assert f'data-figure="total">{result.total:,}<' in html
     assert 'href="/case-finding/raised-bp-no-hypertension.csv"' in html
     for tag in re.findall(r"<script\b[^>]*>", html):
@@ -280,9 +313,10 @@ def test_the_csv_download_holds_everyone(
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(response.text.splitlines()))
-    assert [int(r["person_id"]) for r in rows] == results["irregular-pulse-no-af"].rows[
-        "person_id"
-    ].to_pylist()
+    expected = results["irregular-pulse-no-af"]
+    assert list(rows[0]) == list(cf.ROW_COLUMNS)
+    assert [int(r["person_id"]) for r in rows] == expected.rows["person_id"].to_pylist()
+    assert [r["nhs_number"] for r in rows] == expected.rows["nhs_number"].to_pylist()
 
 
 def test_unknown_and_unavailable_lists(client: TestClient) -> None:
@@ -294,3 +328,94 @@ def test_unknown_and_unavailable_lists(client: TestClient) -> None:
     assert "Not available yet" in unavailable.text and "risk model" in unavailable.text
     assert 'data-person="' not in unavailable.text
     assert client.get("/case-finding/top-risk-not-on-register.csv").status_code == 404
+
+
+# --- restricting to practices, leaving people out, suppressing counts -------------------------
+
+
+def test_a_list_restricted_to_practices_holds_only_their_people(
+    small_store: PopulationStore, results: dict[str, cf.CaseFindingResult]
+) -> None:
+    whole = results["raised-bp-no-hypertension"]
+    hood = whole.by_neighbourhood[0]
+    mine = {p.code for p in whole.practices if p.neighbourhood_code == hood.code}
+    mine = set(sorted(mine)[:1])  # one practice of the neighbourhood, not all of it
+    (code,) = mine
+
+    scoped = cf.run_list(small_store, whole.definition.id, within_practices=mine)
+
+    expected = [r["person_id"] for r in whole.people() if r["practice_code"] == code]
+    assert scoped.rows["person_id"].to_pylist() == expected
+    assert [p.code for p in scoped.practices] == [code]
+    assert [h.code for h in scoped.neighbourhoods] == [hood.code]
+    practice = next(p for p in whole.practices if p.code == code)
+    assert scoped.by_neighbourhood[0].found == practice.found
+    assert scoped.registered == practice.registered
+    other = next(p.code for p in whole.practices if p.code != code)
+    with pytest.raises(cf.OrganisationOutOfScopeError):
+        cf.run_list(small_store, whole.definition.id, within_practices=mine, practice=other)
+    with pytest.raises(cf.UnknownOrganisationError):
+        cf.run_list(small_store, whole.definition.id, within_practices=mine, practice="NOPE")
+    # The small area has one neighbourhood: with no practices, even it is out of scope.
+    nobody = cf.run_list(small_store, whole.definition.id, within_practices=())
+    assert nobody.total == 0 and nobody.practices == () and nobody.registered == 0
+    with pytest.raises(cf.OrganisationOutOfScopeError):
+        cf.run_list(small_store, whole.definition.id, within_practices=(), neighbourhood=hood.code)
+
+
+def test_people_left_out_leave_the_rows_and_the_registered_counts(
+    small_store: PopulationStore, results: dict[str, cf.CaseFindingResult]
+) -> None:
+    whole = results["frailty-no-review"]
+    people = whole.people()
+    left_out = {people[0]["person_id"], people[-1]["person_id"], 10**9}  # one not in the area
+    practice_of = {people[0]["practice_code"], people[-1]["practice_code"]}
+
+    without = cf.run_list(small_store, whole.definition.id, excluding=left_out)
+
+    assert without.total == whole.total - 2
+    assert not left_out & set(without.rows["person_id"].to_pylist())
+    assert without.registered == whole.registered - 2
+    before = {p.code: p for p in whole.practices}
+    for p in without.practices:
+        gone = sum(1 for r in (people[0], people[-1]) if r["practice_code"] == p.code)
+        assert p.found == before[p.code].found - gone
+        assert p.registered == before[p.code].registered - gone
+        assert (p.code in practice_of) == (gone > 0)
+
+
+def test_a_published_result_suppresses_every_count(
+    results: dict[str, cf.CaseFindingResult],
+) -> None:
+    raw = results["irregular-pulse-no-af"]
+    shown = raw.published()
+
+    assert shown.suppressed and not raw.suppressed
+    assert shown.shown_total == suppress_count(raw.total)
+    assert shown.shown_registered == suppress_count(raw.registered)
+    for before, after in zip(raw.by_practice, shown.by_practice, strict=True):
+        assert after.found == suppress_count(before.found)
+        assert after.registered == suppress_count(before.registered)
+    assert any(p.found is None for p in shown.by_practice)  # some 1-7 counts are withheld
+    assert shown.rows.equals(raw.rows)  # rows untouched: the page pseudonymises them
+
+
+def test_pseudonymised_rows_keep_only_allowed_columns(
+    results: dict[str, cf.CaseFindingResult],
+) -> None:
+    from joinedup.governance.pseudonyms import pseudonyms
+
+    result = results["raised-hba1c-no-diabetes"]
+    key = b"k" * 32
+    rows = cf.pseudonymised_rows(result.rows, key)
+    assert rows.column_names == list(cf.PSEUDONYMISED_COLUMNS)
+    assert "person_id" not in rows.column_names and "nhs_number" not in rows.column_names
+    assert rows["pseudonym"].to_pylist() == pseudonyms(key, result.rows["person_id"].to_pylist())
+    text = cf.csv_text(result, pseudonym_key=key)
+    assert text.splitlines()[0] == ",".join(cf.PSEUDONYMISED_COLUMNS)
+    assert not any(n in text for n in result.rows["nhs_number"].to_pylist())
+
+
+def test_nhs_numbers_are_shown_in_groups_of_3_3_4() -> None:
+    assert cf.format_nhs_number("9434765919") == "943 476 5919"
+    assert cf.format_nhs_number("943 476 5919") == "943 476 5919"

@@ -49,8 +49,11 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def oracle(root: Path, neighbourhood: str | None = None) -> dict[str, Any]:
-    """Registered people at the extract date, counted row by row."""
+def oracle(
+    root: Path, neighbourhood: str | None = None, exclude: frozenset[int] = frozenset()
+) -> dict[str, Any]:
+    """Registered people at the extract date, counted row by row; those in `exclude` are
+    counted apart, as "left_out"."""
     extract = date.fromisoformat(PopulationStore(root).metadata()["extract_date"][:10])
     orgs = pq.read_table(root / "organisations.parquet").to_pylist()
     parent = {o["org_code"]: o["parent_code"] for o in orgs if o["org_type"] == "practice"}
@@ -61,6 +64,7 @@ def oracle(root: Path, neighbourhood: str | None = None) -> dict[str, Any]:
             if held is None or reg["start_date"] > held["start_date"]:
                 latest[reg["person_id"]] = reg
     people = []
+    left_out = 0
     for person in pq.read_table(root / "patients.parquet").to_pylist():
         reg = latest.get(person["person_id"])
         died = person["date_of_death"]
@@ -69,10 +73,14 @@ def oracle(root: Path, neighbourhood: str | None = None) -> dict[str, Any]:
         hood = parent.get(reg["practice_code"])
         if neighbourhood is not None and hood != neighbourhood:
             continue
+        if person["person_id"] in exclude:
+            left_out += 1
+            continue
         people.append(
             (reg["practice_code"], hood, person, age_on(person["date_of_birth"], extract))
         )
     return {
+        "left_out": left_out,
         "total": len(people),
         "practice": Counter(p for p, _, _, _ in people),
         "neighbourhood": Counter(h for _, h, _, _ in people),
@@ -168,6 +176,43 @@ def test_practices_are_all_listed_with_their_neighbourhood(small_store: Populati
         assert row.label == practices[row.key]["name"]
         assert row.neighbourhood_code == practices[row.key]["parent_code"]
         assert row.neighbourhood_name == names[row.neighbourhood_code]
+
+
+def _some_registered_people(root: Path, how_many: int) -> list[int]:
+    """person_id of a spread of people registered at the extract date (by the oracle's rules)."""
+    extract = date.fromisoformat(PopulationStore(root).metadata()["extract_date"][:10])
+    open_now = {
+        r["person_id"]
+        for r in pq.read_table(root / "registrations.parquet").to_pylist()
+        if r["start_date"] <= extract and (r["end_date"] is None or r["end_date"] > extract)
+    }
+    registered = [
+        p["person_id"]
+        for p in pq.read_table(root / "patients.parquet").to_pylist()
+        if p["person_id"] in open_now
+        and p["date_of_birth"] <= extract
+        and (p["date_of_death"] is None or p["date_of_death"] > extract)
+    ]
+    return registered[:: max(1, len(registered) // how_many)][:how_many]
+
+
+def test_objectors_are_left_out_of_every_count(small_store: PopulationStore) -> None:
+    everyone = population_overview(small_store)
+    chosen = _some_registered_people(small_store.root, 40)
+    dead_or_unknown = max(chosen) + 10_000_000  # nobody: never counted, never "left out"
+    objectors = frozenset([*chosen, dead_or_unknown])
+
+    overview = population_overview(small_store, exclude=objectors)
+
+    expected = oracle(small_store.root, exclude=objectors)
+    assert_matches(overview, expected)
+    assert overview.objectors_left_out == expected["left_out"] > 30
+    assert overview.total == (everyone.total or 0) - expected["left_out"]
+    hood = overview.neighbourhoods[0].code
+    in_hood = population_overview(small_store, hood, exclude=objectors)
+    expected_hood = oracle(small_store.root, hood, exclude=objectors)
+    assert_matches(in_hood, expected_hood)
+    assert in_hood.objectors_left_out == expected_hood["left_out"]
 
 
 def test_an_unknown_neighbourhood_is_refused(small_store: PopulationStore) -> None:
@@ -337,6 +382,26 @@ def test_one_rule_reaches_every_count(rules_store: PopulationStore) -> None:
         assert all(row.count is None or row.count >= 2 for row in rows)
     assert counts(overview.by_sex) == {"F": 3, "M": 2}
     assert overview.by_imd_decile[0].count is None  # decile 1 had nobody
+    assert overview.objectors_left_out is None  # 0 people: the rule withholds it too
+
+
+def test_the_aggregate_overview_is_suppressed_without_objectors(
+    small_store: PopulationStore,
+) -> None:
+    from joinedup.population.overview import aggregate_overview
+
+    objectors = frozenset(_some_registered_people(small_store.root, 3))
+    raw = population_overview(small_store, exclude=objectors)
+
+    shown = aggregate_overview(small_store, None, objectors)
+
+    assert raw.objectors_left_out == 3 and shown.objectors_left_out is None  # 1-7: withheld
+    assert shown.total == 5 * round((raw.total or 0) / 5)
+    for name, rows in shown.breakdowns().items():
+        for row, before in zip(rows, raw.breakdowns()[name], strict=True):
+            n = before.count or 0
+            expected = 0 if n == 0 else None if n < 8 else (n + 2) // 5 * 5
+            assert row.count == expected, (name, row.key)
 
 
 def test_a_missing_store_says_to_generate_one(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from joinedup.analytics.risk.card import ModelCard
 from joinedup.analytics.risk.registry import load_model, train_admission_model
 from joinedup.analytics.segmentation import Comparison, builtin_scheme
 from joinedup.analytics.stratify import StratificationRun, latest_run, stratify
+from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from joinedup.web.stratification import comparison_words
 from tests.auth_support import signed_in_app
@@ -33,6 +34,7 @@ PAGES = ("/population/segments", "/population/model-card")
 def analysed(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("stratified")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
+    upgrade(settings.database_url)  # aggregate pages read the objections
     shutil.copytree(small_area.population_dir, settings.population_dir)
     stratify(settings)
     train_admission_model(settings)
@@ -59,7 +61,9 @@ def client(analysed: Settings) -> TestClient:
 @pytest.fixture(scope="module")
 def empty_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     home = tmp_path_factory.mktemp("nothing-run")
-    return TestClient(signed_in_app(Settings(home=home, database_url=f"sqlite:///{home / 'c.db'}")))
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'c.db'}")
+    upgrade(settings.database_url)
+    return TestClient(signed_in_app(settings))
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +100,16 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _shown(count: int) -> int | None:
+    """Small-number suppression, written out again: 0; 1-7 withheld; else nearest 5."""
+    return 0 if count == 0 else None if count < 8 else 5 * math.floor(count / 5 + 0.5)
+
+
+def _count_text(count: int) -> str:
+    shown = _shown(count)
+    return "withheld" if shown is None else f"{shown:,}"
+
+
 # --- segments and cost -------------------------------------------------------------------------
 
 
@@ -111,8 +125,13 @@ def test_segment_figures_equal_the_runs_person_results(
         for segment in scheme.segments:
             mine = people[people[scheme_id] == segment.id]
             row = rows[segment.id]
-            assert row["people"] == f"{len(mine):,}"
-            assert row["people_share"] == _pct(len(mine) / total_people)
+            assert row["people"] == _count_text(len(mine))
+            if 0 < len(mine) < 8:
+                assert row["people_share"] == row["total_cost"] == row["cost_share"] == "withheld"
+                continue
+            shown_total = _shown(total_people)
+            assert shown_total
+            assert row["people_share"] == _pct((_shown(len(mine)) or 0) / shown_total)
             assert row["total_cost"] == f"£{mine['cost_12m'].sum():,.0f}"
             assert row["cost_share"] == _pct(mine["cost_12m"].sum() / total_cost)
 
@@ -181,7 +200,7 @@ def test_cost_concentration_equals_an_independent_ranking(
     assert set(practices) == set(people["practice_code"])
     for code, group in people.groupby("practice_code"):
         row = practices[str(code)]
-        assert row["people"] == f"{len(group):,}"
+        assert row["people"] == _count_text(len(group))
         for pct in (1, 2, 5, 10):
             assert row[str(pct)] == _pct(_top_share(group["cost_12m"], pct))
 
@@ -217,7 +236,7 @@ def test_the_model_card_shows_the_saved_card(card_html: str, card: ModelCard) ->
     assert len(deciles) == len(card.model.calibration_table) == 10
     for row in card.model.calibration_table:
         shown = deciles[str(int(row["bin"]))]
-        assert shown["n"] == f"{int(row['n']):,}"
+        assert shown["n"] == _count_text(int(row["n"]))
         assert shown["mean_predicted"] == _pct(row["mean_predicted"])
         assert shown["observed"] == _pct(row["observed"])
     performance = _table(card_html, "performance-table")
@@ -226,7 +245,13 @@ def test_the_model_card_shows_the_saved_card(card_html: str, card: ModelCard) ->
         assert performance[key]["auroc"].startswith(f"{perf.auroc:.3f} (")
     for group, rows in card.equity.items():
         shown = _table(card_html, f"equity-{group}")
-        assert [shown[r.group]["n"] for r in rows] == [f"{r.n:,}" for r in rows]
+        assert [shown[r.group]["n"] for r in rows] == [_count_text(r.n) for r in rows]
+    windows = re.search(r'<table[^>]*id="windows-table".*?</table>', card_html, re.S)
+    assert windows
+    for key, size in (("training", card.training_size), ("evaluation", card.evaluation_size)):
+        row = re.search(rf'data-key="{key}".*?</tr>', windows.group(0), re.S)
+        assert row and f">{_count_text(size)}<" in row.group(0), key
+    assert "Counts of 1 to 7 are withheld" in page
     for limit in card.known_limits:
         assert limit in page
     assert "31 March 2024" in page and "1 April 2025 to 31 March 2026" in page  # the windows

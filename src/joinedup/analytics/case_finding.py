@@ -23,8 +23,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from joinedup.analytics.engine import Engine, connect, read_store
 from joinedup.analytics.scores import efi
 from joinedup.analytics.scores.conditions import window_start
 from joinedup.errors import UserError
+from joinedup.governance.pseudonyms import pseudonyms
+from joinedup.governance.suppression import suppress_count
 from joinedup.population.overview import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.terminology.codelists import codelist_table, load_codelist
@@ -44,9 +46,10 @@ from joinedup.terminology.codelists import codelist_table, load_codelist
 LISTS_FILE = Path(__file__).resolve().parent / "case_finding_lists.yaml"
 AVAILABLE = "available"
 
-#: Columns of a result's rows, in order (also the CSV export's columns).
+#: Columns of a result's rows, in order (also the identifiable CSV export's columns).
 ROW_COLUMNS = (
     "person_id",
+    "nhs_number",
     "practice_code",
     "practice_name",
     "neighbourhood_code",
@@ -55,6 +58,15 @@ ROW_COLUMNS = (
     "sex",
     "evidence",
     "evidence_date",
+)
+#: Who a row is about (from the registered population), before the list's own columns.
+PERSON_COLUMNS = ROW_COLUMNS[:8]
+
+#: Columns of a pseudonymised row and CSV: a keyed-hash pseudonym in place of the person, and
+#: no NHS number or date of birth (`joinedup.governance.pseudonyms`).
+PSEUDONYMISED_COLUMNS = (
+    "pseudonym",
+    *(c for c in ROW_COLUMNS if c not in ("person_id", "nhs_number")),
 )
 
 
@@ -75,6 +87,11 @@ class ListUnavailableError(CaseFindingError):
 
 class UnknownOrganisationError(CaseFindingError, LookupError):
     """A practice or neighbourhood filter names an organisation the area does not have."""
+
+
+class OrganisationOutOfScopeError(CaseFindingError, PermissionError):
+    """A practice or neighbourhood filter names an organisation outside the practices the
+    list is restricted to (for identifiable lists: those the user works in)."""
 
 
 # --- definitions --------------------------------------------------------------------------
@@ -410,8 +427,10 @@ PIPELINES: dict[str, Pipeline] = {
 
 
 def population(tables: Mapping[str, ibis.Table], index_date: dt.date) -> ibis.Table:
-    """Registered people at the index date with their practice and neighbourhood."""
-    people = registered_population(tables["registrations"], tables["patients"], index_date)
+    """Registered people at the index date with their NHS number, practice and neighbourhood."""
+    patients = tables["patients"]
+    people = registered_population(tables["registrations"], patients, index_date)
+    people = people.join(patients.select("person_id", "nhs_number"), "person_id")
     orgs = tables["organisations"]
     practices = orgs.filter(orgs.org_type == "practice").select(
         practice_code=orgs.org_code, practice_name=orgs.name, _parent=orgs.parent_code
@@ -425,6 +444,7 @@ def population(tables: Mapping[str, ibis.Table], index_date: dt.date) -> ibis.Ta
     joined = people.left_join(placed, "practice_code")
     return joined.select(
         people.person_id.cast("int64").name("person_id"),
+        people.nhs_number,
         people.practice_code,
         joined.practice_name,
         joined.neighbourhood_code,
@@ -451,7 +471,7 @@ def case_finding_pipeline(
     found = PIPELINES[list_id]({**tables, "_population": people}, index_date, params)
     joined = people.join(found, "person_id")
     return joined.select(
-        *[joined[c] for c in ROW_COLUMNS[:7]],
+        *[joined[c] for c in PERSON_COLUMNS],
         evidence=joined.evidence,
         evidence_date=joined.evidence_date.cast("date"),
     )
@@ -462,22 +482,35 @@ def case_finding_pipeline(
 
 @dataclass(frozen=True)
 class GroupCount:
-    """People found in one practice or neighbourhood, beside its registered population."""
+    """People found in one practice or neighbourhood, beside its registered population.
+
+    In a suppressed result (`CaseFindingResult.published`) both counts are as published:
+    None when withheld, otherwise rounded (`joinedup.governance.suppression`)."""
 
     code: str
     name: str
-    found: int
-    registered: int
+    found: int | None
+    registered: int | None
     neighbourhood_code: str | None = None
 
     @property
     def per_1000(self) -> float | None:
-        return 1000 * self.found / self.registered if self.registered else None
+        if self.found is None or not self.registered:
+            return None
+        return 1000 * self.found / self.registered
+
+    def published(self) -> GroupCount:
+        return replace(
+            self, found=suppress_count(self.found), registered=suppress_count(self.registered)
+        )
 
 
 @dataclass(frozen=True)
 class CaseFindingResult:
-    """One run of a list: the people found (Arrow rows, ROW_COLUMNS), counts and the rules."""
+    """One run of a list: the people found (Arrow rows, ROW_COLUMNS), counts and the rules.
+
+    `within_practices` is the set of practices the run was restricted to (None: the whole
+    area); `suppressed` says the counts are as published, for views beyond direct care."""
 
     definition: ListDefinition
     index_date: dt.date
@@ -487,19 +520,48 @@ class CaseFindingResult:
     by_neighbourhood: tuple[GroupCount, ...]
     practice: str | None = None
     neighbourhood: str | None = None
-    practices: tuple[GroupCount, ...] = field(default=(), repr=False)  # every practice
+    practices: tuple[GroupCount, ...] = field(default=(), repr=False)  # every practice in scope
     neighbourhoods: tuple[GroupCount, ...] = field(default=(), repr=False)
+    registered: int = 0  # registered people in the chosen scope (after any exclusions)
+    within_practices: frozenset[str] | None = None
+    suppressed: bool = False
 
     @property
     def total(self) -> int:
         return self.rows.num_rows
 
     @property
-    def registered(self) -> int:
-        return sum(g.registered for g in self.by_practice)
+    def shown_total(self) -> int | None:
+        """The number of people found as the page shows it (suppressed when `suppressed`)."""
+        return suppress_count(self.total) if self.suppressed else self.total
+
+    @property
+    def shown_registered(self) -> int | None:
+        return suppress_count(self.registered) if self.suppressed else self.registered
+
+    @property
+    def per_1000(self) -> float | None:
+        """People found per 1,000 registered, from the counts as shown."""
+        found, registered = self.shown_total, self.shown_registered
+        return None if found is None or not registered else 1000 * found / registered
 
     def people(self) -> list[dict[str, Any]]:
         return self.rows.to_pylist()
+
+    def published(self) -> CaseFindingResult:
+        """The same result with every count as published (small numbers suppressed)."""
+
+        def each(groups: tuple[GroupCount, ...]) -> tuple[GroupCount, ...]:
+            return tuple(g.published() for g in groups)
+
+        return replace(
+            self,
+            by_practice=each(self.by_practice),
+            by_neighbourhood=each(self.by_neighbourhood),
+            practices=each(self.practices),
+            neighbourhoods=each(self.neighbourhoods),
+            suppressed=True,
+        )
 
 
 def extract_date(store: PopulationStore) -> dt.date:
@@ -517,8 +579,9 @@ def _stamp(store: PopulationStore) -> float:
 @functools.lru_cache(maxsize=64)
 def _run_area(
     root: str, stamp: float, list_id: str, engine: Engine, index_date: dt.date
-) -> tuple[pa.Table, pa.Table]:
-    """The whole area's rows, sorted, and the registered population by practice."""
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The whole area's rows, sorted; the registered population by practice; and each
+    registered person's practice (person_id, practice_code), to leave people out of it."""
     store = PopulationStore(Path(root))
     needed = list(TABLES) + (list(GP_TABLES) if list_id == "high-gp-users" else [])
     missing = [t for t in needed if not store.path(t).is_file()]
@@ -540,13 +603,14 @@ def _run_area(
             )
             .order_by("practice_code")
         )
+        registered = con.to_pyarrow(people.select("person_id", "practice_code"))
     finally:
         if engine == "duckdb":
             con.disconnect()
     rows = rows.cast(_row_schema(rows.schema)).sort_by(
         [("practice_name", "ascending"), ("person_id", "ascending")]
     )
-    return rows, sizes
+    return rows, sizes, registered
 
 
 def _row_schema(schema: pa.Schema) -> pa.Schema:
@@ -566,12 +630,20 @@ def run_list(
     index_date: dt.date | str | None = None,
     practice: str | None = None,
     neighbourhood: str | None = None,
+    within_practices: Collection[str] | None = None,
+    excluding: Collection[int] = (),
 ) -> CaseFindingResult:
     """Run one list over the store as of `index_date` (default: the store's extract date),
     optionally for one practice or one neighbourhood (organisation codes).
 
-    Raises UnknownListError, ListUnavailableError or UnknownOrganisationError (UserErrors)
-    and StoreError when the store is missing.
+    `within_practices` restricts everything — rows, counts and the practices and
+    neighbourhoods offered — to those practices (an identifiable list shows only the user's
+    own); `excluding` leaves those people out of the rows and the registered counts (objectors,
+    in views beyond direct care).
+
+    Raises UnknownListError, ListUnavailableError, UnknownOrganisationError (a code the area
+    does not have) or OrganisationOutOfScopeError (one outside `within_practices`), all
+    UserErrors, and StoreError when the store is missing.
     """
     definition = get_definition(list_id)
     if not definition.available:
@@ -587,13 +659,25 @@ def run_list(
         if isinstance(index_date, dt.date)
         else dt.date.fromisoformat(index_date)
     )
-    rows, sizes = _run_area(str(store.root), _stamp(store), list_id, engine, when)
+    rows, sizes, registered = _run_area(str(store.root), _stamp(store), list_id, engine, when)
+    _check_known(sizes, practice, neighbourhood)
+    if excluding:
+        left_out = pa.array(sorted(excluding), pa.int64())
+        rows = rows.filter(pc.invert(pc.is_in(rows["person_id"], value_set=left_out)))
+        sizes = _registered_without(sizes, registered, left_out)
+    allowed = None if within_practices is None else frozenset(within_practices)
+    if allowed is not None:
+        codes = pa.array(sorted(allowed), pa.string())
+        rows = rows.filter(pc.is_in(rows["practice_code"], value_set=codes))
+        sizes = sizes.filter(pc.is_in(sizes["practice_code"], value_set=codes))
     practices = _practice_counts(rows, sizes)
     hoods = _neighbourhood_counts(practices, sizes)
     if practice and practice not in {p.code for p in practices}:
-        raise UnknownOrganisationError(f"the area has no practice {practice!r}")
+        raise OrganisationOutOfScopeError(f"practice {practice!r} is outside this list's scope")
     if neighbourhood and neighbourhood not in {h.code for h in hoods}:
-        raise UnknownOrganisationError(f"the area has no neighbourhood {neighbourhood!r}")
+        raise OrganisationOutOfScopeError(
+            f"neighbourhood {neighbourhood!r} is outside this list's scope"
+        )
     scoped_practices = practices
     scoped_hoods = hoods
     if neighbourhood:
@@ -616,7 +700,33 @@ def run_list(
         neighbourhood=neighbourhood or None,
         practices=practices,
         neighbourhoods=hoods,
+        registered=sum(p.registered or 0 for p in scoped_practices),
+        within_practices=allowed,
     )
+
+
+def _check_known(sizes: pa.Table, practice: str | None, neighbourhood: str | None) -> None:
+    if practice and practice not in set(sizes["practice_code"].to_pylist()):
+        raise UnknownOrganisationError(f"the area has no practice {practice!r}")
+    if neighbourhood and neighbourhood not in set(sizes["neighbourhood_code"].to_pylist()):
+        raise UnknownOrganisationError(f"the area has no neighbourhood {neighbourhood!r}")
+
+
+def _registered_without(sizes: pa.Table, registered: pa.Table, left_out: pa.Array) -> pa.Table:
+    """The registered population by practice with `left_out` people taken away."""
+    gone = registered.filter(pc.is_in(registered["person_id"], value_set=left_out))
+    counts = gone.group_by("practice_code").aggregate([("person_id", "count")])
+    by_code = dict(
+        zip(counts["practice_code"].to_pylist(), counts["person_id_count"].to_pylist(), strict=True)
+    )
+    remaining = [
+        int(n) - int(by_code.get(code, 0))
+        for code, n in zip(
+            sizes["practice_code"].to_pylist(), sizes["registered"].to_pylist(), strict=True
+        )
+    ]
+    column = sizes.schema.get_field_index("registered")
+    return sizes.set_column(column, "registered", pa.array(remaining, pa.int64()))
 
 
 def _practice_counts(rows: pa.Table, sizes: pa.Table) -> tuple[GroupCount, ...]:
@@ -648,21 +758,34 @@ def _neighbourhood_counts(
     registered: dict[str, int] = {}
     for p in practices:
         if p.neighbourhood_code:
-            found[p.neighbourhood_code] = found.get(p.neighbourhood_code, 0) + p.found
-            registered[p.neighbourhood_code] = (
-                registered.get(p.neighbourhood_code, 0) + p.registered
+            found[p.neighbourhood_code] = found.get(p.neighbourhood_code, 0) + (p.found or 0)
+            registered[p.neighbourhood_code] = registered.get(p.neighbourhood_code, 0) + (
+                p.registered or 0
             )
     groups = [GroupCount(code, names[code], found[code], registered[code]) for code in names]
     return tuple(sorted(groups, key=lambda g: (g.name, g.code)))
 
 
 def list_counts(
-    store: PopulationStore, *, engine: Engine = "duckdb", index_date: dt.date | str | None = None
+    store: PopulationStore,
+    *,
+    engine: Engine = "duckdb",
+    index_date: dt.date | str | None = None,
+    within_practices: Collection[str] | None = None,
+    excluding: Collection[int] = (),
 ) -> dict[str, int | None]:
-    """People found by every list for the whole area (None for a list not available yet)."""
+    """People found by every list (None for a list not available yet): the whole area, or
+    only `within_practices`, leaving out `excluding` (see `run_list`)."""
     return {
         d.id: (
-            run_list(store, d.id, engine=engine, index_date=index_date).total
+            run_list(
+                store,
+                d.id,
+                engine=engine,
+                index_date=index_date,
+                within_practices=within_practices,
+                excluding=excluding,
+            ).total
             if d.available
             else None
         )
@@ -670,20 +793,60 @@ def list_counts(
     }
 
 
-def export_csv(result: CaseFindingResult, path: Path | str) -> Path:
-    """Write the result's people as CSV (ROW_COLUMNS, header first, dates as YYYY-MM-DD)."""
+# --- what leaves: rows for a page and the CSV export -----------------------------------------
+
+
+def format_nhs_number(value: str | None) -> str:
+    """An NHS number as people read it, in groups of 3, 3 and 4 ("943 476 5919")."""
+    digits = (value or "").replace(" ", "")
+    if len(digits) != 10:
+        return digits
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+def pseudonymised_rows(rows: pa.Table, key: bytes) -> pa.Table:
+    """`rows` with a keyed-hash pseudonym in place of person_id and no NHS number: only the
+    columns of PSEUDONYMISED_COLUMNS are kept (an allow-list, so nothing else can slip out)."""
+    names = pseudonyms(key, rows["person_id"].to_pylist())
+    kept = [rows[c] for c in PSEUDONYMISED_COLUMNS[1:]]
+    return pa.table([pa.array(names, pa.string()), *kept], names=list(PSEUDONYMISED_COLUMNS))
+
+
+def page_rows(
+    result: CaseFindingResult, limit: int, *, pseudonym_key: bytes | None = None
+) -> list[dict[str, Any]]:
+    """The first `limit` people as the page shows them: identifiable (with the NHS number in
+    3-3-4 groups) or, given a key, pseudonymised."""
+    rows = result.rows.slice(0, limit)
+    if pseudonym_key is not None:
+        return pseudonymised_rows(rows, pseudonym_key).to_pylist()
+    return [
+        {**row, "nhs_number_display": format_nhs_number(row["nhs_number"])}
+        for row in rows.to_pylist()
+    ]
+
+
+def export_csv(
+    result: CaseFindingResult, path: Path | str, *, pseudonym_key: bytes | None = None
+) -> Path:
+    """Write the result's people as CSV (header first, dates as YYYY-MM-DD): ROW_COLUMNS, or
+    PSEUDONYMISED_COLUMNS given a pseudonym key."""
     target = Path(path)
-    target.write_text(csv_text(result), encoding="utf-8")
+    target.write_text(csv_text(result, pseudonym_key=pseudonym_key), encoding="utf-8")
     return target
 
 
-def csv_text(result: CaseFindingResult) -> str:
-    """The CSV export as text."""
+def csv_text(result: CaseFindingResult, *, pseudonym_key: bytes | None = None) -> str:
+    """The CSV export as text (see `export_csv`)."""
     import io
 
+    rows = result.rows
+    if pseudonym_key is not None:
+        rows = pseudonymised_rows(rows, pseudonym_key)
+    columns = rows.column_names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(ROW_COLUMNS)
-    for row in result.rows.to_pylist():
-        writer.writerow(["" if row[c] is None else str(row[c]) for c in ROW_COLUMNS])
+    writer.writerow(columns)
+    for row in rows.to_pylist():
+        writer.writerow(["" if row[c] is None else str(row[c]) for c in columns])
     return buffer.getvalue()

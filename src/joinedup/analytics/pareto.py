@@ -9,14 +9,21 @@ Rules
   boundary all cost the same, so which of them is counted does not change the sum.
 * ``share`` is the top p%'s cost over the group's total cost (null when the group cost nothing).
 * Practices with no neighbourhood are grouped under the code ``NO_NEIGHBOURHOOD``.
+
+`figures_without` recomputes both from a stored run's person results with some people (the
+objectors to secondary use) left out, on an embedded DuckDB: the pipelines are the same
+Ibis expressions the run used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from joinedup.analytics.segmentation import Scheme
 
@@ -94,19 +101,24 @@ def segment_summary(people: ir.Table, schemes: Sequence[Scheme]) -> ir.Table:
     Columns: scheme, segment, people, people_share, total_cost, cost_share. Segments with no
     one in them are absent (the caller knows every segment from the scheme).
     """
+    return segment_summary_of(people, [scheme.id for scheme in schemes])
+
+
+def segment_summary_of(people: ir.Table, scheme_ids: Sequence[str]) -> ir.Table:
+    """`segment_summary` for schemes named by their ids (their columns in `people`)."""
     base = people.mutate(_pence=_pence(people))
     everyone = base.aggregate(
         _all_people=base.count().cast("int64"), _all_pence=base._pence.sum().cast("int64")
     )
     parts = []
-    for scheme in schemes:
-        grouped = base.group_by(segment=base[scheme.id]).aggregate(
+    for scheme_id in scheme_ids:
+        grouped = base.group_by(segment=base[scheme_id]).aggregate(
             people=base.count().cast("int64"), pence=base._pence.sum().cast("int64")
         )
         joined = grouped.cross_join(everyone)
         parts.append(
             joined.select(
-                scheme=ibis.literal(scheme.id),
+                scheme=ibis.literal(scheme_id),
                 segment=joined.segment,
                 people=joined.people,
                 people_share=joined.people.cast("float64") / joined._all_people.cast("float64"),
@@ -124,3 +136,42 @@ def segment_summary(people: ir.Table, schemes: Sequence[Scheme]) -> ir.Table:
     for part in parts[1:]:
         result = result.union(part, distinct=False)
     return result
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """Cost concentration and segment totals of a run's people, some left out."""
+
+    pareto: pa.Table  # as `cost_concentration`
+    segments: pa.Table  # as `segment_summary`
+    people: int  # people counted
+    left_out: int  # people of the run left out
+
+
+def figures_without(
+    person_results: Path, scheme_ids: Sequence[str], exclude: frozenset[int]
+) -> RunFigures:
+    """`cost_concentration` and `segment_summary` over a run's person_results.parquet, leaving
+    out the people whose person_id is in `exclude` (an anti-join against an in-memory table).
+    """
+    columns = ["person_id", "neighbourhood_code", "practice_code", "cost_12m", *scheme_ids]
+    con = ibis.duckdb.connect()
+    try:
+        everyone = con.read_parquet(person_results).select(*columns)
+        people = everyone
+        if exclude:
+            excluded = ibis.memtable(pa.table({"person_id": pa.array(sorted(exclude), pa.int64())}))
+            people = everyone.anti_join(excluded, "person_id")
+        pareto = con.to_pyarrow(cost_concentration(people)).sort_by(
+            [("level", "ascending"), ("group_code", "ascending"), ("top_percent", "ascending")]
+        )
+        segments = (
+            con.to_pyarrow(segment_summary_of(people, scheme_ids))
+            if scheme_ids
+            else pa.table({"scheme": pa.array([], pa.string())})
+        )
+        counted = int(con.to_pyarrow(people.count()).as_py())
+        total = int(con.to_pyarrow(everyone.count()).as_py())
+    finally:
+        con.disconnect()
+    return RunFigures(pareto=pareto, segments=segments, people=counted, left_out=total - counted)

@@ -74,14 +74,21 @@ class AuditEvent(Base):
     Rows are only ever inserted, by `unit_of_work`, in the same transaction as the change
     they record; the ORM refuses to update or delete them (see the guards below).
 
-    `prev_hash` and `entry_hash` are the seam for the tamper-evident chain the governance
-    work adds: they stay NULL until then. The chain is computed in one place, where the unit
-    of work appends the event (`joinedup.carestore.uow._append_audit`), and a migration will
-    back-fill existing rows and make the columns required.
+    The rows form a tamper-evident hash chain: `entry_hash` is the SHA-256 of every other
+    column (the id and `prev_hash` included) and `prev_hash` is the `entry_hash` of the row
+    before it in id order (64 zeros for the first). Changing, deleting or reordering rows
+    behind the ORM's back breaks the chain at the first row affected, which
+    `joinedup.governance.audit.verify_audit_chain` (``joinedup audit verify``) reports. The
+    hash is computed in `joinedup.carestore.audit_chain`, and only where the unit of work
+    appends the event (`joinedup.carestore.uow._append_audit`); migration 0003 back-filled
+    the rows written before the chain existed.
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_entity", "entity_type", "entity_id"),
+        Index("ix_audit_events_actor_occurred_at", "actor", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
@@ -93,8 +100,8 @@ class AuditEvent(Base):
     person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     purpose: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    entry_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditImmutableError(RuntimeError):

@@ -21,6 +21,9 @@ Rules for write services:
 
 On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so concurrent writers queue on the
 busy timeout instead of failing half-way.
+
+Audit events form a hash chain (`joinedup.carestore.audit_chain`): appending one locks the
+chain until the transaction ends, so keep units of work short.
 """
 
 from __future__ import annotations
@@ -31,9 +34,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.audit_chain import (
+    GENESIS_HASH,
+    HASHED_COLUMNS,
+    entry_hash,
+    lock_chain,
+    next_entry_id,
+)
 from joinedup.carestore.db import WRITE_TRANSACTION
 from joinedup.carestore.models import AuditEvent
 
@@ -103,8 +113,18 @@ def unit_of_work(
 
 
 def _append_audit(session: Session, audit: AuditRecord, occurred_at: dt.datetime) -> AuditEvent:
-    """Insert the audit event. The one place events are written: the hash chain goes here."""
+    """Insert the audit event as the chain's new tail. The one place events are written.
+
+    The chain is locked before its tail is read (see `joinedup.carestore.audit_chain`), so two
+    transactions cannot both append after the same entry; the lock lasts until commit.
+    """
+    lock_chain(session)
+    tail = session.execute(
+        select(AuditEvent.id, AuditEvent.entry_hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    tail_id, prev_hash = (tail.id, tail.entry_hash) if tail is not None else (None, GENESIS_HASH)
     entry = AuditEvent(
+        id=next_entry_id(session, tail_id),
         occurred_at=occurred_at,
         actor=audit.actor,
         actor_role=audit.actor_role,
@@ -114,7 +134,9 @@ def _append_audit(session: Session, audit: AuditRecord, occurred_at: dt.datetime
         person_id=audit.person_id,
         purpose=audit.purpose,
         detail=audit.detail,
+        prev_hash=prev_hash,
     )
+    entry.entry_hash = entry_hash({name: getattr(entry, name) for name in HASHED_COLUMNS})
     session.add(entry)
     session.flush()
     return entry

@@ -3,18 +3,38 @@
 Writes are audited by `joinedup.carestore.uow.unit_of_work` in their own transaction; a *view*
 of an identifiable record or an *export* has no other change to commit, so `record_view` and
 `record_export` write the audit event alone, before the data is shown or sent.
+
+The read side answers the two questions information governance asks of a trail — who looked
+at this person, and what did this user see — and checks the trail's hash chain
+(`verify_audit_chain`; how the chain works and what it cannot detect:
+`joinedup.carestore.audit_chain`). Answering a question is itself audited
+(`record_audit_query`): the audit of the auditors.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.audit_chain import GENESIS_HASH, HASHED_COLUMNS, entry_hash
+from joinedup.carestore.models import AuditEvent
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.roles import Principal
 
 DIRECT_CARE = "direct care"
+GOVERNANCE = "information governance"
+DEFAULT_LIMIT = 100
+VERIFY_BATCH = 1_000
+
+CONTENT_ALTERED = "content altered: its hash does not match what the row holds"
+PREVIOUS_MISSING = "previous entry deleted or reordered: it does not follow the entry before it"
+FIRST_MISSING = "earlier entries deleted: the first entry does not start the chain"
+HEAD_MISSING = "the recorded head is not in the chain: newer entries were removed or rewritten"
 
 
 def record_view(
@@ -59,5 +79,160 @@ def record_export(
         entity_id=what,
         purpose=purpose,
         detail=detail,
+    ):
+        pass
+
+
+# --- The hash chain ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What checking the audit trail's hash chain found.
+
+    `head_hash` and `rows_checked` describe the chain up to the first break (the whole chain
+    when it holds): record them elsewhere, because removing the newest entries leaves a
+    shorter chain that still holds — `expect_head` then finds its recorded head missing.
+    """
+
+    rows_checked: int
+    head_id: int | None
+    head_hash: str
+    bad_row_id: int | None = None
+    problem: str | None = None
+    expected_head: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _chain_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every audit row in id order, read in batches so a large trail is never all in memory."""
+    columns = [AuditEvent.__table__.c[name] for name in (*HASHED_COLUMNS, "entry_hash")]
+    last_id: int | None = None
+    while True:
+        query = select(*columns).order_by(AuditEvent.id).limit(VERIFY_BATCH)
+        if last_id is not None:
+            query = query.where(AuditEvent.id > last_id)
+        rows = session.execute(query).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last_id = rows[-1]["id"]
+
+
+def _link_problem(row: dict[str, Any], prev_hash: str, first: bool) -> str | None:
+    if row["entry_hash"] != entry_hash(row):
+        return CONTENT_ALTERED
+    if row["prev_hash"] != prev_hash:
+        return FIRST_MISSING if first else PREVIOUS_MISSING
+    return None
+
+
+def verify_audit_chain(
+    sessions: sessionmaker[Session], *, expect_head: str | None = None
+) -> ChainReport:
+    """Check every audit entry, oldest first, and stop at the first that breaks the chain.
+
+    `expect_head`: an `entry_hash` recorded earlier (e.g. by yesterday's verify); the chain
+    must still contain it, or its newest entries were removed.
+    """
+    checked, head_id, head_hash = 0, None, GENESIS_HASH
+    seen_expected = expect_head in (None, GENESIS_HASH)
+    with sessions() as session:
+        for row in _chain_rows(session):
+            checked += 1
+            problem = _link_problem(row, head_hash, first=checked == 1)
+            if problem is not None:
+                return ChainReport(checked, head_id, head_hash, row["id"], problem, expect_head)
+            head_id, head_hash = row["id"], row["entry_hash"]
+            seen_expected = seen_expected or head_hash == expect_head
+    problem = None if seen_expected else HEAD_MISSING
+    return ChainReport(checked, head_id, head_hash, None, problem, expect_head)
+
+
+# --- Who looked at whom --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit event as the governance pages and the CLI show it (no detail: it may hold
+    reasons and counts that are not for a results table)."""
+
+    when: dt.datetime
+    who: str
+    role: str
+    action: str
+    purpose: str
+    entity: str
+    person_id: int | None
+
+
+def _audit_rows(session: Session, query: Any) -> list[AuditRow]:
+    return [
+        AuditRow(
+            when=event.occurred_at,
+            who=event.actor,
+            role=event.actor_role,
+            action=event.action,
+            purpose=event.purpose,
+            entity=" ".join(p for p in (event.entity_type, event.entity_id) if p),
+            person_id=event.person_id,
+        )
+        for event in session.scalars(query)
+    ]
+
+
+def who_viewed_person(
+    sessions: sessionmaker[Session], person_id: int, limit: int = DEFAULT_LIMIT
+) -> list[AuditRow]:
+    """Everything recorded against `person_id` (views, changes, break-glass), newest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.person_id == person_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    with sessions() as session:
+        return _audit_rows(session, query)
+
+
+def what_user_saw(
+    sessions: sessionmaker[Session],
+    username: str,
+    since: dt.datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[AuditRow]:
+    """Everything `username` did (views, exports, changes) since `since`, newest first."""
+    query = select(AuditEvent).where(AuditEvent.actor == username)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    query = query.order_by(AuditEvent.id.desc()).limit(limit)
+    with sessions() as session:
+        return _audit_rows(session, query)
+
+
+def record_audit_query(
+    sessions: sessionmaker[Session],
+    *,
+    actor: str,
+    actor_role: str,
+    person_id: int | None = None,
+    username: str | None = None,
+) -> None:
+    """Record that `actor` asked the trail about a person or a user (before the answer is
+    shown). The pages pass the principal's ``actor``/``role``; the command line its OS user."""
+    with unit_of_work(
+        sessions,
+        actor=actor,
+        actor_role=actor_role,
+        action="audit.query",
+        entity_type="person" if person_id is not None else "user",
+        entity_id=str(person_id) if person_id is not None else username,
+        person_id=person_id,
+        purpose=GOVERNANCE,
+        detail={"question": "who_viewed_person" if person_id is not None else "what_user_saw"},
     ):
         pass

@@ -14,6 +14,11 @@ practice, age band, sex and deprivation decile (a few thousand cells at most, wh
 population) and every breakdown is summed from those cells, so each breakdown adds up to the
 total. Small-number suppression belongs to governance: `PopulationOverview.with_counts` passes
 every count through one rule, the one place to apply it.
+
+People who object to secondary use (`joinedup.governance.objections`) are left out by passing
+their person_id as `exclude`: the same query marks each registered person as excluded or not
+(a semi-join against an in-memory table), so leaving them out costs one hash join, and the
+overview says how many were left out.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from datetime import date
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
+from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore, StoreError
 
 #: Age bands as (key, label, lowest age); each runs up to the next band's lowest age.
@@ -94,6 +101,11 @@ class PopulationOverview(BaseModel):
         description="Index of Multiple Deprivation 2019 decile of the person's LSOA "
         "(1 most deprived, 10 least)."
     )
+    objectors_left_out: int | None = Field(
+        0,
+        description="Registered people in scope left out of every count because they object "
+        "to the use of their data beyond their own care; null when withheld.",
+    )
 
     def breakdowns(self) -> dict[str, list[Count]]:
         """Every breakdown by name, in display order."""
@@ -117,9 +129,13 @@ class PopulationOverview(BaseModel):
                 for row in rows
             ]
 
+        def one(count: int | None) -> int | None:
+            return None if count is None else rule(count)
+
         return self.model_copy(
             update={
-                "total": None if self.total is None else rule(self.total),
+                "total": one(self.total),
+                "objectors_left_out": one(self.objectors_left_out),
                 "by_practice": apply(self.by_practice),
                 "by_neighbourhood": apply(self.by_neighbourhood),
                 "by_age_band": apply(self.by_age_band),
@@ -130,10 +146,13 @@ class PopulationOverview(BaseModel):
 
 
 def population_overview(
-    store: PopulationStore, neighbourhood: str | None = None
+    store: PopulationStore,
+    neighbourhood: str | None = None,
+    exclude: frozenset[int] = frozenset(),
 ) -> PopulationOverview:
     """Count the registered population at the store's extract date, optionally in one
-    neighbourhood (its organisation code).
+    neighbourhood (its organisation code), leaving out the people whose person_id is in
+    `exclude` (objectors) and counting how many of them were left out.
 
     Raises StoreError when the store or one of its tables is missing, and
     NeighbourhoodNotFound for a neighbourhood code the area does not have.
@@ -147,7 +166,11 @@ def population_overview(
             raise NeighbourhoodNotFound(f"the area has no neighbourhood {neighbourhood!r}")
         scope = Neighbourhood(code=neighbourhood, name=orgs.names[neighbourhood])
 
-    cells = _count_cells(store, extract_date, orgs.practices_in(neighbourhood) if scope else None)
+    every_cell = _count_cells(
+        store, extract_date, orgs.practices_in(neighbourhood) if scope else None, exclude
+    )
+    cells = [cell[:5] for cell in every_cell if not cell[5]]
+    left_out = sum(cell[4] for cell in every_cell if cell[5])
 
     practices = orgs.practices_in(neighbourhood) if scope else orgs.practices
     by_practice: Counter[str] = Counter()
@@ -192,6 +215,7 @@ def population_overview(
             for code in sorted(orgs.neighbourhoods, key=lambda c: orgs.names[c])
         ],
         total=sum(people for *_, people in cells),
+        objectors_left_out=left_out,
         by_practice=practice_rows,
         by_neighbourhood=neighbourhood_rows,
         by_age_band=[Count(key=k, label=label, count=by_age[k]) for k, label, _ in AGE_BANDS],
@@ -204,6 +228,14 @@ def population_overview(
             for k in _ordered([str(d) for d in range(1, 11)], by_imd, key=str)
         ],
     )
+
+
+def aggregate_overview(
+    store: PopulationStore, neighbourhood: str | None, objectors: frozenset[int]
+) -> PopulationOverview:
+    """The overview as it may be shown for commissioning: objectors left out and every count
+    (the number of objectors left out included) passed through small-number suppression."""
+    return population_overview(store, neighbourhood, exclude=objectors).with_counts(suppress_count)
 
 
 def _extract_date(metadata: dict[str, Any], store: PopulationStore) -> date:
@@ -308,9 +340,13 @@ def years_before(day: date, years: int) -> date:
 
 
 def _count_cells(
-    store: PopulationStore, extract_date: date, practices: list[str] | None
-) -> list[tuple[str, int, str | None, int | None, int]]:
-    """Registered people at the extract date by (practice, age band index, sex, IMD decile)."""
+    store: PopulationStore,
+    extract_date: date,
+    practices: list[str] | None,
+    exclude: frozenset[int] = frozenset(),
+) -> list[tuple[str, int, str | None, int | None, int, bool]]:
+    """Registered people at the extract date by (practice, age band index, sex, IMD decile,
+    excluded), the last being whether their person_id is in `exclude`."""
     for table in ("patients", "registrations"):
         if not store.path(table).is_file():
             raise StoreError(
@@ -326,15 +362,22 @@ def _count_cells(
         )
         if practices is not None:  # after choosing each person's practice, so views agree
             people = people.filter(people.practice_code.isin(practices))
+        if exclude:
+            excluded = ibis.memtable(pa.table({"person_id": pa.array(sorted(exclude), pa.int64())}))
+            is_excluded = people.person_id.isin(excluded.person_id)
+        else:
+            is_excluded = ibis.literal(False)
         cells = people.group_by(
             "practice_code",
             band=age_band_index(people.date_of_birth, extract_date),
             sex=people.sex,
             imd=people.imd_decile,
+            excluded=is_excluded,
         ).aggregate(people=people.count())
         result = cells.to_pyarrow()
     finally:
         con.disconnect()
     columns = [result.column(n).to_pylist() for n in ("practice_code", "band", "sex", "imd")]
     counts = pc.cast(result.column("people"), "int64").to_pylist()
-    return list(zip(*columns, counts, strict=True))
+    excluded_flags = [bool(flag) for flag in result.column("excluded").to_pylist()]
+    return list(zip(*columns, counts, excluded_flags, strict=True))

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.governance.objections import active_objectors
 from joinedup.population.dictionary import TableEntry, data_dictionary, table_entry
-from joinedup.population.overview import PopulationOverview, population_overview
+from joinedup.population.overview import PopulationOverview, aggregate_overview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.api_reference import api_reference
-from joinedup.web.dependencies import get_population_store, get_settings
+from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
 from joinedup.web.health import HealthReport, run_health_checks
 from joinedup.web.security import require
 from joinedup.web.templating import templates
@@ -40,17 +42,20 @@ service_router = APIRouter(tags=["service"])
     tags=["population"],
     summary="Registered population at the extract date",
     description="Total, and counts by practice, neighbourhood, age band, sex and deprivation "
-    "decile: the figures of the population overview page.",
+    "decile: the figures of the population overview page. People who object to the use of "
+    "their data beyond their own care are left out (and counted in objectors_left_out); counts "
+    "of 1 to 7 are withheld (null) and other counts rounded to the nearest 5.",
     responses={404: {"model": Problem, "description": "No such neighbourhood"}, **NO_STORE},
 )
 def get_population_overview(
     store: Annotated[PopulationStore, Depends(get_population_store)],
+    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
     neighbourhood: Annotated[
         str | None,
         Query(description="Organisation code of a neighbourhood, to count only its practices."),
     ] = None,
 ) -> PopulationOverview:
-    return population_overview(store, neighbourhood or None)
+    return aggregate_overview(store, neighbourhood or None, active_objectors(sessions))
 
 
 @router.get(

@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)
+    auth.install(app)  # who is signed in: sets request.state.principal for every request
     return app
 
 

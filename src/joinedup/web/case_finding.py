@@ -1,33 +1,79 @@
 """Case-finding pages: every list with its rule, one list's people, and its CSV export.
 
-Thin routes over `joinedup.analytics.case_finding`: parse, call the service, render.
+Thin routes over `joinedup.analytics.case_finding`: parse, authorise, call the service, render.
+Who sees what (information governance, issue 5):
+
+* a user with ``case_finding.view_identifiable`` (GP, nurse, care coordinator, manager) sees
+  named people for their direct care, only in the practices they work in
+  (`joinedup.governance.relationships.user_practices`); the filters offer only those, and a
+  practice or neighbourhood outside them is refused with **403** (a code the area does not
+  have at all is 404). Every view and export is audited; objectors stay on these lists;
+* a user with only ``case_finding.view_pseudonymised`` (commissioner, analyst) sees the whole
+  area with each person as a keyed-hash pseudonym, objectors left out and every count
+  suppressed (`joinedup.governance.suppression`); views and the export are audited too.
+
+Holding both permissions (a manager) means the identifiable view.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
+from joinedup.governance.audit import DIRECT_CARE, record_export
+from joinedup.governance.list_views import COMMISSIONING, record_list_view
+from joinedup.governance.objections import active_objectors
+from joinedup.governance.pseudonyms import area_key
+from joinedup.governance.relationships import user_practices
+from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store
+from joinedup.settings import Settings
+from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
 from joinedup.web.pages import is_htmx_partial
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
-router = APIRouter(
-    include_in_schema=False,
-    default_response_class=HTMLResponse,
-    dependencies=[
-        Depends(require("case_finding.view_identifiable", "case_finding.view_pseudonymised"))
-    ],
-)
+VIEW_PERMISSIONS = ("case_finding.view_identifiable", "case_finding.view_pseudonymised")
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 #: Rows shown on the page; the CSV export always holds everyone.
 PAGE_ROWS = 500
+LIST_VIEW = "case_finding_list"
+
+UserDep = Annotated[Principal, Depends(require(*VIEW_PERMISSIONS))]
+StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What this user may see of the lists: which practices, which people, named or not."""
+
+    identifiable: bool
+    practices: frozenset[str] | None  # None: the whole area
+    excluding: frozenset[int]  # people left out (objectors, beyond direct care)
+    pseudonym_key: bytes | None  # set when people are shown by pseudonym
+
+    @property
+    def purpose(self) -> str:
+        return DIRECT_CARE if self.identifiable else COMMISSIONING
+
+
+def _audience(user: Principal, sessions: sessionmaker[Session], settings: Settings) -> Audience:
+    if user.can("case_finding.view_identifiable"):
+        with sessions() as session:
+            practices = user_practices(session, user.user_id)
+        return Audience(True, practices, frozenset(), None)
+    return Audience(False, None, active_objectors(sessions), area_key(settings))
 
 
 def _definition(list_id: str) -> cf.ListDefinition:
@@ -40,19 +86,58 @@ def _definition(list_id: str) -> cf.ListDefinition:
 
 
 def _run(
-    store: PopulationStore, list_id: str, practice: str | None, neighbourhood: str | None
+    store: PopulationStore,
+    list_id: str,
+    audience: Audience,
+    practice: str | None,
+    neighbourhood: str | None,
 ) -> cf.CaseFindingResult:
     try:
-        return cf.run_list(store, list_id, practice=practice, neighbourhood=neighbourhood)
+        result = cf.run_list(
+            store,
+            list_id,
+            practice=practice,
+            neighbourhood=neighbourhood,
+            within_practices=audience.practices,
+            excluding=audience.excluding,
+        )
     except cf.UnknownOrganisationError as exc:
         raise HTTPException(status_code=404, detail=f"{str(exc).capitalize()}.") from None
+    except cf.OrganisationOutOfScopeError:
+        raise HTTPException(
+            status_code=403,
+            detail="You can see named people only in the practices you work in. "
+            "Ask your administrator if you work in this one too.",
+        ) from None
+    return result if audience.identifiable else result.published()
+
+
+def _scope(result: cf.CaseFindingResult) -> dict[str, Any]:
+    """The scope of a view or export, as the audit trail records it (codes only)."""
+    return {
+        "practice": result.practice,
+        "neighbourhood": result.neighbourhood,
+        "within_practices": None
+        if result.within_practices is None
+        else sorted(result.within_practices),
+        "index_date": result.index_date.isoformat(),
+    }
 
 
 @router.get("/case-finding", name="case_finding")
 def case_finding_index(
-    request: Request, store: Annotated[PopulationStore, Depends(get_population_store)]
+    request: Request,
+    user: UserDep,
+    store: StoreDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
 ) -> Response:
-    counts = cf.list_counts(store)
+    audience = _audience(user, sessions, settings)
+    counts = cf.list_counts(
+        store, within_practices=audience.practices, excluding=audience.excluding
+    )
+    if not audience.identifiable:
+        counts = {k: None if v is None else suppress_count(v) for k, v in counts.items()}
     metadata = store.metadata()
     return templates.TemplateResponse(
         request,
@@ -60,6 +145,10 @@ def case_finding_index(
         {
             "definitions": cf.list_definitions(),
             "counts": counts,
+            "identifiable": audience.identifiable,
+            "suppressed": not audience.identifiable,
+            "suppression_note": SUPPRESSION_NOTE,
+            "has_practices": bool(audience.practices) if audience.identifiable else True,
             "area_name": metadata.get("area_name") or "Unnamed area",
             "index_date": cf.extract_date(store),
             "synthetic": bool(metadata.get("synthetic", False)),
@@ -70,20 +159,40 @@ def case_finding_index(
 @router.get("/case-finding/{list_id}.csv", name="case_finding_csv")
 def case_finding_csv(
     list_id: str,
-    store: Annotated[PopulationStore, Depends(get_population_store)],
+    user: UserDep,
+    store: StoreDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
     practice: str | None = None,
     neighbourhood: str | None = None,
 ) -> Response:
     definition = _definition(list_id)
     if not definition.available:
         raise HTTPException(status_code=404, detail=definition.unavailable_reason)
-    result = _run(store, list_id, practice or None, neighbourhood or None)
-    scope = practice or neighbourhood or "area"
-    name = f"{list_id}_{scope}_{result.index_date.isoformat()}.csv"
+    audience = _audience(user, sessions, settings)
+    result = _run(store, list_id, audience, practice or None, neighbourhood or None)
+    record_export(
+        sessions,
+        user,
+        what=LIST_VIEW,
+        purpose=audience.purpose,
+        detail={
+            "list": list_id,
+            "scope": _scope(result),
+            "rows": result.total,
+            "identifiable": audience.identifiable,
+        },
+    )
+    scope = practice or neighbourhood or ("practices" if audience.identifiable else "area")
+    kind = "" if audience.identifiable else "_pseudonymised"
+    name = f"{list_id}_{scope}{kind}_{result.index_date.isoformat()}.csv"
     return Response(
-        cf.csv_text(result),
+        cf.csv_text(result, pseudonym_key=audience.pseudonym_key),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -91,7 +200,10 @@ def case_finding_csv(
 def case_finding_list(
     request: Request,
     list_id: str,
-    store: Annotated[PopulationStore, Depends(get_population_store)],
+    user: UserDep,
+    store: StoreDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
     practice: str | None = None,
     neighbourhood: str | None = None,
 ) -> Response:
@@ -102,13 +214,26 @@ def case_finding_list(
             "case_finding/unavailable.html",
             {"definition": definition, "page_title": definition.title},
         )
+    audience = _audience(user, sessions, settings)
     practice, neighbourhood = practice or None, neighbourhood or None
-    if practice and neighbourhood:
+    in_scope = audience.practices is None or practice in audience.practices
+    if practice and neighbourhood and in_scope:
         # Choosing another neighbourhood leaves a practice of the old one behind: drop it.
-        practices = _run(store, list_id, None, neighbourhood).by_practice
+        # (A practice outside the user's own is never dropped quietly: it is refused below.)
+        practices = _run(store, list_id, audience, None, neighbourhood).by_practice
         if practice not in {p.code for p in practices}:
             practice = None
-    result = _run(store, list_id, practice, neighbourhood)
+    result = _run(store, list_id, audience, practice, neighbourhood)
+    # Recorded before anything is shown: the list's rule, scope and date say who was on it.
+    record_list_view(
+        sessions,
+        user,
+        what=LIST_VIEW,
+        list_id=list_id,
+        scope=_scope(result),
+        rows=result.total,
+        identifiable=audience.identifiable,
+    )
     partial = is_htmx_partial(request)
     query = urlencode(
         {k: v for k, v in (("practice", practice), ("neighbourhood", neighbourhood)) if v}
@@ -118,13 +243,19 @@ def case_finding_list(
     context = {
         "definition": definition,
         "result": result,
-        "rows": result.rows.slice(0, PAGE_ROWS).to_pylist(),
+        "rows": cf.page_rows(result, PAGE_ROWS, pseudonym_key=audience.pseudonym_key),
         "page_rows": PAGE_ROWS,
+        "more_rows": result.total > PAGE_ROWS,
+        "identifiable": audience.identifiable,
+        "suppressed": result.suppressed,
+        "suppression_note": SUPPRESSION_NOTE,
+        "can_export": True,  # both view permissions include their own export
+        "has_practices": bool(audience.practices) if audience.identifiable else True,
         "partial": partial,
         "page_title": definition.title,
         "list_url": list_url,
         "csv_url": csv_url + ("?" + query if query else ""),
-        "scope_name": _scope_name(result),
+        "scope_name": _scope_name(result, audience),
         "metadata": store.metadata(),
     }
     response = templates.TemplateResponse(
@@ -133,14 +264,16 @@ def case_finding_list(
         context,
     )
     response.headers["Vary"] = "HX-Request"
+    response.headers["Cache-Control"] = "no-store"
     if partial:
         response.headers["HX-Push-Url"] = list_url + ("?" + query if query else "")
     return response
 
 
-def _scope_name(result: cf.CaseFindingResult) -> str:
+def _scope_name(result: cf.CaseFindingResult, audience: Audience) -> str:
     if result.practice:
         return next(p.name for p in result.practices if p.code == result.practice)
     if result.neighbourhood:
-        return next(h.name for h in result.neighbourhoods if h.code == result.neighbourhood)
-    return "the whole area"
+        name = next(h.name for h in result.neighbourhoods if h.code == result.neighbourhood)
+        return f"your practices in {name}" if audience.identifiable else name
+    return "your practices" if audience.identifiable else "the whole area"

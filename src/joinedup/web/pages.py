@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.governance.audit import record_export
+from joinedup.governance.objections import active_objectors
+from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import SUPPRESSION_NOTE, suppressed_share
 from joinedup.population.dictionary import data_dictionary, table_entry
-from joinedup.population.overview import PopulationOverview, population_overview
+from joinedup.population.overview import PopulationOverview, aggregate_overview
 from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store
+from joinedup.web.dependencies import get_population_store, get_sessions
+from joinedup.web.formatting import WITHHELD
 from joinedup.web.navigation import AREAS, Area
 from joinedup.web.security import require
 from joinedup.web.templating import templates
+
+#: Why aggregate exports are made, as the audit trail records it.
+COMMISSIONING = "commissioning: population aggregates"
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -28,13 +39,38 @@ def is_htmx_partial(request: Request) -> bool:
     )
 
 
-@router.get("/", name="overview", dependencies=[Depends(require("population.view_aggregates"))])
+StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+
+def csv_download(
+    columns: Sequence[str], rows: Iterable[Mapping[str, Any]], filename: str
+) -> Response:
+    """A CSV file to download: a withheld (None) figure is written "withheld", a column a row
+    does not have is left empty."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: WITHHELD if k in row and row[k] is None else row.get(k, "") for k in columns}
+        )
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/", name="overview")
 def overview_page(
     request: Request,
-    store: Annotated[PopulationStore, Depends(get_population_store)],
+    store: StoreDep,
+    sessions: SessionsDep,
+    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
     neighbourhood: str | None = None,
 ) -> Response:
-    overview = population_overview(store, neighbourhood or None)
+    overview = aggregate_overview(store, neighbourhood or None, active_objectors(sessions))
     partial = is_htmx_partial(request)
     title = "Population overview"
     if overview.neighbourhood:
@@ -42,7 +78,13 @@ def overview_page(
     response = templates.TemplateResponse(
         request,
         "population/_overview.html" if partial else "population/overview.html",
-        {"overview": overview, "partial": partial, "page_title": title},
+        {
+            "overview": overview,
+            "partial": partial,
+            "page_title": title,
+            "can_export": user.can("aggregates.export"),
+            "suppression_note": SUPPRESSION_NOTE,
+        },
     )
     response.headers["Vary"] = "HX-Request"
     if partial:
@@ -55,6 +97,58 @@ def _overview_url(request: Request, overview: PopulationOverview) -> str:
     if overview.neighbourhood:
         url += "?" + urlencode({"neighbourhood": overview.neighbourhood.code})
     return url
+
+
+OVERVIEW_CSV_COLUMNS = ("breakdown", "key", "label", "people", "share_percent")
+
+
+def overview_csv_rows(overview: PopulationOverview) -> list[dict[str, Any]]:
+    """The overview's suppressed figures as CSV rows: the total, the objectors left out, then
+    each breakdown; shares are of the rounded total, from the rounded counts."""
+    rows: list[dict[str, Any]] = [
+        {"breakdown": "total", "key": "", "label": "Registered population",
+         "people": overview.total, "share_percent": _percent(overview.total, overview.total)},
+        {"breakdown": "objectors_left_out", "key": "", "label": "Objectors left out",
+         "people": overview.objectors_left_out, "share_percent": ""},
+    ]  # fmt: skip
+    for name, counts in overview.breakdowns().items():
+        rows += [
+            {
+                "breakdown": name,
+                "key": row.key,
+                "label": row.label,
+                "people": row.count,
+                "share_percent": _percent(row.count, overview.total),
+            }
+            for row in counts
+        ]
+    return rows
+
+
+def _percent(count: int | None, total: int | None) -> str | None:
+    share = suppressed_share(count, total)
+    return None if share is None else f"{100 * share:.1f}"
+
+
+@router.get("/population/overview.csv", name="overview_csv")
+def overview_csv(
+    store: StoreDep,
+    sessions: SessionsDep,
+    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    neighbourhood: str | None = None,
+) -> Response:
+    overview = aggregate_overview(store, neighbourhood or None, active_objectors(sessions))
+    rows = overview_csv_rows(overview)
+    scope = overview.neighbourhood.code if overview.neighbourhood else None
+    record_export(
+        sessions,
+        user,
+        what="population.overview",
+        purpose=COMMISSIONING,
+        detail={"neighbourhood": scope, "rows": len(rows), "format": "csv"},
+    )
+    name = f"population-overview-{scope or 'area'}-{overview.extract_date.isoformat()}.csv"
+    return csv_download(OVERVIEW_CSV_COLUMNS, rows, name)
 
 
 @router.get(

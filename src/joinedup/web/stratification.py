@@ -9,15 +9,25 @@ computed here beyond arranging the stored figures for the page and its charts.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.analytics.pareto import AREA, NO_NEIGHBOURHOOD
+from joinedup.analytics.pareto import (
+    AREA,
+    NO_NEIGHBOURHOOD,
+    TOP_PERCENTS,
+    RunFigures,
+    figures_without,
+)
 from joinedup.analytics.risk.registry import ModelNotFound, load_model
 from joinedup.analytics.segmentation import (
     Comparison,
@@ -28,14 +38,26 @@ from joinedup.analytics.segmentation import (
     SegmentationError,
     builtin_scheme,
 )
-from joinedup.analytics.stratify import StratificationRun, latest_run
+from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun, latest_run
+from joinedup.governance.audit import record_export
+from joinedup.governance.objections import active_objectors
+from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import (
+    SUPPRESSION_NOTE,
+    suppress_count,
+    suppressed_share,
+    withheld_unless,
+)
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_settings
+from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.formatting import WITHHELD
 from joinedup.web.navigation import area_titled
+from joinedup.web.pages import COMMISSIONING, csv_download
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
+# Every route needs population.view_aggregates; the CSV export needs aggregates.export too.
 router = APIRouter(
     include_in_schema=False,
     default_response_class=HTMLResponse,
@@ -43,6 +65,8 @@ router = APIRouter(
 )
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+ViewerDep = Annotated[Principal, Depends(require("population.view_aggregates"))]
 
 # --- a paired bar chart: two figures per group (share of people and of cost; predicted and
 # observed risk), drawn as SVG by templates/stratification/_charts.html --------------------------
@@ -95,13 +119,14 @@ def paired_chart(
     title: str,
     description: str,
     series: tuple[str, str],
-    rows: Sequence[tuple[str, float, float]],
+    rows: Sequence[tuple[str, float | None, float | None]],
 ) -> PairedChart:
-    """A chart of (label, first, second) rows, each a fraction from 0 to 1 shown as a percent.
+    """A chart of (label, first, second) rows, each a fraction from 0 to 1 shown as a percent
+    (None: a withheld figure, shown as "withheld" with no bar).
 
     Bars are scaled to the largest figure, so the two series of every group compare directly.
     """
-    largest = max((max(a, b) for _, a, b in rows), default=0.0)
+    largest = max((v or 0.0 for _, a, b in rows for v in (a, b)), default=0.0)
     area = CHART_WIDTH - VALUE_ROOM
     groups = []
     for i, (label, first, second) in enumerate(rows):
@@ -109,8 +134,8 @@ def paired_chart(
         bars = tuple(
             PairedBar(
                 y=top + 26 + j * (PAIR_BAR_HEIGHT + 4),
-                width=round(area * value / largest, 1) if largest else 0.0,
-                text=share_text(value),
+                width=round(area * (value or 0.0) / largest, 1) if largest else 0.0,
+                text=WITHHELD if value is None else share_text(value),
                 colour=SERIES_COLOURS[j],
             )
             for j, value in enumerate((first, second))
@@ -221,23 +246,28 @@ def rule_lines(segment: Segment) -> list[RuleLine]:
 
 
 # --- segments and cost -------------------------------------------------------------------------
+#
+# The run's stored pareto.parquet and segment_summary.parquet count everyone. A commissioning
+# page must leave out the people who object to secondary use, so the figures shown are worked
+# out again from the run's person results without them (`figures_without`), then every count
+# is suppressed and every figure about a group of 1 to 7 people withheld. The recomputation is
+# cached per run and set of objectors: recording or withdrawing an objection changes the set.
 
 
 @dataclass(frozen=True)
 class SegmentRow:
+    """A segment's published figures: None is a withheld figure."""
+
     id: str
     name: str
     level: int
     description: str
     rule: list[RuleLine]
-    people: int
-    people_share: float
-    total_cost: float
-    cost_share: float
-
-    @property
-    def cost_per_person(self) -> float | None:
-        return self.total_cost / self.people if self.people else None
+    people: int | None
+    people_share: float | None
+    total_cost: float | None
+    cost_share: float | None
+    cost_per_person: float | None
 
 
 @dataclass(frozen=True)
@@ -248,14 +278,9 @@ class SchemeView:
     sources: tuple[str, ...]
     segments: list[SegmentRow]
     chart: PairedChart
-
-    @property
-    def people(self) -> int:
-        return sum(s.people for s in self.segments)
-
-    @property
-    def total_cost(self) -> float:
-        return sum(s.total_cost for s in self.segments)
+    people: int | None
+    total_cost: float | None
+    cost_per_person: float | None
 
 
 @dataclass(frozen=True)
@@ -263,10 +288,24 @@ class ParetoRow:
     code: str
     name: str
     parent: str  # a practice's neighbourhood, in words; empty for the area and neighbourhoods
-    people: int
-    total_cost: float
-    shares: dict[int, float | None]  # top percent → share of the group's cost
-    top_people: dict[int, int]
+    people: int | None
+    total_cost: float | None
+    shares: dict[int, float | None]  # top percent → share of the group's cost (NaN: no cost)
+    top_people: dict[int, int | None]
+
+
+NO_SHARE = float("nan")  # a share of nothing (the group cost nothing): shown as a dash
+
+
+def shown_share(value: float | None) -> str:
+    """A published share: "withheld", a dash for a share of nothing, or a percent."""
+    if value is None:
+        return WITHHELD
+    return share_text(None if math.isnan(value) else value)
+
+
+def shown_pounds(value: float | None) -> str:
+    return WITHHELD if value is None else pounds(value)
 
 
 def _scheme(scheme_id: str) -> Scheme | None:
@@ -276,19 +315,43 @@ def _scheme(scheme_id: str) -> Scheme | None:
         return None  # a scheme from a file elsewhere: the run's figures still show
 
 
-def _scheme_views(run: StratificationRun) -> list[SchemeView]:
-    summary = run.segment_summary().to_pylist()
+def _scheme_ids(run: StratificationRun) -> list[str]:
+    summary = run.segment_summary().column("scheme").to_pylist()
     order: list[str] = list(run.metadata.get("parameters", {}).get("schemes", []))
-    order += [r["scheme"] for r in summary if r["scheme"] not in order]
+    return order + [s for s in dict.fromkeys(summary) if s not in order]
+
+
+@lru_cache(maxsize=8)
+def _cached_figures(
+    path: str, run_id: str, scheme_ids: tuple[str, ...], objectors: frozenset[int]
+) -> RunFigures:
+    return figures_without(Path(path) / PERSON_RESULTS, scheme_ids, objectors)
+
+
+def run_figures(run: StratificationRun, objectors: frozenset[int]) -> RunFigures:
+    """The run's cost concentration and segment totals without `objectors` (cached)."""
+    return _cached_figures(str(run.path), run.run_id, tuple(_scheme_ids(run)), objectors)
+
+
+def _scheme_views(run: StratificationRun, figures: RunFigures) -> list[SchemeView]:
+    # The run's own summary lists every segment (empty ones too) with its name and level.
+    listed = run.segment_summary().select(["scheme", "segment", "name", "level"]).to_pylist()
+    found = {(r["scheme"], r["segment"]): r for r in figures.segments.to_pylist()}
     views = []
-    for scheme_id in order:
+    for scheme_id in _scheme_ids(run):
         scheme = _scheme(scheme_id)
         info = run.metadata.get("segmentations", {}).get(scheme_id, {})
+        scheme_cost = sum(
+            float(r["total_cost"]) for (sid, _), r in found.items() if sid == scheme_id
+        )
         rows = []
-        for r in (r for r in summary if r["scheme"] == scheme_id):
+        for r in (r for r in listed if r["scheme"] == scheme_id):
             segment = None
             if scheme is not None:
                 segment = next((s for s in scheme.segments if s.id == r["segment"]), None)
+            figure = found.get((scheme_id, r["segment"]), {})
+            people = int(figure.get("people") or 0)
+            cost = float(figure.get("total_cost") or 0.0)
             rows.append(
                 SegmentRow(
                     id=r["segment"],
@@ -296,10 +359,11 @@ def _scheme_views(run: StratificationRun) -> list[SchemeView]:
                     level=int(r["level"]),
                     description=" ".join(segment.description.split()) if segment else "",
                     rule=rule_lines(segment) if segment else [],
-                    people=int(r["people"]),
-                    people_share=float(r["people_share"]),
-                    total_cost=float(r["total_cost"]),
-                    cost_share=float(r["cost_share"]),
+                    people=suppress_count(people),
+                    people_share=suppressed_share(people, figures.people),
+                    total_cost=withheld_unless(people, cost),
+                    cost_share=withheld_unless(people, cost / scheme_cost if scheme_cost else 0.0),
+                    cost_per_person=withheld_unless(people, cost / people if people else None),
                 )
             )
         name = scheme.name if scheme else str(info.get("name") or scheme_id)
@@ -318,6 +382,11 @@ def _scheme_views(run: StratificationRun) -> list[SchemeView]:
                 sources=tuple(" ".join(s.split()) for s in scheme.sources) if scheme else (),
                 segments=rows,
                 chart=chart,
+                people=suppress_count(figures.people),
+                total_cost=withheld_unless(figures.people, scheme_cost),
+                cost_per_person=withheld_unless(
+                    figures.people, scheme_cost / figures.people if figures.people else None
+                ),
             )
         )
     return views
@@ -326,11 +395,14 @@ def _scheme_views(run: StratificationRun) -> list[SchemeView]:
 def _segment_description(rows: list[SegmentRow]) -> str:
     if not rows:
         return "No segments. The figures are in the table."
-    costly = max(rows, key=lambda s: s.cost_share)
+    shown = [s for s in rows if s.cost_share is not None]
+    if not shown:
+        return f"{len(rows)} segments; their figures are withheld. The table says so."
+    costly = max(shown, key=lambda s: s.cost_share or 0.0)
     return (
         f"{len(rows)} segments, each with two bars: its share of the people and its share of "
-        f"the cost. {costly.name} has {share_text(costly.people_share)} of the people and "
-        f"{share_text(costly.cost_share)} of the cost. The same figures are in the table."
+        f"the cost. {costly.name} has {shown_share(costly.people_share)} of the people and "
+        f"{shown_share(costly.cost_share)} of the cost. The same figures are in the table."
     )
 
 
@@ -349,17 +421,26 @@ def _organisation_names(settings: Settings) -> tuple[dict[str, str], dict[str, s
     return names, parents
 
 
-def _pareto_rows(run: StratificationRun, settings: Settings) -> dict[str, list[ParetoRow]]:
+def _top_share(people: int, top_people: int, share: float | None) -> float | None:
+    """The top p%'s share of a group's cost: withheld when the group or its top p% has 1 to 7
+    people (either is a group the figure is about); NaN when the group cost nothing."""
+    if withheld_unless(people, 0.0) is None or withheld_unless(top_people, 0.0) is None:
+        return None
+    return NO_SHARE if share is None else float(share)
+
+
+def _pareto_rows(figures: RunFigures, settings: Settings) -> dict[str, list[ParetoRow]]:
     names, parents = _organisation_names(settings)
     names[NO_NEIGHBOURHOOD] = "No neighbourhood"
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in run.pareto().to_pylist():
+    for r in figures.pareto.to_pylist():
         row = grouped.setdefault(
             (r["level"], r["group_code"]),
             {"people": r["people"], "total_cost": r["total_cost"], "shares": {}, "top": {}},
         )
-        row["shares"][int(r["top_percent"])] = r["share"]
-        row["top"][int(r["top_percent"])] = int(r["top_people"])
+        pct = int(r["top_percent"])
+        row["shares"][pct] = _top_share(int(r["people"]), int(r["top_people"]), r["share"])
+        row["top"][pct] = suppress_count(int(r["top_people"]))
     levels: dict[str, list[ParetoRow]] = {"area": [], "neighbourhood": [], "practice": []}
     for (level, code), row in grouped.items():
         if level == "practice":
@@ -368,13 +449,14 @@ def _pareto_rows(run: StratificationRun, settings: Settings) -> dict[str, list[P
         else:
             parent = ""
         name = "Whole area" if code == AREA else names.get(code, code)
+        people = int(row["people"])
         levels.setdefault(level, []).append(
             ParetoRow(
                 code=code,
                 name=name,
                 parent=parent,
-                people=int(row["people"]),
-                total_cost=float(row["total_cost"]),
+                people=suppress_count(people),
+                total_cost=withheld_unless(people, float(row["total_cost"])),
                 shares=row["shares"],
                 top_people=row["top"],
             )
@@ -393,14 +475,16 @@ def _run_context(run: StratificationRun) -> dict[str, Any]:
         "created": when_text(run.created_at),
         "area_name": store.get("area_name") or "Unnamed area",
         "synthetic": bool(store.get("synthetic", False)),
-        "people": int(run.metadata.get("rows", {}).get("person_results", 0)),
+        "people": suppress_count(int(run.metadata.get("rows", {}).get("person_results", 0))),
         "duration": run.metadata.get("duration_seconds"),
         "window_days": run.metadata.get("parameters", {}).get("window_days"),
     }
 
 
 @router.get("/population/segments", name="population_segments")
-def segments_page(request: Request, settings: SettingsDep) -> Response:
+def segments_page(
+    request: Request, settings: SettingsDep, sessions: SessionsDep, user: ViewerDep
+) -> Response:
     run = latest_run(settings)
     population = area_titled("Population")
     if run is None:
@@ -409,7 +493,8 @@ def segments_page(request: Request, settings: SettingsDep) -> Response:
             "stratification/no_run.html",
             {"population": population, "page_title": "Segments and cost"},
         )
-    pareto = _pareto_rows(run, settings)
+    figures = run_figures(run, active_objectors(sessions))
+    pareto = _pareto_rows(figures, settings)
     area = pareto["area"][0] if pareto["area"] else None
     top_percents = sorted(area.shares) if area else []
     return templates.TemplateResponse(
@@ -418,16 +503,108 @@ def segments_page(request: Request, settings: SettingsDep) -> Response:
         {
             "population": population,
             "page_title": "Segments and cost",
-            "run": _run_context(run),
-            "schemes": _scheme_views(run),
+            "run": {**_run_context(run), "people": suppress_count(figures.people)},
+            "objectors_left_out": suppress_count(figures.left_out),
+            "suppression_note": SUPPRESSION_NOTE,
+            "can_export": user.can("aggregates.export"),
+            "schemes": _scheme_views(run, figures),
             "area": area,
             "neighbourhoods": pareto["neighbourhood"],
             "practices": pareto["practice"],
             "top_percents": top_percents,
-            "share_text": share_text,
-            "pounds": pounds,
+            "share_text": shown_share,
+            "pounds": shown_pounds,
         },
     )
+
+
+SEGMENTS_CSV_COLUMNS = (
+    "table",
+    "scheme",
+    "level",
+    "code",
+    "name",
+    "parent",
+    "people",
+    "people_share_percent",
+    "total_cost",
+    "cost_share_percent",
+    "cost_per_person",
+    *(f"top_{pct}_percent_{what}" for pct in TOP_PERCENTS for what in ("people", "cost_share")),
+)
+
+
+def _csv_percent(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return "" if math.isnan(value) else f"{100 * value:.1f}"
+
+
+def _csv_pounds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def segments_csv_rows(
+    schemes: list[SchemeView], pareto: dict[str, list[ParetoRow]]
+) -> list[dict[str, Any]]:
+    """The page's published figures as CSV rows: segments by scheme, then the cost
+    concentration of the area, each neighbourhood and each practice."""
+    rows: list[dict[str, Any]] = []
+    for scheme in schemes:
+        for s in scheme.segments:
+            rows.append(
+                {
+                    "table": "segment",
+                    "scheme": scheme.id,
+                    "level": s.level,
+                    "code": s.id,
+                    "name": s.name,
+                    "people": s.people,
+                    "people_share_percent": _csv_percent(s.people_share),
+                    "total_cost": _csv_pounds(s.total_cost),
+                    "cost_share_percent": _csv_percent(s.cost_share),
+                    "cost_per_person": _csv_pounds(s.cost_per_person),
+                }
+            )
+    for level in ("area", "neighbourhood", "practice"):
+        for p in pareto.get(level, []):
+            row: dict[str, Any] = {
+                "table": "cost_concentration",
+                "level": level,
+                "code": p.code,
+                "name": p.name,
+                "parent": p.parent,
+                "people": p.people,
+                "total_cost": _csv_pounds(p.total_cost),
+            }
+            for pct in TOP_PERCENTS:
+                row[f"top_{pct}_percent_people"] = p.top_people.get(pct)
+                row[f"top_{pct}_percent_cost_share"] = _csv_percent(p.shares.get(pct))
+            rows.append(row)
+    return rows
+
+
+@router.get("/population/segments.csv", name="population_segments_csv")
+def segments_csv(
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    user: Annotated[Principal, Depends(require("aggregates.export"))],
+) -> Response:
+    run = latest_run(settings)
+    if run is None:
+        raise HTTPException(
+            status_code=404, detail="There is no stratification run yet: run joinedup stratify."
+        )
+    figures = run_figures(run, active_objectors(sessions))
+    rows = segments_csv_rows(_scheme_views(run, figures), _pareto_rows(figures, settings))
+    record_export(
+        sessions,
+        user,
+        what="population.segments",
+        purpose=COMMISSIONING,
+        detail={"run_id": run.run_id, "rows": len(rows), "format": "csv"},
+    )
+    return csv_download(SEGMENTS_CSV_COLUMNS, rows, f"segments-and-cost-{run.run_id}.csv")
 
 
 # --- the model card ----------------------------------------------------------------------------
@@ -493,6 +670,9 @@ def model_card_page(request: Request, settings: SettingsDep) -> Response:
             "equity_titles": EQUITY_TITLES,
             "outcome_window": outcome_window,
             "share_text": share_text,
+            "suppress": suppress_count,
+            "group_withheld": lambda n: withheld_unless(n, 0.0) is None,
+            "suppression_note": SUPPRESSION_NOTE,
         },
     )
 

@@ -1,0 +1,125 @@
+"""`joinedup objections …`: load a list of objections and count those in force.
+
+Wired into the main app by `joinedup.cli` (``app.add_typer(objections_app, name="objections")``);
+user mistakes raise `UserError` and the main entry point prints them as one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from joinedup.carestore.db import make_engine, session_factory
+from joinedup.errors import UserError
+from joinedup.governance.models import Objection
+from joinedup.governance.objections import KINDS, import_objections
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+
+objections_app = typer.Typer(
+    help="Objections to secondary use: load them from a file, count those in force.",
+    no_args_is_help=True,
+)
+
+out = Console()
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
+]
+COLUMNS = ("person_id", "nhs_number", "kind")
+
+
+class ImportFileError(UserError, ValueError):
+    """The import file cannot be read as a list of objections."""
+
+
+def read_rows(path: Path) -> list[dict[str, str | None]]:
+    """The data rows of a CSV file with a header naming person_id and/or nhs_number, and kind."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        if "kind" not in header or not ({"person_id", "nhs_number"} & set(header)):
+            raise ImportFileError(
+                f"{path.name} needs a header line with a kind column and a person_id or "
+                "nhs_number column"
+            )
+        reader.fieldnames = header
+        return [dict(row) for row in reader]
+
+
+@objections_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV file: person_id or nhs_number, and kind.")],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Load nothing if any line is rejected.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Load objections from a CSV file; every rejected line is listed with its reason."""
+    settings = Settings.from_env(home)
+    rows = read_rows(file)
+    engine = make_engine(settings.database_url)
+    try:
+        report = import_objections(
+            session_factory(engine),
+            f"cli:{getpass.getuser()}",
+            rows,
+            store=PopulationStore(settings.population_dir),
+            strict=strict,
+        )
+    finally:
+        engine.dispose()
+    summary = Table(title=f"Objections from {file.name}")
+    summary.add_column("")
+    summary.add_column("Lines", justify="right")
+    summary.add_row("Read", f"{report.rows:,}")
+    summary.add_row("Newly recorded", f"{report.recorded:,}")
+    summary.add_row("Already in force", f"{report.already_recorded:,}")
+    summary.add_row("Rejected", f"{len(report.rejected):,}")
+    out.print(summary)
+    if report.rejected:
+        rejects = Table(title="Rejected lines")
+        rejects.add_column("Line", justify="right")
+        rejects.add_column("Reason")
+        for rejection in report.rejected:
+            rejects.add_row(str(rejection.line), rejection.reason)
+        out.print(rejects)
+        if not report.committed:
+            out.print("Nothing was loaded (--strict): correct the lines above and load again.")
+        raise typer.Exit(1)
+
+
+@objections_app.command("count")
+def count_command(home: HomeOption = None) -> None:
+    """How many people have an objection in force, by kind."""
+    settings = Settings.from_env(home)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            active = Objection.withdrawn_at.is_(None)
+            rows = session.execute(
+                select(Objection.kind, func.count(Objection.person_id.distinct()))
+                .where(active)
+                .group_by(Objection.kind)
+            ).all()
+            by_kind = Counter({str(kind): int(people) for kind, people in rows})
+            people = session.scalar(
+                select(func.count(Objection.person_id.distinct())).where(active)
+            )
+    finally:
+        engine.dispose()
+    table = Table(title="Objections in force")
+    table.add_column("Kind")
+    table.add_column("People", justify="right")
+    for kind, label in KINDS.items():
+        table.add_row(label, f"{by_kind[kind]:,}")
+    table.add_row("Anyone (either kind)", f"{people or 0:,}")
+    out.print(table)
