@@ -176,7 +176,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
     )
     return {
         "table": "patients",
-        "list_id": "raised_bp_no_hypertension",
+        "list_id": "raised-bp-no-hypertension",
         "person_id": str(person),
         "grant_id": "1",
     }
