@@ -6,6 +6,9 @@
 * pseudonymised (commissioner, analyst): the whole area, people as keyed-hash pseudonyms,
   objectors left out, every count suppressed; the export too, audited.
 
+The risk list (read from a stratification run) goes through the same machinery: its own tests
+at the end run it on a home with a run.
+
 The small area has one neighbourhood with two practices: a GP of one practice must not see
 the other's people.
 """
@@ -17,8 +20,10 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
+from joinedup.analytics.stratify import StratificationRun, stratify
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.carestore.organisations import sync_organisations
@@ -42,6 +48,10 @@ from joinedup.web.formatting import number
 from tests.auth_support import principal, sign_in_as
 
 LIST = "raised-bp-no-hypertension"
+RISK_LIST = "top-risk-not-on-register"
+#: The lists the store alone computes: the small area's home has no stratification run, so
+#: the risk list is not available there (it is tested below on a home with a run).
+STORE_LISTS = [d.id for d in cf.list_definitions() if d.available and not d.run_columns]
 
 
 @dataclass(frozen=True)
@@ -236,7 +246,7 @@ def test_a_user_who_works_nowhere_sees_no_one(world: World) -> None:
     assert 'data-figure="total">0<' in html
     index = client.get("/case-finding").text
     assert 'id="no-practices"' in index
-    assert index.count('data-figure="count">0<') == len(cf.PIPELINES)
+    assert index.count('data-figure="count">0<') == len(STORE_LISTS)
 
 
 # --- pseudonymised: commissioning, the whole area -------------------------------------------
@@ -299,7 +309,7 @@ def test_commissioning_sees_pseudonyms_without_objectors_and_suppressed_counts(
 def test_the_commissioning_index_counts_are_suppressed(world: World) -> None:
     objectors = _objectors(world, cf.run_list(world.store, LIST))
     html = client_as(world, add_user(world, "commissioner", ())).get("/case-finding").text
-    for list_id in cf.PIPELINES:
+    for list_id in STORE_LISTS:
         total = cf.run_list(world.store, list_id, excluding=objectors).total
         card = re.search(rf'data-list="{list_id}".*?</li>', html, re.S)
         assert card
@@ -337,3 +347,106 @@ def test_commissioners_cannot_reach_named_lists_by_filtering(world: World) -> No
     client = client_as(world, add_user(world, "commissioner", ()))
     html = client.get(f"/case-finding/{LIST}?practice={mine}").text
     assert "data-pseudonym" in html and "data-person" not in html
+
+
+# --- the risk list: a stratification run through the same machinery --------------------------
+
+
+def ranked_risk(tables: dict[str, ibis.Table], index_date: dt.date) -> ibis.Table:
+    """A stand-in risk scorer with many ties (the model itself is tested elsewhere): grows
+    with eFI deficits."""
+    from joinedup.analytics.scores import efi
+
+    scores = efi.from_store(tables, index_date)
+    return scores.select("person_id", risk=ibis.least(scores.deficits.cast("float64") / 20, 1.0))
+
+
+@pytest.fixture(scope="module")
+def risk_home(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with a stratification run holding a risk, sharing the small area's store."""
+    home = tmp_path_factory.mktemp("risk-home")
+    (home / "population").symlink_to(small_area.population_dir, target_is_directory=True)
+    stratify(Settings(home=home, database_url=small_area.database_url), risk_scorer=ranked_risk)
+    return home
+
+
+@pytest.fixture
+def risk_world(world: World, risk_home: Path) -> tuple[World, StratificationRun]:
+    settings = Settings(home=risk_home, database_url=world.settings.database_url)
+    from joinedup.analytics.stratify import latest_run
+
+    run = latest_run(settings)
+    assert run is not None
+    store = PopulationStore(settings.population_dir)
+    return replace(world, settings=settings, store=store), run
+
+
+def test_a_gp_sees_the_risk_list_of_their_own_practice_only(
+    risk_world: tuple[World, StratificationRun],
+) -> None:
+    world, run = risk_world
+    mine, other = world.practices
+    whole = cf.run_list(world.store, RISK_LIST, run=run)
+    expected = cf.run_list(world.store, RISK_LIST, run=run, within_practices={mine})
+    theirs = {r["person_id"] for r in whole.people() if r["practice_code"] == other}
+    assert expected.total and theirs
+    gp = add_user(world, "gp", (mine,))
+    client = client_as(world, gp)
+
+    html = client.get(f"/case-finding/{RISK_LIST}").text
+    csv_rows = list(csv.DictReader(client.get(f"/case-finding/{RISK_LIST}.csv").text.splitlines()))
+
+    assert re.findall(r'data-person="(\d+)"', html) == [
+        str(p) for p in expected.rows["person_id"].to_pylist()
+    ]
+    assert not people_in(html) & theirs
+    assert [int(r["person_id"]) for r in csv_rows] == expected.rows["person_id"].to_pylist()
+    assert {r["practice_code"] for r in csv_rows} == {mine}
+    assert {r["rank"] for r in csv_rows} == {str(r) for r in expected.rows["rank"].to_pylist()}
+    assert client.get(f"/case-finding/{RISK_LIST}?practice={other}").status_code == 403
+    view, export = events(world)
+    assert view.action == "view.case_finding_list" and export.action == "export.case_finding_list"
+    for event in (view, export):
+        assert event.detail["rows"] == expected.total and event.purpose == "direct care"
+        assert event.detail["scope"]["run_id"] == run.run_id
+    index = client.get("/case-finding").text
+    card = re.search(rf'data-list="{RISK_LIST}".*?</li>', index, re.S)
+    assert card and f'data-figure="count">{number(expected.total)}<' in card[0]
+
+
+def test_commissioning_sees_the_risk_list_pseudonymised_without_objectors(
+    risk_world: tuple[World, StratificationRun],
+) -> None:
+    world, run = risk_world
+    whole = cf.run_list(world.store, RISK_LIST, run=run)
+    objectors = _objectors(world, whole)
+    expected = cf.run_list(world.store, RISK_LIST, run=run, excluding=objectors)
+    key = area_key(world.settings)
+    client = client_as(world, add_user(world, "commissioner", ()))
+
+    html = client.get(f"/case-finding/{RISK_LIST}").text
+    response = client.get(f"/case-finding/{RISK_LIST}.csv")
+
+    names = pseudonyms(key, expected.rows["person_id"].to_pylist())
+    assert re.findall(r'data-pseudonym="([^"]+)"', html) == names[:PAGE_ROWS]
+    assert not set(names) & set(pseudonyms(key, objectors))
+    _assert_no_identifier(html, nhs_numbers(world.store))
+    assert f'data-figure="total">{number(suppress_count(expected.total))}<' in html
+    for p in expected.by_practice:
+        cell = re.search(rf'data-key="{p.code}".*?</tr>', html, re.S)
+        assert cell and f"{number(suppress_count(p.found))}</td>" in cell[0]
+    rows = list(csv.DictReader(response.text.splitlines()))
+    own = [
+        c.name for c in cf.get_definition(RISK_LIST).columns if c.name in whole.rows.column_names
+    ]
+    assert list(rows[0]) == [*cf.PSEUDONYMISED_COLUMNS, *own]
+    assert [r["pseudonym"] for r in rows] == names
+    assert [r["tier"] for r in rows] == expected.rows["tier"].to_pylist()
+    _assert_no_identifier(response.text, nhs_numbers(world.store))
+    view, export = (
+        events(world, "view.case_finding_list")[0],
+        events(world, "export.case_finding_list")[0],
+    )
+    for event in (view, export):
+        assert event.detail["identifiable"] is False and event.detail["rows"] == expected.total
+        assert event.purpose.startswith("commissioning")

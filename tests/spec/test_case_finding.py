@@ -2,7 +2,8 @@
 
 Index date 2026-03-31 throughout. "The last 2 years" is the 730 days ending on the index date
 (2024-03-31 < date ≤ 2026-03-31); "the last 12 months" the 365 days (2025-03-31 < date).
-Each person is one case; one query per list and engine checks them all.
+Each person is one case; one query per list and engine checks them all. The risk list reads
+a stratification run's scores (`RUN_SCORES`), written here as a small table beside the store's.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from itertools import count
 
 import pyarrow as pa
 
-from joinedup.analytics.case_finding import case_finding_pipeline
+from joinedup.analytics.case_finding import RUN_SCORES, case_finding_pipeline
 from joinedup.analytics.engine import put_table
 from joinedup.analytics.scores import efi
 from joinedup.population.contracts import contract
@@ -274,3 +275,97 @@ def test_high_gp_users(con) -> None:
         1: "14 GP appointments attended in 12 months (practice top 2% from 13)",
         2: "13 GP appointments attended in 12 months (practice top 2% from 13)",
     }
+
+
+RISK_LIST = "top-risk-not-on-register"
+
+
+def run_scores(con, risks: dict[int, float | None], factors: bool = True):
+    """A stratification run's scores (the `RUN_SCORES` input) for the people given."""
+    people = sorted(risks)
+    columns = {
+        "person_id": pa.array(people, pa.int64()),
+        "risk": pa.array([risks[p] for p in people], pa.float64()),
+        "run_id": pa.array(["R1"] * len(people), pa.string()),
+        "run_index_date": pa.array([INDEX] * len(people), pa.date32()),
+    }
+    if factors:
+        columns["top_factors"] = pa.array([f"factor of {p}" for p in people], pa.string())
+    return put_table(con, "cf_run_scores", pa.table(columns))
+
+
+def top_risk(con, a: Area, risks: dict[int, float | None], **kwargs) -> dict[int, tuple]:
+    """person_id → (tier, rank, rank_percentile, risk_percent) of the people listed."""
+    tables = {**a.tables(con), RUN_SCORES: run_scores(con, risks, kwargs.pop("factors", True))}
+    result = run(con, case_finding_pipeline(RISK_LIST, tables, INDEX, **kwargs))
+    ROWS[RISK_LIST] = result.to_pylist()
+    return {
+        r["person_id"]: (r["tier"], r["rank"], r["rank_percentile"], r["risk_percent"])
+        for r in ROWS[RISK_LIST]
+    }
+
+
+def test_top_risk_tiers_are_ranked_over_the_area_with_ties_sharing_a_rank(con) -> None:
+    a = Area()
+    risks: dict[int, float | None] = {}
+    for pid in range(1, 101):  # 100 people with a risk: 2% is 2 people, 5% is 5
+        a.person(pid, practice="P1" if pid % 2 else "P2")
+        risks[pid] = 0.10
+    risks.update({1: 0.9, 2: 0.8, 3: 0.8, 4: 0.7, 5: 0.6, 6: 0.5, 7: 0.5})
+    a.person(101)
+    risks[101] = None  # not scored: neither ranked nor counted in the 100
+
+    assert top_risk(con, a, risks) == {
+        1: ("Top 2%", 1, 100.0, 90.0),
+        # one person higher (1 < 2% of 100): both tied people are in the top 2%, so the tier
+        # holds 3 people, a little over 2%
+        2: ("Top 2%", 2, 99.0, 80.0),
+        3: ("Top 2%", 2, 99.0, 80.0),
+        4: ("Top 5%", 4, 97.0, 70.0),
+        5: ("Top 5%", 5, 96.0, 60.0),
+        # 6 and 7: five people higher, not fewer than 5% of 100: not listed
+    }
+    first = next(r for r in ROWS[RISK_LIST] if r["person_id"] == 1)
+    assert first["evidence"] == "Risk 90.0%, rank 1 of 100 in the area (top 2%)"
+    assert first["evidence_date"] == INDEX and first["run_index_date"] == INDEX
+    assert first["run_id"] == "R1" and first["top_factors"] == "factor of 1"
+    assert first["practice_code"] == "P1"  # ranked over the area, shown with the practice
+
+
+def test_top_risk_boundaries_at_fractions_of_a_person(con) -> None:
+    # 60 people: 2% is 1.2 people, 5% is 3: fewer than 1.2 higher is 0 or 1; fewer than 3
+    # higher is 0, 1 or 2.
+    a = Area()
+    risks: dict[int, float | None] = {}
+    for pid in range(1, 61):
+        a.person(pid)
+        risks[pid] = round(1 - pid / 100, 2)  # 0.99, 0.98, ... all different
+    got = top_risk(con, a, risks, factors=False)
+    assert {p: t[:2] for p, t in got.items()} == {
+        1: ("Top 2%", 1),
+        2: ("Top 2%", 2),
+        3: ("Top 5%", 3),
+    }
+    assert got[1][3] == 99.0
+    assert "top_factors" not in ROWS[RISK_LIST][0]  # left out when the run has none
+
+
+def test_top_risk_leaves_out_the_register_after_ranking(con) -> None:
+    a = Area()
+    risks: dict[int, float | None] = {}
+    for pid in range(1, 101):
+        a.person(pid)
+        risks[pid] = 0.5 - pid / 1000  # person 1 highest, all different
+    got = top_risk(con, a, risks, on_register=frozenset({1, 4}))
+    # 1 and 4 are on the register: the others keep the ranks the whole area gave them.
+    assert {p: t[:2] for p, t in got.items()} == {
+        2: ("Top 2%", 2),
+        3: ("Top 5%", 3),
+        5: ("Top 5%", 5),
+    }
+    # Registered, alive people only: someone in the run who has since left is not listed.
+    a2 = Area()
+    for pid in range(1, 101):
+        a2.person(pid)
+    a2.registrations[0]["end_date"] = D("2026-01-01")
+    assert 1 not in top_risk(con, a2, risks)

@@ -17,19 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from joinedup.analytics import case_finding as cf
-from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.errors import UserError
-from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import load_codelist
-from joinedup.web.app import create_app
-from tests.auth_support import principal, sign_in_as
+from tests.case_finding_support import area_gp_client
 
-AVAILABLE = [d.id for d in cf.list_definitions() if d.available]
+#: The lists the store alone computes (the risk list also needs a stratification run).
+AVAILABLE = [d.id for d in cf.list_definitions() if d.available and not d.run_columns]
 
 
 @pytest.fixture(scope="module")
@@ -38,32 +34,11 @@ def results(small_store: PopulationStore) -> dict[str, cf.CaseFindingResult]:
 
 
 @pytest.fixture(scope="module")
-def client(
-    small_area: Settings, small_store: PopulationStore, tmp_path_factory: pytest.TempPathFactory
-) -> TestClient:
+def client(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     """The pages signed in as a GP working across the whole commissioning area, so the
     identifiable lists hold everyone (who sees what is tested in
     tests/integration/test_case_finding_governance.py)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('care') / 'care.db'}"
-    upgrade(url)
-    sessions = session_factory(make_engine(url))
-    sync_organisations(small_store, sessions)
-    orgs = pd.read_parquet(small_store.path("organisations"))
-    root = orgs.org_code[orgs.org_type == "commissioning_area"].item()
-    with sessions() as session, session.begin():
-        user = User(
-            username="area-gp",
-            display_name="Area GP",
-            role="gp",
-            created_at=dt.datetime.now(dt.UTC),
-        )
-        session.add(user)
-        session.flush()
-        session.add(UserOrganisation(user_id=user.id, org_code=root))
-        user_id = user.id
-    app = create_app(Settings(home=small_area.home, database_url=url))
-    sign_in_as(app, principal("gp", user_id=user_id, username="area-gp"))
-    return TestClient(app)
+    return area_gp_client(small_area, f"sqlite:///{tmp_path_factory.mktemp('care') / 'care.db'}")
 
 
 # --- definitions -----------------------------------------------------------------------------
@@ -84,7 +59,7 @@ def test_every_list_is_declared_with_its_rules() -> None:
         assert d.evidence and all(e.citation for e in d.evidence), d.id
         for use in d.codelists:
             assert load_codelist(use.id).version == use.version, (d.id, use.id)
-    assert set(AVAILABLE) == set(cf.PIPELINES)
+    assert {d.id for d in definitions if d.available} == set(cf.PIPELINES)
 
 
 def test_the_rule_in_words_states_the_numbers_the_pipeline_uses() -> None:
@@ -109,13 +84,15 @@ def test_an_unknown_list_is_a_user_error_naming_the_lists(small_store: Populatio
     assert "no-such-list" in str(caught.value) and "raised-bp-no-hypertension" in str(caught.value)
 
 
-def test_the_risk_list_is_declared_but_not_computed(small_store: PopulationStore) -> None:
+def test_the_risk_list_needs_a_run_with_risk(small_store: PopulationStore) -> None:
+    # The session's area has no stratification run (tests/unit/test_case_finding_risk.py
+    # makes runs in homes of their own).
     definition = cf.get_definition("top-risk-not-on-register")
-    assert not definition.available
-    assert definition.status == "needs risk model and register"
+    assert definition.available and definition.run_columns == ("risk",)
     with pytest.raises(cf.ListUnavailableError, match="risk model"):
         cf.run_list(small_store, definition.id)
     assert cf.list_counts(small_store)[definition.id] is None
+    assert cf.unavailable_reason(cf.get_definition("high-gp-users"), None) == ""
 
 
 # --- the small area --------------------------------------------------------------------------
@@ -257,7 +234,7 @@ def test_the_index_lists_every_list_with_its_count(
     for definition in cf.list_definitions():
         card = re.search(rf'data-list="{definition.id}".*?</li>', html, re.S)
         assert card, definition.id
-        if definition.available:
+        if definition.id in results:
             assert f">{results[definition.id].total:,}</p>" in card[0]
             for use in definition.codelists:
                 assert f"<code>{use.id}</code> v{use.version}" in card[0]

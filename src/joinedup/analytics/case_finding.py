@@ -13,9 +13,17 @@ row per person found, with the evidence that put them on the list:
 Windows: "the last N days" is ``index − N days < date ≤ index``; "ever" is ``date ≤ index``.
 Everyone listed is registered and alive at the index date (`registered_population`).
 
-A list whose inputs do not exist yet (the admission-risk list needs the risk model and the
-coordinated care register) is declared with a ``status`` and reported as unavailable, with the
-reason: it is never computed from something else.
+A list whose inputs do not exist yet is declared with a ``status`` and reported as
+unavailable, with the reason: it is never computed from something else.
+
+One list reads a stratification run rather than the store alone: the top 2% and 5% by
+emergency-admission risk (``run_columns: [risk]`` in the YAML). `run_list` is given the run
+(`joinedup.analytics.stratify.latest_run`); its person results reach the pipeline as one more
+Ibis table, `RUN_SCORES`, beside the store's tables, so the list goes through the same
+machinery as every other. With no run, or a run made with no risk model, the list reports
+itself unavailable (`unavailable_reason`). People already on the coordinated care register
+are left off it through the `on_register` seam (the register is not built yet: callers pass
+an empty set, and the rule on the page says so).
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import json
+import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,11 +41,13 @@ from typing import Any
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
-from joinedup.analytics.engine import Engine, connect, read_store
+from joinedup.analytics.engine import Engine, connect, put_table, read_store
 from joinedup.analytics.scores import efi
 from joinedup.analytics.scores.conditions import window_start
+from joinedup.analytics.stratify import PERSON_RESULTS, RUN_FILE, StratificationRun
 from joinedup.errors import UserError
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.governance.suppression import suppress_count
@@ -46,7 +58,8 @@ from joinedup.terminology.codelists import codelist_table, load_codelist
 LISTS_FILE = Path(__file__).resolve().parent / "case_finding_lists.yaml"
 AVAILABLE = "available"
 
-#: Columns of a result's rows, in order (also the identifiable CSV export's columns).
+#: Columns every result's rows begin with, in order (also the identifiable CSV export's);
+#: a list may add its own after them (`ListDefinition.columns`).
 ROW_COLUMNS = (
     "person_id",
     "nhs_number",
@@ -115,6 +128,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ListColumn:
+    """A column a list adds after the evidence (its CSV column, and on the page when `page`).
+
+    Declared in the YAML, so it is also the allow-list of what a pseudonymised row may carry
+    beyond PSEUDONYMISED_COLUMNS."""
+
+    name: str
+    label: str
+    page: bool = True
+    suffix: str = ""  # shown after the value on the page ("%")
+
+
+@dataclass(frozen=True)
 class ListDefinition:
     """One case-finding list as declared in `case_finding_lists.yaml`."""
 
@@ -132,9 +158,15 @@ class ListDefinition:
     status: str = AVAILABLE
     unavailable_reason: str = ""
     notes: str = ""
+    denominator: str = ""
+    source: str = ""
+    columns: tuple[ListColumn, ...] = ()
+    run_columns: tuple[str, ...] = ()  # a stratification run's columns the list needs
+    order_by: tuple[str, ...] = ("practice_name", "person_id")
 
     @property
     def available(self) -> bool:
+        """Declared as computable (a list reading a run also needs one: `unavailable_reason`)."""
         return self.status == AVAILABLE
 
 
@@ -171,7 +203,18 @@ def _definitions() -> dict[str, ListDefinition]:
             status=entry.get("status", AVAILABLE),
             unavailable_reason=entry.get("unavailable_reason", ""),
             notes=entry.get("notes", ""),
+            denominator=entry.get("denominator", ""),
+            source=entry.get("source", ""),
+            columns=tuple(ListColumn(**c) for c in entry.get("columns") or ()),
+            run_columns=tuple(entry.get("run_columns") or ()),
+            order_by=tuple(entry.get("order_by") or ListDefinition.order_by),
         )
+        clash = {c.name for c in definition.columns} & {*ROW_COLUMNS, "pseudonym"}
+        if clash:
+            raise CaseFindingError(
+                f"case-finding list {definition.id!r} declares columns it may not add: "
+                + ", ".join(sorted(clash))
+            )
         if definition.available and definition.id not in PIPELINES:
             raise CaseFindingError(f"case-finding list {definition.id!r} has no pipeline")
         found[definition.id] = definition
@@ -181,6 +224,29 @@ def _definitions() -> dict[str, ListDefinition]:
 def list_definitions() -> list[ListDefinition]:
     """Every declared case-finding list, available or not, in the file's order."""
     return list(_definitions().values())
+
+
+def unavailable_reason(definition: ListDefinition, run: StratificationRun | None) -> str:
+    """Why the list cannot be run now, given the latest stratification run ("" when it can)."""
+    if not definition.available:
+        return definition.unavailable_reason or definition.status
+    if not definition.run_columns:
+        return ""
+    if run is None:
+        return (
+            "This list ranks people by the emergency-admission risk model's scores in a "
+            "stratification run, and there is no run yet: run `joinedup model train` then "
+            "`joinedup stratify`."
+        )
+    held = pq.read_schema(run.path / PERSON_RESULTS).names
+    missing = [c for c in definition.run_columns if c not in held]
+    if missing:
+        return (
+            f"The latest stratification run ({run.run_id}) has no {', '.join(missing)} column: "
+            "it was made with no risk model trained. Run `joinedup model train` then "
+            "`joinedup stratify`."
+        )
+    return ""
 
 
 def get_definition(list_id: str) -> ListDefinition:
@@ -417,12 +483,82 @@ def _high_gp_users(
     return found.select(found.person_id, evidence=evidence, evidence_date=found.evidence_date)
 
 
+#: The input table of a list that reads a stratification run (`run_columns`): one row per person
+#: of the run with person_id, risk (probability, 0-1; null when the model scored no one),
+#: top_factors (plain words joined by "; ", only when the run holds them), run_id and
+#: run_index_date. `run_scores` builds it from a run.
+RUN_SCORES = "run_scores"
+#: The people already on the coordinated care register (person_id), for the lists that leave
+#: them out.
+REGISTER = "coordinated_care_register"
+
+
+def _tenths(value: ibis.NumericValue) -> ibis.StringValue:
+    """A non-negative number as text with one decimal place ("34.5"), the same on every engine
+    (casting a float to text differs between them)."""
+    tenths = (value * 10).round().cast("int64")
+    return (tenths // 10).cast("string") + "." + (tenths % 10).cast("string")
+
+
+def _top_risk(
+    tables: Mapping[str, ibis.Table], index_date: dt.date, p: Mapping[str, Any]
+) -> ibis.Table:
+    """The top `top_percents` (e.g. 2 and 5) of the run's people by risk, ranked over the whole
+    area: a person is in the top k% when fewer than k% of the people with a risk have a
+    higher one, so people with equal risk share a rank and a tier (ties at a boundary are all
+    in). Each person is in the smallest tier that holds them; people on the register are left
+    out after ranking (they still count in the area's ranking)."""
+    scores = tables[RUN_SCORES]
+    scored = scores.filter(scores.risk.notnull())
+    ranked = scored.mutate(
+        # rank() is 0-based and shares ties: the number of people with a higher risk.
+        _more=ibis.rank().over(ibis.window(order_by=[ibis.desc("risk")])).cast("int64"),
+        _people=scored.count().over(ibis.window()).cast("int64"),
+    )
+    percents = sorted(int(k) for k in p["top_percents"])
+    inside = [(ranked._more * 100 < ranked._people * k, f"Top {k}%") for k in percents]
+    ranked = ranked.mutate(tier=ibis.cases(*inside, else_=ibis.null("string")))
+    found = ranked.filter(ranked.tier.notnull())
+    found = found.anti_join(tables[REGISTER], "person_id")
+    risk_text = _tenths(found.risk * 100)
+    rank = (found._more + 1).cast("int64")
+    evidence = (
+        "Risk "
+        + risk_text
+        + "%, rank "
+        + rank.cast("string")
+        + " of "
+        + found._people.cast("string")
+        + " in the area ("
+        + found.tier.lower()
+        + ")"
+    )
+    extra = {"top_factors": found.top_factors} if "top_factors" in found.columns else {}
+    return found.select(
+        found.person_id,
+        evidence=evidence,
+        evidence_date=found.run_index_date.cast("date"),
+        tier=found.tier,
+        risk_percent=(found.risk * 100).round(1),
+        rank=rank,
+        # the share of the area with this risk or lower (100 = the highest), as the person's
+        # page shows it (analytics/person_scores.py)
+        rank_percentile=(
+            (found._people - found._more).cast("float64") * 100 / found._people.cast("float64")
+        ).round(1),
+        run_id=found.run_id,
+        run_index_date=found.run_index_date.cast("date"),
+        **extra,
+    )
+
+
 PIPELINES: dict[str, Pipeline] = {
     "raised-bp-no-hypertension": _raised_bp,
     "raised-hba1c-no-diabetes": _raised_hba1c,
     "irregular-pulse-no-af": _irregular_pulse,
     "frailty-no-review": _frailty,
     "high-gp-users": _high_gp_users,
+    "top-risk-not-on-register": _top_risk,
 }
 
 
@@ -455,10 +591,16 @@ def population(tables: Mapping[str, ibis.Table], index_date: dt.date) -> ibis.Ta
 
 
 def case_finding_pipeline(
-    list_id: str, tables: Mapping[str, ibis.Table], index_date: dt.date
+    list_id: str,
+    tables: Mapping[str, ibis.Table],
+    index_date: dt.date,
+    *,
+    on_register: Collection[int] = frozenset(),
 ) -> ibis.Table:
-    """The Ibis expression of the list over population-store tables: one row per person found
-    (ROW_COLUMNS). Engine-neutral: `tables` may live on DuckDB or Spark."""
+    """The Ibis expression of the list over population-store tables (and, for a list that
+    reads a stratification run, `RUN_SCORES`): one row per person found, ROW_COLUMNS then the
+    list's own `columns`. `on_register`: people on the coordinated care register, for lists
+    that leave them out. Engine-neutral: `tables` may live on DuckDB or Spark."""
     definition = get_definition(list_id)
     if not definition.available:
         raise ListUnavailableError(
@@ -468,13 +610,38 @@ def case_finding_pipeline(
     people = population(tables, index_date)
     if "min_age" in params:
         people = people.filter(people.age >= int(params["min_age"]))
-    found = PIPELINES[list_id]({**tables, "_population": people}, index_date, params)
+    register = ibis.memtable(pa.table({"person_id": pa.array(sorted(on_register), pa.int64())}))
+    found = PIPELINES[list_id](
+        {**tables, "_population": people, REGISTER: register}, index_date, params
+    )
     joined = people.join(found, "person_id")
+    own = [c.name for c in definition.columns if c.name in found.columns]
     return joined.select(
         *[joined[c] for c in PERSON_COLUMNS],
         evidence=joined.evidence,
         evidence_date=joined.evidence_date.cast("date"),
+        **{c: joined[c] for c in own},
     )
+
+
+def run_scores(run: StratificationRun) -> pa.Table:
+    """The `RUN_SCORES` input from a stratification run's person results."""
+    held = pq.read_schema(run.path / PERSON_RESULTS).names
+    wanted = ["person_id", "risk"] + (["top_factors"] if "top_factors" in held else [])
+    results = run.person_results(wanted)
+    n = results.num_rows
+    table = pa.table(
+        {
+            "person_id": results["person_id"].cast(pa.int64()),
+            "risk": results["risk"].cast(pa.float64()),
+            "run_id": pa.array([run.run_id] * n, pa.string()),
+            "run_index_date": pa.array([run.index_date] * n, pa.date32()),
+        }
+    )
+    if "top_factors" in wanted:
+        words = pc.binary_join(results["top_factors"], "; ")
+        table = table.append_column("top_factors", words.cast(pa.string()))
+    return table
 
 
 # --- running a list ------------------------------------------------------------------------
@@ -525,10 +692,16 @@ class CaseFindingResult:
     registered: int = 0  # registered people in the chosen scope (after any exclusions)
     within_practices: frozenset[str] | None = None
     suppressed: bool = False
+    run_id: str | None = None  # the stratification run a list that reads one was taken from
 
     @property
     def total(self) -> int:
         return self.rows.num_rows
+
+    @property
+    def columns(self) -> tuple[ListColumn, ...]:
+        """The list's own columns this result holds (top_factors only when the run had them)."""
+        return tuple(c for c in self.definition.columns if c.name in self.rows.column_names)
 
     @property
     def shown_total(self) -> int | None:
@@ -578,11 +751,19 @@ def _stamp(store: PopulationStore) -> float:
 
 @functools.lru_cache(maxsize=64)
 def _run_area(
-    root: str, stamp: float, list_id: str, engine: Engine, index_date: dt.date
+    root: str,
+    stamp: float,
+    list_id: str,
+    engine: Engine,
+    index_date: dt.date,
+    run_path: str | None,
+    on_register: frozenset[int],
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     """The whole area's rows, sorted; the registered population by practice; and each
-    registered person's practice (person_id, practice_code), to leave people out of it."""
+    registered person's practice (person_id, practice_code), to leave people out of it.
+    (A run folder is never rewritten, so its path is a safe cache key.)"""
     store = PopulationStore(Path(root))
+    definition = get_definition(list_id)
     needed = list(TABLES) + (list(GP_TABLES) if list_id == "high-gp-users" else [])
     missing = [t for t in needed if not store.path(t).is_file()]
     if missing:
@@ -593,7 +774,11 @@ def _run_area(
     con = connect(engine)
     try:
         tables = read_store(con, store, needed)
-        expr = case_finding_pipeline(list_id, tables, index_date)
+        if run_path is not None:
+            tables[RUN_SCORES] = put_table(
+                con, f"joinedup_{RUN_SCORES}_{secrets.token_hex(4)}", run_scores(_run_at(run_path))
+            )
+        expr = case_finding_pipeline(list_id, tables, index_date, on_register=on_register)
         rows = con.to_pyarrow(expr)
         people = population(tables, index_date)
         sizes = con.to_pyarrow(
@@ -608,9 +793,16 @@ def _run_area(
         if engine == "duckdb":
             con.disconnect()
     rows = rows.cast(_row_schema(rows.schema)).sort_by(
-        [("practice_name", "ascending"), ("person_id", "ascending")]
+        [(c, "ascending") for c in definition.order_by]
     )
     return rows, sizes, registered
+
+
+def _run_at(path: str) -> StratificationRun:
+    folder = Path(path)
+    return StratificationRun(
+        folder.name, folder, json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    )
 
 
 def _row_schema(schema: pa.Schema) -> pa.Schema:
@@ -618,6 +810,10 @@ def _row_schema(schema: pa.Schema) -> pa.Schema:
         "person_id": pa.int64(),
         "age": pa.int64(),
         "evidence_date": pa.date32(),
+        "risk_percent": pa.float64(),
+        "rank": pa.int64(),
+        "rank_percentile": pa.float64(),
+        "run_index_date": pa.date32(),
     }
     return pa.schema([pa.field(n, types.get(n, pa.string())) for n in schema.names])
 
@@ -632,6 +828,8 @@ def run_list(
     neighbourhood: str | None = None,
     within_practices: Collection[str] | None = None,
     excluding: Collection[int] = (),
+    run: StratificationRun | None = None,
+    on_register: Collection[int] = frozenset(),
 ) -> CaseFindingResult:
     """Run one list over the store as of `index_date` (default: the store's extract date),
     optionally for one practice or one neighbourhood (organisation codes).
@@ -641,25 +839,32 @@ def run_list(
     own); `excluding` leaves those people out of the rows and the registered counts (objectors,
     in views beyond direct care).
 
-    Raises UnknownListError, ListUnavailableError, UnknownOrganisationError (a code the area
-    does not have) or OrganisationOutOfScopeError (one outside `within_practices`), all
-    UserErrors, and StoreError when the store is missing.
+    A list that reads a stratification run (`run_columns`) reads `run` (the latest, from
+    `joinedup.analytics.stratify.latest_run`), as of the run's index date; other lists ignore
+    it. `on_register` holds the people already on the coordinated care register: lists that
+    leave them out do so after ranking, and they still count as registered.
+
+    Raises UnknownListError, ListUnavailableError (also for a run list with no run holding its
+    columns), UnknownOrganisationError (a code the area does not have) or
+    OrganisationOutOfScopeError (one outside `within_practices`), all UserErrors, and
+    StoreError when the store is missing.
     """
     definition = get_definition(list_id)
-    if not definition.available:
-        raise ListUnavailableError(
-            f"{definition.title}: {definition.unavailable_reason or definition.status}"
-        )
+    reason = unavailable_reason(definition, run)
+    if reason:
+        raise ListUnavailableError(f"{definition.title}: {reason}")
     if not store.exists():
         raise StoreError(f"no population store at {store.root}; run `joinedup generate` first")
-    when = (
-        extract_date(store)
-        if index_date is None
-        else index_date
-        if isinstance(index_date, dt.date)
-        else dt.date.fromisoformat(index_date)
+    when = _index_date(store, definition, run, index_date)
+    rows, sizes, registered = _run_area(
+        str(store.root),
+        _stamp(store),
+        list_id,
+        engine,
+        when,
+        str(run.path) if run is not None and definition.run_columns else None,
+        frozenset(on_register),
     )
-    rows, sizes, registered = _run_area(str(store.root), _stamp(store), list_id, engine, when)
     _check_known(sizes, practice, neighbourhood)
     if excluding:
         left_out = pa.array(sorted(excluding), pa.int64())
@@ -702,7 +907,34 @@ def run_list(
         neighbourhoods=hoods,
         registered=sum(p.registered or 0 for p in scoped_practices),
         within_practices=allowed,
+        run_id=run.run_id if run is not None and definition.run_columns else None,
     )
+
+
+def _index_date(
+    store: PopulationStore,
+    definition: ListDefinition,
+    run: StratificationRun | None,
+    asked: dt.date | str | None,
+) -> dt.date:
+    """The date the list is as of: the one asked for, else the run's index date for a list
+    that reads a run (its risk is as of that date), else the store's extract date."""
+    when = (
+        None
+        if asked is None
+        else asked
+        if isinstance(asked, dt.date)
+        else dt.date.fromisoformat(asked)
+    )
+    if run is None or not definition.run_columns:
+        return extract_date(store) if when is None else when
+    if when is not None and when != run.index_date:
+        raise CaseFindingError(
+            f"{definition.title} is as of its stratification run's index date, "
+            f"{run.index_date.isoformat()}, not {when.isoformat()}: run "
+            f"`joinedup stratify --index-date {when.isoformat()}` for another date"
+        )
+    return run.index_date
 
 
 def _check_known(sizes: pa.Table, practice: str | None, neighbourhood: str | None) -> None:
@@ -773,21 +1005,25 @@ def list_counts(
     index_date: dt.date | str | None = None,
     within_practices: Collection[str] | None = None,
     excluding: Collection[int] = (),
+    run: StratificationRun | None = None,
+    on_register: Collection[int] = frozenset(),
 ) -> dict[str, int | None]:
-    """People found by every list (None for a list not available yet): the whole area, or
-    only `within_practices`, leaving out `excluding` (see `run_list`)."""
+    """People found by every list (None for a list that cannot be run: `unavailable_reason`):
+    the whole area, or only `within_practices`, leaving out `excluding` (see `run_list`)."""
     return {
         d.id: (
-            run_list(
+            None
+            if unavailable_reason(d, run)
+            else run_list(
                 store,
                 d.id,
                 engine=engine,
-                index_date=index_date,
+                index_date=None if d.run_columns else index_date,
                 within_practices=within_practices,
                 excluding=excluding,
+                run=run,
+                on_register=on_register,
             ).total
-            if d.available
-            else None
         )
         for d in list_definitions()
     }
@@ -806,10 +1042,16 @@ def format_nhs_number(value: str | None) -> str:
 
 def pseudonymised_rows(rows: pa.Table, key: bytes) -> pa.Table:
     """`rows` with a keyed-hash pseudonym in place of person_id and no NHS number: only the
-    columns of PSEUDONYMISED_COLUMNS are kept (an allow-list, so nothing else can slip out)."""
+    columns of PSEUDONYMISED_COLUMNS and the lists' declared own `columns` are kept (an
+    allow-list, so nothing else can slip out)."""
     names = pseudonyms(key, rows["person_id"].to_pylist())
-    kept = [rows[c] for c in PSEUDONYMISED_COLUMNS[1:]]
-    return pa.table([pa.array(names, pa.string()), *kept], names=list(PSEUDONYMISED_COLUMNS))
+    declared = {c.name for d in list_definitions() for c in d.columns}
+    own = [c for c in rows.column_names if c in declared]
+    kept = [*PSEUDONYMISED_COLUMNS[1:], *own]
+    return pa.table(
+        [pa.array(names, pa.string()), *(rows[c] for c in kept)],
+        names=[PSEUDONYMISED_COLUMNS[0], *kept],
+    )
 
 
 def page_rows(
@@ -830,7 +1072,7 @@ def export_csv(
     result: CaseFindingResult, path: Path | str, *, pseudonym_key: bytes | None = None
 ) -> Path:
     """Write the result's people as CSV (header first, dates as YYYY-MM-DD): ROW_COLUMNS, or
-    PSEUDONYMISED_COLUMNS given a pseudonym key."""
+    PSEUDONYMISED_COLUMNS given a pseudonym key, then the list's own columns."""
     target = Path(path)
     target.write_text(csv_text(result, pseudonym_key=pseudonym_key), encoding="utf-8")
     return target

@@ -13,6 +13,10 @@ Who sees what (information governance, issue 5):
   suppressed (`joinedup.governance.suppression`); views and the export are audited too.
 
 Holding both permissions (a manager) means the identifiable view.
+
+The list that reads a stratification run (top risk) is given the latest run; with none, or one
+without a risk, it is shown as not available with what to run. It leaves out people on the
+coordinated care register through `on_register`, which is empty until the register is built.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
+from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.governance.audit import DIRECT_CARE, record_export
 from joinedup.governance.list_views import COMMISSIONING, record_list_view
 from joinedup.governance.objections import active_objectors
@@ -76,6 +81,14 @@ def _audience(user: Principal, sessions: sessionmaker[Session], settings: Settin
     return Audience(False, None, active_objectors(sessions), area_key(settings))
 
 
+def on_register() -> frozenset[int]:
+    """People already on the coordinated care register. The register is built by the
+    coordinated-care work and does not exist yet, so no one is on it: the list's rule says in
+    plain words that no one is left out on this ground yet (case_finding_lists.yaml). Replace
+    this with the register's members when it exists; never with a stand-in."""
+    return frozenset()
+
+
 def _definition(list_id: str) -> cf.ListDefinition:
     try:
         return cf.get_definition(list_id)
@@ -91,6 +104,7 @@ def _run(
     audience: Audience,
     practice: str | None,
     neighbourhood: str | None,
+    run: StratificationRun | None,
 ) -> cf.CaseFindingResult:
     try:
         result = cf.run_list(
@@ -100,6 +114,8 @@ def _run(
             neighbourhood=neighbourhood,
             within_practices=audience.practices,
             excluding=audience.excluding,
+            run=run,
+            on_register=on_register(),
         )
     except cf.UnknownOrganisationError as exc:
         raise HTTPException(status_code=404, detail=f"{str(exc).capitalize()}.") from None
@@ -121,6 +137,7 @@ def _scope(result: cf.CaseFindingResult) -> dict[str, Any]:
         if result.within_practices is None
         else sorted(result.within_practices),
         "index_date": result.index_date.isoformat(),
+        **({"run_id": result.run_id} if result.run_id else {}),
     }
 
 
@@ -133,8 +150,13 @@ def case_finding_index(
     settings: SettingsDep,
 ) -> Response:
     audience = _audience(user, sessions, settings)
+    run = latest_run(settings)
     counts = cf.list_counts(
-        store, within_practices=audience.practices, excluding=audience.excluding
+        store,
+        within_practices=audience.practices,
+        excluding=audience.excluding,
+        run=run,
+        on_register=on_register(),
     )
     if not audience.identifiable:
         counts = {k: None if v is None else suppress_count(v) for k, v in counts.items()}
@@ -145,6 +167,7 @@ def case_finding_index(
         {
             "definitions": cf.list_definitions(),
             "counts": counts,
+            "reasons": {d.id: cf.unavailable_reason(d, run) for d in cf.list_definitions()},
             "identifiable": audience.identifiable,
             "suppressed": not audience.identifiable,
             "suppression_note": SUPPRESSION_NOTE,
@@ -167,10 +190,12 @@ def case_finding_csv(
     neighbourhood: str | None = None,
 ) -> Response:
     definition = _definition(list_id)
-    if not definition.available:
-        raise HTTPException(status_code=404, detail=definition.unavailable_reason)
+    run = latest_run(settings)
+    reason = cf.unavailable_reason(definition, run)
+    if reason:
+        raise HTTPException(status_code=404, detail=reason)
     audience = _audience(user, sessions, settings)
-    result = _run(store, list_id, audience, practice or None, neighbourhood or None)
+    result = _run(store, list_id, audience, practice or None, neighbourhood or None, run)
     record_export(
         sessions,
         user,
@@ -208,11 +233,13 @@ def case_finding_list(
     neighbourhood: str | None = None,
 ) -> Response:
     definition = _definition(list_id)
-    if not definition.available:
+    run = latest_run(settings)
+    reason = cf.unavailable_reason(definition, run)
+    if reason:
         return templates.TemplateResponse(
             request,
             "case_finding/unavailable.html",
-            {"definition": definition, "page_title": definition.title},
+            {"definition": definition, "reason": reason, "page_title": definition.title},
         )
     audience = _audience(user, sessions, settings)
     practice, neighbourhood = practice or None, neighbourhood or None
@@ -220,10 +247,10 @@ def case_finding_list(
     if practice and neighbourhood and in_scope:
         # Choosing another neighbourhood leaves a practice of the old one behind: drop it.
         # (A practice outside the user's own is never dropped quietly: it is refused below.)
-        practices = _run(store, list_id, audience, None, neighbourhood).by_practice
+        practices = _run(store, list_id, audience, None, neighbourhood, run).by_practice
         if practice not in {p.code for p in practices}:
             practice = None
-    result = _run(store, list_id, audience, practice, neighbourhood)
+    result = _run(store, list_id, audience, practice, neighbourhood, run)
     # Recorded before anything is shown: the list's rule, scope and date say who was on it.
     record_list_view(
         sessions,
@@ -244,6 +271,7 @@ def case_finding_list(
         "definition": definition,
         "result": result,
         "rows": cf.page_rows(result, PAGE_ROWS, pseudonym_key=audience.pseudonym_key),
+        "shown_columns": [c for c in result.columns if c.page],
         "page_rows": PAGE_ROWS,
         "more_rows": result.total > PAGE_ROWS,
         "identifiable": audience.identifiable,

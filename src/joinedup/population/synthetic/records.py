@@ -157,6 +157,22 @@ def registrations_table(area: Area, people: People) -> pa.Table:
     )
 
 
+#: Rows per chunk when spreading a lookup over millions of rows: one string array holds at most
+#: 2 GiB of text, which medicine names pass at about 3 million people.
+TAKE_CHUNK_ROWS = 8_000_000
+
+
+def take_chunked(values: pa.Array, index: pa.Array) -> pa.ChunkedArray:
+    """`values.take(index)` as a chunked array, so no single chunk outgrows 2 GiB of strings."""
+    return pa.chunked_array(
+        [
+            values.take(index.slice(start, TAKE_CHUNK_ROWS))
+            for start in range(0, max(len(index), 1), TAKE_CHUNK_ROWS)
+        ],
+        type=values.type,
+    )
+
+
 def medications_table(issues: Issues, ledger: Ledger) -> pa.Table:
     ledger.add("prescribing", issues.person, issues.day, issues.pence)
     meds = issues.medicines
@@ -169,9 +185,11 @@ def medications_table(issues: Issues, ledger: Ledger) -> pa.Table:
             "code_system": pa.array(
                 np.full(issues.person.shape[0], "dmd", dtype=object), pa.string()
             ),
-            "code": pa.array([m.code for m in meds], pa.string()).take(index),
-            "name": pa.array([m.name for m in meds], pa.string()).take(index),
-            "bnf_chapter": pa.array([m.bnf_chapter for m in meds], pa.string()).take(index),
+            "code": take_chunked(pa.array([m.code for m in meds], pa.string()), index),
+            "name": take_chunked(pa.array([m.name for m in meds], pa.string()), index),
+            "bnf_chapter": take_chunked(
+                pa.array([m.bnf_chapter for m in meds], pa.string()), index
+            ),
             "cost": pounds(issues.pence),
         }
     )
