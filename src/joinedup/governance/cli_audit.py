@@ -9,6 +9,9 @@ and the number of entries: record them somewhere the database's administrators c
 shorter chain that still holds; ``--expect-head`` with a recorded hash detects that.
 
 `show` is itself audited (action ``audit.query``, actor ``cli:<operating-system user>``).
+
+Services are imported inside the commands, so that `joinedup --help` does not wait for
+SQLAlchemy and the engines.
 """
 
 from __future__ import annotations
@@ -16,23 +19,23 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.db import make_engine, session_factory
-from joinedup.governance.audit import (
-    DEFAULT_LIMIT,
-    AuditRow,
-    record_audit_query,
-    verify_audit_chain,
-    what_user_saw,
-    who_viewed_person,
-)
 from joinedup.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from joinedup.governance.audit import AuditRow
+
+#: Entries `audit show` lists unless told otherwise (the services import lazily: `joinedup
+#: --help` must not wait for SQLAlchemy).
+SHOW_LIMIT = 100
+
 
 audit_app = typer.Typer(
     help="Check the audit trail's hash chain and ask who saw what.", no_args_is_help=True
@@ -50,6 +53,8 @@ HomeOption = Annotated[
 
 
 def _sessions(home: Path | None) -> sessionmaker[Session]:
+    from joinedup.carestore.db import make_engine, session_factory
+
     return session_factory(make_engine(Settings.from_env(home).database_url))
 
 
@@ -65,6 +70,8 @@ def verify(
     ] = None,
 ) -> None:
     """Check every audit entry's hash and link; print the head hash and count to record."""
+    from joinedup.governance.audit import verify_audit_chain
+
     report = verify_audit_chain(_sessions(home), expect_head=expect_head)
     if report.bad_row_id is not None:
         err.print(
@@ -117,10 +124,12 @@ def show(
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=10_000, help="At most this many entries.")
-    ] = DEFAULT_LIMIT,
+    ] = SHOW_LIMIT,
     home: HomeOption = None,
 ) -> None:
     """Show the audit entries about a person, or by a user, newest first."""
+    from joinedup.governance.audit import record_audit_query, what_user_saw, who_viewed_person
+
     if (person is None) == (user is None):
         raise typer.BadParameter("give either --person or --user", param_hint="--person/--user")
     sessions = _sessions(home)

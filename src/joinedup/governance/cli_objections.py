@@ -2,6 +2,9 @@
 
 Wired into the main app by `joinedup.cli` (``app.add_typer(objections_app, name="objections")``);
 user mistakes raise `UserError` and the main entry point prints them as one line.
+
+Services are imported inside the commands, so that `joinedup --help` does not wait for
+SQLAlchemy and the engines.
 """
 
 from __future__ import annotations
@@ -15,13 +18,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
-from joinedup.carestore.db import make_engine, session_factory
 from joinedup.errors import UserError
-from joinedup.governance.models import Objection
-from joinedup.governance.objections import KINDS, import_objections
-from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 objections_app = typer.Typer(
@@ -64,6 +62,10 @@ def import_command(
     home: HomeOption = None,
 ) -> None:
     """Load objections from a CSV file; every rejected line is listed with its reason."""
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.governance.objections import import_objections
+    from joinedup.population.store import PopulationStore
+
     settings = Settings.from_env(home)
     rows = read_rows(file)
     engine = make_engine(settings.database_url)
@@ -100,6 +102,12 @@ def import_command(
 @objections_app.command("count")
 def count_command(home: HomeOption = None) -> None:
     """How many people have an objection in force, by kind."""
+    from sqlalchemy import func, select
+
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.governance.models import Objection
+    from joinedup.governance.objections import KINDS
+
     settings = Settings.from_env(home)
     engine = make_engine(settings.database_url)
     try:

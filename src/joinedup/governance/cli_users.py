@@ -2,6 +2,9 @@
 
 Every change is audited with the operating-system user who ran the command as its actor
 (``cli:<os user>``). A generated password is printed once and never stored in clear.
+
+Services are imported inside the commands, so that `joinedup --help` does not wait for
+SQLAlchemy and the engines.
 """
 
 from __future__ import annotations
@@ -10,17 +13,18 @@ import datetime as dt
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.db import make_engine, session_factory
-from joinedup.governance import users
 from joinedup.governance.roles import ROLE_IDS, role_book
 from joinedup.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
 
 user_app = typer.Typer(
     help="Add and manage user accounts (roles and organisations).", no_args_is_help=True
@@ -45,6 +49,8 @@ def cli_actor() -> str:
 
 
 def _sessions(home: Path | None) -> sessionmaker[Session]:
+    from joinedup.carestore.db import make_engine, session_factory
+
     settings = Settings.from_env(home)
     return session_factory(make_engine(settings.database_url))
 
@@ -65,6 +71,8 @@ def add(
     home: HomeOption = None,
 ) -> None:
     """Add a user; prints a generated password once unless --password-stdin gives one."""
+    from joinedup.governance import users
+
     password = _read_password() if password_stdin else None
     user, generated = users.add_user(
         _sessions(home),
@@ -86,6 +94,8 @@ def add(
 
 
 def _read_password() -> str:
+    from joinedup.governance import users
+
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise users.AccountError("--password-stdin: no password on standard input")
@@ -95,6 +105,8 @@ def _read_password() -> str:
 @user_app.command("list")
 def list_(home: HomeOption = None) -> None:
     """List every account: role, organisations, and whether it is active or locked."""
+    from joinedup.governance import users
+
     accounts = users.list_users(_sessions(home), dt.datetime.now(dt.UTC))
     if not accounts:
         out.print("No users yet: add one with `joinedup user add`.", markup=False)
@@ -115,6 +127,8 @@ def list_(home: HomeOption = None) -> None:
 @user_app.command("disable")
 def disable(username: str, home: HomeOption = None) -> None:
     """Stop a user signing in and end their sessions (accounts are never deleted)."""
+    from joinedup.governance import users
+
     user = users.disable_user(_sessions(home), username, actor=cli_actor(), actor_role="cli")
     out.print(f"Disabled {user.username}; their sessions have ended.", highlight=False)
 
@@ -122,6 +136,8 @@ def disable(username: str, home: HomeOption = None) -> None:
 @user_app.command("enable")
 def enable(username: str, home: HomeOption = None) -> None:
     """Let a user sign in again (also lifts a lock-out)."""
+    from joinedup.governance import users
+
     user = users.enable_user(_sessions(home), username, actor=cli_actor(), actor_role="cli")
     out.print(f"Enabled {user.username}.", highlight=False)
 
@@ -129,6 +145,8 @@ def enable(username: str, home: HomeOption = None) -> None:
 @user_app.command("role")
 def role(username: str, new_role: RoleArgument, home: HomeOption = None) -> None:
     """Give a user another role."""
+    from joinedup.governance import users
+
     user = users.set_role(_sessions(home), username, new_role, actor=cli_actor(), actor_role="cli")
     out.print(f"{user.username} is now {role_book().role(user.role).name}.", highlight=False)
 
@@ -140,6 +158,8 @@ def orgs(
     home: HomeOption = None,
 ) -> None:
     """Set the organisations a user works in (replacing the ones they had)."""
+    from joinedup.governance import users
+
     user = users.set_organisations(
         _sessions(home), username, codes, actor=cli_actor(), actor_role="cli"
     )
