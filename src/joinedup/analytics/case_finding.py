@@ -51,6 +51,7 @@ from joinedup.analytics.stratify import PERSON_RESULTS, RUN_FILE, Stratification
 from joinedup.errors import UserError
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.governance.suppression import suppress_count
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.overview import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.terminology.codelists import codelist_table, load_codelist
@@ -1030,14 +1031,6 @@ def list_counts(
 
 
 # --- what leaves: rows for a page and the CSV export -----------------------------------------
-
-
-def format_nhs_number(value: str | None) -> str:
-    """An NHS number as people read it, in groups of 3, 3 and 4 ("943 476 5919")."""
-    digits = (value or "").replace(" ", "")
-    if len(digits) != 10:
-        return digits
-    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
 
 
 def pseudonymised_rows(rows: pa.Table, key: bytes) -> pa.Table:

@@ -2,7 +2,8 @@
 
 Writes are audited by `joinedup.carestore.uow.unit_of_work` in their own transaction; a *view*
 of an identifiable record or an *export* has no other change to commit, so `record_view` and
-`record_export` write the audit event alone, before the data is shown or sent.
+`record_export` (and `record_list_view` for a worklist) write the audit event alone, before the
+data is shown or sent.
 
 The read side answers the two questions information governance asks of a trail — who looked
 at this person, and what did this user see — and checks the trail's hash chain
@@ -14,7 +15,7 @@ at this person, and what did this user see — and checks the trail's hash chain
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.roles import Principal
 
 DIRECT_CARE = "direct care"
+COMMISSIONING = "commissioning: pseudonymised, objectors left out"
 GOVERNANCE = "information governance"
 DEFAULT_LIMIT = 100
 VERIFY_BATCH = 1_000
@@ -35,6 +37,14 @@ CONTENT_ALTERED = "content altered: its hash does not match what the row holds"
 PREVIOUS_MISSING = "previous entry deleted or reordered: it does not follow the entry before it"
 FIRST_MISSING = "earlier entries deleted: the first entry does not start the chain"
 HEAD_MISSING = "the recorded head is not in the chain: newer entries were removed or rewritten"
+
+
+def _record_alone(
+    sessions: sessionmaker[Session], *, actor: str, actor_role: str, **event: Any
+) -> None:
+    """Write one audit event with nothing else to commit (a view, an export, a question)."""
+    with unit_of_work(sessions, actor=actor, actor_role=actor_role, **event):
+        pass
 
 
 def record_view(
@@ -47,7 +57,7 @@ def record_view(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record that `principal` is about to see `what` (e.g. "person.scores") of `person_id`."""
-    with unit_of_work(
+    _record_alone(
         sessions,
         actor=principal.actor,
         actor_role=principal.role,
@@ -57,8 +67,36 @@ def record_view(
         person_id=person_id,
         purpose=purpose,
         detail=detail,
-    ):
-        pass
+    )
+
+
+def record_list_view(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    *,
+    what: str,
+    list_id: str,
+    scope: Mapping[str, Any],
+    rows: int,
+    identifiable: bool,
+    purpose: str | None = None,
+) -> None:
+    """Record that `principal` is about to see `rows` people of list `list_id` in `scope`.
+
+    A list names many people, so its view is one event naming the list, its scope and how many
+    rows were shown; the people are not named: the list's rule, scope and index date reproduce
+    exactly who was shown. `what` names the kind of list; the action is ``view.<what>``.
+    """
+    _record_alone(
+        sessions,
+        actor=principal.actor,
+        actor_role=principal.role,
+        action=f"view.{what}",
+        entity_type=what,
+        entity_id=list_id,
+        purpose=purpose or (DIRECT_CARE if identifiable else COMMISSIONING),
+        detail={"list": list_id, "scope": dict(scope), "rows": rows, "identifiable": identifiable},
+    )
 
 
 def record_export(
@@ -70,7 +108,7 @@ def record_export(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record that `principal` is about to download `what` (an export: rows, scope in detail)."""
-    with unit_of_work(
+    _record_alone(
         sessions,
         actor=principal.actor,
         actor_role=principal.role,
@@ -79,8 +117,7 @@ def record_export(
         entity_id=what,
         purpose=purpose,
         detail=detail,
-    ):
-        pass
+    )
 
 
 # --- The hash chain ------------------------------------------------------------------------
@@ -224,7 +261,7 @@ def record_audit_query(
 ) -> None:
     """Record that `actor` asked the trail about a person or a user (before the answer is
     shown). The pages pass the principal's ``actor``/``role``; the command line its OS user."""
-    with unit_of_work(
+    _record_alone(
         sessions,
         actor=actor,
         actor_role=actor_role,
@@ -234,5 +271,4 @@ def record_audit_query(
         person_id=person_id,
         purpose=GOVERNANCE,
         detail={"question": "who_viewed_person" if person_id is not None else "what_user_saw"},
-    ):
-        pass
+    )

@@ -74,3 +74,11 @@ def synthetic_nhs_numbers(count: int, rng: np.random.Generator) -> np.ndarray:
     if bodies.size < count:
         raise ValueError(f"could not draw {count:,} distinct synthetic NHS numbers")
     return (bodies * 10 + checks).astype("U10")
+
+
+def format_nhs_number(value: str | None) -> str:
+    """An NHS number as people read it, in groups of 3, 3 and 4 ("943 476 5919")."""
+    digits = (value or "").replace(" ", "")
+    if len(digits) != 10:
+        return digits
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"

@@ -31,8 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import StratificationRun, latest_run
-from joinedup.governance.audit import DIRECT_CARE, record_export
-from joinedup.governance.list_views import COMMISSIONING, record_list_view
+from joinedup.governance.audit import COMMISSIONING, DIRECT_CARE, record_export, record_list_view
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.pseudonyms import area_key
 from joinedup.governance.relationships import user_practices

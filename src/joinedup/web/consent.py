@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.analytics.case_finding import format_nhs_number
 from joinedup.errors import UserError
 from joinedup.governance import consent as consents
 from joinedup.governance.audit import record_view
@@ -35,6 +34,7 @@ from joinedup.governance.pseudonyms import (
 )
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.people import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

@@ -19,6 +19,7 @@ from joinedup.analytics.person_scores import PersonNotFound, person_scores
 from joinedup.governance.audit import record_view
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.people import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -33,14 +34,6 @@ BASIS_WORDS = {
     "care_team": "You are on the person's care team.",
     "break_glass": "You broke glass to open this record.",
 }
-
-
-def nhs_number_text(nhs_number: str) -> str:
-    """An NHS number the way people read it: 943 476 5919 (3-3-4)."""
-    digits = "".join(ch for ch in nhs_number if ch.isdigit())
-    if len(digits) != 10:
-        return nhs_number
-    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
 
 
 def _person(store: PopulationStore, person_id: int) -> PersonIdentity:
@@ -85,7 +78,7 @@ def person_scores_page(
         {
             "page_title": "Scores and what produced them",
             "person": person,
-            "nhs_number": nhs_number_text(person.nhs_number),
+            "nhs_number": format_nhs_number(person.nhs_number),
             "age": person.age_on(scores.index_date),
             "access": access,
             "basis_words": BASIS_WORDS.get(access.basis or "", ""),
