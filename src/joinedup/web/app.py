@@ -133,6 +133,7 @@ def _error_page(request: Request, status_code: int, heading: str, message: str =
 
 HEADINGS = {
     400: "There is a problem with the web address",
+    403: "You cannot open this page",
     404: "Page not found",
     405: "This page cannot do that",
     500: "Sorry, there is a problem with the service",
