@@ -18,11 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.care.cli import care_app
+from joinedup.commissioning.cli_delivery import delivery_app
+from joinedup.commissioning.cli_variation import variation_app
+from joinedup.commissioning.cli_workforce import workforce_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
 from joinedup.governance.cli_users import user_app
+from joinedup.interop.cli import export_app
 from joinedup.population.contracts import CONTRACTS, contract
+from joinedup.population.ingest.cli import ingest_app
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -51,6 +57,12 @@ app.add_typer(model_app, name="model")
 app.add_typer(audit_app, name="audit")
 app.add_typer(objections_app, name="objections")
 app.add_typer(user_app, name="user")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(export_app, name="export")
+app.add_typer(delivery_app, name="delivery")
+app.add_typer(variation_app, name="variation")
+app.add_typer(workforce_app, name="workforce")
+app.add_typer(care_app, name="care")
 
 out = Console()
 err = Console(stderr=True)

@@ -30,7 +30,12 @@ from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_colu
 from joinedup.carestore.db import Base, JSONDocument, UTCDateTime
 
 # Modules that define care-store tables; add a domain's models module here when it gains one.
-MODEL_MODULES: tuple[str, ...] = ("joinedup.carestore.models", "joinedup.governance.models")
+MODEL_MODULES: tuple[str, ...] = (
+    "joinedup.carestore.models",
+    "joinedup.governance.models",
+    "joinedup.care.models",
+    "joinedup.commissioning.models",
+)
 
 
 def load_metadata() -> MetaData:

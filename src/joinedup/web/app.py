@@ -26,13 +26,20 @@ from joinedup.settings import Settings
 from joinedup.web import (
     api,
     auth,
+    care_plans,
     case_finding,
     consent,
+    delivery,
+    fhir,
     governance_pages,
+    mdt,
     pages,
     people,
+    register,
     scores,
     stratification,
+    variation,
+    workforce,
 )
 from joinedup.web.dependencies import is_api_request
 from joinedup.web.health import default_health_checks
@@ -92,6 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people.router)
     app.include_router(consent.router)
     app.include_router(governance_pages.router)
+    for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir):
+        app.include_router(domain.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)

@@ -1,0 +1,1 @@
+"""Ingest: an area's own data into the population store, validated, batched, nothing lost."""

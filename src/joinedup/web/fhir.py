@@ -1,0 +1,8 @@
+"""FHIR R4 out (UK Core where it applies) and analytic exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -1,0 +1,8 @@
+"""Practice variation: indicators, funnel plots, peer groups, practice pages, published data."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

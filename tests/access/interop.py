@@ -1,0 +1,5 @@
+"""Access decisions for data in and out (ingest batches, FHIR and analytic exports)."""
+
+from __future__ import annotations
+
+INTEROP: dict[tuple[str, str], frozenset[str]] = {}

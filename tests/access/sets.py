@@ -1,0 +1,18 @@
+"""Named groups of roles the matrix fragments are written in."""
+
+from __future__ import annotations
+
+from joinedup.governance.roles import ROLE_IDS
+
+ALL = frozenset(ROLE_IDS)
+AGGREGATES = frozenset(
+    {"commissioner", "analyst", "manager", "gp", "nurse", "care_coordinator", "administrator"}
+)
+CASE_FINDING = frozenset({"commissioner", "analyst", "manager", "gp", "nurse", "care_coordinator"})
+EXPORT = frozenset({"commissioner", "analyst", "manager"})
+RECORD = frozenset({"gp", "nurse", "care_coordinator", "social_worker", "link_worker"})
+BREAK_GLASS = frozenset({"gp", "nurse", "care_coordinator", "social_worker"})
+CONSENT = RECORD
+GP_ONLY = frozenset({"gp"})
+GOVERNANCE = frozenset({"administrator"})
+NOBODY: frozenset[str] = frozenset()
