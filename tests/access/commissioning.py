@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.access.sets import ALL
 
-COMMISSIONING: dict[tuple[str, str], frozenset[str]] = {
+ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # Not built yet: an honest "not available" page for anyone signed in.
     ("GET", "/commissioning"): ALL,
 }

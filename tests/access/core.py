@@ -23,7 +23,7 @@ PUBLIC = {
 }
 
 #: (method, path) → the roles allowed. Everyone else must be refused.
-CORE: dict[tuple[str, str], frozenset[str]] = {
+ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): AGGREGATES,
     ("GET", "/population/segments"): AGGREGATES,
     ("GET", "/population/model-card"): AGGREGATES,

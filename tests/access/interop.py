@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-INTEROP: dict[tuple[str, str], frozenset[str]] = {}
+ROUTES: dict[tuple[str, str], frozenset[str]] = {}

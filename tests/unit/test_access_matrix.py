@@ -12,6 +12,8 @@ role allowed or refused where the matrix says otherwise, fails here. Two checks:
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
 import re
 from collections.abc import Iterator, Sequence
 
@@ -22,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import BaseRoute, Route
 
+import tests.access
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import Organisation
@@ -33,15 +36,22 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.security import Require
-from tests.access.care import CARE
-from tests.access.commissioning import COMMISSIONING
-from tests.access.core import CORE, PUBLIC
-from tests.access.interop import INTEROP
+from tests.access.core import PUBLIC
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as, sign_out
 
+
+def _fragments() -> list[dict[tuple[str, str], frozenset[str]]]:
+    """`ROUTES` of every module in tests/access/ (one per domain)."""
+    modules = [
+        importlib.import_module(f"tests.access.{info.name}")
+        for info in pkgutil.iter_modules(tests.access.__path__)
+    ]
+    return [module.ROUTES for module in modules if hasattr(module, "ROUTES")]
+
+
 #: (method, path) → the roles allowed. Everyone else must be refused.
-MATRIX: dict[tuple[str, str], frozenset[str]] = {**CORE, **CARE, **COMMISSIONING, **INTEROP}
-assert len(MATRIX) == len(CORE) + len(CARE) + len(COMMISSIONING) + len(INTEROP), "a route twice"
+MATRIX: dict[tuple[str, str], frozenset[str]] = {k: v for f in _fragments() for k, v in f.items()}
+assert len(MATRIX) == sum(map(len, _fragments())), "a route is decided in two fragments"
 
 
 def _api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
