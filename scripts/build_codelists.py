@@ -169,13 +169,64 @@ EFI_FOLDERS = {
     "efi-weight-loss": ("patient", "Weight loss & anorexia"),
 }
 
+# Synthea SNOMED CT concepts that are subtypes of an eFI deficit but absent from gm-sde's lists
+# (found by ingesting ../shared/data/synthea_fhir_r4_smart_on_fhir; tests/unit/test_ingest_synthea).
+EFI_SYNTHEA_ADDITIONS: dict[str, tuple[Addition, ...]] = {
+    "efi-diabetes": (
+        Addition(
+            "368581000119106",
+            "Neuropathy due to type 2 diabetes mellitus (disorder)",
+            SYNTHEA + "; a complication of (so a subtype of) diabetes",
+        ),
+        Addition(
+            "1551000119108",
+            "Nonproliferative diabetic retinopathy due to type 2 diabetes mellitus (disorder)",
+            SYNTHEA + "; a complication of (so a subtype of) diabetes",
+        ),
+        Addition(
+            "90781000119102",
+            "Microalbuminuria due to type 2 diabetes mellitus (disorder)",
+            SYNTHEA + "; a complication of (so a subtype of) diabetes",
+        ),
+    ),
+    "efi-cognitive-problems": (
+        Addition(
+            "230265002",
+            "Familial Alzheimer's disease of early onset (disorder)",
+            SYNTHEA + "; a subtype of Alzheimer's disease, already in the list",
+        ),
+    ),
+    "efi-arthritis": (
+        Addition(
+            "201834006",
+            "Localized, primary osteoarthritis of the hand (disorder)",
+            SYNTHEA + "; osteoarthritis, as the list's other osteoarthritis concepts",
+        ),
+    ),
+    "efi-fragility-fracture": (
+        Addition(
+            "359817006",
+            "Closed fracture of hip (disorder)",
+            SYNTHEA + "; hip fracture, as the list's other hip fracture concepts",
+        ),
+    ),
+    "efi-thyroid-disorders": (
+        Addition(
+            "83664006",
+            "Idiopathic atrophic hypothyroidism (disorder)",
+            SYNTHEA + "; a subtype of hypothyroidism",
+        ),
+    ),
+}
+
 EFI_SPECS = [
     Spec(
         id=id_,
-        version=1,
+        version=2 if id_ in EFI_SYNTHEA_ADDITIONS else 1,
         name=f"{name} (electronic Frailty Index deficit)",
         uses=("efi",),
         parts=(gm(f"{area}/{id_}/1"),),
+        additions=EFI_SYNTHEA_ADDITIONS.get(id_, ()),
         note="Codes of the original electronic frailty index (Clegg et al. 2016), as "
         "reproduced by gm-sde.",
     )

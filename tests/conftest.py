@@ -42,3 +42,32 @@ def small_area(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def small_store(small_area: Settings) -> PopulationStore:
     return PopulationStore(small_area.population_dir)
+
+
+@pytest.fixture(scope="session")
+def scored_area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The small area with a trained risk model and one stratification run scored by it (risk
+    and its top factors included): read-only, shared by every test that needs a run.
+
+    Tests that write runs, models or objections make a home of their own; tests that need a
+    care store of their own point `database_url` elsewhere and keep this home
+    (``Settings(home=scored_area.home, database_url=...)``).
+    """
+    import ibis
+
+    from joinedup.analytics.risk.registry import load_model, score_population, train_admission_model
+    from joinedup.analytics.stratify import stratify
+    from joinedup.carestore.migrate import upgrade
+
+    home = tmp_path_factory.mktemp("scored-area")
+    (home / "population").symlink_to(small_area.population_dir, target_is_directory=True)
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
+    upgrade(settings.database_url)
+    train_admission_model(settings)
+    model = load_model(settings)
+
+    def explained(tables: dict[str, ibis.Table], index_date: object) -> ibis.Table:
+        return ibis.memtable(score_population(model, tables, index_date))
+
+    stratify(settings, risk_scorer=explained)
+    return settings

@@ -465,7 +465,50 @@ def demo(
     out.print(f"Care store ready: {summary}")
     _demo_objections(store, sessions, seed)
     _demo_users(sessions)
+    _demo_care(sessions, settings)
+    _demo_commissioning(store, sessions, settings)
     serve(host=host, port=port, home=settings.home)
+
+
+def _demo_care(sessions: Any, settings: Settings) -> None:
+    """The coordinated-care loop with something in it: register, plans, MDT meetings."""
+    from joinedup.care.demo import seed_demo_care
+
+    care = seed_demo_care(sessions, settings)
+    out.print(
+        f"Coordinated care: {care.register.added + care.register.already} people on the "
+        f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
+        f"{care.meetings_upcoming} upcoming"
+    )
+
+
+def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Settings) -> None:
+    """A workforce baseline for the area's practices and, when the published national data
+    sits beside the repository, the published-data mode of practice variation."""
+    from joinedup.commissioning.published import default_sources, load_published, published_dir
+    from joinedup.commissioning.workforce import (
+        DEMO_COLUMNS,
+        import_workforce,
+        rows_to_csv,
+        workforce_demo_rows,
+    )
+
+    text = rows_to_csv(workforce_demo_rows(store), DEMO_COLUMNS)
+    report = import_workforce(sessions, "demo", text, source_name="demo-workforce.csv")
+    if report.unchanged:
+        out.print("Workforce baseline: already loaded")
+    else:
+        out.print(
+            f"Workforce baseline: {report.loaded:,} figures loaded (batch {report.batch_version})"
+        )
+    sources = default_sources()
+    if (published_dir(settings) / "practices.parquet").exists():
+        out.print("Published practice data: already loaded")
+    elif all(source.is_dir() for source in sources):
+        summary = load_published(settings, sources)
+        out.print(f"Published practice data: {summary.practices:,} English practices loaded")
+    else:
+        out.print("Published practice data: not beside the repository; skipped")
 
 
 def _demo_objections(store: PopulationStore, sessions: Any, seed: int) -> None:

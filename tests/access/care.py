@@ -1,11 +1,21 @@
-"""Access decisions for coordinated care: register, named professional, care plans, MDT,
-actions, worklists and the person page."""
+"""Access decisions for coordinated care: register, named professional, caseloads, coverage,
+worklists and the person page."""
 
 from __future__ import annotations
 
-from tests.access.sets import ALL
+from tests.access.sets import AGGREGATES, ALL, RECORD
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
-    # Not built yet: an honest "not available" page for anyone signed in.
+    # The area home: everyone signed in (the receptionist lands here); what it shows depends on
+    # the role (exact counts with record.view, suppressed with population.view_aggregates).
     ("GET", "/care-coordination"): ALL,
+    ("GET", "/care-coordination/register"): RECORD,
+    ("POST", "/care-coordination/register"): RECORD,  # care.write: the same roles
+    ("POST", "/care-coordination/register/{entry_id}/move"): RECORD,
+    ("GET", "/care-coordination/worklist"): RECORD,
+    ("GET", "/care-coordination/caseloads"): RECORD,
+    ("GET", "/care-coordination/coverage"): AGGREGATES,
+    ("GET", "/people/{person_id}"): RECORD,
+    ("GET", "/people/{person_id}/named-professional"): RECORD,
+    ("POST", "/people/{person_id}/named-professional"): RECORD,
 }

@@ -1,11 +1,20 @@
-"""Access decisions for commissioning: delivery tracker, practice variation, published data
-and workforce."""
+"""Access decisions for commissioning: the area home and the delivery-plan tracker (practice
+variation and published data are decided in their own fragments)."""
 
 from __future__ import annotations
 
-from tests.access.sets import ALL
+from tests.access.sets import AGGREGATES, EXPORT
+
+#: Who may record a quarter of the delivery plan (permission delivery.submit).
+DELIVERY_SUBMIT = frozenset({"commissioner", "manager"})
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
-    # Not built yet: an honest "not available" page for anyone signed in.
-    ("GET", "/commissioning"): ALL,
+    ("GET", "/commissioning"): AGGREGATES,
+    ("GET", "/commissioning/delivery"): AGGREGATES,
+    ("GET", "/commissioning/delivery/report"): AGGREGATES,
+    ("GET", "/commissioning/delivery.csv"): EXPORT,
+    ("GET", "/commissioning/delivery/submit"): DELIVERY_SUBMIT,
+    ("POST", "/commissioning/delivery/submit"): DELIVERY_SUBMIT,
+    ("GET", "/commissioning/delivery/{area_code}/{element_id}"): AGGREGATES,
+    ("GET", "/commissioning/delivery/{area_code}/{element_id}/data.csv"): EXPORT,
 }

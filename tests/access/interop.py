@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-ROUTES: dict[tuple[str, str], frozenset[str]] = {}
+from tests.access.sets import RECORD
+
+ROUTES: dict[tuple[str, str], frozenset[str]] = {
+    # FHIR R4 out: identifiable (record.view), then the legitimate relationship per person.
+    ("GET", "/api/fhir/Patient/{person_id}"): RECORD,
+    ("GET", "/api/fhir/Patient/{person_id}/$everything"): RECORD,
+}

@@ -7,15 +7,13 @@ The session's small area is copied so the run and the model made here stay out o
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from joinedup.analytics.risk.registry import train_admission_model
-from joinedup.analytics.stratify import StratificationRun, stratify
+from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.governance.suppression import suppress_count
 from joinedup.settings import Settings
 from tests.browser.support import DESKTOP, LiveServer, PageProblems
@@ -27,13 +25,13 @@ Screenshot = Callable[[Page, str], Path]
 
 @pytest.fixture(scope="module")
 def analysed(
-    small_area: Settings, tmp_path_factory: pytest.TempPathFactory
+    scored_area: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, StratificationRun]:
-    home = tmp_path_factory.mktemp("stratified")
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    shutil.copytree(small_area.population_dir, settings.population_dir)
-    run = stratify(settings)
-    train_admission_model(settings)
+    """The session's scored area (a run and a trained model) with a care store of its own."""
+    database = tmp_path_factory.mktemp("stratified") / "care.db"
+    settings = Settings(home=scored_area.home, database_url=f"sqlite:///{database}")
+    run = latest_run(settings)
+    assert run is not None
     return settings, run
 
 

@@ -137,12 +137,27 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "list_id": "raised-bp-no-hypertension",
         "person_id": str(person),
         "grant_id": "1",
+        "indicator": "smoking",  # published data is not loaded here: the "not loaded" page
+        "practice_code": "A81001",
+        # Care and commissioning records that do not exist in this store: the routes answer 404
+        # to those allowed, and refuse (403) before any lookup for everyone else.
+        "entry_id": "1",
+        "meeting_id": "1",
+        "action_id": "1",
+        "area_code": "SYNN01",
+        "element_id": "A1",
     }
 
 
 @pytest.fixture(scope="module")
-def users(app: FastAPI) -> dict[str, int]:
-    """One user per role working in the whole federation, so relationships never refuse."""
+def users(app: FastAPI, sample_values: dict[str, str], small_area: Settings) -> dict[str, int]:
+    """One user per role working in the whole federation and in the sample person's own
+    practice, so relationships (and care-plan sharing, which needs the own practice or the
+    person's consent) never refuse."""
+    person = find_person(
+        PopulationStore(small_area.population_dir), int(sample_values["person_id"])
+    )
+    assert person is not None and person.practice_code is not None
     sessions = session_factory(make_engine(app.state.settings.database_url))
     ids = {}
     with sessions() as session, session.begin():
@@ -160,6 +175,7 @@ def users(app: FastAPI) -> dict[str, int]:
             session.add(user)
             session.flush()
             session.add(UserOrganisation(user_id=user.id, org_code=federation))
+            session.add(UserOrganisation(user_id=user.id, org_code=person.practice_code))
             ids[role] = user.id
     return ids
 

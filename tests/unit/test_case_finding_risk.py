@@ -14,7 +14,6 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,8 +24,6 @@ from joinedup.analytics.risk.registry import (
     TrainedModel,
     load_model,
     risk_scorer,
-    score_population,
-    train_admission_model,
 )
 from joinedup.analytics.stratify import StratificationRun, stratify
 from joinedup.carestore.migrate import upgrade
@@ -49,16 +46,12 @@ def _home(small_area: Settings, root: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def analysed(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The small area with a trained model and a run scored by it, explanations included."""
-    settings = _home(small_area, tmp_path_factory.mktemp("risk-run"))
-    train_admission_model(settings)
-    model = load_model(settings)
-
-    def explained(tables: dict[str, ibis.Table], index_date: dt.date) -> ibis.Table:
-        return ibis.memtable(score_population(model, tables, index_date))
-
-    stratify(settings, risk_scorer=explained)
+def analysed(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The small area with a trained model and a run scored by it, explanations included (the
+    session's `scored_area`), with a care store of this module's own."""
+    database = tmp_path_factory.mktemp("risk-run") / "care.db"
+    settings = Settings(home=scored_area.home, database_url=f"sqlite:///{database}")
+    upgrade(settings.database_url)
     return settings
 
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 import html as html_lib
 import math
 import re
-import shutil
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from joinedup.analytics.risk.card import ModelCard
-from joinedup.analytics.risk.registry import load_model, train_admission_model
+from joinedup.analytics.risk.registry import load_model
 from joinedup.analytics.segmentation import Comparison, builtin_scheme
-from joinedup.analytics.stratify import StratificationRun, latest_run, stratify
+from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from joinedup.web.stratification import comparison_words
@@ -31,13 +30,11 @@ PAGES = ("/population/segments", "/population/model-card")
 
 
 @pytest.fixture(scope="module")
-def analysed(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    home = tmp_path_factory.mktemp("stratified")
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
+def analysed(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The session's scored area (a run and a trained model) with a care store of its own."""
+    database = tmp_path_factory.mktemp("stratified") / "care.db"
+    settings = Settings(home=scored_area.home, database_url=f"sqlite:///{database}")
     upgrade(settings.database_url)  # aggregate pages read the objections
-    shutil.copytree(small_area.population_dir, settings.population_dir)
-    stratify(settings)
-    train_admission_model(settings)
     return settings
 
 

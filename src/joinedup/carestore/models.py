@@ -35,6 +35,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.governance.models",
     "joinedup.care.models",
     "joinedup.commissioning.models",
+    "joinedup.commissioning.workforce_models",
 )
 
 

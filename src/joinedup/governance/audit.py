@@ -106,17 +106,24 @@ def record_export(
     what: str,
     purpose: str,
     detail: dict[str, Any] | None = None,
+    channel: str | None = None,
+    person_id: int | None = None,
 ) -> None:
-    """Record that `principal` is about to download `what` (an export: rows, scope in detail)."""
+    """Record that `principal` is about to download `what` (an export: rows, scope in detail).
+
+    `channel` names a way in other than the signed-in web session (``"cli"``: the actor is
+    recorded as "<username> via cli"); `person_id` is set for an export of one person's record.
+    """
     _record_alone(
         sessions,
-        actor=principal.actor,
+        actor=principal.actor if channel is None else f"{principal.actor} via {channel}",
         actor_role=principal.role,
         action=f"export.{what}",
         entity_type="export",
         entity_id=what,
         purpose=purpose,
         detail=detail,
+        **({} if person_id is None else {"person_id": person_id}),
     )
 
 

@@ -181,7 +181,9 @@ PATIENTS = TableContract(
         _c(
             "nhs_number",
             "string",
-            "NHS number: ten digits with a valid mod-11 check digit.",
+            "NHS number: ten digits with a valid mod-11 check digit; empty when the source "
+            "gives none (ingested records are then linked by their source id).",
+            nullable=True,
             pattern=r"^[0-9]{10}$",
             check="nhs_number",
         ),
@@ -196,13 +198,17 @@ PATIENTS = TableContract(
         _c(
             "lsoa_code",
             "string",
-            "Lower-layer super output area (2011) of residence.",
+            "Lower-layer super output area (2011) of residence; empty when the source does "
+            "not say.",
+            nullable=True,
             pattern=r"^E0[0-9]{7}$",
         ),
         _c(
             "imd_decile",
             "int",
-            "Index of Multiple Deprivation 2019 decile of the LSOA (1 most deprived).",
+            "Index of Multiple Deprivation 2019 decile of the LSOA (1 most deprived); empty "
+            "when the LSOA is unknown.",
+            nullable=True,
             minimum=1,
             maximum=10,
         ),

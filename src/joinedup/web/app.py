@@ -32,6 +32,7 @@ from joinedup.web import (
     delivery,
     fhir,
     governance_pages,
+    inequalities,
     mdt,
     pages,
     people,
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(governance_pages.router)
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir):
         app.include_router(domain.router)
+    app.include_router(inequalities.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)

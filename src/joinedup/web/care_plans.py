@@ -1,8 +1,494 @@
-"""Holistic care plans: write, version, compare, agree, print."""
+"""Holistic care plans: view, write, version history, compare, the person's agreement, print.
+
+Every page: find the person (404), ask the sharing rule (`joinedup.care.care_plan.plan_access`:
+legitimate relationship, and the person's consent outside their own practice) and refuse with
+403 and the reason, or audit the view (`record_view`) before anything is rendered. Writes go
+through the service (`save_plan`, `agree_plan`), each one transaction with its audit event.
+
+The edit form carries the version it started from (``base_version``). When someone saved
+since, the form comes back with what the user typed, who changed the plan and when, what they
+changed, and both versions side by side; its base becomes the version now saved, so saving
+again is a deliberate choice made after seeing their change. Goals, actions and contacts are
+repeatable rows; "add another" is a plain form round trip (no script: strict CSP).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
+
+from joinedup.care import care_plan as plans
+from joinedup.care.plan_content import (
+    ACTION_STATES,
+    CARER_FIELDS,
+    CRISIS_FIELDS,
+    GOAL_STATES,
+    NEED_DOMAINS,
+    SCALAR_FIELDS,
+    CarePlanContent,
+    PlanContentError,
+    new_item_id,
+    parse_content,
+)
+from joinedup.governance.audit import record_view
+from joinedup.governance.roles import Principal
+from joinedup.population.nhs_numbers import format_nhs_number
+from joinedup.population.people import PersonIdentity, find_person
+from joinedup.population.store import PopulationStore
+from joinedup.web.dependencies import get_population_store, get_sessions
+from joinedup.web.security import require
+from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+Viewer = Annotated[Principal, Depends(require("record.view"))]
+Writer = Annotated[Principal, Depends(require("care.write"))]
+Store = Annotated[PopulationStore, Depends(get_population_store)]
+Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+#: The repeatable rows of the form: section -> (form row prefix, fields typed in the row).
+ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "goals": ("goal", ("description", "measure", "target", "target_date", "status")),
+    "actions": ("action", ("title", "owner_name", "owner_org", "due_on", "status")),
+    "key_contacts": ("contact", ("name", "role", "organisation", "phone")),
+}
+#: Fields a blank row may still carry without being something the user wrote.
+ROW_DEFAULTS = {"status"}
+OPTIONAL_TEXT = ("ceilings_of_treatment", "preferred_place_of_care", "preferred_place_of_death")
+DATES = ("medication_review_due_on", "review_due_on")
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _person(store: PopulationStore, person_id: int) -> PersonIdentity:
+    person = find_person(store, person_id)
+    if person is None:
+        raise HTTPException(status_code=404, detail="There is no person with that number.")
+    return person
+
+
+def _refused(
+    request: Request, user: Principal, person_id: int, access: plans.PlanAccess
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "care_plans/refused.html",
+        {
+            "access": access,
+            "person_id": person_id,
+            "can_break_glass": user.can("record.break_glass"),
+            "break_glass_url": f"/people/{person_id}/break-glass",
+        },
+        status_code=403,
+        headers=NO_STORE,
+    )
+
+
+def _gate(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    person_id: int,
+    *,
+    edit: bool = False,
+) -> tuple[PersonIdentity, plans.PlanAccess] | Response:
+    """The person and what the user may do with their plan, or the refusal page."""
+    person = _person(store, person_id)
+    access = plans.plan_access(sessions, user, person_id, person.practice_code)
+    if not access.can_view or (edit and not access.can_edit):
+        return _refused(request, user, person_id, access)
+    return person, access
+
+
+def _page(request: Request, name: str, person: PersonIdentity, **context: Any) -> Response:
+    status = context.pop("status_code", 200)
+    for optional in ("access", "agree_error", "saved", "agreed", "plan"):
+        context.setdefault(optional, None)
+    context.setdefault("states", {})
+    return templates.TemplateResponse(
+        request,
+        f"care_plans/{name}",
+        {
+            "person": person,
+            "nhs_number": format_nhs_number(person.nhs_number),
+            "person_url": f"/people/{person.person_id}",
+            "plan_url": f"/people/{person.person_id}/care-plan",
+            "need_domains": NEED_DOMAINS,
+            "crisis_fields": CRISIS_FIELDS,
+            "scalar_fields": SCALAR_FIELDS,
+            **context,
+        },
+        status_code=status,
+        headers=NO_STORE,
+    )
+
+
+# --- view, history, compare, print -----------------------------------------------------------
+
+
+@router.get("/people/{person_id}/care-plan", name="care_plan")
+def care_plan_page(
+    request: Request,
+    person_id: int,
+    user: Viewer,
+    sessions: Sessions,
+    store: Store,
+    version: int | None = None,
+    saved: int | None = None,
+    agreed: int | None = None,
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    plan = (
+        plans.current_plan(sessions, person_id)
+        if version is None
+        else plans.plan_version(sessions, person_id, version)
+    )
+    if version is not None and plan is None:
+        raise HTTPException(status_code=404, detail="This plan has no such version.")
+    record_view(
+        sessions,
+        user,
+        person_id=person_id,
+        what="care_plan",
+        detail={"version": plan.version if plan else None, "basis": access.basis},
+    )
+    states = plans.live_action_states(sessions, plan.plan_id) if plan else {}
+    return _page(
+        request,
+        "view.html",
+        person,
+        plan=plan,
+        states=states,
+        access=access,
+        saved=saved,
+        agreed=agreed,
+        csrf_token=user.csrf_token,
+    )
+
+
+@router.get("/people/{person_id}/care-plan/versions", name="care_plan_versions")
+def care_plan_versions(
+    request: Request, person_id: int, user: Viewer, sessions: Sessions, store: Store
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    history = plans.plan_history(sessions, person_id)
+    record_view(
+        sessions,
+        user,
+        person_id=person_id,
+        what="care_plan.versions",
+        detail={"versions": len(history)},
+    )
+    return _page(request, "versions.html", person, history=history, access=access)
+
+
+@router.get("/people/{person_id}/care-plan/diff", name="care_plan_diff")
+def care_plan_diff(
+    request: Request,
+    person_id: int,
+    user: Viewer,
+    sessions: Sessions,
+    store: Store,
+) -> Response:
+    """Compare two versions: ?from=&to= (default: the latest and the one before it)."""
+    gate = _gate(request, user, sessions, store, person_id)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    asked = request.query_params
+    latest = plans.current_plan(sessions, person_id)
+    if latest is None:
+        raise HTTPException(status_code=404, detail="This person has no care plan yet.")
+    try:
+        new = int(asked["to"]) if asked.get("to") else latest.version
+        old = int(asked["from"]) if asked.get("from") else max(new - 1, 1)
+    except ValueError:
+        raise HTTPException(status_code=400, detail="Choose two version numbers.") from None
+    try:
+        before, after, lines = plans.diff_versions(sessions, person_id, old, new)
+    except plans.PlanError as exc:
+        raise HTTPException(status_code=404, detail=_sentence(exc)) from None
+    record_view(
+        sessions, user, person_id=person_id, what="care_plan.diff", detail={"from": old, "to": new}
+    )
+    return _page(
+        request,
+        "diff.html",
+        person,
+        before=before,
+        after=after,
+        lines=lines,
+        versions=list(range(1, latest.version + 1)),
+        access=access,
+    )
+
+
+@router.get("/people/{person_id}/care-plan/print", name="care_plan_print")
+def care_plan_print(
+    request: Request, person_id: int, user: Viewer, sessions: Sessions, store: Store
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id)
+    if isinstance(gate, Response):
+        return gate
+    person, _ = gate
+    plan = plans.current_plan(sessions, person_id)
+    if plan is None:
+        raise HTTPException(status_code=404, detail="This person has no care plan yet.")
+    record_view(
+        sessions,
+        user,
+        person_id=person_id,
+        what="care_plan.print",
+        detail={"version": plan.version},
+    )
+    states = plans.live_action_states(sessions, plan.plan_id)
+    return _page(
+        request, "print.html", person, plan=plan, content=plans.with_live_actions(plan, states)
+    )
+
+
+# --- the person's agreement ------------------------------------------------------------------
+
+
+@router.post("/people/{person_id}/care-plan/agree", name="care_plan_agree")
+async def care_plan_agree(
+    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id, edit=True)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    form = await request.form()
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        raise HTTPException(
+            status_code=400, detail="This form has no version: reload the page."
+        ) from None
+    try:
+        plans.agree_plan(
+            sessions, user, person_id, version=version, agreed_with=str(form.get("agreed_with", ""))
+        )
+    except plans.PlanError as exc:
+        plan = plans.current_plan(sessions, person_id)
+        record_view(
+            sessions,
+            user,
+            person_id=person_id,
+            what="care_plan",
+            detail={"version": plan.version if plan else None},
+        )
+        states = plans.live_action_states(sessions, plan.plan_id) if plan else {}
+        return _page(
+            request,
+            "view.html",
+            person,
+            plan=plan,
+            states=states,
+            access=access,
+            agree_error=_sentence(exc),
+            csrf_token=user.csrf_token,
+            status_code=409 if isinstance(exc, plans.PlanChangedMeanwhile) else 400,
+        )
+    return RedirectResponse(f"/people/{person_id}/care-plan?agreed={version}", status_code=303)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+@router.get("/people/{person_id}/care-plan/edit", name="care_plan_edit")
+def care_plan_edit(
+    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id, edit=True)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    plan = plans.current_plan(sessions, person_id)
+    if plan is None:
+        draft, base = plans.blank_content(), 0
+    else:
+        states = plans.live_action_states(sessions, plan.plan_id)
+        draft, base = _draft_of(plans.with_live_actions(plan, states)), plan.version
+    record_view(
+        sessions, user, person_id=person_id, what="care_plan.edit", detail={"version": base or None}
+    )
+    return _edit_page(request, user, person, access, draft, base_version=base, plan=plan)
+
+
+@router.post("/people/{person_id}/care-plan/edit", name="care_plan_save")
+async def care_plan_save(
+    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
+) -> Response:
+    gate = _gate(request, user, sessions, store, person_id, edit=True)
+    if isinstance(gate, Response):
+        return gate
+    person, access = gate
+    form = await request.form()
+    draft = draft_from_form(form)
+    base = _int(form.get("base_version"))
+    note = str(form.get("change_note", ""))
+    adding = str(form.get("add", ""))
+    if adding in ROWS:  # "add another …": show the form again with one more blank row
+        return _edit_page(
+            request,
+            user,
+            person,
+            access,
+            draft,
+            base_version=base,
+            change_note=note,
+            extra_row=adding,
+        )
+    try:
+        content = parse_content(draft)
+        saved = plans.save_plan(
+            sessions, user, person_id, content, base_version=base, change_note=note
+        )
+    except PlanContentError as exc:
+        return _edit_page(
+            request, user, person, access, draft, base_version=base, change_note=note,
+            problems=exc.problems, status_code=400,
+        )  # fmt: skip
+    except plans.PlanChangedMeanwhile as exc:
+        record_view(
+            sessions, user, person_id=person_id, what="care_plan.conflict",
+            detail={"base_version": base, "their_version": exc.theirs.version},
+        )  # fmt: skip
+        return _edit_page(
+            request, user, person, access, draft, base_version=exc.theirs.version, change_note=note,
+            conflict=exc, status_code=409,
+        )  # fmt: skip
+    except plans.PlanError as exc:
+        return _edit_page(
+            request, user, person, access, draft, base_version=base, change_note=note,
+            problems=[("what_matters", _sentence(exc))], status_code=400,
+        )  # fmt: skip
+    return RedirectResponse(f"/people/{person_id}/care-plan?saved={saved.version}", status_code=303)
+
+
+def _edit_page(
+    request: Request,
+    user: Principal,
+    person: PersonIdentity,
+    access: plans.PlanAccess,
+    draft: Mapping[str, Any],
+    *,
+    base_version: int,
+    change_note: str = "",
+    plan: plans.PlanVersion | None = None,
+    problems: list[tuple[str, str]] | None = None,
+    conflict: plans.PlanChangedMeanwhile | None = None,
+    extra_row: str = "",
+    status_code: int = 200,
+) -> Response:
+    rows = {
+        section: [*draft[section], *[_blank_row(section)] * (2 if section == extra_row else 1)]
+        for section in ROWS
+    }
+    return _page(
+        request,
+        "edit.html",
+        person,
+        access=access,
+        draft=draft,
+        rows=rows,
+        base_version=base_version,
+        change_note=change_note,
+        plan=plan,
+        problems=problems or [],
+        errors=dict(problems or []),
+        conflict=conflict,
+        focus=f"{ROWS[extra_row][0]}-{len(draft[extra_row])}-{ROWS[extra_row][1][0]}"
+        if extra_row
+        else "",
+        goal_states=GOAL_STATES,
+        action_states=ACTION_STATES,
+        carer_fields=CARER_FIELDS,
+        csrf_token=user.csrf_token,
+        status_code=status_code,
+    )
+
+
+# --- form <-> document ------------------------------------------------------------------------
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _blank_row(section: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(ROWS[section][1], "")
+    row.update(id="", care_action_id=None)
+    if "status" in row:
+        row["status"] = "active" if section == "goals" else "open"
+    return row
+
+
+def _draft_of(content: CarePlanContent) -> dict[str, Any]:
+    """A saved plan as the form shows it: the stored document, None shown as blank."""
+    return content.document()
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _rows(form: FormData, section: str) -> list[dict[str, Any]]:
+    """The rows of one repeatable section as typed, leaving out rows left blank."""
+    prefix, fields = ROWS[section]
+    found = []
+    for i in range(min(_int(form.get(f"{prefix}_rows")), 60)):
+        row: dict[str, Any] = {f: _text(form, f"{prefix}-{i}-{f}") for f in fields}
+        if not any(v for f, v in row.items() if f not in ROW_DEFAULTS):
+            continue
+        row["id"] = _text(form, f"{prefix}-{i}-id") or new_item_id()
+        for date_field in ("target_date", "due_on"):
+            if date_field in row:
+                row[date_field] = row[date_field] or None
+        if section == "actions":
+            action_id = _text(form, f"{prefix}-{i}-care_action_id")
+            row["care_action_id"] = int(action_id) if action_id.isdigit() else None
+        found.append(row)
+    return found
+
+
+def draft_from_form(form: FormData) -> dict[str, Any]:
+    """The plan document as the form was filled in (not yet validated: `parse_content`)."""
+    carer = {f: _text(form, f"carer_{f}") for f in ("name", "relationship", "phone")}
+    carer_main = form.get("carer_is_main_carer") == "yes"
+    draft: dict[str, Any] = {
+        "what_matters": _text(form, "what_matters"),
+        "goals": _rows(form, "goals"),
+        "needs": {k: _text(form, f"needs_{k}") for k in NEED_DOMAINS},
+        "actions": _rows(form, "actions"),
+        "key_contacts": _rows(form, "key_contacts"),
+        "carer": {**carer, "is_main_carer": carer_main} if any(carer.values()) else None,
+        "crisis_plan": {k: _text(form, f"crisis_{k}") for k in CRISIS_FIELDS},
+        "self_management": _text(form, "self_management"),
+    }
+    for name in OPTIONAL_TEXT:
+        draft[name] = _text(form, name) or None
+    for name in DATES:
+        draft[name] = _text(form, name) or None
+    return draft

@@ -16,12 +16,11 @@ Holding both permissions (a manager) means the identifiable view.
 
 The list that reads a stratification run (top risk) is given the latest run; with none, or one
 without a risk, it is shown as not available with what to run. It leaves out people on the
-coordinated care register through `on_register`, which is empty until the register is built.
+coordinated care register (`on_register`: the register's open entries).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -31,10 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import StratificationRun, latest_run
-from joinedup.governance.audit import COMMISSIONING, DIRECT_CARE, record_export, record_list_view
-from joinedup.governance.objections import active_objectors
-from joinedup.governance.pseudonyms import area_key
-from joinedup.governance.relationships import user_practices
+from joinedup.care.register import register_members
+from joinedup.governance.audience import Audience, case_finding_audience
+from joinedup.governance.audit import record_export, record_list_view
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.store import PopulationStore
@@ -58,34 +56,15 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@dataclass(frozen=True)
-class Audience:
-    """What this user may see of the lists: which practices, which people, named or not."""
-
-    identifiable: bool
-    practices: frozenset[str] | None  # None: the whole area
-    excluding: frozenset[int]  # people left out (objectors, beyond direct care)
-    pseudonym_key: bytes | None  # set when people are shown by pseudonym
-
-    @property
-    def purpose(self) -> str:
-        return DIRECT_CARE if self.identifiable else COMMISSIONING
-
-
 def _audience(user: Principal, sessions: sessionmaker[Session], settings: Settings) -> Audience:
-    if user.can("case_finding.view_identifiable"):
-        with sessions() as session:
-            practices = user_practices(session, user.user_id)
-        return Audience(True, practices, frozenset(), None)
-    return Audience(False, None, active_objectors(sessions), area_key(settings))
+    return case_finding_audience(user, sessions, settings)
 
 
-def on_register() -> frozenset[int]:
-    """People already on the coordinated care register. The register is built by the
-    coordinated-care work and does not exist yet, so no one is on it: the list's rule says in
-    plain words that no one is left out on this ground yet (case_finding_lists.yaml). Replace
-    this with the register's members when it exists; never with a stand-in."""
-    return frozenset()
+def on_register(sessions: sessionmaker[Session]) -> frozenset[int]:
+    """People on the coordinated care register now (any state but discharged, declined or not
+    contactable): lists that leave register members off (top risk, not on the register) leave
+    them off through this."""
+    return register_members(sessions)
 
 
 def _definition(list_id: str) -> cf.ListDefinition:
@@ -114,7 +93,7 @@ def _run(
             within_practices=audience.practices,
             excluding=audience.excluding,
             run=run,
-            on_register=on_register(),
+            on_register=audience.on_register,
         )
     except cf.UnknownOrganisationError as exc:
         raise HTTPException(status_code=404, detail=f"{str(exc).capitalize()}.") from None
@@ -155,7 +134,7 @@ def case_finding_index(
         within_practices=audience.practices,
         excluding=audience.excluding,
         run=run,
-        on_register=on_register(),
+        on_register=audience.on_register,
     )
     if not audience.identifiable:
         counts = {k: None if v is None else suppress_count(v) for k, v in counts.items()}

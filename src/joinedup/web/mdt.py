@@ -1,8 +1,690 @@
-"""Multidisciplinary team meetings: schedule, agenda, decisions, actions, minutes."""
+"""Multidisciplinary team meetings: schedule, agenda, decisions, actions, minutes.
+
+Pages (``record.view``; writes ``care.write`` with the CSRF token, checked by `require` before
+anything is looked up, so refusals never depend on whether a meeting exists):
+
+* ``/care-coordination/mdt`` — meetings by neighbourhood, and the schedule form;
+* ``/care-coordination/mdt/{meeting_id}`` — the agenda with each person's reasons (only the
+  people the user may see: `joinedup.care.mdt_people.visible_people`; the others are counted),
+  attendees and attendance, regenerate and close; the list view is audited;
+* ``…/people/{person_id}`` — a person's one-page summary with the decision form (audited view);
+* ``…/minutes`` — the minutes, only for users who may see everyone they name;
+* ``/care-coordination/actions/{action_id}`` — one tracked action and its completion form.
+
+After a successful write the page redirects (303), so a reload does not write twice.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.care import mdt as meetings
+from joinedup.care.actions import (
+    ActionRecord,
+    StaleActionError,
+    complete_action,
+    get_action,
+)
+from joinedup.care.mdt_people import (
+    current_practices,
+    is_attendee,
+    nhs_labels,
+    person_summary,
+    visible_people,
+)
+from joinedup.errors import UserError
+from joinedup.governance.audit import record_list_view, record_view
+from joinedup.governance.models import User
+from joinedup.governance.relationships import person_access
+from joinedup.governance.roles import Principal, role_book
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.security import require
+from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+Viewer = Annotated[Principal, Depends(require("record.view"))]
+Writer = Annotated[Principal, Depends(require("care.write"))]
+Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+Store = Annotated[PopulationStore, Depends(get_population_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+LOCAL = ZoneInfo("Europe/London")
+ACTION_ROWS = 3
+NO_MEETING = "There is no MDT meeting with that number."
+NOT_ON_AGENDA = "This person is not on the meeting's agenda."
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _meeting_or_404(sessions: sessionmaker[Session], meeting_id: int) -> meetings.MeetingDetail:
+    detail = meetings.get_meeting(sessions, meeting_id)
+    if detail is None:
+        raise HTTPException(status_code=404, detail=NO_MEETING)
+    return detail
+
+
+def _refused(request: Request, message: str) -> Response:
+    return templates.TemplateResponse(
+        request, "mdt/refused.html", {"message": message}, status_code=403
+    )
+
+
+def _redirect(request: Request, name: str, query: str = "", **params: Any) -> Response:
+    target = request.url_for(name, **params).path
+    return RedirectResponse(target + (f"?{query}" if query else ""), status_code=303)
+
+
+# --- meetings -------------------------------------------------------------------------------
+
+
+def _clinical_users(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
+    """Users who may be invited: active, in a role that may see records."""
+    book = role_book()
+    roles = [r for r, role in book.roles.items() if "record.view" in role.permissions]
+    with sessions() as session:
+        users = session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(roles))
+            .order_by(User.display_name)
+        ).all()
+        return [
+            {"id": u.id, "name": u.display_name, "role": book.roles[u.role].name} for u in users
+        ]
+
+
+def _index_page(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    *,
+    error: str | None = None,
+    error_field: str = "neighbourhood",
+    form: dict[str, Any] | None = None,
+) -> Response:
+    hoods = meetings.neighbourhoods(sessions)
+    listed = meetings.list_meetings(sessions)
+    with sessions() as session:
+        own = [c for c in hoods if meetings.works_in_neighbourhood(session, user.user_id, c)]
+    grouped = {code: [m for m in listed if m.neighbourhood_code == code] for code in hoods}
+    return templates.TemplateResponse(
+        request,
+        "mdt/index.html",
+        {
+            "neighbourhoods": hoods,
+            "grouped": grouped,
+            "own_neighbourhoods": own,
+            "users": _clinical_users(sessions) if user.can("care.write") else [],
+            "can_write": user.can("care.write"),
+            "csrf_token": user.csrf_token,
+            "error": error,
+            "error_field": error_field,
+            "form": form or {},
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/care-coordination/mdt", name="mdt_meetings")
+def meetings_page(request: Request, user: Viewer, sessions: Sessions) -> Response:
+    return _index_page(request, user, sessions)
+
+
+def _parse_guests(text: str) -> list[meetings.Guest]:
+    guests = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 3:
+            raise meetings.MdtError(
+                "write each guest on a line of their own as: name | role | organisation"
+            )
+        guests.append(meetings.Guest(*parts))
+    return guests
+
+
+def _starts_at(day: str, time: str) -> dt.datetime:
+    try:
+        local = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(time))
+    except ValueError:
+        raise meetings.MdtError("give the meeting's date and start time") from None
+    return local.replace(tzinfo=LOCAL).astimezone(dt.UTC)
+
+
+@router.post("/care-coordination/mdt", name="mdt_schedule")
+def schedule(
+    request: Request,
+    user: Writer,
+    sessions: Sessions,
+    neighbourhood: Annotated[str, Form()] = "",
+    day: Annotated[str, Form()] = "",
+    time: Annotated[str, Form()] = "",
+    location: Annotated[str, Form()] = "",
+    attendees: Annotated[list[int] | None, Form()] = None,
+    guests: Annotated[str, Form()] = "",
+) -> Response:
+    form = {
+        "neighbourhood": neighbourhood,
+        "day": day,
+        "time": time,
+        "location": location,
+        "attendees": attendees or [],
+        "guests": guests,
+    }
+    try:
+        field = "day"
+        starts = _starts_at(day, time)
+        field = "guests"
+        guest_list = _parse_guests(guests)
+        field = "neighbourhood"
+        meeting_id = meetings.schedule_meeting(
+            sessions,
+            user,
+            neighbourhood_code=neighbourhood,
+            starts_at=starts,
+            location=location,
+            attendee_user_ids=attendees or [],
+            guests=guest_list,
+        )
+    except meetings.MdtNotAllowed as exc:
+        return _refused(request, _message(exc))
+    except UserError as exc:
+        return _index_page(
+            request, user, sessions, error=_message(exc), error_field=field, form=form
+        )
+    return _redirect(request, "mdt_meeting", "scheduled=1", meeting_id=meeting_id)
+
+
+def _meeting_page(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    detail: meetings.MeetingDetail,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    visible = visible_people(
+        sessions, store, user, detail.meeting.id, [i.person_id for i in detail.agenda]
+    )
+    shown = [i for i in detail.agenda if i.person_id in visible]
+    carried = [a for a in detail.carried_in if a.person_id in visible]
+    record_list_view(
+        sessions,
+        user,
+        what="mdt.agenda",
+        list_id=str(detail.meeting.id),
+        scope={"neighbourhood": detail.meeting.neighbourhood_code},
+        rows=len(shown),
+        identifiable=True,
+    )
+    with sessions() as session:
+        row = session.get(meetings.MdtMeeting, detail.meeting.id)
+        may_run = row is not None and meetings.may_run(session, user, row)
+    labels = nhs_labels(store, [i.person_id for i in shown])
+    return templates.TemplateResponse(
+        request,
+        "mdt/meeting.html",
+        {
+            "detail": detail,
+            "meeting": detail.meeting,
+            "agenda": shown,
+            "hidden": len(detail.agenda) - len(shown),
+            "carried": carried,
+            "labels": labels,
+            "can_run": user.can("care.write") and may_run and detail.meeting.is_open,
+            "csrf_token": user.csrf_token,
+            "error": error,
+            "error_field": "agenda",
+            "notice": notice,
+        },
+        status_code=400 if error else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+NOTICES = {
+    "scheduled": "The meeting has been scheduled. Build its agenda from the register below.",
+    "agenda": "The agenda has been built again from the register.",
+    "attendance": "Attendance has been recorded.",
+    "closed": "The meeting is closed and its minutes written.",
+}
+
+
+@router.get("/care-coordination/mdt/{meeting_id}", name="mdt_meeting")
+def meeting_page(
+    request: Request, meeting_id: int, user: Viewer, sessions: Sessions, store: Store
+) -> Response:
+    detail = _meeting_or_404(sessions, meeting_id)
+    notice = next((text for key, text in NOTICES.items() if key in request.query_params), None)
+    return _meeting_page(request, user, sessions, store, detail, notice=notice)
+
+
+def _meeting_write(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    meeting_id: int,
+    write: Callable[[], object],
+    done: str,
+) -> Response:
+    """Run one meeting write; refusals 403, bad input back to the page with the message."""
+    detail = _meeting_or_404(sessions, meeting_id)
+    try:
+        write()
+    except meetings.MdtNotAllowed as exc:
+        return _refused(request, _message(exc))
+    except UserError as exc:
+        return _meeting_page(request, user, sessions, store, detail, error=_message(exc))
+    return _redirect(request, "mdt_meeting", f"{done}=1", meeting_id=meeting_id)
+
+
+@router.post("/care-coordination/mdt/{meeting_id}/agenda", name="mdt_regenerate")
+def regenerate(
+    request: Request,
+    meeting_id: int,
+    user: Writer,
+    sessions: Sessions,
+    store: Store,
+    settings: SettingsDep,
+) -> Response:
+    return _meeting_write(
+        request,
+        user,
+        sessions,
+        store,
+        meeting_id,
+        lambda: meetings.regenerate_agenda(sessions, settings, user, meeting_id),
+        "agenda",
+    )
+
+
+@router.post("/care-coordination/mdt/{meeting_id}/attendance", name="mdt_attendance")
+def attendance(
+    request: Request,
+    meeting_id: int,
+    user: Writer,
+    sessions: Sessions,
+    store: Store,
+    present: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    return _meeting_write(
+        request,
+        user,
+        sessions,
+        store,
+        meeting_id,
+        lambda: meetings.record_attendance(sessions, user, meeting_id, present=present or []),
+        "attendance",
+    )
+
+
+@router.post("/care-coordination/mdt/{meeting_id}/close", name="mdt_close")
+def close(
+    request: Request, meeting_id: int, user: Writer, sessions: Sessions, store: Store
+) -> Response:
+    def write() -> None:
+        detail = _meeting_or_404(sessions, meeting_id)
+        people = {i.person_id for i in detail.agenda} | {a.person_id for a in detail.carried_in}
+        meetings.close_meeting(sessions, user, meeting_id, people=nhs_labels(store, people))
+
+    return _meeting_write(request, user, sessions, store, meeting_id, write, "closed")
+
+
+@router.get("/care-coordination/mdt/{meeting_id}/minutes", name="mdt_minutes")
+def minutes_page(
+    request: Request, meeting_id: int, user: Viewer, sessions: Sessions, store: Store
+) -> Response:
+    detail = _meeting_or_404(sessions, meeting_id)
+    if detail.meeting.minutes is None:
+        raise HTTPException(status_code=404, detail="This meeting has no minutes yet.")
+    named = {i.person_id for i in detail.agenda} | {a.person_id for a in detail.carried_in}
+    if visible_people(sessions, store, user, meeting_id, named) != named:
+        return _refused(
+            request,
+            "The minutes name people you have no care relationship with, so you cannot read "
+            "them. Members of the neighbourhood and the meeting's attendees can.",
+        )
+    record_list_view(
+        sessions,
+        user,
+        what="mdt.minutes",
+        list_id=str(meeting_id),
+        scope={"neighbourhood": detail.meeting.neighbourhood_code},
+        rows=len(named),
+        identifiable=True,
+    )
+    return templates.TemplateResponse(
+        request,
+        "mdt/minutes.html",
+        {"meeting": detail.meeting},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# --- a person at the meeting ----------------------------------------------------------------
+
+
+def _person_page(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    settings: Settings,
+    meeting_id: int,
+    person_id: int,
+    *,
+    error: str | None = None,
+    error_field: str = "decision",
+    form: dict[str, Any] | None = None,
+    notice: str | None = None,
+) -> Response:
+    detail = _meeting_or_404(sessions, meeting_id)
+    item = detail.item(person_id)
+    if item is None:
+        raise HTTPException(status_code=404, detail=NOT_ON_AGENDA)
+    if person_id not in visible_people(sessions, store, user, meeting_id, [person_id]):
+        return _refused(
+            request,
+            "You have no care relationship with this person and are not invited to this "
+            "meeting, so you cannot see their summary.",
+        )
+    record_view(
+        sessions,
+        user,
+        person_id=person_id,
+        what="mdt.person_summary",
+        detail={"meeting_id": meeting_id},
+    )
+    summary = person_summary(sessions, settings, detail, person_id)
+    if summary is None:
+        raise HTTPException(status_code=404, detail="There is no person with that number.")
+    with sessions() as session:
+        row = session.get(meetings.MdtMeeting, meeting_id)
+        may_run = row is not None and meetings.may_run(session, user, row)
+    return templates.TemplateResponse(
+        request,
+        "mdt/person.html",
+        {
+            "meeting": detail.meeting,
+            "item": item,
+            "summary": summary,
+            "decisions": detail.decisions_for(person_id),
+            "actions": detail.actions_for(person_id),
+            "owners": detail.attendees,
+            "action_rows": range(1, ACTION_ROWS + 1),
+            "can_write": user.can("care.write") and may_run and detail.meeting.is_open,
+            "csrf_token": user.csrf_token,
+            "error": error,
+            "error_field": error_field,
+            "form": form or {},
+            "notice": notice,
+        },
+        status_code=400 if error else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/care-coordination/mdt/{meeting_id}/people/{person_id}", name="mdt_person")
+def person_page(
+    request: Request,
+    meeting_id: int,
+    person_id: int,
+    user: Viewer,
+    sessions: Sessions,
+    store: Store,
+    settings: SettingsDep,
+) -> Response:
+    notice = None
+    if "decided" in request.query_params:
+        notice = "The decision and its actions have been recorded."
+    elif "discussed" in request.query_params:
+        notice = "Recorded."
+    return _person_page(
+        request, user, sessions, store, settings, meeting_id, person_id, notice=notice
+    )
+
+
+def _action_inputs(
+    form: dict[str, str], attendees: list[meetings.AttendeeRecord]
+) -> list[meetings.ActionInput]:
+    """The decision form's action rows (empty rows skipped), owners chosen from the attendees."""
+    by_id = {str(a.id): a for a in attendees}
+    actions = []
+    for n in range(1, ACTION_ROWS + 1):
+        title = form.get(f"action_{n}", "").strip()
+        owner_id, due = form.get(f"owner_{n}", ""), form.get(f"due_{n}", "")
+        if not (title or owner_id or due):
+            continue
+        owner = by_id.get(owner_id)
+        if not title or owner is None:
+            raise meetings.MdtError(f"action {n} needs what to do, an owner and a due date")
+        try:
+            due_on = dt.date.fromisoformat(due)
+        except ValueError:
+            raise meetings.MdtError(f"action {n} needs a due date (day, month and year)") from None
+        actions.append(
+            meetings.ActionInput(
+                title, owner.name, owner.organisation or "Not recorded", due_on, owner.user_id
+            )
+        )
+    return actions
+
+
+@router.post(
+    "/care-coordination/mdt/{meeting_id}/people/{person_id}/decisions", name="mdt_decision"
+)
+async def record_decision(
+    request: Request,
+    meeting_id: int,
+    person_id: int,
+    user: Writer,
+    sessions: Sessions,
+    store: Store,
+    settings: SettingsDep,
+) -> Response:
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    return _person_write(
+        request,
+        user,
+        sessions,
+        store,
+        settings,
+        meeting_id,
+        person_id,
+        form,
+        "decided",
+        lambda detail: meetings.record_decision(
+            sessions,
+            user,
+            meeting_id,
+            person_id,
+            text=form.get("decision", ""),
+            actions=_action_inputs(form, detail.attendees),
+        ),
+    )
+
+
+@router.post(
+    "/care-coordination/mdt/{meeting_id}/people/{person_id}/discussed", name="mdt_discussed"
+)
+def mark_discussed(
+    request: Request,
+    meeting_id: int,
+    person_id: int,
+    user: Writer,
+    sessions: Sessions,
+    store: Store,
+    settings: SettingsDep,
+    note: Annotated[str, Form()] = "",
+    discussed: Annotated[str, Form()] = "yes",
+) -> Response:
+    return _person_write(
+        request,
+        user,
+        sessions,
+        store,
+        settings,
+        meeting_id,
+        person_id,
+        {"note": note},
+        "discussed",
+        lambda _detail: meetings.mark_discussed(
+            sessions, user, meeting_id, person_id, discussed=discussed != "no", note=note
+        ),
+    )
+
+
+def _person_write(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    settings: Settings,
+    meeting_id: int,
+    person_id: int,
+    form: dict[str, str],
+    done: str,
+    write: Callable[[meetings.MeetingDetail], object],
+) -> Response:
+    detail = _meeting_or_404(sessions, meeting_id)
+    if detail.item(person_id) is None:
+        raise HTTPException(status_code=404, detail=NOT_ON_AGENDA)
+    if person_id not in visible_people(sessions, store, user, meeting_id, [person_id]):
+        return _refused(request, "You have no care relationship with this person.")
+    try:
+        write(detail)
+    except meetings.MdtNotAllowed as exc:
+        return _refused(request, _message(exc))
+    except UserError as exc:
+        field = "note" if done == "discussed" else "decision"
+        return _person_page(
+            request,
+            user,
+            sessions,
+            store,
+            settings,
+            meeting_id,
+            person_id,
+            error=_message(exc),
+            error_field=field,
+            form=form,
+        )
+    return _redirect(request, "mdt_person", f"{done}=1", meeting_id=meeting_id, person_id=person_id)
+
+
+# --- tracked actions ------------------------------------------------------------------------
+
+
+def _action_access(
+    sessions: sessionmaker[Session], store: PopulationStore, user: Principal, action: ActionRecord
+) -> bool:
+    practice = current_practices(store, [action.person_id]).get(action.person_id)
+    if person_access(sessions, user, action.person_id, practice).allowed:
+        return True
+    return action.mdt_meeting_id is not None and is_attendee(sessions, user, action.mdt_meeting_id)
+
+
+def _action_page(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    action_id: int,
+    *,
+    error: str | None = None,
+    stale: StaleActionError | None = None,
+    outcome: str = "",
+    notice: str | None = None,
+) -> Response:
+    action = get_action(sessions, action_id)
+    if action is None:
+        raise HTTPException(status_code=404, detail="There is no action with that number.")
+    if not _action_access(sessions, store, user, action):
+        return _refused(request, "You have no care relationship with this action's person.")
+    record_view(
+        sessions,
+        user,
+        person_id=action.person_id,
+        what="care_action",
+        detail={"action_id": action_id},
+    )
+    labels = nhs_labels(store, [action.person_id])
+    return templates.TemplateResponse(
+        request,
+        "mdt/action.html",
+        {
+            "action": action,
+            "label": labels.get(action.person_id, f"Person {action.person_id}"),
+            "can_complete": user.can("care.write") and action.is_open,
+            "overdue": action.is_overdue(dt.date.today()),
+            "csrf_token": user.csrf_token,
+            "error": error,
+            "error_field": "outcome",
+            "stale": stale,
+            "outcome": outcome,
+            "notice": notice,
+        },
+        status_code=409 if stale else (400 if error else 200),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/care-coordination/actions/{action_id}", name="care_action")
+def action_page(
+    request: Request, action_id: int, user: Viewer, sessions: Sessions, store: Store
+) -> Response:
+    notice = "The action is complete." if "completed" in request.query_params else None
+    return _action_page(request, user, sessions, store, action_id, notice=notice)
+
+
+@router.post("/care-coordination/actions/{action_id}/complete", name="care_action_complete")
+def complete(
+    request: Request,
+    action_id: int,
+    user: Writer,
+    sessions: Sessions,
+    store: Store,
+    outcome: Annotated[str, Form()] = "",
+    version: Annotated[int, Form()] = 0,
+) -> Response:
+    action = get_action(sessions, action_id)
+    if action is None:
+        raise HTTPException(status_code=404, detail="There is no action with that number.")
+    if not _action_access(sessions, store, user, action):
+        return _refused(request, "You have no care relationship with this action's person.")
+    try:
+        complete_action(sessions, user, action_id, outcome=outcome, expected_version=version)
+    except StaleActionError as exc:
+        return _action_page(
+            request,
+            user,
+            sessions,
+            store,
+            action_id,
+            error=_message(exc),
+            stale=exc,
+            outcome=outcome,
+        )
+    except UserError as exc:
+        return _action_page(
+            request, user, sessions, store, action_id, error=_message(exc), outcome=outcome
+        )
+    return _redirect(request, "care_action", "completed=1", action_id=action_id)

@@ -50,6 +50,7 @@ AREAS: tuple[Area, ...] = (
             Page("Overview", "/"),
             Page("Segments and cost", "/population/segments"),
             Page("Scores by practice", "/population/scores"),
+            Page("Inequalities", "/population/inequalities"),
             Page("Risk model card", "/population/model-card"),
         ),
         permission="population.view_aggregates",
@@ -67,6 +68,15 @@ AREAS: tuple[Area, ...] = (
         "/care-coordination",
         "The coordinated care register, named professionals, holistic care plans, "
         "multidisciplinary team decisions and the actions that follow them.",
+        available=True,
+        children=(
+            Page("Overview", "/care-coordination"),
+            Page("My worklist", "/care-coordination/worklist", "record.view"),
+            Page("Register", "/care-coordination/register", "record.view"),
+            Page("Caseloads", "/care-coordination/caseloads", "record.view"),
+            Page("Coverage", "/care-coordination/coverage", "population.view_aggregates"),
+            Page("MDT meetings", "/care-coordination/mdt", "record.view"),
+        ),
     ),
     Area(
         "Neighbourhood",
@@ -89,6 +99,17 @@ AREAS: tuple[Area, ...] = (
         "/commissioning",
         "Delivery of the local primary care specification, fair comparison of practices, "
         "outcome-based contracts and shadow budgets.",
+        available=True,
+        children=(
+            Page("Commissioning", "/commissioning", "population.view_aggregates"),
+            Page("Delivery plan", "/commissioning/delivery", "population.view_aggregates"),
+            Page("Practice variation", "/commissioning/practices", "population.view_aggregates"),
+            Page(
+                "Published practice data", "/commissioning/published", "population.view_aggregates"
+            ),
+            Page("Workforce", "/commissioning/workforce", "population.view_aggregates"),
+        ),
+        permission="population.view_aggregates",
     ),
     Area(
         "Data dictionary",

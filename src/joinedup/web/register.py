@@ -1,9 +1,446 @@
 """The coordinated care register, named professionals, caseloads, coverage, worklists and the
-person page."""
+person page.
+
+Thin routes over `joinedup.care.*`. Identifiable pages (the person page, the register list, the
+worklist, caseloads) need ``record.view``; the person page also needs a legitimate relationship
+and audits the view before rendering, exactly as `joinedup.web.people` does (its helpers are
+reused). Coverage is an aggregate: ``population.view_aggregates``, objectors left out and every
+count suppressed. Writes need ``care.write`` and a CSRF token (checked by `require`).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.analytics import case_finding as cf
+from joinedup.analytics.case_finding import extract_date
+from joinedup.analytics.stratify import latest_run
+from joinedup.care import register as reg
+from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
+from joinedup.care.coverage import list_coverage
+from joinedup.care.models import NAMED_PROFESSIONAL_ROLES, REGISTER_SOURCES, REGISTER_STATES
+from joinedup.care.named_professionals import (
+    PROFESSIONAL_LABELS,
+    assign,
+    candidates_for,
+    care_team,
+    current_named_professional,
+    named_professional_history,
+)
+from joinedup.care.person_record import (
+    find_person_quickly,
+    open_actions_of,
+    person_record,
+    plan_summary,
+)
+from joinedup.care.worklist import worklist
+from joinedup.errors import UserError
+from joinedup.governance.audit import record_list_view, record_view
+from joinedup.governance.consent import current_consent
+from joinedup.governance.objections import active_objectors
+from joinedup.governance.relationships import Access, person_access, user_practices
+from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
+from joinedup.population.nhs_numbers import format_nhs_number
+from joinedup.population.people import PersonIdentity
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.people import BASIS_WORDS, _expiry_text
+from joinedup.web.security import require
+from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Viewer = Annotated[Principal, Depends(require("record.view"))]
+Writer = Annotated[Principal, Depends(require("care.write"))]
+
+
+# --- area home ---------------------------------------------------------------------------------
+
+
+@router.get("/care-coordination", name="care_coordination")
+def care_home(
+    request: Request,
+    user: Annotated[Principal, Depends(require("service.use"))],
+    sessions: SessionsDep,
+) -> Response:
+    """The area home: the register by state (exact for clinicians, suppressed otherwise)."""
+    identifiable = user.can("record.view")
+    aggregate = user.can("population.view_aggregates")
+    counts: dict[str, int | None] = {}
+    if identifiable or aggregate:
+        excluding = frozenset() if identifiable else active_objectors(sessions)
+        raw = reg.counts_by_state(sessions, excluding=excluding)
+        counts = {k: v if identifiable else suppress_count(v) for k, v in raw.items()}
+    return templates.TemplateResponse(
+        request,
+        "care/home.html",
+        {
+            "page_title": "Care coordination",
+            "counts": counts,
+            "labels": reg.STATE_LABELS,
+            "open_states": reg.OPEN_STATES,
+            "suppressed": not identifiable,
+            "suppression_note": SUPPRESSION_NOTE,
+            "can_view_records": identifiable,
+            "can_view_aggregates": aggregate,
+        },
+    )
+
+
+# --- the register ------------------------------------------------------------------------------
+
+
+@router.get("/care-coordination/register", name="care_register")
+def register_list(
+    request: Request,
+    user: Viewer,
+    sessions: SessionsDep,
+    status: str = "",
+    practice: str = "",
+) -> Response:
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    if status and status not in REGISTER_STATES:
+        raise HTTPException(status_code=404, detail=f"There is no register state {status}.")
+    if practice and practice not in practices:
+        raise HTTPException(
+            status_code=403, detail="You can see named people only in the practices you work in."
+        )
+    scope = {practice} if practice else practices
+    entries = reg.list_entries(sessions, practices=scope, status=status or None)
+    record_list_view(
+        sessions,
+        user,
+        what="care_register",
+        list_id="coordinated_care_register",
+        scope={"status": status or None, "practices": sorted(scope)},
+        rows=len(entries),
+        identifiable=True,
+    )
+    return templates.TemplateResponse(
+        request,
+        "care/register.html",
+        {
+            "page_title": "Coordinated care register",
+            "entries": entries,
+            "states": [(s, reg.STATE_LABELS[s]) for s in REGISTER_STATES],
+            "status": status,
+            "practice": practice,
+            "practices": sorted(practices),
+            "counts": reg.counts_by_state(sessions, practices=practices),
+        },
+    )
+
+
+@router.post("/care-coordination/register", name="care_register_add")
+def register_add(
+    request: Request,
+    user: Writer,
+    sessions: SessionsDep,
+    store: StoreDep,
+    person_id: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+    source: Annotated[str, Form()] = "person_page",
+    source_detail: Annotated[str, Form()] = "",
+) -> Response:
+    if source not in REGISTER_SOURCES:
+        raise HTTPException(status_code=400, detail="Choose where the addition came from.")
+    try:
+        reg.add_to_register(
+            sessions,
+            store,
+            user,
+            person_id=person_id,
+            source=source,
+            reason=reason,
+            source_detail=source_detail or None,
+        )
+    except reg.PersonUnknown:
+        raise HTTPException(
+            status_code=404, detail="There is no person with that number."
+        ) from None
+    except reg.RegisterNotAllowed as exc:
+        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+    except reg.AlreadyOnRegister as exc:
+        return _back_to_person(person_id, notice=_sentence(exc))
+    except UserError as exc:
+        return _back_to_person(person_id, error=_sentence(exc))
+    return _back_to_person(person_id, notice="Added to the coordinated care register.")
+
+
+@router.post("/care-coordination/register/{entry_id}/move", name="care_register_move")
+def register_move(
+    user: Writer,
+    sessions: SessionsDep,
+    entry_id: int,
+    to_status: Annotated[str, Form()],
+    expected_version: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+    review_due_on: Annotated[str, Form()] = "",
+    consent: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        entry = reg.get_entry(sessions, entry_id)
+    except reg.NotOnRegister:
+        raise HTTPException(status_code=404, detail="There is no such register entry.") from None
+    try:
+        reg.move(
+            sessions,
+            user,
+            entry_id,
+            to_status=to_status,
+            expected_version=expected_version,
+            reason=reason,
+            review_due_on=_date(review_due_on),
+            consent_confirmed=consent == "confirmed",
+            record_consent=consent == "record",
+        )
+    except reg.RegisterNotAllowed as exc:
+        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+    except UserError as exc:
+        return _back_to_person(entry.person_id, error=_sentence(exc))
+    label = reg.STATE_LABELS.get(to_status, to_status).lower()
+    return _back_to_person(entry.person_id, notice=f"Register entry moved to {label}.")
+
+
+# --- named professional ------------------------------------------------------------------------
+
+
+@router.get("/people/{person_id}/named-professional", name="named_professional_form")
+def named_professional_form(
+    request: Request,
+    person_id: int,
+    user: Writer,
+    sessions: SessionsDep,
+    store: StoreDep,
+) -> Response:
+    person, _access, refusal = _open(request, user, sessions, store, person_id)
+    if refusal is not None:
+        return refusal
+    record_view(sessions, user, person_id=person_id, what="person.named_professional")
+    entry = reg.entry_for_person(sessions, person_id)
+    return templates.TemplateResponse(
+        request,
+        "care/named_professional.html",
+        {
+            "page_title": "Named professional",
+            "person": person,
+            "entry": entry,
+            "current": current_named_professional(sessions, person_id),
+            "history": named_professional_history(sessions, person_id),
+            "candidates": candidates_for(sessions, entry.practice_code) if entry else [],
+            "labels": PROFESSIONAL_LABELS,
+            "kinds": NAMED_PROFESSIONAL_ROLES,
+            "csrf_token": user.csrf_token,
+            "error": request.query_params.get("error", ""),
+        },
+    )
+
+
+@router.post("/people/{person_id}/named-professional", name="named_professional_assign")
+def named_professional_assign(
+    person_id: int,
+    user: Writer,
+    sessions: SessionsDep,
+    professional: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """`professional` is "<user id>:<kind>" from the form's choice of candidates."""
+    user_part, _, kind = professional.partition(":")
+    if not user_part.isdigit() or kind not in NAMED_PROFESSIONAL_ROLES:
+        return _redirect(
+            f"/people/{person_id}/named-professional", error="Choose a named professional."
+        )
+    try:
+        assign(
+            sessions,
+            user,
+            person_id=person_id,
+            user_id=int(user_part),
+            professional_role=kind,
+            reason=reason,
+        )
+    except reg.RegisterNotAllowed as exc:
+        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+    except UserError as exc:
+        return _redirect(f"/people/{person_id}/named-professional", error=_sentence(exc))
+    return _back_to_person(person_id, notice="Named professional recorded.")
+
+
+# --- the person page ---------------------------------------------------------------------------
+
+
+@router.get("/people/{person_id}", name="person_page")
+def person_page(
+    request: Request,
+    person_id: int,
+    user: Viewer,
+    settings: SettingsDep,
+    store: StoreDep,
+    sessions: SessionsDep,
+    # The case-finding list the user came from (?list=…), to fill in the addition's source.
+    from_list: Annotated[str, Query(alias="list")] = "",
+) -> Response:
+    person, access, refusal = _open(request, user, sessions, store, person_id)
+    if refusal is not None:
+        return refusal
+    record_view(sessions, user, person_id=person_id, what="person.page")
+    run = latest_run(settings)
+    as_of = extract_date(store)
+    record = person_record(store, person_id, as_of, run)
+    entry = reg.entry_for_person(sessions, person_id)
+    return templates.TemplateResponse(
+        request,
+        "care/person.html",
+        {
+            "page_title": f"Person {person_id}",
+            "person": person,
+            "nhs_number": format_nhs_number(person.nhs_number),
+            "age": person.age_on(as_of),
+            "access": access,
+            "basis_words": BASIS_WORDS.get(access.basis or "", ""),
+            "expires": _expiry_text(access.break_glass_expires_at),
+            "record": record,
+            "entry": entry,
+            "transitions": reg.transitions_of(sessions, entry.id) if entry else [],
+            "state_labels": reg.STATE_LABELS,
+            "ended_states": reg.ENDED_STATES,
+            "named": current_named_professional(sessions, person_id),
+            "team": care_team(sessions, person_id),
+            "consent": current_consent(sessions, person_id),
+            "plan": plan_summary(sessions, person_id),
+            "actions": open_actions_of(sessions, person_id),
+            "today": dt.date.today(),
+            "can_write": user.can("care.write"),
+            "can_record_consent": user.can("consent.record"),
+            "csrf_token": user.csrf_token,
+            "notice": request.query_params.get("notice", ""),
+            "error": request.query_params.get("error", ""),
+            "sources": REGISTER_SOURCES,
+            "from_list": from_list if from_list in {d.id for d in cf.list_definitions()} else "",
+        },
+    )
+
+
+# --- worklist, caseloads, coverage -------------------------------------------------------------
+
+
+@router.get("/care-coordination/worklist", name="care_worklist")
+def worklist_page(
+    request: Request, user: Viewer, sessions: SessionsDep, settings: SettingsDep
+) -> Response:
+    work = worklist(sessions, settings, user.user_id, today=dt.date.today())
+    record_list_view(
+        sessions,
+        user,
+        what="care_worklist",
+        list_id="my_worklist",
+        scope={"user_id": user.user_id, "today": work.today.isoformat()},
+        rows=len(work.people),
+        identifiable=True,
+    )
+    return templates.TemplateResponse(
+        request,
+        "care/worklist.html",
+        {"page_title": "My worklist", "work": work, "labels": PROFESSIONAL_LABELS},
+    )
+
+
+@router.get("/care-coordination/caseloads", name="care_caseloads")
+def caseloads_page(
+    request: Request, user: Viewer, sessions: SessionsDep, neighbourhood: str = ""
+) -> Response:
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    teams = team_caseloads(sessions, practices=practices, neighbourhood=neighbourhood or None)
+    return templates.TemplateResponse(
+        request,
+        "care/caseloads.html",
+        {"page_title": "Caseloads", "teams": teams, "ratio": IMBALANCE_RATIO},
+    )
+
+
+@router.get("/care-coordination/coverage", name="care_coverage")
+def coverage_page(
+    request: Request,
+    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Response:
+    """Coverage of each case-finding list, whole area: objectors out, counts suppressed."""
+    coverage = list_coverage(
+        store, sessions, run=latest_run(settings), excluding=active_objectors(sessions)
+    )
+    return templates.TemplateResponse(
+        request,
+        "care/coverage.html",
+        {
+            "page_title": "Coverage of the case-finding lists",
+            "coverage": coverage,
+            "suppress": suppress_count,
+            "suppression_note": SUPPRESSION_NOTE,
+        },
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _open(
+    request: Request,
+    user: Principal,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    person_id: int,
+) -> tuple[PersonIdentity, Access, Response | None]:
+    """The person (404), and whether this user may open their record: the refusal page (403,
+    with break-glass where the role may) when not. The caller audits an allowed view."""
+    person = find_person_quickly(store, person_id)
+    if person is None:
+        raise HTTPException(status_code=404, detail="There is no person with that number.")
+    access = person_access(sessions, user, person_id, person.practice_code)
+    if access.allowed:
+        return person, access, None
+    refusal = templates.TemplateResponse(
+        request,
+        "people/refused.html",
+        {
+            "can_break_glass": user.can("record.break_glass"),
+            "break_glass_url": f"/people/{person_id}/break-glass",
+        },
+        status_code=403,
+    )
+    return person, access, refusal
+
+
+def _back_to_person(person_id: int, *, notice: str = "", error: str = "") -> Response:
+    return _redirect(f"/people/{person_id}", notice=notice, error=error)
+
+
+def _redirect(path: str, **params: Any) -> Response:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(path + ("?" + query if query else ""), status_code=303)
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

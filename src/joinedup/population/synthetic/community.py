@@ -29,6 +29,7 @@ from joinedup.population.synthetic.exposure import Drivers, Units, draw_events
 from joinedup.population.synthetic.frailty import DEFICIT, Frailty
 from joinedup.population.synthetic.people import DIED, People
 from joinedup.population.synthetic.randomness import Streams, expand
+from joinedup.population.unit_costs import COMMUNITY_PENCE_PER_MINUTE, COMMUNITY_TYPICAL_MINUTES
 
 SERVICES = (
     "district_nursing",
@@ -39,8 +40,8 @@ SERVICES = (
     "palliative_care",
 )
 CONTACT_SETTINGS = ("home", "clinic", "care_home", "telephone")
-PENCE_PER_MINUTE = np.array([95, 105, 135, 85, 100, 130])  # in SERVICES order
-MINUTES = np.array([30, 45, 50, 60, 40, 60])  # typical length of a contact, by service
+PENCE_PER_MINUTE = COMMUNITY_PENCE_PER_MINUTE  # in SERVICES order (population.unit_costs)
+MINUTES = COMMUNITY_TYPICAL_MINUTES  # typical length of a contact, by service
 PACKAGE_TYPES = ("home_care", "residential", "nursing", "reablement")
 LA_FUNDED_CARE_HOME, LA_FUNDED_HOME_CARE = 0.5, 0.75
 WEEKLY_POUNDS = {

@@ -50,6 +50,7 @@ from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.people import DIED, People
 from joinedup.population.synthetic.randomness import Streams, expand
 from joinedup.population.synthetic.reference import ConceptCodes
+from joinedup.population.unit_costs import AE_ATTENDANCE_PENCE, spell_pence
 
 EMERGENCY_RATE = 0.100  # emergency admissions per person-year (England ~100 per 1,000)
 ELECTIVE_RATE = 0.110  # elective and day-case admissions per person-year
@@ -314,12 +315,8 @@ def _spell_cost(
 ) -> np.ndarray:
     """Indicative tariff in pence: a spell price, plus excess bed days beyond a five-day trim
     point for long stays."""
-    excess = np.maximum(los - 5, 0) * 33_000
-    emergency = np.where(los <= 1, 80_000, 190_000) + excess + np.where(age >= 75, 30_000, 0)
-    elective = np.where(los == 0, 90_000, 320_000 + np.maximum(los - 5, 0) * 33_000)
-    birth = 290_000 + np.maximum(los - 5, 0) * 30_000
-    pence = np.select([method == EMERGENCY, method == ELECTIVE], [emergency, elective], birth)
-    return np.where(kind == CHEMOTHERAPY, 42_000, pence).astype(np.int64)
+    named = np.select([method == EMERGENCY, method == ELECTIVE], ["emergency", "elective"], "other")
+    return spell_pence(named, los, age >= 75, kind == CHEMOTHERAPY)
 
 
 def _attendances(
@@ -356,7 +353,7 @@ def _attendances(
             1 + np.searchsorted([0.76, 0.91], rng.random(unit.shape[0]), side="right"),
         ]
     )
-    pence = np.array([26_000, 17_000, 20_000, 9_000])[disposal]
+    pence = AE_ATTENDANCE_PENCE[disposal]  # admitted, discharged, referred, left
     ledger.add("ae", person, day, pence)
     order = np.lexsort((day, person))
     person, day, disposal, pence = person[order], day[order], disposal[order], pence[order]

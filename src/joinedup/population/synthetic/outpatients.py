@@ -18,6 +18,7 @@ from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.hospital import PROVIDER_SHARES, PROVIDERS
 from joinedup.population.synthetic.people import People
 from joinedup.population.synthetic.randomness import Streams, choose_rows, cumulative
+from joinedup.population.unit_costs import OUTPATIENT_FIRST_PENCE, OUTPATIENT_FOLLOW_UP_PENCE
 
 OUTPATIENT_RATE = 1.8  # appointments per person-year
 OUTPATIENT_CURVE = (
@@ -58,7 +59,7 @@ SPECIALTIES = (
     "710",
 )
 COURSE_SHARES = np.array([0.65, 0.2, 0.15])  # main specialty, second, third
-FIRST, FOLLOW_UP = 19_000, 11_000  # indicative tariff, pence
+FIRST, FOLLOW_UP = OUTPATIENT_FIRST_PENCE, OUTPATIENT_FOLLOW_UP_PENCE  # population.unit_costs
 
 
 def build_outpatients(

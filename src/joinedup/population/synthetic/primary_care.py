@@ -26,6 +26,7 @@ from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.organisations import ROLES, Area
 from joinedup.population.synthetic.people import People
 from joinedup.population.synthetic.randomness import Streams
+from joinedup.population.unit_costs import GP_APPOINTMENT_PENCE
 
 GP_RATE = 5.5  # appointments per person-year
 MALE_CURVE = (
@@ -66,16 +67,7 @@ MODE_SHARES = np.array(
     ]
 )
 HOME_VISIT_SHARE = 0.6  # of appointments with GPs, nurses and paramedics for people seen at home
-PENCE = np.array(
-    [  # role × mode unit costs
-        [4_900, 3_300, 3_500, 12_000],
-        [1_600, 1_100, 1_200, 5_000],
-        [2_200, 1_700, 1_700, 5_500],
-        [1_000, 800, 800, 3_300],
-        [3_300, 2_200, 2_200, 6_500],
-        [2_800, 2_000, 2_000, 6_000],
-    ]
-)
+PENCE = GP_APPOINTMENT_PENCE  # role × mode reference unit costs (population.unit_costs)
 
 
 def build_gp_appointments(

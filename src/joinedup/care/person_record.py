@@ -1,0 +1,517 @@
+"""One person across every provider, read for their page: conditions, medicines, a timeline of
+contacts (GP, A&E, admissions, outpatients, community and social care) and their place in the
+latest stratification run (scores, segments, admission risk and its top factors).
+
+Why it is fast at 300,000 people: each table is read with ``WHERE person_id = ?`` straight from
+its Parquet file on one long-lived DuckDB connection with the Parquet metadata cache on. The
+store writes row groups of 65,536 rows in person order, so DuckDB's min/max statistics skip
+every row group that cannot hold the person and decodes only a sliver of each table; no Ibis
+expression is built or compiled per request. The run's per-person columns are read once per run
+file and kept indexed by person (a run is never rewritten), like `analytics.person_scores`.
+
+Identifiable: callers check the legitimate relationship and audit the view first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.analytics.scores.conditions import ltc_codelists, ltc_table
+from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun
+from joinedup.care.models import CareAction, CarePlan, CarePlanVersion
+from joinedup.population import people
+from joinedup.population.store import PopulationStore
+
+#: How far back the timeline reaches, and how many entries it shows at most.
+TIMELINE_YEARS = 3
+TIMELINE_MAX = 150
+MEDICINES_DAYS = 365
+
+SERVICE_WORDS = {
+    "district_nursing": "District nursing",
+    "community_therapy": "Community therapy",
+    "community_mental_health": "Community mental health",
+    "social_care": "Social care",
+    "intermediate_care": "Intermediate care",
+    "palliative_care": "Palliative care",
+}
+SETTING_LABELS = {
+    "gp": "GP practice",
+    "ae": "A&E",
+    "admission": "Hospital admission",
+    "outpatient": "Outpatients",
+    "community": "Community services",
+    "social_care": "Social care",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    day: dt.date
+    setting: str  # a key of SETTING_LABELS
+    description: str
+
+    @property
+    def setting_label(self) -> str:
+        return SETTING_LABELS.get(self.setting, self.setting)
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    first_recorded: dt.date
+
+
+@dataclass(frozen=True)
+class Medicine:
+    name: str
+    last_issued: dt.date
+    issues: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    scheme_name: str
+    segment_name: str
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """The person in the latest stratification run."""
+
+    run_id: str
+    index_date: dt.date
+    efi_score: float | None
+    efi_category: str | None
+    hfrs_score: float | None
+    hfrs_category: str | None
+    segments: tuple[Segment, ...]
+    risk: float | None
+    risk_rank: int | None
+    out_of: int | None
+    top_factors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    person_id: int
+    as_of: dt.date
+    conditions: tuple[Condition, ...]
+    medicines: tuple[Medicine, ...]
+    timeline: tuple[TimelineEntry, ...]
+    timeline_from: dt.date
+    timeline_counts: dict[str, int]
+    care_packages: tuple[str, ...]
+    run: RunPlace | None
+    timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+
+class _Reader:
+    """One DuckDB connection for one-person reads, serialised by a lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            con = duckdb.connect()
+            con.execute("SET parquet_metadata_cache = true")
+            con.execute("SET threads = 1")  # one person's rows: threads only add hand-over
+            codes = ltc_codelists()
+            names = ltc_table()
+            con.register("_ltc_codes", codes)
+            con.register("_ltc_names", names)
+            con.execute(
+                "CREATE TEMP TABLE ltc AS SELECT c.code_system, c.code, n.name "
+                "FROM _ltc_codes c JOIN _ltc_names n USING (codelist_id)"
+            )
+            con.unregister("_ltc_codes")
+            con.unregister("_ltc_names")
+            self._con = con
+        return self._con
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+
+_READER = _Reader()
+
+
+def find_person_quickly(store: PopulationStore, person_id: int) -> people.PersonIdentity | None:
+    """`joinedup.population.people.find_person`, from an in-memory index of everyone's identity
+    and current registration, built once per store (rebuilt when its files change).
+
+    Why: even on a long-lived connection, one lookup decodes a 65,536-row group of `patients`
+    and of `registrations` (measured on 300,000 people: 31 ms median, 46 ms p95 on a busy
+    2-core machine); the index answers in microseconds and holds about 30 MB. The index is
+    built by `find_person`'s rule (the registration open at the extract date that started
+    last) and tested against it."""
+    frame = _identities(
+        str(store.root),
+        store.path("patients").stat().st_mtime,
+        store.path("registrations").stat().st_mtime,
+        str(store.metadata()["extract_date"])[:10],
+    )
+    try:
+        row = frame.loc[int(person_id)]
+    except KeyError:
+        return None
+    return people.PersonIdentity(
+        int(person_id),
+        str(row["nhs_number"]),
+        _as_date(row["date_of_birth"]),  # type: ignore[arg-type]
+        str(row["sex"]),
+        _as_date(row["date_of_death"]),
+        _text_or_none(row["practice_code"]),
+        _text_or_none(row["practice_name"]),
+        _text_or_none(row["neighbourhood_code"]),
+        _text_or_none(row["neighbourhood_name"]),
+    )
+
+
+_IDENTITY_QUERY = """
+with reg as (
+    select person_id, practice_code from (
+        select person_id, practice_code,
+               row_number() over (partition by person_id order by start_date desc) as n
+        from read_parquet($registrations)
+        where start_date <= $on and (end_date is null or end_date > $on)
+    ) where n = 1
+)
+select p.person_id, p.nhs_number, p.date_of_birth, p.sex, p.date_of_death,
+       reg.practice_code, pr.name as practice_name, nb.org_code as neighbourhood_code,
+       nb.name as neighbourhood_name
+from read_parquet($patients) p
+left join reg using (person_id)
+left join read_parquet($organisations) pr on pr.org_code = reg.practice_code
+left join read_parquet($organisations) nb
+       on nb.org_code = pr.parent_code and nb.org_type = 'neighbourhood'
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _identities(root: str, patients: float, registrations: float, extract: str) -> pd.DataFrame:
+    store = PopulationStore(Path(root))
+    with duckdb.connect() as con:
+        frame = con.execute(
+            _IDENTITY_QUERY,
+            {
+                "on": dt.date.fromisoformat(extract),
+                "patients": str(store.path("patients")),
+                "registrations": str(store.path("registrations")),
+                "organisations": str(store.path("organisations")),
+            },
+        ).df()
+    return frame.set_index("person_id")
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def person_record(
+    store: PopulationStore, person_id: int, as_of: dt.date, run: StratificationRun | None
+) -> PersonRecord:
+    """What the population store and the latest run say about `person_id` as of `as_of`."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    since = as_of.replace(year=as_of.year - TIMELINE_YEARS)
+    with _READER.lock:
+        conditions = _conditions(store, person_id, as_of)
+        medicines = _medicines(store, person_id, as_of)
+        timeline = _timeline(store, person_id, since, as_of)
+        packages = _packages(store, person_id, as_of)
+    timings["store"] = time.perf_counter() - started
+    place = run_place(run, person_id) if run is not None else None
+    timings["total"] = time.perf_counter() - started
+    counts: dict[str, int] = {}
+    for entry in timeline:
+        counts[entry.setting] = counts.get(entry.setting, 0) + 1
+    return PersonRecord(
+        person_id,
+        as_of,
+        conditions,
+        medicines,
+        tuple(timeline[:TIMELINE_MAX]),
+        since,
+        counts,
+        packages,
+        place,
+        timings,
+    )
+
+
+def _table(store: PopulationStore, name: str) -> str | None:
+    path = store.path(name)
+    return str(path) if path.is_file() else None
+
+
+def _conditions(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Condition, ...]:
+    path = _table(store, "clinical_events")
+    if path is None:
+        return ()
+    rows = _READER.rows(
+        "SELECT l.name, min(e.event_date) FROM read_parquet(?) e "
+        "JOIN ltc l ON l.code_system = e.code_system AND l.code = e.code "
+        "WHERE e.person_id = ? AND e.event_date <= ? GROUP BY l.name ORDER BY 2, 1",
+        (path, person_id, as_of),
+    )
+    return tuple(Condition(str(name), day) for name, day in rows)
+
+
+def _medicines(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Medicine, ...]:
+    path = _table(store, "medications")
+    if path is None:
+        return ()
+    rows = _READER.rows(
+        "SELECT name, max(issue_date), count(*) FROM read_parquet(?) "
+        "WHERE person_id = ? AND issue_date > ? AND issue_date <= ? "
+        "GROUP BY name ORDER BY name",
+        (path, person_id, as_of - dt.timedelta(days=MEDICINES_DAYS), as_of),
+    )
+    return tuple(Medicine(str(n), d, int(c)) for n, d, c in rows)
+
+
+def _packages(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[str, ...]:
+    path = _table(store, "care_packages")
+    if path is None:
+        return ()
+    rows = _READER.rows(
+        "SELECT package_type, start_date, end_date FROM read_parquet(?) "
+        "WHERE person_id = ? AND start_date <= ? AND (end_date IS NULL OR end_date >= ?) "
+        "ORDER BY start_date",
+        (path, person_id, as_of, as_of),
+    )
+    return tuple(
+        f"{str(kind).replace('_', ' ').capitalize()} since {_day(start)}" for kind, start, _ in rows
+    )
+
+
+def _timeline(
+    store: PopulationStore, person_id: int, since: dt.date, as_of: dt.date
+) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    window = (person_id, since, as_of)
+    if path := _table(store, "gp_appointments"):
+        for day, role, mode, attended in _READER.rows(
+            "SELECT appointment_date, clinician_role, mode, attended FROM read_parquet(?) "
+            "WHERE person_id = ? AND appointment_date > ? AND appointment_date <= ?",
+            (path, *window),
+        ):
+            words = f"{_words(mode).capitalize()} with {_role(role)}"
+            entries.append(
+                TimelineEntry(day, "gp", words + ("" if attended else " (not attended)"))
+            )
+    if path := _table(store, "ae_attendances"):
+        for day, disposal in _READER.rows(
+            "SELECT arrival_date, disposal FROM read_parquet(?) "
+            "WHERE person_id = ? AND arrival_date > ? AND arrival_date <= ?",
+            (path, *window),
+        ):
+            entries.append(TimelineEntry(day, "ae", f"Attended A&E: {_words(disposal)}"))
+    if path := _table(store, "hospital_spells"):
+        for day, method, nights in _READER.rows(
+            "SELECT admission_date, admission_method, length_of_stay FROM read_parquet(?) "
+            "WHERE person_id = ? AND admission_date > ? AND admission_date <= ?",
+            (path, *window),
+        ):
+            stay = "same day" if not nights else f"{nights} night{'s' if nights != 1 else ''}"
+            entries.append(
+                TimelineEntry(day, "admission", f"{_words(method).capitalize()} admission, {stay}")
+            )
+    if path := _table(store, "outpatient_appointments"):
+        for day, specialty, first, attended in _READER.rows(
+            "SELECT appointment_date, specialty_code, first_attendance, attended "
+            "FROM read_parquet(?) WHERE person_id = ? AND appointment_date > ? "
+            "AND appointment_date <= ?",
+            (path, *window),
+        ):
+            kind = "First" if first else "Follow-up"
+            words = f"{kind} appointment, specialty {specialty}"
+            entries.append(
+                TimelineEntry(day, "outpatient", words + ("" if attended else " (not attended)"))
+            )
+    if path := _table(store, "community_contacts"):
+        for day, service, setting, minutes in _READER.rows(
+            "SELECT contact_date, service, setting, duration_minutes FROM read_parquet(?) "
+            "WHERE person_id = ? AND contact_date > ? AND contact_date <= ?",
+            (path, *window),
+        ):
+            kind = "social_care" if service == "social_care" else "community"
+            words = f"{SERVICE_WORDS.get(service, _words(service))}, {_words(setting)}"
+            entries.append(TimelineEntry(day, kind, f"{words}, {minutes} minutes"))
+    entries.sort(key=lambda e: (e.day, e.setting), reverse=True)
+    return entries
+
+
+def _words(code: str | None) -> str:
+    return (code or "unknown").replace("_", " ")
+
+
+def _role(role: str | None) -> str:
+    return {"gp": "a GP", "healthcare_assistant": "a healthcare assistant"}.get(
+        role or "", f"a {_words(role)}"
+    )
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+# --- the latest run -----------------------------------------------------------------------------
+
+
+def run_place(run: StratificationRun, person_id: int) -> RunPlace | None:
+    """The person's scores, segments and risk in `run`; None if the run does not hold them."""
+    path = run.path / PERSON_RESULTS
+    schemes = tuple(run.metadata.get("parameters", {}).get("schemes", []))
+    frame = _run_frame(path, path.stat().st_mtime, schemes)
+    try:
+        row = frame.loc[int(person_id)]
+    except KeyError:
+        return None
+    segments = []
+    for scheme_id in schemes:
+        info = run.metadata.get("segmentations", {}).get(scheme_id, {})
+        names = {s["id"]: s["name"] for s in info.get("segments", [])}
+        value = _value(row, scheme_id)
+        segments.append(
+            Segment(str(info.get("name") or scheme_id), names.get(value, value or "Not in the run"))
+        )
+    risk = _value(row, "risk")
+    rank = out_of = None
+    if risk is not None:
+        every = _sorted_risks(path, path.stat().st_mtime)
+        out_of = len(every)
+        rank = out_of - int(np.searchsorted(every, risk, side="right")) + 1
+    factors = _value(row, "top_factors")
+    return RunPlace(
+        run_id=run.run_id,
+        index_date=run.index_date,
+        efi_score=_value(row, "efi_score"),
+        efi_category=_value(row, "efi_category"),
+        hfrs_score=_value(row, "hfrs_score"),
+        hfrs_category=_value(row, "hfrs_category"),
+        segments=tuple(segments),
+        risk=None if risk is None else float(risk),
+        risk_rank=rank,
+        out_of=out_of,
+        top_factors=tuple(str(f) for f in factors) if factors is not None else (),
+    )
+
+
+RUN_COLUMNS = ("efi_score", "efi_category", "hfrs_score", "hfrs_category", "risk", "top_factors")
+
+
+@functools.lru_cache(maxsize=2)
+def _run_frame(path: Path, modified: float, schemes: tuple[str, ...]) -> pd.DataFrame:
+    """The run's per-person columns the page shows, indexed by person (cached per run file)."""
+    present = set(pq.read_schema(path).names)
+    columns = ["person_id", *[c for c in (*RUN_COLUMNS, *schemes) if c in present]]
+    return pq.read_table(path, columns=columns).to_pandas().set_index("person_id")
+
+
+@functools.lru_cache(maxsize=2)
+def _sorted_risks(path: Path, modified: float) -> np.ndarray:
+    column = pq.read_table(path, columns=["risk"]).column("risk").drop_null()
+    return np.sort(column.to_numpy())
+
+
+def _value(row: pd.Series, column: str) -> Any:
+    if column not in row.index:
+        return None
+    value = row[column]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+# --- the care store's side of the page ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    plan_id: int
+    status: str
+    version: int
+    review_due_on: dt.date | None
+    updated_at: dt.datetime
+    what_matters: str
+    goals: int
+    agreed_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class OpenAction:
+    action_id: int
+    title: str
+    owner_name: str
+    owner_org: str
+    due_on: dt.date
+    source: str
+
+
+def plan_summary(sessions: sessionmaker[Session], person_id: int) -> PlanSummary | None:
+    """The person's care plan in brief (its latest version), or None if they have none."""
+    with sessions() as session:
+        plan = session.scalar(select(CarePlan).where(CarePlan.person_id == person_id))
+        if plan is None:
+            return None
+        latest = session.scalar(
+            select(CarePlanVersion)
+            .where(CarePlanVersion.plan_id == plan.id)
+            .order_by(CarePlanVersion.version.desc())
+            .limit(1)
+        )
+        agreed_at = session.scalar(
+            select(func.max(CarePlanVersion.agreed_at)).where(
+                CarePlanVersion.plan_id == plan.id, CarePlanVersion.agreed_by_person.is_(True)
+            )
+        )
+        content = latest.content if latest is not None and isinstance(latest.content, dict) else {}
+        goals = content.get("goals") or []
+        return PlanSummary(
+            plan.id,
+            plan.status,
+            plan.version,
+            plan.review_due_on,
+            plan.updated_at,
+            str(content.get("what_matters") or ""),
+            len(goals) if isinstance(goals, list) else 0,
+            agreed_at,
+        )
+
+
+def open_actions_of(sessions: sessionmaker[Session], person_id: int) -> list[OpenAction]:
+    """The person's open tracked actions, soonest due first."""
+    with sessions() as session:
+        rows = session.scalars(
+            select(CareAction)
+            .where(CareAction.person_id == person_id, CareAction.status == "open")
+            .order_by(CareAction.due_on, CareAction.id)
+        )
+        return [
+            OpenAction(a.id, a.title, a.owner_name, a.owner_org, a.due_on, a.source) for a in rows
+        ]

@@ -1,0 +1,184 @@
+"""My worklist: what a signed-in professional should do next, from the care store and the runs.
+
+* people due for review — on the user's caseload, whose register review date or care-plan
+  review date is within `LOOK_AHEAD` days (or passed), or whose entry is in `review_due`;
+* actions due — open tracked actions the user owns, due within `LOOK_AHEAD` days or overdue;
+* new allocations — people the user became named professional for in the last
+  `NEW_ALLOCATION_DAYS` days;
+* risers — people on the user's caseload who rose between the last two stratification runs
+  (`joinedup.analytics.stratify.compare_runs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.analytics.stratify import compare_runs, list_runs
+from joinedup.care.caseloads import caseload_of
+from joinedup.care.models import CareAction, CarePlan, NamedProfessional, RegisterEntry
+from joinedup.care.register import ENDED_STATES, STATE_LABELS
+from joinedup.settings import Settings
+
+LOOK_AHEAD = dt.timedelta(days=14)
+NEW_ALLOCATION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    person_id: int
+    what: str  # "register review" or "care plan review"
+    due_on: dt.date | None
+    status_label: str
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.due_on is not None and self.due_on < today
+
+
+@dataclass(frozen=True)
+class ActionDue:
+    action_id: int
+    person_id: int
+    title: str
+    due_on: dt.date
+    version: int
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.due_on < today
+
+
+@dataclass(frozen=True)
+class Allocation:
+    person_id: int
+    started_at: dt.datetime
+    professional_role: str
+
+
+@dataclass(frozen=True)
+class Riser:
+    person_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Worklist:
+    today: dt.date
+    caseload: int
+    reviews: tuple[ReviewDue, ...]
+    actions: tuple[ActionDue, ...]
+    allocations: tuple[Allocation, ...]
+    risers: tuple[Riser, ...]
+    runs_compared: tuple[str, str] | None
+
+    @property
+    def people(self) -> frozenset[int]:
+        """Everyone the worklist names (for the audit event)."""
+        return frozenset(
+            {r.person_id for r in self.reviews}
+            | {a.person_id for a in self.actions}
+            | {a.person_id for a in self.allocations}
+            | {r.person_id for r in self.risers}
+        )
+
+
+def worklist(
+    sessions: sessionmaker[Session], settings: Settings, user_id: int, *, today: dt.date
+) -> Worklist:
+    people = caseload_of(sessions, user_id)
+    horizon = today + LOOK_AHEAD
+    with sessions() as session:
+        reviews = _reviews(session, user_id, horizon)
+        actions = _actions(session, user_id, horizon)
+        allocations = _allocations(session, user_id, today)
+    compared, risers = _risers(settings, people)
+    return Worklist(today, len(people), reviews, actions, allocations, risers, compared)
+
+
+def _reviews(session: Session, user_id: int, horizon: dt.date) -> tuple[ReviewDue, ...]:
+    mine = (
+        select(NamedProfessional.person_id)
+        .where(NamedProfessional.user_id == user_id, NamedProfessional.ended_at.is_(None))
+        .scalar_subquery()
+    )
+    found: list[ReviewDue] = []
+    for person_id, due, status in session.execute(
+        select(RegisterEntry.person_id, RegisterEntry.review_due_on, RegisterEntry.status).where(
+            RegisterEntry.person_id.in_(mine),
+            RegisterEntry.status.not_in(ENDED_STATES),
+            or_(RegisterEntry.status == "review_due", RegisterEntry.review_due_on <= horizon),
+        )
+    ):
+        found.append(ReviewDue(int(person_id), "register review", due, STATE_LABELS[status]))
+    for person_id, due, status in session.execute(
+        select(CarePlan.person_id, CarePlan.review_due_on, CarePlan.status).where(
+            CarePlan.person_id.in_(mine), CarePlan.review_due_on <= horizon
+        )
+    ):
+        found.append(ReviewDue(int(person_id), "care plan review", due, f"Plan {status}"))
+    found.sort(key=lambda r: (r.due_on or dt.date.min, r.person_id, r.what))
+    return tuple(found)
+
+
+def _actions(session: Session, user_id: int, horizon: dt.date) -> tuple[ActionDue, ...]:
+    rows = session.execute(
+        select(CareAction.id, CareAction.person_id, CareAction.title, CareAction.due_on)
+        .add_columns(CareAction.version)
+        .where(
+            CareAction.owner_user_id == user_id,
+            CareAction.status == "open",
+            CareAction.due_on <= horizon,
+        )
+        .order_by(CareAction.due_on, CareAction.id)
+    )
+    return tuple(ActionDue(int(i), int(p), str(t), d, int(v)) for i, p, t, d, v in rows)
+
+
+def _allocations(session: Session, user_id: int, today: dt.date) -> tuple[Allocation, ...]:
+    since = dt.datetime.combine(today - dt.timedelta(days=NEW_ALLOCATION_DAYS), dt.time(), dt.UTC)
+    rows = session.execute(
+        select(
+            NamedProfessional.person_id,
+            NamedProfessional.started_at,
+            NamedProfessional.professional_role,
+        )
+        .where(
+            NamedProfessional.user_id == user_id,
+            NamedProfessional.ended_at.is_(None),
+            NamedProfessional.started_at >= since,
+        )
+        .order_by(NamedProfessional.started_at.desc())
+    )
+    return tuple(Allocation(int(p), s, str(r)) for p, s, r in rows)
+
+
+def _risers(
+    settings: Settings, people: list[int]
+) -> tuple[tuple[str, str] | None, tuple[Riser, ...]]:
+    runs = list_runs(settings)
+    if len(runs) < 2:
+        return None, ()
+    earlier, later = runs[-2].run_id, runs[-1].run_id
+    reasons = risers_between(settings, earlier, later)
+    found = tuple(Riser(p, reasons[p]) for p in people if p in reasons)
+    return (earlier, later), found
+
+
+def risers_between(settings: Settings, earlier: str, later: str) -> dict[int, str]:
+    """Every riser between two runs with their reason (cached: runs never change)."""
+    return _risers_cached(str(settings.home), settings, earlier, later)
+
+
+@functools.lru_cache(maxsize=4)
+def _risers_cached(home: str, settings: Settings, earlier: str, later: str) -> dict[int, str]:
+    table = compare_runs(settings, earlier, later)
+    return dict(
+        zip(
+            (int(p) for p in table["person_id"].to_pylist()),
+            (str(r) for r in table["reason"].to_pylist()),
+            strict=True,
+        )
+    )

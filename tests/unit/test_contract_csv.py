@@ -1,0 +1,31 @@
+"""Contract CSV reader: good rows, header problems, bad types with line numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from joinedup.population.ingest.contract_csv import read_contract_csv
+from joinedup.population.ingest.records import Rejected, SourceRow
+
+
+def test_good_and_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(
+        "attendance_id,person_id,provider_code,arrival_date,disposal,cost\n"
+        "1,5,RXX,2024-01-02,admitted,120.5\n"
+        "x,5,RXX,2024-02-30,admitted,\n"
+    )
+    good, bad = list(read_contract_csv("ae_attendances", path))
+    assert isinstance(good, SourceRow) and good.values["arrival_date"] == dt.date(2024, 1, 2)
+    assert good.values["cost"] == 120.5 and good.source_id == "ae_attendances:1"
+    assert isinstance(bad, Rejected) and bad.location == "ae.csv line 3"
+    assert "attendance_id" in bad.reason and "2024-02-30" in bad.reason and "cost" in bad.reason
+
+
+def test_header_lists_missing_and_unknown_columns(tmp_path: Path) -> None:
+    path = tmp_path / "costs.csv"
+    path.write_text("person_id,year,setting,cost\n1,2024,gp,3\n")
+    (only,) = list(read_contract_csv("costs", path))
+    assert isinstance(only, Rejected)
+    assert "missing columns financial_year" in only.reason and "unknown columns year" in only.reason
