@@ -24,8 +24,8 @@ demo: setup ## generate the synthetic area (300,000 people), set up the care sto
 serve: setup ## serve whatever area is already generated
 	$(RUN) joinedup serve
 
-test: setup system-deps lint ## lint, then run the whole test suite
-	$(RUN) pytest
+test: setup system-deps lint ## lint, then run the whole test suite (two workers, one test file each)
+	$(RUN) pytest -n 2 --dist loadfile
 
 lint: setup ## ruff lint and format check, mypy on the service and engine interfaces
 	$(RUN) ruff check src tests bench scripts

@@ -56,7 +56,7 @@ def test_open_a_list_filter_by_practice_and_download_it(
     # The demo GP works in the small area's one neighbourhood: named people, for direct care.
     expect(page.locator("#identifiable-notice")).to_be_visible()
     first = whole.people()[0]
-    link = page.locator(f'[data-person="{first["person_id"]}"] a')
+    link = page.locator(f'[data-person="{first["person_id"]}"] th a')
     expect(link).to_have_attribute("href", f"/people/{first['person_id']}/scores")
     n = first["nhs_number"]
     expect(link).to_have_text(f"{n[:3]} {n[3:6]} {n[6:]}")

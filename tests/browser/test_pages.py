@@ -188,10 +188,10 @@ def test_pages_not_built_yet_and_unknown_pages(
     page: Page, problems: PageProblems, screenshot: Screenshot
 ) -> None:
     page.goto("/")
-    page.locator("header").get_by_role("link", name="Care coordination").click()
+    page.locator("header").get_by_role("link", name="Neighbourhood").click()
 
     expect(page.locator("h1")).to_have_text("This part of joinedup is not available yet")
-    expect(page.locator("header [aria-current]")).to_have_text("Care coordination")
+    expect(page.locator("header [aria-current]")).to_have_text("Neighbourhood")
     screenshot(page, "not-available-yet")
 
     response = page.goto("/no/such/page")

@@ -2,28 +2,67 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-
-def joinedup(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "joinedup.cli", *args]
-    if home is not None:
-        command += ["--home", str(home)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+from joinedup.cli import main
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str):
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def joinedup(*args: str, home: Path | None = None) -> Result:
+    """Run the command line in this process, exactly as the `joinedup` entry point does (the
+    same `main`, its exit code and its two output streams); one test below runs the real
+    entry point in a subprocess too."""
+    argv = [*args, *(["--home", str(home)] if home is not None else [])]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = sys.argv
+    sys.argv = ["joinedup", *argv]
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                main()
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.argv = saved
+    return Result(code, stdout.getvalue(), stderr.getvalue())
+
+
+def assert_one_line_error(result: Result, code: int, *fragments: str):
     assert result.returncode == code, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def test_the_installed_entry_point_runs_and_errors_in_one_line():
+    helped = subprocess.run(
+        [sys.executable, "-m", "joinedup.cli", "--help"], capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "Usage: joinedup" in helped.stdout
+    failed = subprocess.run(
+        [sys.executable, "-m", "joinedup.cli", "generate", "--colour", "red"],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 2 and failed.stderr.strip().startswith("error: ")
+    assert "Traceback" not in failed.stderr
 
 
 def test_help_lists_the_commands():

@@ -387,6 +387,8 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
         "/api/population/overview",
         "/api/contracts",
         "/api/contracts/{table}",
+        "/api/fhir/Patient/{person_id}",
+        "/api/fhir/Patient/{person_id}/$everything",
         "/health",
     }
     overview = spec["paths"]["/api/population/overview"]["get"]

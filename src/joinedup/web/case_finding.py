@@ -253,6 +253,8 @@ def case_finding_list(
         "page_rows": PAGE_ROWS,
         "more_rows": result.total > PAGE_ROWS,
         "identifiable": audience.identifiable,
+        # The person page (their record, and where they join the coordinated care register).
+        "can_open_records": audience.identifiable and user.can("record.view"),
         "suppressed": result.suppressed,
         "suppression_note": SUPPRESSION_NOTE,
         "can_export": True,  # both view permissions include their own export

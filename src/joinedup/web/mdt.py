@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -48,6 +47,7 @@ from joinedup.governance.roles import Principal, role_book
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
@@ -59,7 +59,6 @@ Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 Store = Annotated[PopulationStore, Depends(get_population_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-LOCAL = ZoneInfo("Europe/London")
 ACTION_ROWS = 3
 NO_MEETING = "There is no MDT meeting with that number."
 NOT_ON_AGENDA = "This person is not on the meeting's agenda."
@@ -162,7 +161,7 @@ def _starts_at(day: str, time: str) -> dt.datetime:
         local = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(time))
     except ValueError:
         raise meetings.MdtError("give the meeting's date and start time") from None
-    return local.replace(tzinfo=LOCAL).astimezone(dt.UTC)
+    return local.replace(tzinfo=UK_TIME_ZONE).astimezone(dt.UTC)
 
 
 @router.post("/care-coordination/mdt", name="mdt_schedule")
@@ -260,7 +259,7 @@ def _meeting_page(
 
 NOTICES = {
     "scheduled": "The meeting has been scheduled. Build its agenda from the register below.",
-    "agenda": "The agenda has been built again from the register.",
+    "agenda": "The agenda has been built from the register.",
     "attendance": "Attendance has been recorded.",
     "closed": "The meeting is closed and its minutes written.",
 }

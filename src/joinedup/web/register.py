@@ -24,6 +24,7 @@ from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
 from joinedup.care.coverage import list_coverage
+from joinedup.care.mdt_people import nhs_labels
 from joinedup.care.models import NAMED_PROFESSIONAL_ROLES, REGISTER_SOURCES, REGISTER_STATES
 from joinedup.care.named_professionals import (
     PROFESSIONAL_LABELS,
@@ -338,7 +339,7 @@ def person_page(
 
 @router.get("/care-coordination/worklist", name="care_worklist")
 def worklist_page(
-    request: Request, user: Viewer, sessions: SessionsDep, settings: SettingsDep
+    request: Request, user: Viewer, sessions: SessionsDep, settings: SettingsDep, store: StoreDep
 ) -> Response:
     work = worklist(sessions, settings, user.user_id, today=dt.date.today())
     record_list_view(
@@ -353,7 +354,13 @@ def worklist_page(
     return templates.TemplateResponse(
         request,
         "care/worklist.html",
-        {"page_title": "My worklist", "work": work, "labels": PROFESSIONAL_LABELS},
+        {
+            "page_title": "My worklist",
+            "work": work,
+            "labels": PROFESSIONAL_LABELS,
+            # By NHS number, as every other page names people (the person id means nothing).
+            "names": nhs_labels(store, work.people),
+        },
     )
 
 

@@ -52,6 +52,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["number"] = formatting.number
     env.filters["nhs_date"] = formatting.nhs_date
+    env.filters["uk_time"] = formatting.uk_time
     env.globals["percent"] = formatting.percent
     env.globals["bar_chart"] = bar_chart
     return env

@@ -553,8 +553,13 @@ class _Merger:
     def write_versions(self, table: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         order = ", ".join(_q(k) for k in CONTRACTS[table].primary_key)
-        arrow = self.con.sql(f"SELECT * FROM versions_{table} ORDER BY {order}").to_arrow_table()
-        pq.write_table(arrow, target, compression="zstd")
+        # Streamed in row groups, never the whole table in memory (it has a row per record).
+        reader = self.con.sql(f"SELECT * FROM versions_{table} ORDER BY {order}").to_arrow_reader(
+            ROW_GROUP_ROWS
+        )
+        with pq.ParquetWriter(target, reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
 
 
 _DUCK = {"string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN", "date": "DATE"}
