@@ -236,6 +236,27 @@ def test_plan_actions_are_tracked_actions_kept_in_step(world: World) -> None:
     assert len(rows) == 2
 
 
+def test_an_action_owned_by_a_joinedup_user_is_on_their_worklist(world: World) -> None:
+    from joinedup.care.actions import open_actions
+
+    gp = add_user(world, "gp", (world.practices[0],))
+    nurse = add_user(world, "nurse", (world.practices[0],))
+    person = person_at(world, world.practices[0])
+    plan = content()
+    owned = plan.actions[0].model_copy(update={"owner_user_id": nurse.user_id})
+    plan = plan.model_copy(update={"actions": [owned, *plan.actions[1:]]})
+    plans.save_plan(world.sessions, gp, person, plan, base_version=0)
+
+    assert [a.title for a in open_actions(world.sessions, owner_user_id=nurse.user_id)] == [
+        owned.title
+    ]
+    ghost = owned.model_copy(update={"owner_user_id": 999_999})
+    with pytest.raises(plans.PlanError, match="no active joinedup account"):
+        plans.save_plan(
+            world.sessions, gp, person, plan.model_copy(update={"actions": [ghost]}), base_version=1
+        )
+
+
 def test_an_action_of_another_plan_is_refused(world: World) -> None:
     gp = add_user(world, "gp", (world.practices[0],))
     people = cf.run_list(world.store, LIST, within_practices={world.practices[0]}).people()

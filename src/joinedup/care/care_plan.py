@@ -465,6 +465,7 @@ def _sync_actions(
     }
     kept: list[PlanAction] = []
     for action in content.actions:
+        _check_owner(session, action)
         row = existing.pop(action.care_action_id, None) if action.care_action_id else None
         if action.care_action_id and row is None:
             raise PlanError(
@@ -483,6 +484,14 @@ def _sync_actions(
     return content.model_copy(update={"actions": kept})
 
 
+def _check_owner(session: Session, action: PlanAction) -> None:
+    if action.owner_user_id is None:
+        return
+    owner = session.get(User, action.owner_user_id)
+    if owner is None or not owner.active:
+        raise PlanError(f"action “{action.title}”: its owner has no active joinedup account")
+
+
 def _new_action(
     principal: Principal, plan: CarePlan, action: PlanAction, now: dt.datetime
 ) -> CareAction:
@@ -491,7 +500,7 @@ def _new_action(
         title=action.title,
         source="care_plan",
         care_plan_id=plan.id,
-        owner_user_id=None,
+        owner_user_id=action.owner_user_id,
         owner_name=action.owner_name,
         owner_org=action.owner_org,
         due_on=action.due_on,
@@ -509,7 +518,7 @@ def _update_action(
     row: CareAction, principal: Principal, action: PlanAction, now: dt.datetime
 ) -> None:
     changed = False
-    for name in ("title", "owner_name", "owner_org", "due_on"):
+    for name in ("title", "owner_name", "owner_org", "owner_user_id", "due_on"):
         if getattr(row, name) != getattr(action, name):
             setattr(row, name, getattr(action, name))
             changed = True

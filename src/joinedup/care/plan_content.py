@@ -122,6 +122,8 @@ class PlanAction(_Part):
     title: str = Field(min_length=1, max_length=MEDIUM)
     owner_name: str = Field(min_length=1, max_length=SHORT)
     owner_org: str = Field(min_length=1, max_length=SHORT)
+    # The owner's joinedup account, when they have one: the action is then on their worklist.
+    owner_user_id: int | None = None
     due_on: dt.date
     status: Literal["open", "done", "cancelled"] = "open"
     # The tracked action (care_actions.id) the save created for this plan action.

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
 from joinedup.care import care_plan as plans
+from joinedup.care.named_professionals import candidates_for
 from joinedup.care.plan_content import (
     ACTION_STATES,
     CARER_FIELDS,
@@ -54,7 +55,10 @@ Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 #: The repeatable rows of the form: section -> (form row prefix, fields typed in the row).
 ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "goals": ("goal", ("description", "measure", "target", "target_date", "status")),
-    "actions": ("action", ("title", "owner_name", "owner_org", "due_on", "status")),
+    "actions": (
+        "action",
+        ("title", "owner_name", "owner_org", "owner_user_id", "due_on", "status"),
+    ),
     "key_contacts": ("contact", ("name", "role", "organisation", "phone")),
 }
 #: Fields a blank row may still carry without being something the user wrote.
@@ -415,6 +419,9 @@ def _edit_page(
         else "",
         goal_states=GOAL_STATES,
         action_states=ACTION_STATES,
+        owners=candidates_for(get_sessions(request), person.practice_code)
+        if person.practice_code
+        else [],
         carer_fields=CARER_FIELDS,
         csrf_token=user.csrf_token,
         status_code=status_code,
@@ -469,6 +476,8 @@ def _rows(form: FormData, section: str) -> list[dict[str, Any]]:
         if section == "actions":
             action_id = _text(form, f"{prefix}-{i}-care_action_id")
             row["care_action_id"] = int(action_id) if action_id.isdigit() else None
+            owner = row["owner_user_id"]
+            row["owner_user_id"] = int(owner) if owner.isdigit() else None
         found.append(row)
     return found
 
