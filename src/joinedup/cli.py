@@ -464,6 +464,7 @@ def demo(
     summary = sync_organisations(store, sessions)
     out.print(f"Care store ready: {summary}")
     _demo_objections(store, sessions, seed)
+    _demo_variation(store, sessions)
     _demo_users(sessions)
     _demo_care(sessions, settings)
     _demo_commissioning(store, sessions, settings)
@@ -522,6 +523,16 @@ def _demo_objections(store: PopulationStore, sessions: Any, seed: int) -> None:
         f"Objections to secondary use: {report.recorded:,} recorded, "
         f"{report.already_recorded:,} already in force"
     )
+
+
+def _demo_variation(store: PopulationStore, sessions: Any) -> None:
+    """Work out the practice-variation inputs once for this store version, so the first
+    commissioner to open the practice pages does not wait for them."""
+    from joinedup.analytics.variation.matrix import prepare
+    from joinedup.governance.objections import active_objectors
+
+    out.print("Practice variation: working out the indicators for every year …")
+    prepare(store, objectors=active_objectors(sessions))
 
 
 def _demo_users(sessions: Any) -> None:

@@ -11,13 +11,15 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from joinedup.analytics import continuity as ct
 from joinedup.analytics import funnel as fp
 from joinedup.analytics.engine import connect, read_store
 from joinedup.analytics.person_summary import TABLES as SUMMARY_TABLES
 from joinedup.analytics.person_summary import person_summary
+from joinedup.analytics.variation import kept
 from joinedup.analytics.variation import matrix as vm
 from joinedup.analytics.variation.indicators import BY_ID, INDICATORS
-from joinedup.analytics.variation.people import load_people
+from joinedup.analytics.variation.people import STANDARDISED, indicator_cells, load_people
 from joinedup.analytics.variation.standardisation import expected_counts, imd_quintile
 from joinedup.carestore.migrate import upgrade
 from joinedup.governance.suppression import suppress_count
@@ -264,6 +266,87 @@ def test_the_people_behind_a_count_are_those_counted(
     assert all(p.age >= 65 for p in found)
     with pytest.raises(ValueError):
         vm.people_behind(small_store, practice, "slicc")
+
+
+def test_standardising_cells_less_objectors_equals_standardising_their_rows(
+    people: pd.DataFrame,
+) -> None:
+    # The fast path (the area's cells, less the objectors' cells, every indicator in one pass)
+    # against the per-practice method on person rows with objectors dropped: exactly equal,
+    # floating-point rounding included, for several sets of objectors.
+    everyone = indicator_cells(people)
+    for step in (1_000_000, 7, 9, 11, 13):
+        objectors = set(people.person_id.iloc[::step])
+        kept_in = people[~people.person_id.isin(objectors)]
+        left_out = people[people.person_id.isin(objectors)]
+        tables = vm.standardised_tables(vm.cells_without(everyone, left_out))
+        for ind in STANDARDISED:
+            counted = kept_in if ind.among is None else kept_in[kept_in[ind.among] == 1]
+            old = expected_counts(counted, ind.events).set_index("practice_code")
+            pd.testing.assert_frame_equal(tables[ind.id], old, check_exact=True, obj=ind.id)
+
+
+def test_year_variation_with_objectors_equals_the_per_person_computation(
+    small_store: PopulationStore, people: pd.DataFrame, as_of: dt.date
+) -> None:
+    objectors = frozenset(int(p) for p in people.person_id.iloc[::11])
+    found = vm.year_variation(small_store, objectors=objectors)
+    kept_in = people[~people.person_id.isin(objectors)]
+    sizes = kept_in.groupby("practice_code").size()
+    assert {p.code: p.list_size for p in found.practices} == {
+        p.code: int(sizes.get(p.code, 0)) for p in found.practices
+    }
+    for ind in STANDARDISED:
+        counted = kept_in if ind.among is None else kept_in[kept_in[ind.among] == 1]
+        old = expected_counts(counted, ind.events).set_index("practice_code")
+        for code, figure in found.results[ind.id].figures.items():
+            assert figure.expected == old.loc[code, "expected"], (ind.id, code)
+            assert figure.observed == suppress_count(int(old.loc[code, "observed"]))
+    # Continuity: objectors out of the kept per-patient rows = objectors out of appointments.
+    con = connect("duckdb")
+    try:
+        appointments = read_store(con, small_store, ["gp_appointments"])["gp_appointments"]
+        direct = con.to_pyarrow(
+            ct.practice_continuity_table(ct.without(appointments, objectors), as_of)
+        ).to_pylist()
+    finally:
+        con.disconnect()
+    fast = {c.practice_code: c for c in ct.practice_continuity(small_store, as_of=as_of)}
+    assert set(fast) >= {r["practice_code"] for r in direct}
+    for row in direct:
+        figure = found.results["slicc"].figures[row["practice_code"]]
+        assert figure.observed == suppress_count(row["slicc_with_usual_gp"])
+        upc = found.results["upc"].figures[row["practice_code"]]
+        assert upc.people == suppress_count(row["patients"])
+        if upc.value is not None:
+            assert upc.value == pytest.approx(row["upc"], rel=1e-12)
+
+
+def test_inputs_are_kept_per_store_version_and_read_back_unchanged(
+    small_store: PopulationStore, as_of: dt.date
+) -> None:
+    first = vm.year_variation(small_store, objectors=frozenset({1, 2, 3}))
+    folder = kept.folder(small_store)
+    names = {p.name for p in folder.iterdir()}
+    assert {f"people_{as_of}.parquet", f"cells_{as_of}.parquet"} <= names
+    assert any(n.startswith(f"figures_{as_of}_") for n in names)
+    vm._CACHE.clear()  # a restart: figures read back from disk
+    vm._INPUTS.clear()
+    again = vm.year_variation(small_store, objectors=frozenset({1, 2, 3}))
+    assert again.practices == first.practices
+    for ind in INDICATORS:
+        assert again.results[ind.id].figures == first.results[ind.id].figures, ind.id
+    # Another set of objectors: worked out again, its own figures file replaces the old one.
+    vm.year_variation(small_store, objectors=frozenset({4}))
+    assert len(list(folder.glob(f"figures_{as_of}_*.json"))) == 1
+
+
+def test_the_fingerprint_changes_with_the_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = PopulationStore(tmp_path / "population")
+    store.write_metadata({"extract_date": "2026-03-31"})
+    before = kept.fingerprint(store)
+    store.write_metadata({"extract_date": "2026-03-31", "loaded": 2})
+    assert kept.fingerprint(store) != before
 
 
 def test_year_ends_cover_the_years_of_data(small_store: PopulationStore, as_of: dt.date) -> None:

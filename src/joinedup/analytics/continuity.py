@@ -176,6 +176,72 @@ def slicc_consultations(
     )
 
 
+def patient_practice_continuity(
+    appointments: ibis.Table,
+    as_of: dt.date,
+    *,
+    window_days: int = WINDOW_DAYS,
+    min_consultations: int = MIN_CONSULTATIONS,
+) -> ibis.Table:
+    """One row per patient and practice with any GP consultation in the window: person_id,
+    practice_code, eligible (≥ `min_consultations` consultations), upc, coc, secon (null unless
+    eligible), slicc_consultations, slicc_with_usual_gp. What `practice_figures` sums; kept
+    per patient so that objectors can be left out later without reading appointments again."""
+    c = gp_consultations(appointments, *_window(as_of, window_days))
+    keys = list(KEYS)
+    seen = c.group_by(keys).aggregate(_n=c.count())
+    indices = patient_continuity(
+        appointments, as_of, window_days=window_days, min_consultations=min_consultations
+    )
+    s = slicc_consultations(appointments, as_of, window_days=window_days)
+    slicc = s.group_by(keys).aggregate(
+        slicc_consultations=s.count().cast("int64"),
+        slicc_with_usual_gp=s.with_usual_gp.sum().cast("int64"),
+    )
+    t = seen.left_join(indices.drop("consultations"), keys)
+    t = t.drop(*[c for c in t.columns if c.endswith("_right")])
+    t = t.left_join(slicc, keys)
+    t = t.drop(*[c for c in t.columns if c.endswith("_right")])
+    zero = ibis.literal(0, "int64")
+    return t.select(
+        *keys,
+        eligible=t.upc.notnull(),
+        upc=t.upc,
+        coc=t.coc,
+        secon=t.secon,
+        slicc_consultations=t.slicc_consultations.fill_null(zero),
+        slicc_with_usual_gp=t.slicc_with_usual_gp.fill_null(zero),
+    )
+
+
+def practice_figures(patients: ibis.Table) -> ibis.Table:
+    """`patient_practice_continuity` rows → one row per practice with any of them:
+    practice_code, patients (eligible), upc, coc, secon (means over eligible patients),
+    slicc_consultations, slicc_with_usual_gp."""
+    eligible = patients.filter(patients.eligible)
+    means = eligible.group_by("practice_code").aggregate(
+        patients=eligible.count().cast("int64"),
+        upc=eligible.upc.mean(),
+        coc=eligible.coc.mean(),
+        secon=eligible.secon.mean(),
+    )
+    slicc = patients.group_by("practice_code").aggregate(
+        slicc_consultations=patients.slicc_consultations.sum().cast("int64"),
+        slicc_with_usual_gp=patients.slicc_with_usual_gp.sum().cast("int64"),
+    )
+    t = means.right_join(slicc, "practice_code")
+    zero = ibis.literal(0, "int64")
+    return t.select(
+        practice_code=t.practice_code_right,
+        patients=t.patients.fill_null(zero),
+        upc=t.upc,
+        coc=t.coc,
+        secon=t.secon,
+        slicc_consultations=t.slicc_consultations,
+        slicc_with_usual_gp=t.slicc_with_usual_gp,
+    )
+
+
 def practice_continuity_table(
     appointments: ibis.Table,
     as_of: dt.date,
@@ -185,33 +251,10 @@ def practice_continuity_table(
 ) -> ibis.Table:
     """One row per practice with any GP consultation in the window: practice_code, patients,
     upc, coc, secon, slicc_consultations, slicc_with_usual_gp."""
-    patients = patient_continuity(
-        appointments, as_of, window_days=window_days, min_consultations=min_consultations
-    )
-    means = patients.group_by("practice_code").aggregate(
-        patients=patients.count().cast("int64"),
-        upc=patients.upc.mean(),
-        coc=patients.coc.mean(),
-        secon=patients.secon.mean(),
-    )
-    s = slicc_consultations(appointments, as_of, window_days=window_days)
-    slicc = s.group_by("practice_code").aggregate(
-        slicc_consultations=s.count().cast("int64"),
-        slicc_with_usual_gp=s.with_usual_gp.sum().cast("int64"),
-    )
-    c = gp_consultations(appointments, *_window(as_of, window_days))
-    practices = c.select("practice_code").distinct()
-    t = practices.left_join(means, "practice_code").drop("practice_code_right")
-    t = t.left_join(slicc, "practice_code").drop("practice_code_right")
-    zero = ibis.literal(0, "int64")
-    return t.select(
-        "practice_code",
-        patients=t.patients.fill_null(zero),
-        upc=t.upc,
-        coc=t.coc,
-        secon=t.secon,
-        slicc_consultations=t.slicc_consultations.fill_null(zero),
-        slicc_with_usual_gp=t.slicc_with_usual_gp.fill_null(zero),
+    return practice_figures(
+        patient_practice_continuity(
+            appointments, as_of, window_days=window_days, min_consultations=min_consultations
+        )
     )
 
 
@@ -224,15 +267,14 @@ def without(table: ibis.Table, people: Iterable[int]) -> ibis.Table:
     return table.anti_join(left_out, table.person_id.cast("int64") == left_out.person_id)
 
 
-def practice_continuity(
-    store: PopulationStore,
-    *,
-    as_of: dt.date,
-    excluding: Iterable[int] = (),
-    window_days: int = WINDOW_DAYS,
-) -> list[PracticeContinuity]:
-    """Continuity of GP care at each practice over the 365 days ending `as_of` (DuckDB),
-    leaving out `excluding` (objectors). Figures are not yet suppressed: see `published`."""
+def patient_rows(
+    store: PopulationStore, *, as_of: dt.date, window_days: int = WINDOW_DAYS
+) -> pa.Table:
+    """`patient_practice_continuity` over the store's GP appointments (DuckDB), everyone in.
+
+    Each patient's row depends only on their own appointments, so leaving objectors out of
+    these rows (`practice_continuity_from_rows`) gives what leaving them out of the
+    appointments would."""
     con = connect("duckdb")
     try:
         appointments = read_store(con, store, ["gp_appointments"])["gp_appointments"]
@@ -243,13 +285,36 @@ def practice_continuity(
             & (appointments.appointment_date <= ibis.literal(as_of, type="date"))
             & (appointments.clinician_role == "gp")
         )
-        recent = con.create_table("recent_gp_appointments", without(kept, excluding), temp=True)
-        rows = con.to_pyarrow(
-            practice_continuity_table(recent, as_of, window_days=window_days)
-        ).to_pylist()
+        recent = con.create_table("recent_gp_appointments", kept, temp=True)
+        return con.to_pyarrow(patient_practice_continuity(recent, as_of, window_days=window_days))
     finally:
         con.disconnect()
-    return sorted((_record(r) for r in rows), key=lambda p: p.practice_code)
+
+
+def practice_continuity_from_rows(
+    rows: pa.Table, *, excluding: Iterable[int] = ()
+) -> list[PracticeContinuity]:
+    """Practice figures from `patient_rows`, leaving out `excluding` (objectors)."""
+    con = connect("duckdb")
+    try:
+        patients = without(ibis.memtable(rows), excluding)
+        found = con.to_pyarrow(practice_figures(patients)).to_pylist()
+    finally:
+        con.disconnect()
+    return sorted((_record(r) for r in found), key=lambda p: p.practice_code)
+
+
+def practice_continuity(
+    store: PopulationStore,
+    *,
+    as_of: dt.date,
+    excluding: Iterable[int] = (),
+    window_days: int = WINDOW_DAYS,
+) -> list[PracticeContinuity]:
+    """Continuity of GP care at each practice over the 365 days ending `as_of` (DuckDB),
+    leaving out `excluding` (objectors). Figures are not yet suppressed: see `published`."""
+    rows = patient_rows(store, as_of=as_of, window_days=window_days)
+    return practice_continuity_from_rows(rows, excluding=excluding)
 
 
 def _record(row: Mapping[str, object]) -> PracticeContinuity:

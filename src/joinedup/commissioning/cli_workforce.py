@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from joinedup.cli_reports import report_rejected_lines
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
@@ -101,16 +102,7 @@ def import_command(
         out.print(f"Batch {report.batch_version} already holds these figures: nothing changed.")
     elif report.batch_version is not None:
         out.print(f"Loaded as batch {report.batch_version}.")
-    if report.rejected:
-        rejects = Table(title="Rejected lines")
-        rejects.add_column("Line", justify="right")
-        rejects.add_column("Reason")
-        for rejection in report.rejected:
-            rejects.add_row(str(rejection.line), rejection.reason)
-        out.print(rejects)
-        if not report.committed:
-            out.print("Nothing was loaded (--strict): correct the lines above and load again.")
-        raise typer.Exit(1)
+    report_rejected_lines(out, report.rejected, report.committed)
 
 
 @workforce_app.command("show")

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.analytics import case_finding as cf
+from joinedup.analytics.stratify import StratificationRun
 from joinedup.care.register import register_members
 from joinedup.governance.audit import COMMISSIONING, DIRECT_CARE
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.pseudonyms import area_key
 from joinedup.governance.relationships import user_practices
 from joinedup.governance.roles import Principal
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 
@@ -35,6 +38,30 @@ class Audience:
     @property
     def purpose(self) -> str:
         return DIRECT_CARE if self.identifiable else COMMISSIONING
+
+    def run_list(
+        self,
+        store: PopulationStore,
+        list_id: str,
+        *,
+        practice: str | None,
+        neighbourhood: str | None,
+        run: StratificationRun | None,
+    ) -> cf.CaseFindingResult:
+        """The list as this audience may see it: their practices or the whole area, objectors
+        out beyond direct care, the register left out, suppressed when not identifiable.
+        Raises `case_finding`'s organisation errors for the caller to put in words."""
+        result = cf.run_list(
+            store,
+            list_id,
+            practice=practice,
+            neighbourhood=neighbourhood,
+            within_practices=self.practices,
+            excluding=self.excluding,
+            run=run,
+            on_register=self.on_register,
+        )
+        return result if self.identifiable else result.published()
 
 
 def case_finding_audience(

@@ -126,20 +126,13 @@ def export_segments(
     """Segments and cost concentration of the latest run (objectors out, suppressed), audited."""
     from joinedup.analytics.stratify import latest_run
     from joinedup.governance.objections import active_objectors
-    from joinedup.web.stratification import (
-        SEGMENTS_CSV_COLUMNS,
-        _pareto_rows,
-        _scheme_views,
-        run_figures,
-        segments_csv_rows,
-    )
+    from joinedup.web.stratification import SEGMENTS_CSV_COLUMNS, published_segment_rows
 
     _require(user, "aggregates.export", "segments")
     run = latest_run(settings)
     if run is None:
         raise ExportUnavailable("there is no stratification run yet: run `joinedup stratify`")
-    figures = run_figures(run, active_objectors(sessions))
-    rows = segments_csv_rows(_scheme_views(run, figures), _pareto_rows(figures, settings))
+    rows = published_segment_rows(run, active_objectors(sessions), settings)
     record_export(
         sessions,
         user,
@@ -185,15 +178,8 @@ def export_case_finding(
         raise ExportUnavailable(reason)
     audience = case_finding_audience(user, sessions, settings)
     try:
-        result = cf.run_list(
-            store,
-            list_id,
-            practice=practice,
-            neighbourhood=neighbourhood,
-            within_practices=audience.practices,
-            excluding=audience.excluding,
-            run=run,
-            on_register=audience.on_register,
+        result = audience.run_list(
+            store, list_id, practice=practice, neighbourhood=neighbourhood, run=run
         )
     except cf.UnknownOrganisationError as exc:
         raise ExportUnavailable(str(exc)) from None
@@ -201,8 +187,6 @@ def export_case_finding(
         raise ExportRefused(
             f"{user.username} can export named people only in the practices they work in"
         ) from None
-    if not audience.identifiable:
-        result = result.published()
     record_export(
         sessions,
         user,

@@ -85,15 +85,8 @@ def _run(
     run: StratificationRun | None,
 ) -> cf.CaseFindingResult:
     try:
-        result = cf.run_list(
-            store,
-            list_id,
-            practice=practice,
-            neighbourhood=neighbourhood,
-            within_practices=audience.practices,
-            excluding=audience.excluding,
-            run=run,
-            on_register=audience.on_register,
+        return audience.run_list(
+            store, list_id, practice=practice, neighbourhood=neighbourhood, run=run
         )
     except cf.UnknownOrganisationError as exc:
         raise HTTPException(status_code=404, detail=f"{str(exc).capitalize()}.") from None
@@ -103,7 +96,6 @@ def _run(
             detail="You can see named people only in the practices you work in. "
             "Ask your administrator if you work in this one too.",
         ) from None
-    return result if audience.identifiable else result.published()
 
 
 def _scope(result: cf.CaseFindingResult) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import csv
 import io
 from typing import Annotated, Any
 
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,9 +102,9 @@ def _indicator(indicator_id: str) -> Indicator:
 
 
 def _variation(
-    store: PopulationStore, sessions: sessionmaker[Session], adjustment: vm.fp.Adjustment
+    store: PopulationStore, objectors: frozenset[int], adjustment: vm.fp.Adjustment
 ) -> vm.YearVariation:
-    return vm.year_variation(store, objectors=active_objectors(sessions), adjustment=adjustment)
+    return vm.year_variation(store, objectors=objectors, adjustment=adjustment)
 
 
 def _practice_exists(store: PopulationStore, code: str) -> None:
@@ -112,8 +113,8 @@ def _practice_exists(store: PopulationStore, code: str) -> None:
         raise HTTPException(status_code=404, detail=f"There is no practice {code} in this area.")
 
 
-def _objectors_left_out(sessions: sessionmaker[Session]) -> int | None:
-    return suppress_count(len(active_objectors(sessions)))
+def _objectors_left_out(objectors: frozenset[int]) -> int | None:
+    return suppress_count(len(objectors))
 
 
 def _context(request: Request, user: Principal, store: PopulationStore) -> dict[str, Any]:
@@ -174,7 +175,8 @@ def practice_matrix(
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
-    variation = _variation(store, sessions, chosen)
+    objectors = active_objectors(sessions)
+    variation = _variation(store, objectors, chosen)
     query = f"?adjustment={chosen}" if chosen != "none" else ""
     return templates.TemplateResponse(
         request,
@@ -185,7 +187,7 @@ def practice_matrix(
             "variation": variation,
             "adjustment": chosen,
             "query": query,
-            "objectors_left_out": _objectors_left_out(sessions),
+            "objectors_left_out": _objectors_left_out(objectors),
         },
     )
 
@@ -198,7 +200,7 @@ def practice_matrix_csv(
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
-    variation = _variation(store, sessions, chosen)
+    variation = _variation(store, active_objectors(sessions), chosen)
     rows = []
     for p in variation.practices:
         for ind in INDICATORS:
@@ -284,7 +286,7 @@ def practice_funnel_csv(
 ) -> Response:
     ind = _indicator(indicator)
     chosen = _adjustment(adjustment)
-    variation = _variation(store, sessions, chosen)
+    variation = _variation(store, active_objectors(sessions), chosen)
     rows = [
         [
             r["practice"].code,
@@ -322,7 +324,8 @@ def practice_funnel(
 ) -> Response:
     ind = _indicator(indicator)
     chosen = _adjustment(adjustment)
-    variation = _variation(store, sessions, chosen)
+    objectors = active_objectors(sessions)
+    variation = _variation(store, objectors, chosen)
     result = variation.results[ind.id]
     x_label, y_label = _funnel_labels(ind)
     highlight: frozenset[str] = frozenset()
@@ -355,7 +358,7 @@ def practice_funnel(
             "highlight": practice if highlight else None,
             "peers": peers,
             "names": {p.code: p.name for p in variation.practices},
-            "objectors_left_out": _objectors_left_out(sessions),
+            "objectors_left_out": _objectors_left_out(objectors),
             "csv_url": request.url_for("practice_funnel_csv", indicator=ind.id).path
             + (f"?adjustment={chosen}" if chosen != "none" else ""),
         },
@@ -376,7 +379,8 @@ def practice_page(
 ) -> Response:
     chosen = _adjustment(adjustment)
     _practice_exists(store, practice_code)
-    variation = _variation(store, sessions, chosen)
+    objectors = active_objectors(sessions)
+    variation = _variation(store, objectors, chosen)
     practice = variation.practice(practice_code)
     if practice is None:
         raise HTTPException(status_code=404, detail=f"There is no practice {practice_code}.")
@@ -385,9 +389,7 @@ def practice_page(
         ind.id: [vm.compare_with_peers(variation.results[ind.id], practice_code, g) for g in groups]
         for ind in INDICATORS
     }
-    trend = vm.practice_trend(
-        store, practice_code, objectors=active_objectors(sessions), adjustment=chosen
-    )
+    trend = vm.practice_trend(store, practice_code, objectors=objectors, adjustment=chosen)
     names = {p.code: p.name for p in variation.practices}
     return templates.TemplateResponse(
         request,
@@ -402,7 +404,7 @@ def practice_page(
             "comparisons": comparisons,
             "trend": trend,
             "years": [p.year_end for p in next(iter(trend.values()))],
-            "objectors_left_out": _objectors_left_out(sessions),
+            "objectors_left_out": _objectors_left_out(objectors),
             "adjustment": chosen,
         },
     )
@@ -489,9 +491,16 @@ def _people_rows(
             {"pseudonym": k, "age": p.age, "sex": p.sex, "count": p.count}
             for k, p in zip(keys, people, strict=True)
         ]
-    wanted = {p.person_id for p in people}
-    patients = store.read("patients", columns=["person_id", "nhs_number"]).to_pylist()
-    numbers = {r["person_id"]: r["nhs_number"] for r in patients if r["person_id"] in wanted}
+    wanted = sorted({p.person_id for p in people})
+    if not wanted:
+        return []
+    # Only the listed people's rows: the store's small row groups let the filter skip the rest.
+    patients = pq.read_table(
+        store.path("patients"),
+        columns=["person_id", "nhs_number"],
+        filters=[("person_id", "in", wanted)],
+    ).to_pylist()
+    numbers = {r["person_id"]: r["nhs_number"] for r in patients}
     return [
         {
             "person_id": p.person_id,

@@ -544,6 +544,15 @@ def _csv_pounds(value: float | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+def published_segment_rows(
+    run: StratificationRun, objectors: frozenset[int], settings: Settings
+) -> list[dict[str, Any]]:
+    """Segments and cost concentration of `run` as published (objectors out, suppressed): the
+    rows of the page's CSV and of `joinedup export segments`."""
+    figures = run_figures(run, objectors)
+    return segments_csv_rows(_scheme_views(run, figures), _pareto_rows(figures, settings))
+
+
 def segments_csv_rows(
     schemes: list[SchemeView], pareto: dict[str, list[ParetoRow]]
 ) -> list[dict[str, Any]]:
@@ -595,8 +604,7 @@ def segments_csv(
         raise HTTPException(
             status_code=404, detail="There is no stratification run yet: run joinedup stratify."
         )
-    figures = run_figures(run, active_objectors(sessions))
-    rows = segments_csv_rows(_scheme_views(run, figures), _pareto_rows(figures, settings))
+    rows = published_segment_rows(run, active_objectors(sessions), settings)
     record_export(
         sessions,
         user,

@@ -27,13 +27,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from joinedup.analytics import funnel as fp
-from joinedup.analytics.continuity import PracticeContinuity, practice_continuity
+from joinedup.analytics.continuity import PracticeContinuity, practice_continuity_from_rows
+from joinedup.analytics.variation import kept
 from joinedup.analytics.variation.indicators import (
     DOMAINS,
     INDICATORS,
@@ -41,10 +43,15 @@ from joinedup.analytics.variation.indicators import (
     Indicator,
     indicator,
 )
-from joinedup.analytics.variation.people import load_people
-from joinedup.analytics.variation.standardisation import expected_counts
+from joinedup.analytics.variation.people import (
+    STANDARDISED,
+    indicator_cells,
+    load_people,
+    with_strata,
+)
+from joinedup.analytics.variation.standardisation import STRATA, expected_from_cells
 from joinedup.governance.suppression import suppress_count, suppressed_share
-from joinedup.population.store import METADATA_FILE, PopulationStore
+from joinedup.population.store import PopulationStore
 
 ADJUSTMENTS: tuple[fp.Adjustment, ...] = ("none", "multiplicative", "additive")
 LIST_SIZE_BAND = 0.25
@@ -169,12 +176,17 @@ def _funnel(
     return fp.funnel(num, den, kind=kind, adjustment=adjustment)
 
 
+def standardised_tables(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """People, observed and expected per practice for every standardised indicator, from
+    `indicator_cells`, indexed by practice code."""
+    found = expected_from_cells(cells, [i.id for i in STANDARDISED])
+    return {k: v.set_index("practice_code") for k, v in found.items()}
+
+
 def standardised_result(
-    ind: Indicator, people: pd.DataFrame, codes: list[str], adjustment: fp.Adjustment
+    ind: Indicator, table: pd.DataFrame, codes: list[str], adjustment: fp.Adjustment
 ) -> IndicatorResult:
-    """A standardised-ratio indicator over the indicator-people table (objectors already out)."""
-    counted = people if ind.among is None else people[people[ind.among] == 1]
-    table = expected_counts(counted, ind.events).set_index("practice_code")
+    """A standardised-ratio indicator from its `standardised_tables` entry (objectors out)."""
     area_rate = suppressed_share(int(table["observed"].sum()), int(table["people"].sum()))
     rows: dict[str, tuple[int | None, int | None, float | None]] = {}
     for code in codes:
@@ -310,13 +322,13 @@ def _figure(
 # --- the practices -----------------------------------------------------------------------------
 
 
-def practices(store: PopulationStore, people: pd.DataFrame) -> list[PracticeInfo]:
-    """Every practice of the area with its parent, deprivation quintile and list size."""
+def practices(store: PopulationStore, sizes: Mapping[str, int]) -> list[PracticeInfo]:
+    """Every practice of the area with its parent, deprivation quintile and list size
+    (`sizes`: registered people by practice, objectors left out)."""
     orgs = store.read(
         "organisations", columns=["org_code", "name", "org_type", "parent_code", "imd_decile"]
     ).to_pylist()
     names = {o["org_code"]: o["name"] for o in orgs}
-    sizes = people.groupby("practice_code").size()
     found = []
     for o in orgs:
         if o["org_type"] != "practice":
@@ -458,29 +470,22 @@ def year_variation(
     """Every indicator for every practice over the 12 months ending `as_of` (default: the
     store's extract date), objectors left out, counts suppressed."""
     as_of = as_of or extract_date(store)
-    meta = store.root / METADATA_FILE
-    key = (
-        str(store.root),
-        meta.stat().st_mtime if meta.exists() else 0.0,
-        as_of,
-        hash(objectors),
-        adjustment,
-    )
+    stamp = kept.fingerprint(store)
+    key = (str(store.root), stamp, as_of, hash(objectors), adjustment)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    people = load_people(store, as_of)
-    if objectors:
-        people = people[~people["person_id"].isin(list(objectors))]
-    found = practices(store, people)
+    inputs = _year_inputs(store, stamp, as_of, objectors)
+    found = practices(store, inputs.list_sizes)
     codes = [p.code for p in found]
-    continuity = _continuity(store, key[1], as_of, objectors)
     results = {}
     for ind in INDICATORS:
         if ind.domain == "continuity":
-            results[ind.id] = continuity_result(ind, continuity, codes, adjustment)
+            results[ind.id] = continuity_result(ind, inputs.continuity, codes, adjustment)
         else:
-            results[ind.id] = standardised_result(ind, people, codes, adjustment)
+            results[ind.id] = standardised_result(
+                ind, inputs.standardised[ind.id], codes, adjustment
+            )
     variation = YearVariation(as_of, found, results, adjustment)
     with _LOCK:
         if len(_CACHE) > 4 * MAX_YEARS:
@@ -489,25 +494,110 @@ def year_variation(
     return variation
 
 
-_CONTINUITY: dict[tuple, dict[str, PracticeContinuity]] = {}
+@dataclass(frozen=True)
+class _YearInputs:
+    """What a year's figures are worked out from, objectors already out: small, so kept in
+    memory and on disk (`kept.for_objectors`) for the objections in force."""
+
+    standardised: dict[str, pd.DataFrame]  # standardised_tables
+    list_sizes: dict[str, int]
+    continuity: dict[str, PracticeContinuity]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "standardised": {
+                k: v.reset_index().to_dict(orient="list") for k, v in self.standardised.items()
+            },
+            "list_sizes": self.list_sizes,
+            "continuity": [asdict(c) for c in self.continuity.values()],
+        }
+
+    @classmethod
+    def from_json(cls, found: Mapping[str, Any]) -> _YearInputs:
+        kinds = {"people": "int64", "observed": "int64", "expected": "float64"}
+        tables = {k: pd.DataFrame(v).astype(kinds) for k, v in found["standardised"].items()}
+        return cls(
+            {
+                k: v.astype({"expected": "float64"}).set_index("practice_code")
+                for k, v in tables.items()
+            },
+            {str(k): int(v) for k, v in found["list_sizes"].items()},
+            {c["practice_code"]: PracticeContinuity(**c) for c in found["continuity"]},
+        )
 
 
-def _continuity(
-    store: PopulationStore, stamp: float, as_of: dt.date, objectors: frozenset[int]
-) -> dict[str, PracticeContinuity]:
-    """Continuity by practice, cached apart from the funnel choice (it does not depend on it)."""
+_INPUTS: dict[tuple, _YearInputs] = {}
+
+
+def _year_inputs(
+    store: PopulationStore, stamp: str, as_of: dt.date, objectors: frozenset[int]
+) -> _YearInputs:
+    """The year's standardised counts and continuity with objectors out, cached apart from
+    the funnel choice (they do not depend on it)."""
     key = (str(store.root), stamp, as_of, hash(objectors))
     with _LOCK:
-        if key in _CONTINUITY:
-            return _CONTINUITY[key]
-    found = {
-        c.practice_code: c for c in practice_continuity(store, as_of=as_of, excluding=objectors)
-    }
+        if key in _INPUTS:
+            return _INPUTS[key]
+    inputs = _YearInputs.from_json(
+        kept.for_objectors(
+            store, as_of, objectors, lambda: _work_out_inputs(store, as_of, objectors).to_json()
+        )
+    )
     with _LOCK:
-        if len(_CONTINUITY) > 2 * MAX_YEARS:
-            _CONTINUITY.pop(next(iter(_CONTINUITY)))
-        _CONTINUITY[key] = found
-    return found
+        if len(_INPUTS) > 2 * MAX_YEARS:
+            _INPUTS.pop(next(iter(_INPUTS)))
+        _INPUTS[key] = inputs
+    return inputs
+
+
+def _work_out_inputs(
+    store: PopulationStore, as_of: dt.date, objectors: frozenset[int]
+) -> _YearInputs:
+    cells = _without_objectors(store, as_of, objectors)
+    rows = kept.continuity_rows(store, as_of)
+    return _YearInputs(
+        standardised=standardised_tables(cells),
+        list_sizes=_list_sizes(cells),
+        continuity={
+            c.practice_code: c for c in practice_continuity_from_rows(rows, excluding=objectors)
+        },
+    )
+
+
+def _list_sizes(cells: pd.DataFrame) -> dict[str, int]:
+    sizes = cells.groupby("practice_code")["registered"].sum()
+    return {str(code): int(n) for code, n in sizes.items() if n > 0}
+
+
+def _without_objectors(
+    store: PopulationStore, as_of: dt.date, objectors: frozenset[int]
+) -> pd.DataFrame:
+    """`indicator_cells` at `as_of` with objectors left out: the area's cells less theirs."""
+    cells = kept.cells(store, as_of).to_pandas()
+    if not objectors:
+        return cells
+    theirs = with_strata(kept.people_among(store, as_of, objectors).to_pandas())
+    return cells_without(cells, theirs)
+
+
+def cells_without(cells: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    """`indicator_cells` less the cells of `people` (rows of the indicator-people table with
+    strata): exactly the cells of everyone else, as the counts are sums."""
+    keys = ["practice_code", *STRATA]
+    everyone = cells.set_index(keys)
+    left_out = indicator_cells(people).set_index(keys).reindex(everyone.index, fill_value=0)
+    net = (everyone - left_out).reset_index()
+    # A cell of people left out only is dropped: the remaining people's grouping has none.
+    return net[net["registered"] > 0].reset_index(drop=True)
+
+
+def prepare(store: PopulationStore, *, objectors: frozenset[int] = frozenset()) -> None:
+    """Work out and keep everything the pages read, for every year end, now: for a step after
+    the store is written (generate, ingest, stratify, demo), so that no one waits on a first
+    view. `objectors`: those in force, whose figures are kept too."""
+    for year_end in year_ends(store):
+        kept.prepare(store, [year_end])
+        year_variation(store, objectors=objectors, as_of=year_end)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ stratification run uses, so the figures agree with `person_summary` at the same 
   medicines in the 12 months): ``scores.conditions.from_store``;
 * frailty: the eFI category (Clegg 2016) from ``scores.efi.from_store``.
 
-Computed on DuckDB and cached in memory per store and index date (the store changes only when
-it is regenerated or loaded again, which rewrites its metadata file).
+Computed on DuckDB once per store version and kept on disk (`kept`); the latest tables are also
+kept in memory.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from collections.abc import Mapping
 import ibis
 import pandas as pd
 
-from joinedup.analytics.engine import connect, read_store
 from joinedup.analytics.person_summary import WINDOW_DAYS
 from joinedup.analytics.scores import conditions, efi
 from joinedup.analytics.scores.conditions import window_start
-from joinedup.analytics.variation.standardisation import age_band, imd_quintile
+from joinedup.analytics.variation import kept
+from joinedup.analytics.variation.indicators import INDICATORS, Indicator
+from joinedup.analytics.variation.standardisation import STRATA, age_band, imd_quintile
 from joinedup.population.overview import registered_population
-from joinedup.population.store import METADATA_FILE, PopulationStore
+from joinedup.population.store import PopulationStore
 
 TABLES: tuple[str, ...] = (
     "patients",
@@ -129,31 +130,43 @@ def with_strata(people: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_CACHE: dict[tuple[str, float, dt.date], pd.DataFrame] = {}
+STANDARDISED: tuple[Indicator, ...] = tuple(i for i in INDICATORS if i.kind == "ratio")
+
+
+def indicator_cells(people: pd.DataFrame) -> pd.DataFrame:
+    """Every standardised indicator's people and events in each practice × stratum cell, in one
+    pass over the indicator-people table (objectors already out): columns practice_code, the
+    strata, registered (people), ``people:<id>`` and ``observed:<id>`` per indicator, sorted as
+    `stratum_cells`. Sums, so the cells of everyone less the cells of objectors are the cells
+    without them."""
+    counted: dict[str, pd.Series] = {}
+    for ind in STANDARDISED:
+        among = 1 if ind.among is None else people[ind.among]
+        counted[f"people:{ind.id}"] = pd.Series(among, index=people.index, dtype="int64")
+        counted[f"observed:{ind.id}"] = (people[ind.events] * among).astype("int64")
+    frame = pd.DataFrame({"practice_code": people["practice_code"]}).assign(
+        **{s: people[s] for s in STRATA},
+        registered=pd.Series(1, index=people.index, dtype="int64"),
+        **counted,
+    )
+    return frame.groupby(["practice_code", *STRATA], observed=True).sum().reset_index()
+
+
+_CACHE: dict[tuple[str, str, dt.date], pd.DataFrame] = {}
 _LOCK = threading.Lock()
-_CACHE_ENTRIES = 12
-
-
-def _stamp(store: PopulationStore) -> float:
-    path = store.root / METADATA_FILE
-    return path.stat().st_mtime if path.exists() else 0.0
+_CACHE_ENTRIES = 2  # whole-area tables are large: the latest year end and one more
 
 
 def load_people(store: PopulationStore, index_date: dt.date) -> pd.DataFrame:
-    """`indicator_people` at `index_date` with strata, as pandas (cached per store version)."""
-    key = (str(store.root), _stamp(store), index_date)
+    """`indicator_people` at `index_date` with strata, as pandas (kept on disk per store
+    version by `kept`, and the latest tables in memory)."""
+    key = (str(store.root), kept.fingerprint(store), index_date)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    con = connect("duckdb")
-    try:
-        tables = read_store(con, store, list(TABLES))
-        found = con.to_pyarrow(indicator_people(tables, index_date)).to_pandas()
-    finally:
-        con.disconnect()
-    people = with_strata(found)
+    people = with_strata(kept.people(store, index_date).to_pandas())
     with _LOCK:
-        if len(_CACHE) >= _CACHE_ENTRIES:
+        while len(_CACHE) >= _CACHE_ENTRIES:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = people
     return people

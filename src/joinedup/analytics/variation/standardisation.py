@@ -12,7 +12,9 @@ their confidence intervals*, "Indirectly standardised ratios"):
   people of this age, sex and deprivation", so practices with older or more deprived lists are
   compared fairly. Summed over every practice, observed equals expected exactly.
 
-Pure pandas over one row per person; no engine involved, so it is easy to check by hand.
+Pure pandas over one row per person (`expected_counts`) or over the people and events already
+summed in each practice × stratum cell (`stratum_cells`, `expected_from_cells`: the matrix sums
+every indicator's cells in one pass); no engine involved, so it is easy to check by hand.
 """
 
 from __future__ import annotations
@@ -36,6 +38,62 @@ def imd_quintile(decile: pd.Series) -> pd.Series:
     return ((decile.fillna(0).astype("int64") + 1) // 2).astype("int64")
 
 
+def stratum_cells(
+    people: pd.DataFrame,
+    events: str,
+    *,
+    by: str = "practice_code",
+    strata: Sequence[str] = STRATA,
+) -> pd.DataFrame:
+    """People and observed `events` in each cell of `by` × `strata` that has people, sorted by
+    `by` then the strata: columns `by`, the strata, ``people:<events>``, ``observed:<events>``
+    (the cell layout `expected_from_cells` reads)."""
+    strata = list(strata)
+    cells = people.groupby([by, *strata], observed=True)[events].agg(["size", "sum"])
+    names = {"size": f"people:{events}", "sum": f"observed:{events}"}
+    return cells.rename(columns=names).reset_index()
+
+
+def expected_from_cells(
+    cells: pd.DataFrame,
+    measures: Sequence[str],
+    *,
+    by: str = "practice_code",
+    strata: Sequence[str] = STRATA,
+) -> dict[str, pd.DataFrame]:
+    """Observed and expected per `by` for each of `measures` (area rates in one pass).
+
+    `cells` has one row per `by` × stratum cell (sorted by them) with ``people:<m>`` and
+    ``observed:<m>`` for each measure m; a cell with no people for a measure does not count for
+    it. Returns, per measure, columns `by`, people, observed, expected, one row for each `by`
+    with people for that measure.
+    """
+    strata = list(strata)
+    people = [f"people:{m}" for m in measures]
+    observed = [f"observed:{m}" for m in measures]
+    area = cells.groupby(strata, observed=True)[[*people, *observed]].sum()
+    rates = pd.DataFrame(
+        {f"rate:{m}": area[f"observed:{m}"] / area[f"people:{m}"] for m in measures}
+    ).reset_index()
+    cells = cells.merge(rates, on=strata, how="left")
+    found = {}
+    for m in measures:
+        # Each measure sums over its own cells only (no empty ones), so the sums, and their
+        # floating-point rounding, are those of standardising that measure alone.
+        own = cells[cells[f"people:{m}"] > 0]
+        out = pd.DataFrame(
+            {
+                by: own[by],
+                "people": own[f"people:{m}"],
+                "observed": own[f"observed:{m}"],
+                "expected": own[f"rate:{m}"] * own[f"people:{m}"],
+            }
+        )
+        out = out.groupby(by, observed=True)[["people", "observed", "expected"]].sum()
+        found[m] = out.astype({"people": "int64", "observed": "int64"}).reset_index()
+    return found
+
+
 def expected_counts(
     people: pd.DataFrame,
     events: str,
@@ -49,14 +107,5 @@ def expected_counts(
     column (a count, or 0/1 for a condition). Returns columns `by`, people, observed,
     expected, indexed by nothing; groups with no people are absent.
     """
-    strata = list(strata)
-    cells = people.groupby([by, *strata], observed=True)[events].agg(["size", "sum"])
-    cells = cells.rename(columns={"size": "people", "sum": "observed"}).reset_index()
-    area = cells.groupby(strata, observed=True)[["people", "observed"]].sum()
-    rate = (area["observed"] / area["people"]).rename("area_rate").reset_index()
-    cells = cells.merge(rate, on=strata, how="left")
-    cells["expected"] = cells["area_rate"] * cells["people"]
-    out = cells.groupby(by, observed=True)[["people", "observed", "expected"]].sum()
-    out["observed"] = out["observed"].astype("int64")
-    out["people"] = out["people"].astype("int64")
-    return out.reset_index()
+    cells = stratum_cells(people, events, by=by, strata=strata)
+    return expected_from_cells(cells, [events], by=by, strata=strata)[events]
