@@ -24,7 +24,8 @@ def test_apc_admission_methods_match_an_independent_count(shared_dir: Path) -> N
     path = shared_dir / HES / "artificial_hes_apc_0102.csv"
     items = list(read_hes("apc", path))
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    done = raw[(raw.EPISTAT == "3") & (raw.DISDATE != "")]
+    # 1800-01-01 and 1801-01-01 are HES's null and invalid dates: such a spell is rejected.
+    done = raw[(raw.EPISTAT == "3") & (raw.DISDATE != "") & ~raw.ADMIDATE.str.startswith("18")]
     spells = done.groupby(["PSEUDO_HESID", "PROCODE3", "ADMIDATE"]).agg(
         method=("ADMIMETH", "first")
     )
@@ -56,6 +57,58 @@ def test_episodes_make_one_spell_with_ordered_distinct_diagnoses(tmp_path: Path)
     assert codes == ["J181", "I500", "R54"]
     reasons = [i.reason for i in items if isinstance(i, Rejected)]
     assert any("before admission" in r for r in reasons)
+
+
+PEOPLE_HEADER = APC_HEADER + ",SEX,MYDOB,ETHNOS,GPPRAC,LSOA01,LSOA11"
+
+
+def test_each_patient_gets_one_patients_row_registration_and_practice(tmp_path: Path) -> None:
+    path = tmp_path / "apc.csv"
+    path.write_text(
+        PEOPLE_HEADER + "\n"
+        # P1: two spells, ethnicity recorded differently, practice changes; latest wins.
+        "P1,E1,RXX,2024-01-05,21,2024-01-09,3,1,I500,,1,031950,A,A81001,E01000001,\n"
+        "P1,E2,RXX,2024-03-01,11,2024-03-02,3,1,R54X,,1,031950,N,B82002,,E01000002\n"
+        "P1,E3,RXX,2024-04-01,11,2024-04-02,3,1,R54X,,1,031950,N,B82002,,E01000002\n"
+        # P2: born in the month of admission, practice not known (V81999).
+        "P2,E4,RXX,2024-02-03,82,2024-02-06,3,1,Z380,,2,022024,Z,V81999,,\n"
+        # P3: sex not known (0) on every record: the patient is rejected.
+        "P3,E5,RXX,2024-02-03,11,2024-02-04,3,1,J181,,0,011801,A,A81001,,\n"
+    )
+    items = list(read_hes("apc", path))
+    patients = {r.source_id: r.values for r in _rows(items, "patients")}
+    assert set(patients) == {"hes:P1", "hes:P2"}
+    p1, p2 = patients["hes:P1"], patients["hes:P2"]
+    assert (p1["sex"], str(p1["date_of_birth"]), p1["ethnicity"]) == ("M", "1950-03-15", "Black")
+    assert p1["lsoa_code"] == "E01000002" and p1["nhs_number"] is None
+    assert p1["person_id"].source_id == "hes:P1"
+    assert str(p2["date_of_birth"]) == "2024-02-03"  # the 15th, but not after the admission
+    assert p2["ethnicity"] == "Not stated"
+    (registration,) = [r.values for r in _rows(items, "registrations")]
+    assert registration["practice_code"] == "B82002"
+    assert str(registration["start_date"]) == "2024-03-01" and registration["end_date"] is None
+    practices = {r.values["org_code"]: r.values for r in _rows(items, "organisations")}
+    assert set(practices) == {"B82002"}  # only practices someone is registered with
+    assert practices["B82002"]["org_type"] == "practice"
+    rejected = [i for i in items if isinstance(i, Rejected) and i.table == "patients"]
+    assert len(rejected) == 1 and "hes:P3" in rejected[0].reason and "sex" in rejected[0].reason
+    notes = [i for i in items if isinstance(i, Unsupported)]
+    assert any("differ" in n.kind and n.detail.startswith("ethnicity") for n in notes)
+    assert any(n.kind == "registration" for n in notes)  # P2 has no known practice
+
+
+def test_ae_date_of_birth_comes_from_the_age_at_arrival(tmp_path: Path) -> None:
+    path = tmp_path / "ae.csv"
+    path.write_text(
+        "PSEUDO_HESID,AEKEY,PROCODE3,ARRIVALDATE,AEATTENDDISP,SEX,ARRIVALAGE,GPPRAC\n"
+        "A1,K1,RXX,2008-02-12,02,2,40.0,C81001\n"
+        "A2,K2,RXX,2008-02-12,02,1,7003,C81001\n"
+    )
+    patients = {r.source_id: r.values for r in _rows(list(read_hes("ae", path)), "patients")}
+    # The middle of the birth dates the age allows: 40 years and half a year before arrival.
+    assert str(patients["hes:A1"]["date_of_birth"]) == "1967-08-14"
+    assert str(patients["hes:A2"]["date_of_birth"]) == "2008-01-26"  # 7–28 days old
+    assert patients["hes:A1"]["_version"] < "hes:2"  # an APC month of birth outranks it
 
 
 def test_missing_columns_and_empty_file_are_clear(tmp_path: Path) -> None:

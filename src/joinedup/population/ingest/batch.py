@@ -387,7 +387,6 @@ class _Merger:
         self.spill = spill
         self.collector = collector
         self.changed: set[str] = set()
-        self.present: set[str] = set()
 
     def _empty_select(self, contract: TableContract) -> str:
         columns = ", ".join(
@@ -404,7 +403,6 @@ class _Merger:
         has_existing = existing.is_file()
         stored = f"m_{table}"
         if has_existing:
-            self.present.add(table)
             self.con.execute(f"CREATE VIEW old_{table} AS SELECT * FROM read_parquet('{existing}')")
         else:
             self.con.execute(f"CREATE VIEW old_{table} AS {self._empty_select(contract)}")
@@ -412,7 +410,6 @@ class _Merger:
         if not chunks:
             self.con.execute(f"CREATE VIEW {stored} AS SELECT * FROM old_{table}")
             return
-        self.present.add(table)
         counts = self.collector.counts_for(table)
         key = ", ".join(_q(k) for k in contract.primary_key)
         files = ", ".join(f"'{c}'" for c in chunks)
@@ -752,7 +749,9 @@ def _commit(
                 shutil.copy2(entry, staged.root / entry.name)
         for table in CONTRACTS:
             target = staged.path(table)
-            if table in merger.changed or table not in merger.present:
+            # A table with no file yet is written even when nothing of it was loaded (every row
+            # rejected at the merge), so the committed store always holds every contract.
+            if table in merger.changed or not store.path(table).is_file():
                 merger.write_table(table, target)
             else:
                 shutil.copy2(store.path(table), target)

@@ -773,33 +773,67 @@ class FhirReader:
                 )
                 continue
             self.practices.add(practice)
-            start = trace.first_at.get(practice, trace.birth)
-            yield SourceRow(
-                "registrations",
-                {
-                    "person_id": PersonRef(nhs_number=trace.nhs_number, source_id=label),
-                    "practice_code": self._org_code(practice),
-                    "start_date": min(start, trace.death) if trace.death else start,
-                    "end_date": trace.death,
-                },
-                trace.location,
-                f"{label}#registration",
+            yield registration_row(
+                PersonRef(nhs_number=trace.nhs_number, source_id=label),
+                self._org_code(practice),
+                first_seen=trace.first_at.get(practice),
+                birth=trace.birth,
+                death=trace.death,
+                location=trace.location,
+                source_id=f"{label}#registration",
             )
         for reference in sorted(self.practices):
             code, name = self.organisations.get(reference, (self._org_code(reference), reference))
-            yield SourceRow(
-                "organisations",
-                {
-                    "org_code": code,
-                    "name": name,
-                    "org_type": "practice",
-                    "parent_code": None,
-                    "imd_decile": None,
-                    "opened": None,
-                },
-                reference,
-                reference,
-            )
+            yield practice_row(code, name, location=reference, source_id=reference)
+
+
+# --- practices and registrations implied by a source (FHIR, HES) ------------------------------
+
+
+def practice_row(code: str, name: str, *, location: str, source_id: str) -> SourceRow:
+    """An organisation stored as a practice because a record uses it as one (someone's
+    registered practice, a GP encounter's provider); the source says nothing of its parent or
+    deprivation, so those stay empty."""
+    return SourceRow(
+        "organisations",
+        {
+            "org_code": code,
+            "name": name,
+            "org_type": "practice",
+            "parent_code": None,
+            "imd_decile": None,
+            "opened": None,
+        },
+        location,
+        source_id,
+    )
+
+
+def registration_row(
+    person: PersonRef,
+    practice_code: str,
+    *,
+    first_seen: dt.date | None,
+    birth: dt.date,
+    death: dt.date | None,
+    location: str,
+    source_id: str,
+) -> SourceRow:
+    """The registration a source implies, by the one rule every reader keeps: with
+    `practice_code` from the first date the source shows the person there (else from birth),
+    never before birth, and ending at death (a start after death is moved back to it)."""
+    start = max(first_seen or birth, birth)
+    return SourceRow(
+        "registrations",
+        {
+            "person_id": person,
+            "practice_code": practice_code,
+            "start_date": min(start, death) if death else start,
+            "end_date": death,
+        },
+        location,
+        source_id,
+    )
 
 
 _TABLE_OF = {
@@ -1147,6 +1181,11 @@ def _lsoa(resource: dict[str, Any]) -> str | None:
 
 
 _IMD: dict[str, int] | None = None
+
+
+def imd_decile_of(lsoa: str) -> int | None:
+    """The IMD 2019 decile of an LSOA (2011) when the area's table has it, else None."""
+    return _imd_deciles().get(lsoa)
 
 
 def _imd_deciles() -> dict[str, int]:

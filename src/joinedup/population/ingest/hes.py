@@ -8,7 +8,8 @@ record it cannot map, and an `Unsupported` for what HES carries that the contrac
 
 Field meanings and codes are those of the NHS Digital *HES Data Dictionary* (Admitted Patient
 Care, Accident and Emergency, Outpatients; the field list of the HES Technical Output
-Specification is in the sample's ``metadata/hes_apc_metadata.json``):
+Specification is in the sample's ``metadata/hes_apc_metadata.json``). Dates: 1800-01-01 is HES's
+null date and 1801-01-01 its code for an invalid date submitted; both are read as "not known":
 
 * **ADMIMETH** (method of admission): 11 waiting list, 12 booked, 13 planned → *elective*;
   21–28 and 2A–2D (A&E, GP, bed bureau, consultant clinic, mental-health crisis team, other
@@ -32,9 +33,44 @@ Specification is in the sample's ``metadata/hes_apc_metadata.json``):
   ``-`` is an empty position).
 * **OPCS-4 procedures** (OPERTN_4_nn): no contract table holds procedures yet, so each episode's
   procedures are reported as `Unsupported` ("OPCS-4 procedure"), never silently dropped.
-* **GPPRAC and LSOA01/LSOA11** (practice and residence at the time of the activity): the activity
-  contracts carry neither (registration and residence come from the GP record), so they are
-  counted as `Unsupported` once per file with the number of records that carried them.
+* **The people** (`patients`, `registrations`, `organisations`). A HES extract names people the
+  store may not hold yet, so each reader also yields, once per PSEUDO_HESID, a ``patients`` row
+  built from what HES carries, a ``registrations`` row with their practice, and an
+  ``organisations`` row per practice used — by the same rules as the FHIR reader
+  (`joinedup.population.ingest.fhir.practice_row` and ``registration_row``: one rule for both).
+
+  - **SEX** 1 → M, 2 → F; 0 / X (not known) and 9 / 3 (indeterminate, not specified) cannot
+    be stored (the contract holds F or M): the patient is rejected with that reason, and the
+    batch then rejects their activity as being about no known person.
+  - **Date of birth is approximate.** HES gives no full date of birth. APC carries MYDOB
+    (month and year, ``mmyyyy``): the date stored is the **15th of that month** (the middle of
+    the month), or the person's first record in the file if that is earlier (no one is
+    admitted before birth). A&E and outpatient extracts carry only the age in whole years at
+    the activity (ARRIVALAGE, APPTAGE; APC's STARTAGE is the fallback): the date stored is the
+    activity date less that many years and half a year (the middle of the possible range); the
+    HES codes 7001–7007 (under one year) give the middle of their band in days. A MYDOB of
+    ``1800``/``1801`` is HES's null/invalid date. So ages are right to within a month (APC) or
+    six months (A&E, OP).
+  - **ETHNOS**: the 2001 codes A–S by the NHS Data Dictionary groups (the FHIR reader's table),
+    and the 1995–2000 codes 0–8, which the artificial sample still carries (0 White, 1–3
+    Black, 4–6 Asian, 7–8 Other); Z, X, 9 and 99 are "Not stated".
+  - **LSOA**: LSOA11, else LSOA01 (2001 LSOA codes mostly carried over to 2011 unchanged, so
+    this is approximate for the few that were split or merged); only English codes
+    (``E01…``); the IMD decile where the area's LSOA table has it, else empty. NHS number empty.
+  - **Conflicts**: a field that differs between one patient's records (sex, date of birth,
+    ethnicity) takes the value of the latest record (latest activity date, then line), and the
+    difference is counted as `Unsupported` ("HES patient details differ between records"),
+    not rejected; an unknown value never overrides a known one.
+  - **GPPRAC** is the practice at the time of the activity. The registration is with the
+    practice of the person's latest record, from the first activity date the file shows them
+    there. HES's placeholders V81997 (not registered), V81998 (not applicable), V81999 (not
+    known) and ``&`` (not known, derived by HES) name no practice: someone with no real
+    practice gets no registration (counted `Unsupported`), so they are held but not in the
+    registered population. A practice's name is its code (HES carries no names); a later
+    source that names it updates it.
+  - **Versions**: a HES patients row carries the version ``hes:<precision>:<date of the latest
+    record>``, so a month-precise date of birth (APC) is never replaced by an age-derived one
+    (A&E, OP), and otherwise the most recent extract wins (ADR 0008 merge rules).
 * **A&E disposal** (AEATTENDDISP): 01 admitted; 02, 03 discharged; 04–07 and 11 referred (A&E,
   fracture or other clinic, another provider, another professional); 12, 13 left (before
   treatment or refusing it); 10 died. 14 (other) and 99 (not known) have no place in the
@@ -63,12 +99,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from joinedup.analytics.scores.icd10 import icd10_code_problem, normalise_icd10
+from joinedup.population.ingest.fhir import (
+    NHS_ETHNIC_GROUPS,
+    imd_decile_of,
+    practice_row,
+    registration_row,
+)
 from joinedup.population.ingest.identity import KeyRef, PersonRef
 from joinedup.population.ingest.records import ReaderItem, Rejected, SourceRow, Unsupported
 
@@ -109,7 +152,39 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ae": ("PSEUDO_HESID", "AEKEY", "PROCODE3", "ARRIVALDATE", "AEATTENDDISP"),
     "op": ("PSEUDO_HESID", "ATTENDKEY", "PROCODE3", "APPTDATE", "ATTENDED", "FIRSTATT"),
 }
-LOCAL_FIELDS = ("GPPRAC", "LSOA01", "LSOA11")
+PLACEHOLDER_DATES = {
+    "1800-01-01": "HES's null date (not known)",
+    "1801-01-01": "HES's code for an invalid date submitted",
+}
+PLACEHOLDER_YEARS = {"1800", "1801"}
+SEX = {"1": "M", "2": "F"}
+# HES ETHNOS 1995–2000 codes (still in the artificial sample) → ONS 2021 high-level groups.
+OLD_ETHNIC_GROUPS = {
+    "0": "White",
+    **dict.fromkeys("123", "Black"),
+    **dict.fromkeys("456", "Asian"),
+    **dict.fromkeys("78", "Other"),
+}
+NOT_STATED = "Not stated"
+# GPPRAC values that name no practice (HES Data Dictionary).
+NO_PRACTICE = {"V81997", "V81998", "V81999", "&"}
+PRACTICE_CODE = re.compile(r"^[A-Z][A-Z0-9]{5,7}$")
+LSOA_CODE = re.compile(r"^E0[0-9]{7}$")
+ACTIVITY_DATE = {"apc": "ADMIDATE", "ae": "ARRIVALDATE", "op": "APPTDATE"}
+AGE_FIELDS = {"apc": ("STARTAGE",), "ae": ("ARRIVALAGE",), "op": ("APPTAGE",)}
+# Middle of each HES under-one age band, in days (STARTAGE/ARRIVALAGE/APPTAGE 7001–7007).
+INFANT_AGE_DAYS = {
+    "7001": 0,
+    "7002": 3,
+    "7003": 17,
+    "7004": 59,
+    "7005": 136,
+    "7006": 227,
+    "7007": 318,
+}
+MONTH_PRECISION, YEAR_PRECISION = "2", "1"
+CONFLICT = "HES patient details differ between records"
+CONFLICT_LABELS = {"sex": "sex", "birth": "date of birth", "ethnicity": "ethnicity"}
 
 
 class _RowProblem(ValueError):
@@ -157,7 +232,7 @@ class _Source:
     kind: str
     path: Path
     header: list[str] = field(default_factory=list)
-    carried: dict[str, int] = field(default_factory=dict)
+    people: dict[str, _Patient] = field(default_factory=dict)
     has_cost: bool = False
     line: int = 1
 
@@ -165,8 +240,9 @@ class _Source:
         return f"{self.path.name} line {self.line if line is None else line}"
 
     def guarded(self, read: Callable[[_Source], Iterator[ReaderItem]]) -> Iterator[ReaderItem]:
-        """Run `read`, then report the fields the contracts do not hold."""
+        """Run `read`, then yield the people it named, then report what is not held."""
         yield from read(self)
+        yield from _people_rows(self)
         yield from self.unsupported_fields()
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
@@ -189,7 +265,7 @@ class _Source:
                     yield self.line, {"__bad_width__": str(len(values))}
                     continue
                 row = dict(zip(self.header, (v.strip() for v in values), strict=True))
-                self._count_local(row)
+                self._note_person(row)
                 yield self.line, row
 
     def _check_header(self) -> None:
@@ -201,19 +277,17 @@ class _Source:
             )
         self.has_cost = COST_COLUMN in self.header
 
-    def _count_local(self, row: Mapping[str, str]) -> None:
-        for name in LOCAL_FIELDS:
-            if _present(row.get(name, "")):
-                self.carried[name] = self.carried.get(name, 0) + 1
+    def _note_person(self, row: Mapping[str, str]) -> None:
+        """Remember what this record says about its patient (a few fields per person)."""
+        hes_id = row.get("PSEUDO_HESID", "")
+        if not _present(hes_id):
+            return  # the record itself is rejected for it
+        patient = self.people.get(hes_id)
+        if patient is None:
+            patient = self.people[hes_id] = _Patient(PersonRef(source_id=PERSON_PREFIX + hes_id))
+        patient.note(self.kind, row, self.line)
 
     def unsupported_fields(self) -> Iterator[Unsupported]:
-        for name, count in self.carried.items():
-            yield Unsupported(
-                f"HES field {name}",
-                self.path.name,
-                f"{count:,} records carry it; the activity tables do not hold practice or "
-                "residence (they come from the GP record)",
-            )
         if self.header and not self.has_cost:
             yield Unsupported(
                 "HES cost",
@@ -248,6 +322,8 @@ def _date(row: Mapping[str, str], name: str) -> dt.date:
     text = row.get(name, "")
     if not _present(text):
         raise _RowProblem(f"{name} is empty")
+    if text in PLACEHOLDER_DATES:
+        raise _RowProblem(f"{name} is {text}, {PLACEHOLDER_DATES[text]}")
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -294,6 +370,207 @@ def _rows_or_rejects(
 
 def _person(row: Mapping[str, str]) -> PersonRef:
     return PersonRef(source_id=PERSON_PREFIX + _required(row, "PSEUDO_HESID"))
+
+
+# --- the people a file names: patients, registrations, practices ------------------------------
+
+_Ranked = tuple[tuple[dt.date, int], str]  # ((record date, line), value)
+
+
+@dataclass
+class _Patient:
+    """What one patient's records say, kept small: each field's latest known value."""
+
+    person: PersonRef
+    fields: dict[str, _Ranked] = field(default_factory=dict)
+    conflicts: set[str] = field(default_factory=set)
+    first_at: dict[str, dt.date] = field(default_factory=dict)  # practice → first record date
+    first_record: dt.date | None = None
+    lines: list[int] = field(default_factory=list)
+
+    def note(self, kind: str, row: Mapping[str, str], line: int) -> None:
+        when = _optional_date(row.get(ACTIVITY_DATE[kind], ""))
+        rank = (when or dt.date.min, line)
+        self.lines.append(line)
+        if when is not None and (self.first_record is None or when < self.first_record):
+            self.first_record = when
+        birth = _birth_from_mydob(row.get("MYDOB", ""))
+        precision = MONTH_PRECISION
+        if birth is None and when is not None:
+            birth, precision = _birth_from_age(row, kind, when), YEAR_PRECISION
+        values = {
+            "sex": SEX.get(row.get("SEX", "")),
+            "birth": f"{precision}:{birth.isoformat()}" if birth else None,
+            "ethnicity": _ethnic_group(row.get("ETHNOS", "")),
+            "lsoa": _lsoa(row),
+            "practice": _practice(row.get("GPPRAC", "")),
+        }
+        for name, value in values.items():
+            if value is not None:
+                self._keep(name, rank, value)
+        practice = values["practice"]
+        if practice is not None and when is not None:
+            self.first_at[practice] = min(when, self.first_at.get(practice, when))
+
+    def _keep(self, name: str, rank: tuple[dt.date, int], value: str) -> None:
+        held = self.fields.get(name)
+        if held is None:
+            self.fields[name] = (rank, value)
+            return
+        held_rank, held_value = held
+        if name == "birth" and held_value[0] != value[0]:
+            # A month-precise date of birth (MYDOB) beats one derived from an age, whatever
+            # the order of the records.
+            if value[0] > held_value[0]:
+                self.fields[name] = (rank, value)
+            return
+        if name in CONFLICT_LABELS and not _agree(name, held_value, value):
+            self.conflicts.add(CONFLICT_LABELS[name])
+        if rank >= held_rank:
+            self.fields[name] = (rank, value)
+
+    def value(self, name: str) -> str | None:
+        held = self.fields.get(name)
+        return held[1] if held else None
+
+    def latest(self) -> dt.date:
+        return max(rank[0] for rank, _ in self.fields.values()) if self.fields else dt.date.min
+
+
+def _agree(name: str, a: str, b: str) -> bool:
+    """Two values of one field agree; age-derived birth dates (ages in whole years at different
+    dates) agree when within a year of each other."""
+    if name != "birth" or a[0] != YEAR_PRECISION:
+        return a == b
+    first, second = dt.date.fromisoformat(a[2:]), dt.date.fromisoformat(b[2:])
+    return abs((first - second).days) <= 366
+
+
+def _optional_date(text: str) -> dt.date | None:
+    try:
+        return _date({"D": text}, "D")
+    except _RowProblem:
+        return None
+
+
+def _birth_from_mydob(text: str) -> dt.date | None:
+    """The 15th of the MYDOB month (``mmyyyy``); None when absent or a HES placeholder."""
+    if len(text) != 6 or not text.isdigit() or text[2:] in PLACEHOLDER_YEARS:
+        return None
+    month, year = int(text[:2]), int(text[2:])
+    if not 1 <= month <= 12 or year < 1850:
+        return None
+    return dt.date(year, month, 15)
+
+
+def _birth_from_age(row: Mapping[str, str], kind: str, when: dt.date) -> dt.date | None:
+    """The middle of the birth dates an age at `when` allows (see the module docstring)."""
+    for name in AGE_FIELDS[kind]:
+        text = row.get(name, "").strip()
+        if text.endswith(".0"):
+            text = text[:-2]  # ages written as decimals ("42.0")
+        if text in INFANT_AGE_DAYS:
+            return when - dt.timedelta(days=INFANT_AGE_DAYS[text])
+        if text.isdigit() and int(text) <= 120:
+            try:
+                anniversary = when.replace(year=when.year - int(text))
+            except ValueError:  # 29 February
+                anniversary = when.replace(year=when.year - int(text), day=28)
+            return anniversary - dt.timedelta(days=182)
+    return None
+
+
+def _ethnic_group(code: str) -> str | None:
+    """ONS 2021 group of an ETHNOS code; None for 'not stated / not known' (never overrides)."""
+    code = code.strip().upper()
+    return NHS_ETHNIC_GROUPS.get(code) if code.isalpha() else OLD_ETHNIC_GROUPS.get(code)
+
+
+def _lsoa(row: Mapping[str, str]) -> str | None:
+    for name in ("LSOA11", "LSOA01"):
+        value = row.get(name, "").strip().upper()
+        if LSOA_CODE.fullmatch(value):
+            return value
+    return None
+
+
+def _practice(code: str) -> str | None:
+    code = code.strip().upper()
+    if code in NO_PRACTICE or not PRACTICE_CODE.fullmatch(code):
+        return None
+    return code
+
+
+def _people_rows(source: _Source) -> Iterator[ReaderItem]:
+    """A patients row and a registration per person the file names, and the practices used."""
+    practices: dict[str, str] = {}
+    for hes_id, patient in source.people.items():
+        where = f"{source.path.name} line {min(patient.lines)}"
+        label = f"patient {PERSON_PREFIX}{hes_id}"
+        sex, birth_text = patient.value("sex"), patient.value("birth")
+        if sex is None or birth_text is None:
+            missing = " and ".join(
+                what
+                for what, value in (
+                    ("sex (SEX is not 1 or 2 on any record)", sex),
+                    ("date of birth (no MYDOB or age on any record)", birth_text),
+                )
+                if value is None
+            )
+            yield Rejected(
+                where,
+                f"{label}: no {missing}: the patients table requires sex (F or M) and a date "
+                "of birth, so this person's records cannot be loaded",
+                "patients",
+            )
+            continue
+        if patient.conflicts:
+            yield Unsupported(
+                CONFLICT,
+                where,
+                f"{', '.join(sorted(patient.conflicts))}: the latest record's is kept",
+            )
+        birth = dt.date.fromisoformat(birth_text[2:])
+        if patient.first_record is not None:
+            birth = min(birth, patient.first_record)
+        lsoa = patient.value("lsoa")
+        yield SourceRow(
+            "patients",
+            {
+                "person_id": patient.person,
+                "nhs_number": None,
+                "date_of_birth": birth,
+                "sex": sex,
+                "ethnicity": patient.value("ethnicity") or NOT_STATED,
+                "lsoa_code": lsoa,
+                "imd_decile": imd_decile_of(lsoa) if lsoa else None,
+                "care_home": False,
+                "housebound": False,
+                "carer": False,
+                "date_of_death": None,
+                "_version": f"hes:{birth_text[0]}:{patient.latest().isoformat()}",
+            },
+            where,
+            patient.person.source_id,
+        )
+        practice = patient.value("practice")
+        if practice is None:
+            yield Unsupported(
+                "registration", where, "no registered practice: GPPRAC unknown on every record"
+            )
+            continue
+        practices.setdefault(practice, where)
+        yield registration_row(
+            patient.person,
+            practice,
+            first_seen=patient.first_at.get(practice),
+            birth=birth,
+            death=None,
+            location=where,
+            source_id=f"{patient.person.source_id}#registration",
+        )
+    for code in sorted(practices):
+        yield practice_row(code, code, location=practices[code], source_id=f"hes-practice:{code}")
 
 
 # --- admitted patient care: episodes → spells -------------------------------------------------
