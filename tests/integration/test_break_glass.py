@@ -229,7 +229,7 @@ def test_a_clinician_breaks_glass_through_the_page(
 
     done = client.post(url, data={"reason": REASON, "csrf_token": CSRF_TOKEN})
     assert done.status_code == 303
-    assert done.headers["location"] == f"/people/{area.person.person_id}/scores"
+    assert done.headers["location"] == f"/people/{area.person.person_id}"
     assert access(area, area.far_gp, dt.datetime.now(dt.UTC)).allowed
     again = client.get(url)
     assert "You can already open this record" in again.text and url not in post_forms(again.text)

@@ -150,3 +150,15 @@ def test_model_train_then_card(small_area, tmp_path):
 
 def test_model_card_without_a_model_says_what_to_do(tmp_path):
     assert_one_line_error(joinedup("model", "card", home=tmp_path), 1, "train one first")
+
+
+def test_variation_prepare_keeps_the_inputs_and_says_so(small_area, tmp_path):
+    (tmp_path / "population").symlink_to(small_area.population_dir, target_is_directory=True)
+    result = joinedup("variation", "prepare", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Practice variation prepared for" in result.stdout
+    assert any((tmp_path / "cache" / "variation").iterdir())
+
+
+def test_variation_prepare_without_a_store_says_what_to_run(tmp_path):
+    assert_one_line_error(joinedup("variation", "prepare", home=tmp_path), 1, "joinedup generate")

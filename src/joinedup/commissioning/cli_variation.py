@@ -1,4 +1,4 @@
-"""`joinedup variation …`: practice variation: load published practice data, list outliers.
+"""`joinedup variation …`: practice variation: prepare its inputs, load published practice data.
 
 Wired into the main app by `joinedup.cli`; services are imported inside the commands, so
 that `joinedup --help` stays fast. User mistakes raise `UserError` (one line, no traceback).
@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 variation_app = typer.Typer(
-    help="Practice variation: load published practice data, list outliers.", no_args_is_help=True
+    help="Practice variation: prepare its inputs, load published practice data.",
+    no_args_is_help=True,
 )
 
 
@@ -34,3 +35,34 @@ def load_published_command(
     summary = load_published(settings, list(folders) if folders else default_sources())
     for line in summary_lines(summary):
         typer.echo(line)
+
+
+@variation_app.command("prepare")
+def prepare_command(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."
+        ),
+    ] = None,
+) -> None:
+    """Work out the practice-variation inputs for the stored area now (every year end), so the
+    first person to open the practice pages does not wait; run after generate or ingest."""
+    from joinedup.analytics.variation.matrix import prepare, year_ends
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.carestore.migrate import upgrade
+    from joinedup.governance.objections import active_objectors
+    from joinedup.population.store import PopulationStore
+    from joinedup.settings import Settings
+
+    settings = Settings.from_env(home)
+    store = PopulationStore(settings.population_dir)
+    store.metadata()  # a clear error when there is no store yet
+    upgrade(settings.database_url)  # the objections in force live in the care store
+    engine = make_engine(settings.database_url)
+    try:
+        objectors = active_objectors(session_factory(engine))
+    finally:
+        engine.dispose()
+    prepare(store, objectors=objectors)
+    typer.echo(f"Practice variation prepared for {len(year_ends(store))} year ends.")

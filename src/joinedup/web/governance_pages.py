@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.routing import NoMatchFound
 
 from joinedup.governance.audit import (
     AuditRow,
@@ -182,10 +181,8 @@ def _person_or_404(store: PopulationStore, person_id: int) -> PersonIdentity:
 
 
 def _person_page_url(request: Request, person_id: int) -> str:
-    try:
-        return request.url_for("person_scores", person_id=person_id).path
-    except NoMatchFound:  # the person pages are not built yet
-        return f"/people/{person_id}/scores"
+    """Where break-glass leads: the person page, the hub of everything about the person."""
+    return request.url_for("person_page", person_id=person_id).path
 
 
 def _break_glass_form(
