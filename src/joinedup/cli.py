@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from joinedup.care.cli import care_app
+from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
 from joinedup.commissioning.cli_variation import variation_app
 from joinedup.commissioning.cli_workforce import workforce_app
@@ -70,10 +71,6 @@ err = Console(stderr=True)
 # Errors that mean the user asked for something that cannot be done: one line, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError, PermissionError)
 
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 PatientsOption = Annotated[
     int,
     typer.Option(

@@ -162,3 +162,10 @@ def test_variation_prepare_keeps_the_inputs_and_says_so(small_area, tmp_path):
 
 def test_variation_prepare_without_a_store_says_what_to_run(tmp_path):
     assert_one_line_error(joinedup("variation", "prepare", home=tmp_path), 1, "joinedup generate")
+
+
+@pytest.mark.parametrize(
+    "command", [("user", "list"), ("audit", "verify"), ("export", "scores", "--as", "someone")]
+)
+def test_a_care_store_not_set_up_is_one_line_saying_what_to_run(tmp_path, command):
+    assert_one_line_error(joinedup(*command, home=tmp_path), 1, "joinedup db upgrade")

@@ -6,21 +6,16 @@ that `joinedup --help` stays fast. User mistakes raise `UserError` (one line, no
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from joinedup.cli_common import HomeOption, care_store_url
 from joinedup.settings import Settings
 
 care_app = typer.Typer(
     help="Coordinated care: the register, care plans and MDT meetings.", no_args_is_help=True
 )
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 
 
 @care_app.command("register")
@@ -33,7 +28,7 @@ def register_command(home: HomeOption = None) -> None:
     from joinedup.carestore.db import make_engine, session_factory
 
     settings = Settings.from_env(home)
-    sessions = session_factory(make_engine(settings.database_url))
+    sessions = session_factory(make_engine(care_store_url(settings)))
     table = Table("state", "people", title="Coordinated care register")
     for state, count in counts_by_state(sessions).items():
         table.add_row(STATE_LABELS[state], f"{count:,}")
@@ -51,6 +46,6 @@ def seed_demo_command(
     from joinedup.carestore.db import make_engine, session_factory
 
     settings = Settings.from_env(home)
-    sessions = session_factory(make_engine(settings.database_url))
+    sessions = session_factory(make_engine(care_store_url(settings)))
     summary = seed_demo_register(sessions, settings, people=people)
     typer.echo(f"Added {summary.added} people to the register ({summary.already} already on it).")

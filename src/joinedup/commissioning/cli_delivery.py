@@ -6,9 +6,6 @@ that `joinedup --help` stays fast. User mistakes raise `UserError` (one line, no
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,22 +13,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from joinedup.cli_reports import report_rejected_lines
+from joinedup.cli_common import HomeOption, care_sessions, cli_actor, report_rejected_lines
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    pass
 
 delivery_app = typer.Typer(
     help="The delivery-plan tracker: import, export and list submissions.", no_args_is_help=True
 )
 
 out = Console()
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 SpecOption = Annotated[
     Path | None,
     typer.Option(
@@ -40,21 +33,6 @@ SpecOption = Annotated[
     ),
 ]
 CLI_ROLE = "cli"
-
-
-@contextmanager
-def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    from joinedup.carestore.db import make_engine, session_factory
-
-    engine = make_engine(settings.database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @delivery_app.command("import")
@@ -84,7 +62,7 @@ def import_command(
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {file}: {exc}") from None
     rows = delivery.read_csv(text)
-    with _sessions(settings) as sessions:
+    with care_sessions(settings) as sessions:
         populations = (
             {}
             if spec.areas
@@ -92,7 +70,7 @@ def import_command(
         )
         areas = delivery.delivery_areas(sessions, spec, populations)
         report = delivery.import_submissions(
-            sessions, _actor(), CLI_ROLE, spec, areas, rows, strict=strict
+            sessions, cli_actor(), CLI_ROLE, spec, areas, rows, strict=strict
         )
     summary = Table(title=f"Delivery submissions from {file.name}")
     summary.add_column("")
@@ -118,7 +96,7 @@ def export_command(
     from joinedup.commissioning import delivery
 
     settings = Settings.from_env(home)
-    with _sessions(settings) as sessions:
+    with care_sessions(settings) as sessions:
         records = delivery.submissions(sessions, latest_only=not all_versions)
     text = delivery.export_csv(records)
     if output is None:
@@ -141,7 +119,7 @@ def list_command(
     from joinedup.commissioning import delivery
 
     settings = Settings.from_env(home)
-    with _sessions(settings) as sessions:
+    with care_sessions(settings) as sessions:
         records = delivery.submissions(
             sessions, area_code=area, element_id=element.upper() if element else None
         )

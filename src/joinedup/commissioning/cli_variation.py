@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from joinedup.cli_common import HomeOption, care_sessions
+
 variation_app = typer.Typer(
     help="Practice variation: prepare its inputs, load published practice data.",
     no_args_is_help=True,
@@ -39,17 +41,11 @@ def load_published_command(
 
 @variation_app.command("prepare")
 def prepare_command(
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."
-        ),
-    ] = None,
+    home: HomeOption = None,
 ) -> None:
     """Work out the practice-variation inputs for the stored area now (every year end), so the
     first person to open the practice pages does not wait; run after generate or ingest."""
     from joinedup.analytics.variation.matrix import prepare, year_ends
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
     from joinedup.governance.objections import active_objectors
     from joinedup.population.store import PopulationStore
@@ -59,10 +55,7 @@ def prepare_command(
     store = PopulationStore(settings.population_dir)
     store.metadata()  # a clear error when there is no store yet
     upgrade(settings.database_url)  # the objections in force live in the care store
-    engine = make_engine(settings.database_url)
-    try:
-        objectors = active_objectors(session_factory(engine))
-    finally:
-        engine.dispose()
+    with care_sessions(settings) as sessions:
+        objectors = active_objectors(sessions)
     prepare(store, objectors=objectors)
     typer.echo(f"Practice variation prepared for {len(year_ends(store))} year ends.")

@@ -7,7 +7,6 @@ that `joinedup --help` stays fast. User mistakes raise `UserError` (one line, no
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from joinedup.cli_reports import report_rejected_lines
+from joinedup.cli_common import HomeOption, care_sessions, cli_actor, report_rejected_lines
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
@@ -29,10 +28,6 @@ workforce_app = typer.Typer(
 )
 
 out = Console()
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 
 
 class WorkforceReadError(UserError, OSError):
@@ -74,23 +69,19 @@ def import_command(
     home: HomeOption = None,
 ) -> None:
     """Load a workforce file as one versioned batch; every rejected line is listed."""
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.commissioning.workforce import import_workforce
 
     settings = Settings.from_env(home)
     text = _read_text(file)
-    engine = make_engine(settings.database_url)
-    try:
+    with care_sessions(settings) as sessions:
         report = import_workforce(
-            session_factory(engine),
-            f"cli:{getpass.getuser()}",
+            sessions,
+            cli_actor(),
             text,
             source_name=file.name,
             strict=strict,
             least_deprived_first=least_deprived_first,
         )
-    finally:
-        engine.dispose()
     summary = Table(title=f"Workforce from {file.name}")
     summary.add_column("")
     summary.add_column("Lines", justify="right")
@@ -116,19 +107,14 @@ def show_command(
     home: HomeOption = None,
 ) -> None:
     """The baseline per practice with the PCN roll-up, or one organisation against its peers."""
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.commissioning import workforce as wf
     from joinedup.governance.objections import active_objectors
     from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
-    engine = make_engine(settings.database_url)
-    try:
-        sessions = session_factory(engine)
+    with care_sessions(settings) as sessions:
         figures = wf.current_figures(sessions)
         objectors = active_objectors(sessions)
-    finally:
-        engine.dispose()
     if not figures:
         raise UserError("no workforce figures yet: load a file with `joinedup workforce import`")
     store = PopulationStore(settings.population_dir)

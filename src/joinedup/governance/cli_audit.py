@@ -17,7 +17,6 @@ SQLAlchemy and the engines.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from joinedup.cli_common import HomeOption, care_store_url, cli_actor
 from joinedup.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,16 +46,11 @@ err = Console(stderr=True)
 
 CLI_ROLE = "command line"
 
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
-
 
 def _sessions(home: Path | None) -> sessionmaker[Session]:
     from joinedup.carestore.db import make_engine, session_factory
 
-    return session_factory(make_engine(Settings.from_env(home).database_url))
+    return session_factory(make_engine(care_store_url(Settings.from_env(home))))
 
 
 @audit_app.command("verify")
@@ -135,7 +130,7 @@ def show(
     sessions = _sessions(home)
     record_audit_query(
         sessions,
-        actor=f"cli:{getpass.getuser()}",
+        actor=cli_actor(),
         actor_role=CLI_ROLE,
         person_id=person,
         username=user,

@@ -10,7 +10,6 @@ SQLAlchemy and the engines.
 from __future__ import annotations
 
 import csv
-import getpass
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from joinedup.cli_reports import report_rejected_lines
+from joinedup.cli_common import HomeOption, care_sessions, cli_actor, report_rejected_lines
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
@@ -29,10 +28,6 @@ objections_app = typer.Typer(
 )
 
 out = Console()
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 COLUMNS = ("person_id", "nhs_number", "kind")
 
 
@@ -63,23 +58,19 @@ def import_command(
     home: HomeOption = None,
 ) -> None:
     """Load objections from a CSV file; every rejected line is listed with its reason."""
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.governance.objections import import_objections
     from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
     rows = read_rows(file)
-    engine = make_engine(settings.database_url)
-    try:
+    with care_sessions(settings) as sessions:
         report = import_objections(
-            session_factory(engine),
-            f"cli:{getpass.getuser()}",
+            sessions,
+            cli_actor(),
             rows,
             store=PopulationStore(settings.population_dir),
             strict=strict,
         )
-    finally:
-        engine.dispose()
     summary = Table(title=f"Objections from {file.name}")
     summary.add_column("")
     summary.add_column("Lines", justify="right")
@@ -96,26 +87,19 @@ def count_command(home: HomeOption = None) -> None:
     """How many people have an objection in force, by kind."""
     from sqlalchemy import func, select
 
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.governance.models import Objection
     from joinedup.governance.objections import KINDS
 
     settings = Settings.from_env(home)
-    engine = make_engine(settings.database_url)
-    try:
-        with session_factory(engine)() as session:
-            active = Objection.withdrawn_at.is_(None)
-            rows = session.execute(
-                select(Objection.kind, func.count(Objection.person_id.distinct()))
-                .where(active)
-                .group_by(Objection.kind)
-            ).all()
-            by_kind = Counter({str(kind): int(people) for kind, people in rows})
-            people = session.scalar(
-                select(func.count(Objection.person_id.distinct())).where(active)
-            )
-    finally:
-        engine.dispose()
+    with care_sessions(settings) as sessions, sessions() as session:
+        active = Objection.withdrawn_at.is_(None)
+        rows = session.execute(
+            select(Objection.kind, func.count(Objection.person_id.distinct()))
+            .where(active)
+            .group_by(Objection.kind)
+        ).all()
+        by_kind = Counter({str(kind): int(people) for kind, people in rows})
+        people = session.scalar(select(func.count(Objection.person_id.distinct())).where(active))
     table = Table(title="Objections in force")
     table.add_column("Kind")
     table.add_column("People", justify="right")

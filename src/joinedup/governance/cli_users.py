@@ -10,7 +10,6 @@ SQLAlchemy and the engines.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from joinedup.cli_common import HomeOption, care_store_url, cli_actor
 from joinedup.governance.roles import ROLE_IDS, role_book
 from joinedup.settings import Settings
 
@@ -32,27 +32,13 @@ user_app = typer.Typer(
 
 out = Console()
 
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 RoleArgument = Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLE_IDS)}.")]
-
-
-def cli_actor() -> str:
-    """How the audit trail names whoever runs the command."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (e.g. some containers)
-        who = "unknown"
-    return f"cli:{who}"
 
 
 def _sessions(home: Path | None) -> sessionmaker[Session]:
     from joinedup.carestore.db import make_engine, session_factory
 
-    settings = Settings.from_env(home)
-    return session_factory(make_engine(settings.database_url))
+    return session_factory(make_engine(care_store_url(Settings.from_env(home))))
 
 
 @user_app.command("add")

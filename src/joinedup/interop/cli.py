@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from joinedup.cli_common import HomeOption, care_sessions
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from joinedup.governance.roles import Principal
     from joinedup.interop.exports import Export
 
@@ -35,10 +34,6 @@ export_app = typer.Typer(
 )
 
 err = Console(stderr=True)
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 AsOption = Annotated[
     str,
     typer.Option("--as", help="The joinedup user exporting: their role decides what they get."),
@@ -51,16 +46,11 @@ FormatOption = Annotated[str, typer.Option("--format", help="csv or parquet.")]
 
 @contextmanager
 def _as_user(home: Path | None, username: str) -> Iterator[tuple[Settings, Any, Principal]]:
-    from joinedup.carestore.db import make_engine, session_factory
     from joinedup.interop.exports import cli_principal
 
     settings = Settings.from_env(home)
-    engine = make_engine(settings.database_url)
-    try:
-        sessions: sessionmaker[Session] = session_factory(engine)
+    with care_sessions(settings) as sessions:
         yield settings, sessions, cli_principal(sessions, username)
-    finally:
-        engine.dispose()
 
 
 def _store(settings: Settings) -> Any:

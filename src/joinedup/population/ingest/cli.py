@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.cli_common import HomeOption
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
@@ -30,10 +31,6 @@ ingest_app = typer.Typer(
 
 out = Console()
 err = Console(stderr=True)
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", help="Folder for joinedup's data [default: $JOINEDUP_HOME or ./var]."),
-]
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="Load nothing if any record is rejected.")
 ]
