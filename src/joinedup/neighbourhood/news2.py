@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from joinedup.errors import UserError
 
@@ -312,9 +312,16 @@ def read_as_charted(name: str, value: float) -> Decimal:
 def _banded(name: str, value: float | None, bands: tuple[Band, ...]) -> int | None:
     if value is None:
         return None
-    read = read_as_charted(name, value)
-    for lowest, highest, points in _decimal_bands(bands):
-        if (lowest is None or read >= lowest) and (highest is None or read <= highest):
+    if round(value, DECIMALS.get(name, 0)) == value:
+        # Already at the chart's precision (most readings): the float is the same float as
+        # the printed edge it equals, so plain comparison is exact, and quicker.
+        return _band_of(value, bands)
+    return _band_of(read_as_charted(name, value), _decimal_bands(bands))
+
+
+def _band_of(value: Any, bands: Any) -> int | None:
+    for lowest, highest, points in bands:
+        if (lowest is None or value >= lowest) and (highest is None or value <= highest):
             return points
     return None
 
