@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from joinedup.errors import UserError
+from joinedup.governance.roles import role_book
 from joinedup.neighbourhood.news2 import LABELS, PARAMETERS, News2Result
 
 RULES_FILE = Path(__file__).with_name("alert_rules.yaml")
@@ -132,8 +133,6 @@ def parse_rules(data: Any, name: str = "alert rules") -> RuleSet:
 
 
 def _cross_problems(rules: RuleSet) -> list[str]:
-    from joinedup.governance.roles import role_book
-
     ids = [r.id for r in rules.rules]
     roles = set(role_book().roles)
     problems = [

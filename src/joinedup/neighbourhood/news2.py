@@ -154,7 +154,9 @@ class ImplausibleObservations(UserError, ValueError):
 @dataclass(frozen=True)
 class Scale2Decision:
     """A recorded clinical decision that this person's SpO2 is scored on Scale 2: who made it,
-    when, and the target saturation range prescribed (usually 88–92%)."""
+    when (None only where the source does not say, as in a CSV extract), and the target
+    saturation range prescribed (usually 88–92%). The target is recorded with the decision;
+    it does not move the chart's Scale 2 bands."""
 
     decided_by: str
     decided_at: dt.datetime | None
