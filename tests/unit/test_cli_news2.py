@@ -116,3 +116,12 @@ def test_structural_problems_are_one_line(tmp_path: Path):
     assert_one_line_error(joinedup("news2", str(tmp_path / "nope.csv")), 1, "no such file")
     (tmp_path / "bin.csv").write_bytes(b"PAR1\x00\x00")
     assert_one_line_error(joinedup("news2", str(tmp_path / "bin.csv")), 1, "binary")
+
+
+def test_the_command_is_listed_and_its_help_says_what_happens_to_incomplete_rows():
+    listed = joinedup("--help")
+    assert "news2" in listed.stdout
+    helped = joinedup("news2", "--help")
+    assert helped.returncode == 0
+    for fragment in ("INCOMPLETE", "REJECTED", "rejects.csv", "Exits 1 when no row"):
+        assert fragment in helped.stdout
