@@ -114,10 +114,18 @@ def only_reject(resource: dict[str, Any]) -> str:
     ],
 )
 def test_each_raw_observation_becomes_a_typed_reading(code, value, unit, parameter):
-    [reading] = read_one(quantity_obs(code, value, unit, device={"reference": "Device/kit-7"}))
+    resource = quantity_obs(
+        code,
+        value,
+        unit,
+        device={"reference": "Device/kit-7"},
+        performer=[{"reference": "Patient/pt-1"}],
+    )
+    [reading] = read_one(resource)
     assert isinstance(reading, Reading)
     assert (reading.parameter, reading.value, reading.unit) == (parameter, value, unit)
     assert reading.subject == "Patient/pt-1" and reading.device == "Device/kit-7"
+    assert reading.performer == "Patient/pt-1"  # sent by the person themselves
     assert reading.effective == dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
 
@@ -231,6 +239,12 @@ def test_ndjson_streams_and_a_bad_line_loses_only_itself(tmp_path: Path):
     assert reject.location == "readings.ndjson line 3" and "not valid JSON" in reject.reason
 
 
+def test_an_empty_file_is_said(tmp_path: Path):
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("\n")
+    assert read_paths([empty]).rejects == [Rejected("empty.ndjson", "file is empty: no resources")]
+
+
 def test_a_set_with_two_different_values_for_one_parameter_is_not_guessed():
     readings = [
         r for r in read_ndjson([json.dumps(quantity_obs("8867-4", v, "/min")) for v in (70, 90)])
@@ -250,19 +264,20 @@ def test_an_incomplete_device_set_is_never_a_full_news2():
 # --- out ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("resource", [*full_set(), quantity_obs("8310-5", 100.4, "[degF]")])
+SENT_BY_A_CARER = quantity_obs("8867-4", 88, "/min", performer=[{"display": "daughter (carer)"}])
+
+
+@pytest.mark.parametrize(
+    "resource", [*full_set(), quantity_obs("8310-5", 100.4, "[degF]"), SENT_BY_A_CARER]
+)
 def test_a_reading_goes_out_and_comes_back_the_same(resource):
     for reading in read_one(resource):
         out = reading_observation(reading, "out-" + reading.parameter.replace("_", "-"))
         assert isinstance(out, Observation)
         assert out.meta.profile[0].endswith("UKCore-Observation")
         [again] = [r for r in read_one(json.loads(out.model_dump_json())) if isinstance(r, Reading)]
-        assert (again.parameter, again.value, again.unit, again.subject, again.effective) == (
-            reading.parameter,
-            reading.value,
-            reading.unit,
-            reading.subject,
-            reading.effective,
+        assert again == reading.__class__(
+            **{**reading.__dict__, "observation_id": again.observation_id}
         )
 
 

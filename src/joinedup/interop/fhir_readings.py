@@ -71,7 +71,9 @@ def reading_observation(reading: Reading, observation_id: str) -> Observation:
     body = _base(observation_id, reading.subject, reading.effective)
     body["category"] = _category("vital-signs")
     if reading.device:
-        body["device"] = {"reference": reading.device}
+        body["device"] = _reference(reading.device)
+    if reading.performer:
+        body["performer"] = [_reference(reading.performer)]
     if reading.parameter == "consciousness":
         code = ACVPU_CODES[str(reading.value)]
         body["code"] = {
@@ -131,6 +133,11 @@ def news2_observation(
     if derived_from:
         body["derivedFrom"] = [{"reference": f"Observation/{i}"} for i in derived_from]
     return Observation.model_validate(body)
+
+
+def _reference(who: str) -> dict[str, str]:
+    """A reference as it came: ``Type/id`` (or a URL) as a reference, anything else as text."""
+    return {"reference": who} if "/" in who or who.startswith("urn:") else {"display": who}
 
 
 def _sub_score_coding(parameter: str, scale: int) -> dict[str, str]:

@@ -115,6 +115,7 @@ class Reading:
     unit: str | None = None
     observation_id: str | None = None
     device: str | None = None
+    performer: str | None = None  # who took it: the person (Patient), a carer, staff
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def read_paths(paths: Sequence[Path]) -> ReadingsBatch:
                 items = list(read_ndjson(handle, path.name))
         else:
             items = list(read_document(path.read_bytes(), path.name))
+        if not items:
+            batch.add(Rejected(path.name, "file is empty: no resources"))
         for item in items:
             batch.add(item)
     return batch
@@ -272,6 +275,7 @@ def readings_of(observation: Any) -> list[Reading]:
                 unit=unit,
                 observation_id=observation.id,
                 device=_device(observation),
+                performer=_performer(observation),
             )
         )
     return made
@@ -391,6 +395,11 @@ def _effective(observation: Any) -> dt.datetime:
 def _device(observation: Any) -> str | None:
     device = observation.device
     return (device.reference or device.display) if device else None
+
+
+def _performer(observation: Any) -> str | None:
+    first = (observation.performer or [None])[0]
+    return (first.reference or first.display) if first else None
 
 
 def _codes_text(concept: Any) -> str:
