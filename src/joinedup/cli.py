@@ -28,6 +28,8 @@ from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
 from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
+from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
+from joinedup.neighbourhood.cli import news2_command
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.ingest.cli import ingest_app
 from joinedup.population.store import PopulationStore
@@ -64,6 +66,7 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
+app.command("news2", help=NEWS2_HELP)(news2_command)
 
 out = Console()
 err = Console(stderr=True)
