@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from joinedup.care.actions import ActionRecord
-from joinedup.care.mdt import (
+from joinedup.care.mdt_records import (
     AgendaItemRecord,
     AttendeeRecord,
     DecisionRecord,
