@@ -443,7 +443,7 @@ def demo(
     from joinedup.analytics.stratify import list_runs
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
-    from joinedup.carestore.organisations import sync_organisations
+    from joinedup.population.organisation_mirror import sync_organisations
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)

@@ -9,6 +9,7 @@ actions carried over from earlier meetings and to the next one.
 from __future__ import annotations
 
 import datetime as dt
+
 from joinedup.care.actions import ActionRecord
 from joinedup.care.mdt_records import MeetingDetail, MeetingRecord
 

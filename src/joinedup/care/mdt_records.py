@@ -83,5 +83,3 @@ class MeetingDetail:
 
     def carried_for(self, person_id: int) -> list[ActionRecord]:
         return [a for a in self.carried_in if a.person_id == person_id]
-
-

@@ -45,7 +45,12 @@ import pyarrow.parquet as pq
 
 from joinedup.analytics import continuity
 from joinedup.analytics.engine import connect, read_store
-from joinedup.analytics.variation.people import TABLES, indicator_cells, indicator_people, with_strata
+from joinedup.analytics.variation.people import (
+    TABLES,
+    indicator_cells,
+    indicator_people,
+    with_strata,
+)
 from joinedup.population.store import METADATA_FILE, PopulationStore
 
 #: Population-store tables the kept inputs are worked out from.

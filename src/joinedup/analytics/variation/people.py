@@ -30,7 +30,6 @@ from joinedup.analytics.scores.conditions import window_start
 from joinedup.analytics.variation.indicators import INDICATORS, Indicator
 from joinedup.analytics.variation.standardisation import STRATA, age_band, imd_quintile
 from joinedup.population.overview import registered_population
-from joinedup.population.store import PopulationStore
 
 TABLES: tuple[str, ...] = (
     "patients",
