@@ -221,6 +221,21 @@ def may_run(session: Session, principal: Principal, meeting: MdtMeeting) -> bool
     return attendee is not None
 
 
+def may_run_meeting(sessions: sessionmaker[Session], principal: Principal, meeting_id: int) -> bool:
+    """`may_run` for the meeting `meeting_id` (False if there is none)."""
+    with sessions() as session:
+        row = session.get(MdtMeeting, meeting_id)
+        return row is not None and may_run(session, principal, row)
+
+
+def neighbourhoods_worked_in(
+    sessions: sessionmaker[Session], user_id: int, codes: Sequence[str]
+) -> list[str]:
+    """Those of the neighbourhoods `codes` the user works in, in the same order."""
+    with sessions() as session:
+        return [c for c in codes if works_in_neighbourhood(session, user_id, c)]
+
+
 def _check_can_write(principal: Principal) -> None:
     if not principal.can("care.write"):
         raise MdtNotAllowed(f"the {principal.role_name} role may not change MDT meetings")

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.analytics.engine import engine_title
 from joinedup.analytics.published_segments import (
     SEGMENTS_CSV_COLUMNS,
     PublishedScheme,
@@ -290,7 +291,7 @@ def _run_context(run: StratificationRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "index_date": run.index_date,
-        "engine": {"duckdb": "DuckDB", "spark": "Apache Spark"}.get(run.engine, run.engine),
+        "engine": engine_title(run.engine),
         "created": when_text(run.created_at),
         "area_name": store.get("area_name") or "Unnamed area",
         "synthetic": bool(store.get("synthetic", False)),

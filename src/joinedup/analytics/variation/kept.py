@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from joinedup.analytics import continuity
-from joinedup.analytics.engine import connect, read_store
+from joinedup.analytics.engine import connection, read_store
 from joinedup.analytics.variation.people import (
     TABLES,
     indicator_cells,
@@ -161,12 +161,9 @@ def prepare(store: PopulationStore, year_ends: list[dt.date]) -> Path:
 
 
 def _work_out_people(store: PopulationStore, year_end: dt.date) -> pa.Table:
-    con = connect("duckdb")
-    try:
+    with connection("duckdb") as con:
         tables = read_store(con, store, list(TABLES))
         return con.to_pyarrow(indicator_people(tables, year_end))
-    finally:
-        con.disconnect()
 
 
 def _work_out_cells(store: PopulationStore, year_end: dt.date) -> pa.Table:
