@@ -47,7 +47,7 @@ from joinedup.errors import UserError
 from joinedup.governance.audit import DIRECT_CARE
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import practices_covered, user_practices
-from joinedup.governance.roles import Principal
+from joinedup.governance.roles import Principal, role_book
 from joinedup.settings import Settings
 
 DECISION_MAX = 4_000
@@ -341,8 +341,6 @@ def _user_attendee(session: Session, meeting_id: int, user_id: int) -> MdtAttend
         .order_by(Organisation.name)
         .limit(1)
     )
-    from joinedup.governance.roles import role_book
-
     role = role_book().roles.get(user.role)
     return MdtAttendee(
         meeting_id=meeting_id,
