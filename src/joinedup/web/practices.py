@@ -106,7 +106,7 @@ def _variation(
     return vm.year_variation(store, objectors=objectors, adjustment=adjustment)
 
 
-def _practice_name(store: PopulationStore, code: str) -> str:
+def _practice_name_or_404(store: PopulationStore, code: str) -> str:
     try:
         return drilldown.practice_name(store, code)
     except drilldown.PracticeNotFound as exc:
@@ -378,7 +378,7 @@ def practice_page(
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
-    _practice_name(store, practice_code)
+    _practice_name_or_404(store, practice_code)
     objectors = active_objectors(sessions)
     variation = _variation(store, objectors, chosen)
     practice = variation.practice(practice_code)
@@ -430,7 +430,7 @@ def practice_indicator_people(
         raise HTTPException(
             status_code=404, detail=f"{ind.title} is not a count of people, so has no list."
         )
-    practice_name = _practice_name(store, practice_code)
+    practice_name = _practice_name_or_404(store, practice_code)
     audience = list_audience(user, sessions, settings)
     try:
         behind = drilldown.people_behind_count(store, audience, practice_code, ind.id)
