@@ -42,7 +42,7 @@ def test_a_duckdb_connection_is_closed_after_the_job() -> None:
     with connection("duckdb") as con:
         table = put_table(con, "answers", pa.table({"answer": [42]}))
         assert con.to_pyarrow(table.answer.sum()).as_py() == 42
-    with pytest.raises(Exception, match="(?i)closed"):  # DuckDB refuses any further query
+    with pytest.raises(Exception, match=r"(?i)closed"):  # DuckDB refuses any further query
         con.to_pyarrow(table.answer.sum())
 
 
