@@ -27,10 +27,11 @@ serve: setup ## serve whatever area is already generated
 test: setup system-deps lint ## lint, then run the whole test suite (two workers, one test file each)
 	$(RUN) pytest -n 2 --dist loadfile
 
-lint: setup ## ruff lint and format check, mypy on the service and engine interfaces
+lint: setup ## ruff lint and format check, mypy on the service and engine interfaces, import layers
 	$(RUN) ruff check src tests bench scripts
 	$(RUN) ruff format --check src tests bench scripts
 	$(RUN) mypy src/joinedup
+	$(RUN) lint-imports --no-logo --no-cache
 
 format: setup ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix src tests bench scripts

@@ -38,11 +38,11 @@ from joinedup.care.named_professionals import assign
 from joinedup.care.person_record import find_person_quickly
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import practices_covered
 from joinedup.governance.roles import Principal
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.analytics.engine import DEFAULT_ENGINE, ENGINES, Engine, EngineError, engine_named
 from joinedup.care.cli import care_app
 from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
@@ -261,13 +262,13 @@ def validate(home: HomeOption = None) -> None:
 
 
 EngineOption = Annotated[
-    str, typer.Option("--engine", "-e", help="Where analytics run: duckdb or spark.")
+    str, typer.Option("--engine", "-e", help=f"Where analytics run: {' or '.join(ENGINES)}.")
 ]
 
 
 @app.command()
 def stratify(
-    engine: EngineOption = "duckdb",
+    engine: EngineOption = DEFAULT_ENGINE,
     index_date: Annotated[
         str | None, typer.Option("--index-date", help="As of this date [default: extract date].")
     ] = None,
@@ -276,14 +277,13 @@ def stratify(
     """Score, segment and rank the whole population; store the results as a versioned run."""
     from joinedup.analytics.stratify import stratify as run_stratification
 
-    if engine not in ("duckdb", "spark"):
-        fail(f"--engine must be duckdb or spark, not {engine!r}", code=2)
+    chosen = _engine(engine)
     settings = Settings.from_env(home)
     scorer = _latest_risk_scorer(settings)
     with err.status("stratifying") as status:
         run = run_stratification(
             settings,
-            engine=engine,  # type: ignore[arg-type]
+            engine=chosen,
             index_date=_parse_date(index_date),
             progress=lambda note: status.update(note),
             risk_scorer=scorer,
@@ -311,17 +311,25 @@ def _latest_risk_scorer(settings: Settings) -> Any:
 
 
 @model_app.command("train")
-def model_train(engine: EngineOption = "duckdb", home: HomeOption = None) -> None:
+def model_train(engine: EngineOption = DEFAULT_ENGINE, home: HomeOption = None) -> None:
     """Train on a temporal split of the stored area and write the model with its card."""
-    model = _train_model(Settings.from_env(home), engine)
+    model = _train_model(Settings.from_env(home), _engine(engine))
     out.print(model.card.to_markdown(), markup=False, highlight=False, soft_wrap=True)
 
 
-def _train_model(settings: Settings, engine: str = "duckdb") -> Any:
+def _engine(name: str) -> Engine:
+    """The --engine option as an engine; an unknown name is a usage error (exit 2)."""
+    try:
+        return engine_named(name)
+    except EngineError as exc:
+        fail(f"--engine: {exc}", code=2)
+
+
+def _train_model(settings: Settings, engine: Engine = DEFAULT_ENGINE) -> Any:
     from joinedup.analytics.risk.registry import train_admission_model
 
     with err.status("training the emergency-admission risk model"):
-        model = train_admission_model(settings, engine=engine)  # type: ignore[arg-type]
+        model = train_admission_model(settings, engine=engine)
     out.print(f"Risk model {model.model_id} trained (`joinedup model card` shows its card).")
     return model
 
@@ -446,7 +454,7 @@ def demo(
     from joinedup.analytics.stratify import list_runs
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
-    from joinedup.carestore.organisations import sync_organisations
+    from joinedup.population.organisation_mirror import sync_organisations
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)

@@ -19,8 +19,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, V
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance import users
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web import auth

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from joinedup.governance.aggregates import aggregate_overview
 from joinedup.population.contracts import CONTRACTS
-from joinedup.population.overview import PopulationOverview, aggregate_overview
+from joinedup.population.overview import PopulationOverview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.browser.support import DESKTOP, PHONE, SCREENSHOTS, LiveServer, PageProblems

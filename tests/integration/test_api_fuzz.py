@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.roles import ROLE_IDS
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

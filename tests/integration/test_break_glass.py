@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance import users
 from joinedup.governance.audit import verify_audit_chain
 from joinedup.governance.break_glass import (
@@ -32,6 +31,7 @@ from joinedup.governance.break_glass import (
 from joinedup.governance.models import BreakGlassGrant
 from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

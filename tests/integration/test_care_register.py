@@ -21,11 +21,11 @@ from joinedup.care.named_professionals import (
     named_professional_history,
 )
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.consent import current_consent, record_consent
 from joinedup.governance.models import CareTeamMember, User, UserOrganisation
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import find_person
 from joinedup.population.store import PopulationStore
 from tests.auth_support import principal

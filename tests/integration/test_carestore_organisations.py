@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent, Organisation
-from joinedup.carestore.organisations import (
+from joinedup.population.organisation_mirror import (
     OrganisationRecord,
     OrganisationSyncError,
     SyncSummary,

@@ -34,12 +34,12 @@ from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import StratificationRun, stratify
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.objections import record_objection
 from joinedup.governance.pseudonyms import area_key, pseudonyms
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

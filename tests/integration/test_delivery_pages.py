@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.cli import app as cli_app
 from joinedup.commissioning import delivery
 from joinedup.commissioning.specification import load_specification
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

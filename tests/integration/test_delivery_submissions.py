@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.commissioning import delivery
 from joinedup.commissioning.models import DeliveryArea, DeliverySubmission
 from joinedup.commissioning.specification import AreaSpec, Quarter, load_specification
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 
 CCGS = (AreaSpec("07L", "Barking CCG", 200_000), AreaSpec("08F", "Havering CCG", 250_000))

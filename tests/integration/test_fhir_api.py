@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

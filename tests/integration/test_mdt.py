@@ -27,9 +27,9 @@ from joinedup.care.actions import (
 )
 from joinedup.care.models import CareAction, CarePlan, MdtMeeting, RegisterEntry
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import Principal
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal

@@ -19,9 +19,9 @@ from joinedup.care.coverage import list_coverage
 from joinedup.care.named_professionals import current_named_professional
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.population.nhs_numbers import format_nhs_number
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

@@ -27,8 +27,8 @@ from joinedup.analytics.stratify import StratificationRun, stratify
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import BreakGlassGrant, User, UserOrganisation
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance import users
 from joinedup.governance.models import User, WebSession
 from joinedup.governance.sessions import (
@@ -31,6 +30,7 @@ from joinedup.governance.sessions import (
     session_id_for,
     start_session,
 )
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web import auth

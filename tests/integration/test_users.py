@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance import users
 from joinedup.governance.models import User, WebSession
 from joinedup.governance.passwords import PasswordPolicyError, verify_password
@@ -21,6 +20,7 @@ from joinedup.governance.users import (
     UserNotFound,
     WrongCurrentPassword,
 )
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 
 Sessions = sessionmaker[Session]

@@ -28,9 +28,9 @@ import tests.access
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import Organisation
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import ROLE_IDS, role_book
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

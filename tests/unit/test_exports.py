@@ -24,12 +24,12 @@ from joinedup.analytics import score_distributions as sd
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
-from joinedup.carestore.organisations import sync_organisations
 from joinedup.errors import UserError
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.objections import record_objection
 from joinedup.governance.pseudonyms import area_key, pseudonyms
 from joinedup.interop.cli import export_app
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.people import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from joinedup.care.actions import ActionRecord
-from joinedup.care.mdt import (
+from joinedup.care.mdt_agenda import Candidate
+from joinedup.care.mdt_minutes import write_minutes
+from joinedup.care.mdt_records import (
     AgendaItemRecord,
     AttendeeRecord,
     DecisionRecord,
     MeetingDetail,
     MeetingRecord,
 )
-from joinedup.care.mdt_agenda import Candidate
-from joinedup.care.mdt_minutes import write_minutes
 
 AT = dt.datetime(2026, 12, 3, 13, 0, tzinfo=dt.UTC)
 

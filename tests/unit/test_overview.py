@@ -388,7 +388,7 @@ def test_one_rule_reaches_every_count(rules_store: PopulationStore) -> None:
 def test_the_aggregate_overview_is_suppressed_without_objectors(
     small_store: PopulationStore,
 ) -> None:
-    from joinedup.population.overview import aggregate_overview
+    from joinedup.governance.aggregates import aggregate_overview
 
     objectors = frozenset(_some_registered_people(small_store.root, 3))
     raw = population_overview(small_store, exclude=objectors)

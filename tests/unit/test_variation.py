@@ -19,7 +19,8 @@ from joinedup.analytics.person_summary import person_summary
 from joinedup.analytics.variation import kept
 from joinedup.analytics.variation import matrix as vm
 from joinedup.analytics.variation.indicators import BY_ID, INDICATORS
-from joinedup.analytics.variation.people import STANDARDISED, indicator_cells, load_people
+from joinedup.analytics.variation.kept import load_people
+from joinedup.analytics.variation.people import STANDARDISED, indicator_cells
 from joinedup.analytics.variation.standardisation import expected_counts, imd_quintile
 from joinedup.carestore.migrate import upgrade
 from joinedup.governance.suppression import suppress_count

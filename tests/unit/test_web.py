@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from joinedup.carestore.migrate import upgrade
+from joinedup.governance.aggregates import aggregate_overview
 from joinedup.population.contracts import CONTRACTS
-from joinedup.population.overview import PopulationOverview, aggregate_overview
+from joinedup.population.overview import PopulationOverview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.navigation import AREAS, Area, visible_areas

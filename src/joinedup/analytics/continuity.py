@@ -52,7 +52,7 @@ from dataclasses import dataclass, replace
 import ibis
 import pyarrow as pa
 
-from joinedup.analytics.engine import connect, read_store
+from joinedup.analytics.engine import connection, read_store
 from joinedup.governance.suppression import suppress_count, withheld_unless
 from joinedup.population.store import PopulationStore
 
@@ -275,8 +275,7 @@ def patient_rows(
     Each patient's row depends only on their own appointments, so leaving objectors out of
     these rows (`practice_continuity_from_rows`) gives what leaving them out of the
     appointments would."""
-    con = connect("duckdb")
-    try:
+    with connection("duckdb") as con:
         appointments = read_store(con, store, ["gp_appointments"])["gp_appointments"]
         # The two years the indices read, kept once in memory: the pipeline reads them thrice.
         first = as_of - dt.timedelta(days=2 * window_days)
@@ -287,20 +286,15 @@ def patient_rows(
         )
         recent = con.create_table("recent_gp_appointments", kept, temp=True)
         return con.to_pyarrow(patient_practice_continuity(recent, as_of, window_days=window_days))
-    finally:
-        con.disconnect()
 
 
 def practice_continuity_from_rows(
     rows: pa.Table, *, excluding: Iterable[int] = ()
 ) -> list[PracticeContinuity]:
     """Practice figures from `patient_rows`, leaving out `excluding` (objectors)."""
-    con = connect("duckdb")
-    try:
+    with connection("duckdb") as con:
         patients = without(ibis.memtable(rows), excluding)
         found = con.to_pyarrow(practice_figures(patients)).to_pylist()
-    finally:
-        con.disconnect()
     return sorted((_record(r) for r in found), key=lambda p: p.practice_code)
 
 

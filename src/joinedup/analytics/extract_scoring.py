@@ -40,7 +40,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from joinedup.analytics.engine import connect, put_table
+from joinedup.analytics.engine import connection, put_table
 from joinedup.analytics.scores import cms, efi
 from joinedup.analytics.scores.charlson import charlson_scores
 from joinedup.analytics.scores.elixhauser import elixhauser_scores
@@ -154,13 +154,10 @@ def score_extract(
     if spec is None:
         raise ExtractError(f"unknown score {score!r}: choose one of {', '.join(sorted(SCORERS))}")
     extract = read_extract(spec, Path(input_path), index_date=index_date)
-    con = connect("duckdb")
-    try:
+    with connection("duckdb") as con:
         table = put_table(con, "extract_rows", extract.table)
         expr = spec.pipeline(table, index_date=index_date, **options)
         scores = con.to_pyarrow(expr).sort_by("person_id")
-    finally:
-        con.disconnect()
     scored_people = set(extract.table.column("person_id").to_pylist())
     result = ExtractScoringResult(
         score=score,

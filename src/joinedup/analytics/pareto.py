@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from joinedup.analytics.engine import connection
 from joinedup.analytics.segmentation import Scheme
 
 TOP_PERCENTS: tuple[int, ...] = (1, 2, 5, 10)
@@ -155,8 +156,7 @@ def figures_without(
     out the people whose person_id is in `exclude` (an anti-join against an in-memory table).
     """
     columns = ["person_id", "neighbourhood_code", "practice_code", "cost_12m", *scheme_ids]
-    con = ibis.duckdb.connect()
-    try:
+    with connection("duckdb") as con:
         everyone = con.read_parquet(person_results).select(*columns)
         people = everyone
         if exclude:
@@ -172,6 +172,4 @@ def figures_without(
         )
         counted = int(con.to_pyarrow(people.count()).as_py())
         total = int(con.to_pyarrow(everyone.count()).as_py())
-    finally:
-        con.disconnect()
     return RunFigures(pareto=pareto, segments=segments, people=counted, left_out=total - counted)

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from joinedup.analytics.engine import Engine, connect, put_table, read_store
+from joinedup.analytics.engine import Engine, connection, put_table, read_store
 from joinedup.analytics.pareto import TOP_PERCENTS, cost_concentration, segment_summary
 from joinedup.analytics.person_summary import COLUMNS, TABLES, WINDOW_DAYS, person_summary
 from joinedup.analytics.scores.conditions import DATA_DIR as SCORE_DATA_DIR
@@ -141,14 +141,10 @@ def stratify(
         raise RunError("two segmentation schemes have the same id")
 
     say(f"connecting to {engine}")
-    con = connect(engine)
-    try:
+    with connection(engine) as con:
         return _run(
             settings, con, engine, store, metadata, when, loaded, schemes, say, risk_scorer, started
         )
-    finally:
-        if engine == "duckdb":  # Spark's session is shared and outlives one run
-            con.disconnect()
 
 
 def _run(

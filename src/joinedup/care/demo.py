@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
+from joinedup.care.demo_plans import seed_demo_plans
+from joinedup.care.mdt_demo import seed_demo_meetings
+from joinedup.care.models import MdtMeeting, RegisterEntry
 from joinedup.care.named_professionals import assign
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import practices_covered
@@ -166,10 +169,6 @@ def seed_demo_care(sessions: sessionmaker[Session], settings: Settings) -> DemoC
     """The whole demo loop in the care store: the register, care plans for the people who
     agreed to coordinated care (written by the demo coordinator), and an MDT meeting held two
     weeks ago with an upcoming one. Safe to run again: what exists is left alone."""
-    from joinedup.care.demo_plans import seed_demo_plans
-    from joinedup.care.mdt_demo import seed_demo_meetings
-    from joinedup.care.models import MdtMeeting, RegisterEntry
-
     register = seed_demo_register(sessions, settings)
     coordinator = _principal(sessions, COORDINATOR)
     with sessions() as session:

@@ -26,6 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care.actions import ActionRecord, action_record, new_action_row
 from joinedup.care.mdt_agenda import agenda_candidates
+from joinedup.care.mdt_minutes import write_minutes
+from joinedup.care.mdt_records import (
+    AgendaItemRecord,
+    AttendeeRecord,
+    DecisionRecord,
+    MeetingDetail,
+    MeetingRecord,
+)
 from joinedup.care.models import (
     CareAction,
     MdtAgendaItem,
@@ -39,7 +47,7 @@ from joinedup.errors import UserError
 from joinedup.governance.audit import DIRECT_CARE
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import practices_covered, user_practices
-from joinedup.governance.roles import Principal
+from joinedup.governance.roles import Principal, role_book
 from joinedup.settings import Settings
 
 DECISION_MAX = 4_000
@@ -77,79 +85,6 @@ class ActionInput:
     owner_org: str
     due_on: dt.date
     owner_user_id: int | None = None
-
-
-@dataclass(frozen=True)
-class MeetingRecord:
-    id: int
-    neighbourhood_code: str
-    neighbourhood_name: str
-    starts_at: dt.datetime
-    location: str | None
-    status: str
-    held_at: dt.datetime | None
-    minutes: str | None
-    agenda_size: int = 0
-
-    @property
-    def is_open(self) -> bool:
-        """Decisions, attendance and the agenda can still change."""
-        return self.status == "scheduled"
-
-
-@dataclass(frozen=True)
-class AttendeeRecord:
-    id: int
-    user_id: int | None
-    name: str
-    role: str
-    organisation: str
-    attended: bool | None
-
-
-@dataclass(frozen=True)
-class AgendaItemRecord:
-    id: int
-    person_id: int
-    position: int
-    reasons: tuple[str, ...]
-    discussed: bool
-    note: str | None
-
-
-@dataclass(frozen=True)
-class DecisionRecord:
-    id: int
-    person_id: int
-    text: str
-    recorded_at: dt.datetime
-    recorded_by: str
-
-
-@dataclass(frozen=True)
-class MeetingDetail:
-    """A meeting with everything its pages and minutes show."""
-
-    meeting: MeetingRecord
-    attendees: list[AttendeeRecord]
-    agenda: list[AgendaItemRecord]
-    decisions: list[DecisionRecord]
-    #: Actions raised at this meeting (any status).
-    actions: list[ActionRecord]
-    #: Open actions raised at earlier meetings and carried to this one.
-    carried_in: list[ActionRecord]
-
-    def item(self, person_id: int) -> AgendaItemRecord | None:
-        return next((i for i in self.agenda if i.person_id == person_id), None)
-
-    def decisions_for(self, person_id: int) -> list[DecisionRecord]:
-        return [d for d in self.decisions if d.person_id == person_id]
-
-    def actions_for(self, person_id: int) -> list[ActionRecord]:
-        return [a for a in self.actions if a.person_id == person_id]
-
-    def carried_for(self, person_id: int) -> list[ActionRecord]:
-        return [a for a in self.carried_in if a.person_id == person_id]
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -286,6 +221,21 @@ def may_run(session: Session, principal: Principal, meeting: MdtMeeting) -> bool
     return attendee is not None
 
 
+def may_run_meeting(sessions: sessionmaker[Session], principal: Principal, meeting_id: int) -> bool:
+    """`may_run` for the meeting `meeting_id` (False if there is none)."""
+    with sessions() as session:
+        row = session.get(MdtMeeting, meeting_id)
+        return row is not None and may_run(session, principal, row)
+
+
+def neighbourhoods_worked_in(
+    sessions: sessionmaker[Session], user_id: int, codes: Sequence[str]
+) -> list[str]:
+    """Those of the neighbourhoods `codes` the user works in, in the same order."""
+    with sessions() as session:
+        return [c for c in codes if works_in_neighbourhood(session, user_id, c)]
+
+
 def _check_can_write(principal: Principal) -> None:
     if not principal.can("care.write"):
         raise MdtNotAllowed(f"the {principal.role_name} role may not change MDT meetings")
@@ -391,8 +341,6 @@ def _user_attendee(session: Session, meeting_id: int, user_id: int) -> MdtAttend
         .order_by(Organisation.name)
         .limit(1)
     )
-    from joinedup.governance.roles import role_book
-
     role = role_book().roles.get(user.role)
     return MdtAttendee(
         meeting_id=meeting_id,
@@ -666,8 +614,6 @@ def close_meeting(
     """Mark the meeting held, write and keep its minutes, and carry open actions to the
     neighbourhood's next meeting. `people` names each agenda person in the minutes (e.g. by
     NHS number); by default they are named by person number. The minutes."""
-    from joinedup.care.mdt_minutes import write_minutes
-
     _check_can_write(principal)
     with _unit(sessions, principal, "close", meeting_id) as uow:
         meeting = _open_meeting(uow.session, principal, meeting_id)

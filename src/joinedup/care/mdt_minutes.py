@@ -9,12 +9,9 @@ actions carried over from earlier meetings and to the next one.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from joinedup.care.actions import ActionRecord
-
-if TYPE_CHECKING:
-    from joinedup.care.mdt import MeetingDetail, MeetingRecord
+from joinedup.care.mdt_records import MeetingDetail, MeetingRecord
 
 
 def _day(day: dt.date) -> str:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.stratify import latest_run
 from joinedup.care.actions import ActionRecord, open_actions
-from joinedup.care.mdt import MeetingDetail
 from joinedup.care.mdt_agenda import activity_window_end, recent_activity
+from joinedup.care.mdt_records import MeetingDetail
 from joinedup.care.models import CarePlan, MdtAttendee, MdtMeeting, RegisterEntry
 from joinedup.care.named_professionals import NamedProfessionalRecord, current_named_professional
 from joinedup.care.person_record import RunPlace, run_place

@@ -34,6 +34,7 @@ from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.models import Objection
 from joinedup.governance.roles import Principal
+from joinedup.population.overview import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
 KINDS: dict[str, str] = {
@@ -352,8 +353,6 @@ def synthetic_objections(store: PopulationStore, seed: int) -> list[tuple[int, s
 
     For the demo only: refuses a store that is not synthetic.
     """
-    from joinedup.population.overview import registered_population
-
     metadata = store.metadata()
     if not metadata.get("synthetic"):
         raise ObjectionError("synthetic objections are only made for a synthetic area")

@@ -268,6 +268,28 @@ def list_users(sessions: sessionmaker[Session], now: dt.datetime | None = None) 
     ]
 
 
+@dataclass(frozen=True)
+class Colleague:
+    """An active user as others see them when choosing whom to invite or assign."""
+
+    id: int
+    name: str
+    role_name: str
+
+
+def active_users_with(sessions: sessionmaker[Session], permission: str) -> list[Colleague]:
+    """Active users whose role grants `permission`, by display name."""
+    book = role_book()
+    roles = [r for r, role in book.roles.items() if permission in role.permissions]
+    with sessions() as session:
+        users = session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(roles))
+            .order_by(User.display_name)
+        ).all()
+        return [Colleague(u.id, u.display_name, book.roles[u.role].name) for u in users]
+
+
 def get_user(sessions: sessionmaker[Session], username: str) -> User:
     with sessions() as session:
         user = _find(session, normalise_username(username, check=False))

@@ -5,9 +5,10 @@ get, exactly as on the web, and every export is an audit event naming the user "
 
 * scores and segments: aggregate figures (``aggregates.export``), objectors left out and counts
   suppressed by the services the web CSVs use (`analytics.score_distributions`,
-  `web.stratification`);
+  `analytics.published_segments`);
 * case-finding lists: named people in the user's own practices for direct care, else the whole
-  area by pseudonym with objectors left out (`governance.audience`);
+  area by pseudonym with objectors left out (`governance.audience`, with the register left out
+  by `care.case_finding_audience`);
 * one person's record as FHIR: only with a legitimate relationship (`governance.relationships`).
 """
 
@@ -124,9 +125,9 @@ def export_segments(
     settings: Settings, sessions: sessionmaker[Session], user: Principal, *, fmt: str = "csv"
 ) -> Export:
     """Segments and cost concentration of the latest run (objectors out, suppressed), audited."""
+    from joinedup.analytics.published_segments import SEGMENTS_CSV_COLUMNS, published_segment_rows
     from joinedup.analytics.stratify import latest_run
     from joinedup.governance.objections import active_objectors
-    from joinedup.web.stratification import SEGMENTS_CSV_COLUMNS, published_segment_rows
 
     _require(user, "aggregates.export", "segments")
     run = latest_run(settings)
@@ -159,11 +160,10 @@ def export_case_finding(
     else pseudonymised for the whole area without objectors), audited."""
     from joinedup.analytics import case_finding as cf
     from joinedup.analytics.stratify import latest_run
-    from joinedup.governance.audience import case_finding_audience
+    from joinedup.care.case_finding_audience import case_finding_audience
+    from joinedup.governance.audience import may_see_people
 
-    if not (
-        user.can("case_finding.view_identifiable") or user.can("case_finding.view_pseudonymised")
-    ):
+    if not may_see_people(user):
         raise ExportRefused(f"{user.username} ({user.role_name}) may not export case-finding lists")
     try:
         definition = cf.get_definition(list_id)

@@ -12,8 +12,9 @@ practice of the registration that started last. Age is in whole years at the ext
 The counting runs as one Ibis query on DuckDB over the Parquet files: it groups people by
 practice, age band, sex and deprivation decile (a few thousand cells at most, whatever the
 population) and every breakdown is summed from those cells, so each breakdown adds up to the
-total. Small-number suppression belongs to governance: `PopulationOverview.with_counts` passes
-every count through one rule, the one place to apply it.
+total. Small-number suppression belongs to governance (`governance.aggregates.aggregate_overview`):
+`PopulationOverview.with_counts` passes every count through one rule, the one place to apply it,
+so this bottom layer imports nothing of governance.
 
 People who object to secondary use (`joinedup.governance.objections`) are left out by passing
 their person_id as `exclude`: the same query marks each registered person as excluded or not
@@ -33,7 +34,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
-from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore, StoreError
 
 #: Age bands as (key, label, lowest age); each runs up to the next band's lowest age.
@@ -228,14 +228,6 @@ def population_overview(
             for k in _ordered([str(d) for d in range(1, 11)], by_imd, key=str)
         ],
     )
-
-
-def aggregate_overview(
-    store: PopulationStore, neighbourhood: str | None, objectors: frozenset[int]
-) -> PopulationOverview:
-    """The overview as it may be shown for commissioning: objectors left out and every count
-    (the number of objectors left out included) passed through small-number suppression."""
-    return population_overview(store, neighbourhood, exclude=objectors).with_counts(suppress_count)
 
 
 def _extract_date(metadata: dict[str, Any], store: PopulationStore) -> date:

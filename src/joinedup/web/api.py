@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.governance.aggregates import aggregate_overview
 from joinedup.governance.objections import active_objectors
 from joinedup.population.dictionary import TableEntry, data_dictionary, table_entry
-from joinedup.population.overview import PopulationOverview, aggregate_overview
+from joinedup.population.overview import PopulationOverview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.api_reference import api_reference

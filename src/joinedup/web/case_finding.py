@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import StratificationRun, latest_run
+from joinedup.care.case_finding_audience import CaseFindingAudience, case_finding_audience
 from joinedup.care.register import register_members
-from joinedup.governance.audience import Audience, case_finding_audience
 from joinedup.governance.audit import record_export, record_list_view
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
@@ -56,7 +56,9 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def _audience(user: Principal, sessions: sessionmaker[Session], settings: Settings) -> Audience:
+def _audience(
+    user: Principal, sessions: sessionmaker[Session], settings: Settings
+) -> CaseFindingAudience:
     return case_finding_audience(user, sessions, settings)
 
 
@@ -79,7 +81,7 @@ def _definition(list_id: str) -> cf.ListDefinition:
 def _run(
     store: PopulationStore,
     list_id: str,
-    audience: Audience,
+    audience: CaseFindingAudience,
     practice: str | None,
     neighbourhood: str | None,
     run: StratificationRun | None,
@@ -270,7 +272,7 @@ def case_finding_list(
     return response
 
 
-def _scope_name(result: cf.CaseFindingResult, audience: Audience) -> str:
+def _scope_name(result: cf.CaseFindingResult, audience: CaseFindingAudience) -> str:
     if result.practice:
         return next(p.name for p in result.practices if p.code == result.practice)
     if result.neighbourhood:

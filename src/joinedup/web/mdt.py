@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care import mdt as meetings
@@ -41,9 +40,9 @@ from joinedup.care.mdt_people import (
 )
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view, record_view
-from joinedup.governance.models import User
 from joinedup.governance.relationships import person_access
-from joinedup.governance.roles import Principal, role_book
+from joinedup.governance.roles import Principal
+from joinedup.governance.users import active_users_with
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
@@ -92,17 +91,10 @@ def _redirect(request: Request, name: str, query: str = "", **params: Any) -> Re
 
 def _clinical_users(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
     """Users who may be invited: active, in a role that may see records."""
-    book = role_book()
-    roles = [r for r, role in book.roles.items() if "record.view" in role.permissions]
-    with sessions() as session:
-        users = session.scalars(
-            select(User)
-            .where(User.active.is_(True), User.role.in_(roles))
-            .order_by(User.display_name)
-        ).all()
-        return [
-            {"id": u.id, "name": u.display_name, "role": book.roles[u.role].name} for u in users
-        ]
+    return [
+        {"id": c.id, "name": c.name, "role": c.role_name}
+        for c in active_users_with(sessions, "record.view")
+    ]
 
 
 def _index_page(
@@ -116,8 +108,7 @@ def _index_page(
 ) -> Response:
     hoods = meetings.neighbourhoods(sessions)
     listed = meetings.list_meetings(sessions)
-    with sessions() as session:
-        own = [c for c in hoods if meetings.works_in_neighbourhood(session, user.user_id, c)]
+    own = meetings.neighbourhoods_worked_in(sessions, user.user_id, list(hoods))
     grouped = {code: [m for m in listed if m.neighbourhood_code == code] for code in hoods}
     return templates.TemplateResponse(
         request,
@@ -232,9 +223,7 @@ def _meeting_page(
         rows=len(shown),
         identifiable=True,
     )
-    with sessions() as session:
-        row = session.get(meetings.MdtMeeting, detail.meeting.id)
-        may_run = row is not None and meetings.may_run(session, user, row)
+    may_run = meetings.may_run_meeting(sessions, user, detail.meeting.id)
     labels = nhs_labels(store, [i.person_id for i in shown])
     return templates.TemplateResponse(
         request,
@@ -414,9 +403,7 @@ def _person_page(
     summary = person_summary(sessions, settings, detail, person_id)
     if summary is None:
         raise HTTPException(status_code=404, detail="There is no person with that number.")
-    with sessions() as session:
-        row = session.get(meetings.MdtMeeting, meeting_id)
-        may_run = row is not None and meetings.may_run(session, user, row)
+    may_run = meetings.may_run_meeting(sessions, user, meeting_id)
     return templates.TemplateResponse(
         request,
         "mdt/person.html",

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.governance.aggregates import aggregate_overview
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppressed_share
 from joinedup.population.dictionary import data_dictionary, table_entry
-from joinedup.population.overview import PopulationOverview, aggregate_overview
+from joinedup.population.overview import PopulationOverview
 from joinedup.population.store import PopulationStore
 from joinedup.web.dependencies import get_population_store, get_sessions
 from joinedup.web.formatting import WITHHELD

@@ -6,11 +6,12 @@ Thin routes over `joinedup.analytics.variation.matrix`. Who sees what:
 * the matrix, funnel plots and practice pages are aggregates (``population.view_aggregates``):
   objectors left out, every count suppressed, ratios and shares worked out from the published
   counts; CSV downloads need ``aggregates.export`` and are audited;
-* the people behind a count: a user with ``case_finding.view_identifiable`` sees them named
-  (NHS number), only for a practice they have a legitimate relationship with by where they
-  work (`governance.relationships.user_practices`; another practice is refused with 403);
-  a user with only ``case_finding.view_pseudonymised`` sees keyed-hash pseudonyms, objectors
-  left out and the number of people suppressed. Every view is audited before it is shown.
+* the people behind a count (`joinedup.analytics.variation.drilldown`, by the list-audience
+  rule of `governance.audience`): a user with ``case_finding.view_identifiable`` sees them
+  named (NHS number), only for a practice they work in (another practice is refused with
+  403); a user with only ``case_finding.view_pseudonymised`` sees keyed-hash pseudonyms,
+  objectors left out and the number of people suppressed. Every view is audited before it is
+  shown.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ import csv
 import io
 from typing import Annotated, Any
 
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.analytics.variation import drilldown
 from joinedup.analytics.variation import matrix as vm
 from joinedup.analytics.variation.indicators import INDICATORS, Indicator, UnknownIndicator
 from joinedup.analytics.variation.indicators import indicator as find_indicator
+from joinedup.governance.audience import IDENTIFIABLE, PSEUDONYMISED, list_audience
 from joinedup.governance.audit import record_export, record_list_view
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.pseudonyms import area_key, pseudonyms
-from joinedup.governance.relationships import user_practices
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
-from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.charts_practices import funnel_chart
@@ -45,7 +44,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 VIEW = "population.view_aggregates"
 EXPORT = "aggregates.export"
-PEOPLE_PERMISSIONS = ("case_finding.view_identifiable", "case_finding.view_pseudonymised")
+PEOPLE_PERMISSIONS = (IDENTIFIABLE, PSEUDONYMISED)
 PURPOSE = "commissioning: practice variation"
 PEOPLE_VIEW = "practice_indicator_people"
 PAGE_ROWS = 500  # people listed on the page, those counted most first
@@ -107,10 +106,11 @@ def _variation(
     return vm.year_variation(store, objectors=objectors, adjustment=adjustment)
 
 
-def _practice_exists(store: PopulationStore, code: str) -> None:
-    orgs = store.read("organisations", columns=["org_code", "org_type"]).to_pylist()
-    if not any(o["org_code"] == code and o["org_type"] == "practice" for o in orgs):
-        raise HTTPException(status_code=404, detail=f"There is no practice {code} in this area.")
+def _practice_name_or_404(store: PopulationStore, code: str) -> str:
+    try:
+        return drilldown.practice_name(store, code)
+    except drilldown.PracticeNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
 def _objectors_left_out(objectors: frozenset[int]) -> int | None:
@@ -378,7 +378,7 @@ def practice_page(
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
-    _practice_exists(store, practice_code)
+    _practice_name_or_404(store, practice_code)
     objectors = active_objectors(sessions)
     variation = _variation(store, objectors, chosen)
     practice = variation.practice(practice_code)
@@ -430,22 +430,17 @@ def practice_indicator_people(
         raise HTTPException(
             status_code=404, detail=f"{ind.title} is not a count of people, so has no list."
         )
-    _practice_exists(store, practice_code)
-    identifiable = user.can("case_finding.view_identifiable")
-    if identifiable:
-        with sessions() as session:
-            allowed = practice_code in user_practices(session, user.user_id)
-        if not allowed:
-            raise HTTPException(
-                status_code=403,
-                detail="You can see named people only in the practices you work in. "
-                "Ask your administrator if you work in this one too.",
-            )
-        excluding: frozenset[int] = frozenset()  # direct care: objectors stay on the list
-    else:
-        excluding = active_objectors(sessions)
-    as_of = vm.extract_date(store)
-    people = vm.people_behind(store, practice_code, ind.id, as_of=as_of, excluding=excluding)
+    practice_name = _practice_name_or_404(store, practice_code)
+    audience = list_audience(user, sessions, settings)
+    try:
+        behind = drilldown.people_behind_count(store, audience, practice_code, ind.id)
+    except drilldown.PracticeOutOfScope:
+        raise HTTPException(
+            status_code=403,
+            detail="You can see named people only in the practices you work in. "
+            "Ask your administrator if you work in this one too.",
+        ) from None
+    people, as_of = behind.people, behind.as_of
     record_list_view(
         sessions,
         user,
@@ -453,9 +448,9 @@ def practice_indicator_people(
         list_id=f"{practice_code}/{ind.id}",
         scope={"practice": practice_code, "indicator": ind.id, "as_of": as_of.isoformat()},
         rows=len(people),
-        identifiable=identifiable,
+        identifiable=audience.identifiable,
     )
-    rows = _people_rows(store, settings, people[:PAGE_ROWS], identifiable)
+    rows = drilldown.people_rows(store, audience, people[:PAGE_ROWS])
     response = templates.TemplateResponse(
         request,
         "commissioning/practices/people.html",
@@ -464,10 +459,10 @@ def practice_indicator_people(
             "page_title": f"{ind.title}: people at {practice_code}",
             "indicator": ind,
             "practice_code": practice_code,
-            "practice_name": _practice_name(store, practice_code),
-            "identifiable": identifiable,
+            "practice_name": practice_name,
+            "identifiable": audience.identifiable,
             "rows": rows,
-            "count": len(people) if identifiable else suppress_count(len(people)),
+            "count": behind.count,
             "as_of": as_of,
             "more_rows": len(people) > PAGE_ROWS,
             "page_rows": PAGE_ROWS,
@@ -475,39 +470,3 @@ def practice_indicator_people(
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _practice_name(store: PopulationStore, code: str) -> str:
-    orgs = store.read("organisations", columns=["org_code", "name"]).to_pylist()
-    return next((o["name"] for o in orgs if o["org_code"] == code), code)
-
-
-def _people_rows(
-    store: PopulationStore, settings: Settings, people: list[vm.CountedPerson], identifiable: bool
-) -> list[dict[str, Any]]:
-    if not identifiable:
-        keys = pseudonyms(area_key(settings), [p.person_id for p in people])
-        return [
-            {"pseudonym": k, "age": p.age, "sex": p.sex, "count": p.count}
-            for k, p in zip(keys, people, strict=True)
-        ]
-    wanted = sorted({p.person_id for p in people})
-    if not wanted:
-        return []
-    # Only the listed people's rows: the store's small row groups let the filter skip the rest.
-    patients = pq.read_table(
-        store.path("patients"),
-        columns=["person_id", "nhs_number"],
-        filters=[("person_id", "in", wanted)],
-    ).to_pylist()
-    numbers = {r["person_id"]: r["nhs_number"] for r in patients}
-    return [
-        {
-            "person_id": p.person_id,
-            "nhs_number": format_nhs_number(numbers.get(p.person_id)),
-            "age": p.age,
-            "sex": p.sex,
-            "count": p.count,
-        }
-        for p in people
-    ]

@@ -1,6 +1,7 @@
 """Population pages over the analytics runs: segments and cost, and the risk model's card.
 
-Thin routes over `joinedup.analytics.stratify` (the latest stratification run),
+Thin routes over `joinedup.analytics.published_segments` (the latest stratification run's
+segments and cost concentration as published: objectors out, suppressed),
 `joinedup.analytics.segmentation` (each scheme's rules as written in its YAML) and
 `joinedup.analytics.risk.registry` (the latest trained model and its card). Nothing is
 computed here beyond arranging the stored figures for the page and its charts.
@@ -13,42 +14,38 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.analytics.pareto import (
-    AREA,
-    NO_NEIGHBOURHOOD,
-    TOP_PERCENTS,
-    RunFigures,
-    figures_without,
+from joinedup.analytics.engine import engine_title
+from joinedup.analytics.published_segments import (
+    SEGMENTS_CSV_COLUMNS,
+    PublishedScheme,
+    PublishedSegment,
+    cost_concentration,
+    published_schemes,
+    published_segment_rows,
+    run_figures,
 )
 from joinedup.analytics.risk.registry import ModelNotFound, load_model
 from joinedup.analytics.segmentation import (
     Comparison,
     Condition,
     Group,
-    Scheme,
     Segment,
-    SegmentationError,
-    builtin_scheme,
 )
-from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun, latest_run
+from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import (
     SUPPRESSION_NOTE,
     suppress_count,
-    suppressed_share,
     withheld_unless,
 )
-from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 from joinedup.web.dependencies import get_sessions, get_settings
 from joinedup.web.formatting import WITHHELD
@@ -254,49 +251,6 @@ def rule_lines(segment: Segment) -> list[RuleLine]:
 # cached per run and set of objectors: recording or withdrawing an objection changes the set.
 
 
-@dataclass(frozen=True)
-class SegmentRow:
-    """A segment's published figures: None is a withheld figure."""
-
-    id: str
-    name: str
-    level: int
-    description: str
-    rule: list[RuleLine]
-    people: int | None
-    people_share: float | None
-    total_cost: float | None
-    cost_share: float | None
-    cost_per_person: float | None
-
-
-@dataclass(frozen=True)
-class SchemeView:
-    id: str
-    name: str
-    description: str
-    sources: tuple[str, ...]
-    segments: list[SegmentRow]
-    chart: PairedChart
-    people: int | None
-    total_cost: float | None
-    cost_per_person: float | None
-
-
-@dataclass(frozen=True)
-class ParetoRow:
-    code: str
-    name: str
-    parent: str  # a practice's neighbourhood, in words; empty for the area and neighbourhoods
-    people: int | None
-    total_cost: float | None
-    shares: dict[int, float | None]  # top percent → share of the group's cost (NaN: no cost)
-    top_people: dict[int, int | None]
-
-
-NO_SHARE = float("nan")  # a share of nothing (the group cost nothing): shown as a dash
-
-
 def shown_share(value: float | None) -> str:
     """A published share: "withheld", a dash for a share of nothing, or a percent."""
     if value is None:
@@ -308,91 +262,17 @@ def shown_pounds(value: float | None) -> str:
     return WITHHELD if value is None else pounds(value)
 
 
-def _scheme(scheme_id: str) -> Scheme | None:
-    try:
-        return builtin_scheme(scheme_id)
-    except (SegmentationError, OSError):
-        return None  # a scheme from a file elsewhere: the run's figures still show
+def _scheme_chart(scheme: PublishedScheme) -> PairedChart:
+    return paired_chart(
+        f"chart-{scheme.id}",
+        f"{scheme.name}: share of people and share of cost by segment",
+        _segment_description(scheme.segments),
+        ("Share of people", "Share of cost"),
+        [(s.name, s.people_share, s.cost_share) for s in scheme.segments],
+    )
 
 
-def _scheme_ids(run: StratificationRun) -> list[str]:
-    summary = run.segment_summary().column("scheme").to_pylist()
-    order: list[str] = list(run.metadata.get("parameters", {}).get("schemes", []))
-    return order + [s for s in dict.fromkeys(summary) if s not in order]
-
-
-@lru_cache(maxsize=8)
-def _cached_figures(
-    path: str, run_id: str, scheme_ids: tuple[str, ...], objectors: frozenset[int]
-) -> RunFigures:
-    return figures_without(Path(path) / PERSON_RESULTS, scheme_ids, objectors)
-
-
-def run_figures(run: StratificationRun, objectors: frozenset[int]) -> RunFigures:
-    """The run's cost concentration and segment totals without `objectors` (cached)."""
-    return _cached_figures(str(run.path), run.run_id, tuple(_scheme_ids(run)), objectors)
-
-
-def _scheme_views(run: StratificationRun, figures: RunFigures) -> list[SchemeView]:
-    # The run's own summary lists every segment (empty ones too) with its name and level.
-    listed = run.segment_summary().select(["scheme", "segment", "name", "level"]).to_pylist()
-    found = {(r["scheme"], r["segment"]): r for r in figures.segments.to_pylist()}
-    views = []
-    for scheme_id in _scheme_ids(run):
-        scheme = _scheme(scheme_id)
-        info = run.metadata.get("segmentations", {}).get(scheme_id, {})
-        scheme_cost = sum(
-            float(r["total_cost"]) for (sid, _), r in found.items() if sid == scheme_id
-        )
-        rows = []
-        for r in (r for r in listed if r["scheme"] == scheme_id):
-            segment = None
-            if scheme is not None:
-                segment = next((s for s in scheme.segments if s.id == r["segment"]), None)
-            figure = found.get((scheme_id, r["segment"]), {})
-            people = int(figure.get("people") or 0)
-            cost = float(figure.get("total_cost") or 0.0)
-            rows.append(
-                SegmentRow(
-                    id=r["segment"],
-                    name=r["name"],
-                    level=int(r["level"]),
-                    description=" ".join(segment.description.split()) if segment else "",
-                    rule=rule_lines(segment) if segment else [],
-                    people=suppress_count(people),
-                    people_share=suppressed_share(people, figures.people),
-                    total_cost=withheld_unless(people, cost),
-                    cost_share=withheld_unless(people, cost / scheme_cost if scheme_cost else 0.0),
-                    cost_per_person=withheld_unless(people, cost / people if people else None),
-                )
-            )
-        name = scheme.name if scheme else str(info.get("name") or scheme_id)
-        chart = paired_chart(
-            f"chart-{scheme_id}",
-            f"{name}: share of people and share of cost by segment",
-            _segment_description(rows),
-            ("Share of people", "Share of cost"),
-            [(s.name, s.people_share, s.cost_share) for s in rows],
-        )
-        views.append(
-            SchemeView(
-                id=scheme_id,
-                name=name,
-                description=" ".join(scheme.description.split()) if scheme else "",
-                sources=tuple(" ".join(s.split()) for s in scheme.sources) if scheme else (),
-                segments=rows,
-                chart=chart,
-                people=suppress_count(figures.people),
-                total_cost=withheld_unless(figures.people, scheme_cost),
-                cost_per_person=withheld_unless(
-                    figures.people, scheme_cost / figures.people if figures.people else None
-                ),
-            )
-        )
-    return views
-
-
-def _segment_description(rows: list[SegmentRow]) -> str:
+def _segment_description(rows: list[PublishedSegment]) -> str:
     if not rows:
         return "No segments. The figures are in the table."
     shown = [s for s in rows if s.cost_share is not None]
@@ -406,72 +286,12 @@ def _segment_description(rows: list[SegmentRow]) -> str:
     )
 
 
-def _organisation_names(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """Organisation names by code, and each practice's neighbourhood code (empty if unknown)."""
-    try:
-        rows = (
-            PopulationStore(settings.population_dir)
-            .read("organisations", columns=["org_code", "name", "parent_code"])
-            .to_pylist()
-        )
-    except StoreError:
-        return {}, {}
-    names = {r["org_code"]: r["name"] for r in rows}
-    parents = {r["org_code"]: r["parent_code"] or "" for r in rows}
-    return names, parents
-
-
-def _top_share(people: int, top_people: int, share: float | None) -> float | None:
-    """The top p%'s share of a group's cost: withheld when the group or its top p% has 1 to 7
-    people (either is a group the figure is about); NaN when the group cost nothing."""
-    if withheld_unless(people, 0.0) is None or withheld_unless(top_people, 0.0) is None:
-        return None
-    return NO_SHARE if share is None else float(share)
-
-
-def _pareto_rows(figures: RunFigures, settings: Settings) -> dict[str, list[ParetoRow]]:
-    names, parents = _organisation_names(settings)
-    names[NO_NEIGHBOURHOOD] = "No neighbourhood"
-    grouped: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in figures.pareto.to_pylist():
-        row = grouped.setdefault(
-            (r["level"], r["group_code"]),
-            {"people": r["people"], "total_cost": r["total_cost"], "shares": {}, "top": {}},
-        )
-        pct = int(r["top_percent"])
-        row["shares"][pct] = _top_share(int(r["people"]), int(r["top_people"]), r["share"])
-        row["top"][pct] = suppress_count(int(r["top_people"]))
-    levels: dict[str, list[ParetoRow]] = {"area": [], "neighbourhood": [], "practice": []}
-    for (level, code), row in grouped.items():
-        if level == "practice":
-            hood = parents.get(code, "")
-            parent = names.get(hood, hood) if hood else "No neighbourhood"
-        else:
-            parent = ""
-        name = "Whole area" if code == AREA else names.get(code, code)
-        people = int(row["people"])
-        levels.setdefault(level, []).append(
-            ParetoRow(
-                code=code,
-                name=name,
-                parent=parent,
-                people=suppress_count(people),
-                total_cost=withheld_unless(people, float(row["total_cost"])),
-                shares=row["shares"],
-                top_people=row["top"],
-            )
-        )
-    for rows in levels.values():
-        rows.sort(key=lambda r: (r.parent, r.name, r.code))
-    return levels
-
-
 def _run_context(run: StratificationRun) -> dict[str, Any]:
     store = run.metadata.get("population_store", {})
     return {
         "run_id": run.run_id,
         "index_date": run.index_date,
-        "engine": {"duckdb": "DuckDB", "spark": "Apache Spark"}.get(run.engine, run.engine),
+        "engine": engine_title(run.engine),
         "created": when_text(run.created_at),
         "area_name": store.get("area_name") or "Unnamed area",
         "synthetic": bool(store.get("synthetic", False)),
@@ -494,7 +314,8 @@ def segments_page(
             {"population": population, "page_title": "Segments and cost"},
         )
     figures = run_figures(run, active_objectors(sessions))
-    pareto = _pareto_rows(figures, settings)
+    schemes = published_schemes(run, figures)
+    pareto = cost_concentration(figures, settings)
     area = pareto["area"][0] if pareto["area"] else None
     top_percents = sorted(area.shares) if area else []
     return templates.TemplateResponse(
@@ -507,7 +328,9 @@ def segments_page(
             "objectors_left_out": suppress_count(figures.left_out),
             "suppression_note": SUPPRESSION_NOTE,
             "can_export": user.can("aggregates.export"),
-            "schemes": _scheme_views(run, figures),
+            "schemes": schemes,
+            "charts": {scheme.id: _scheme_chart(scheme) for scheme in schemes},
+            "rule_lines": rule_lines,
             "area": area,
             "neighbourhoods": pareto["neighbourhood"],
             "practices": pareto["practice"],
@@ -516,81 +339,6 @@ def segments_page(
             "pounds": shown_pounds,
         },
     )
-
-
-SEGMENTS_CSV_COLUMNS = (
-    "table",
-    "scheme",
-    "level",
-    "code",
-    "name",
-    "parent",
-    "people",
-    "people_share_percent",
-    "total_cost",
-    "cost_share_percent",
-    "cost_per_person",
-    *(f"top_{pct}_percent_{what}" for pct in TOP_PERCENTS for what in ("people", "cost_share")),
-)
-
-
-def _csv_percent(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return "" if math.isnan(value) else f"{100 * value:.1f}"
-
-
-def _csv_pounds(value: float | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
-
-
-def published_segment_rows(
-    run: StratificationRun, objectors: frozenset[int], settings: Settings
-) -> list[dict[str, Any]]:
-    """Segments and cost concentration of `run` as published (objectors out, suppressed): the
-    rows of the page's CSV and of `joinedup export segments`."""
-    figures = run_figures(run, objectors)
-    return segments_csv_rows(_scheme_views(run, figures), _pareto_rows(figures, settings))
-
-
-def segments_csv_rows(
-    schemes: list[SchemeView], pareto: dict[str, list[ParetoRow]]
-) -> list[dict[str, Any]]:
-    """The page's published figures as CSV rows: segments by scheme, then the cost
-    concentration of the area, each neighbourhood and each practice."""
-    rows: list[dict[str, Any]] = []
-    for scheme in schemes:
-        for s in scheme.segments:
-            rows.append(
-                {
-                    "table": "segment",
-                    "scheme": scheme.id,
-                    "level": s.level,
-                    "code": s.id,
-                    "name": s.name,
-                    "people": s.people,
-                    "people_share_percent": _csv_percent(s.people_share),
-                    "total_cost": _csv_pounds(s.total_cost),
-                    "cost_share_percent": _csv_percent(s.cost_share),
-                    "cost_per_person": _csv_pounds(s.cost_per_person),
-                }
-            )
-    for level in ("area", "neighbourhood", "practice"):
-        for p in pareto.get(level, []):
-            row: dict[str, Any] = {
-                "table": "cost_concentration",
-                "level": level,
-                "code": p.code,
-                "name": p.name,
-                "parent": p.parent,
-                "people": p.people,
-                "total_cost": _csv_pounds(p.total_cost),
-            }
-            for pct in TOP_PERCENTS:
-                row[f"top_{pct}_percent_people"] = p.top_people.get(pct)
-                row[f"top_{pct}_percent_cost_share"] = _csv_percent(p.shares.get(pct))
-            rows.append(row)
-    return rows
 
 
 @router.get("/population/segments.csv", name="population_segments_csv")

@@ -38,12 +38,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from joinedup.analytics import continuity
-from joinedup.analytics.engine import connect, read_store
+from joinedup.analytics.engine import connection, read_store
+from joinedup.analytics.variation.people import (
+    TABLES,
+    indicator_cells,
+    indicator_people,
+    with_strata,
+)
 from joinedup.population.store import METADATA_FILE, PopulationStore
 
 #: Population-store tables the kept inputs are worked out from.
@@ -154,19 +161,12 @@ def prepare(store: PopulationStore, year_ends: list[dt.date]) -> Path:
 
 
 def _work_out_people(store: PopulationStore, year_end: dt.date) -> pa.Table:
-    from joinedup.analytics.variation.people import TABLES, indicator_people
-
-    con = connect("duckdb")
-    try:
+    with connection("duckdb") as con:
         tables = read_store(con, store, list(TABLES))
         return con.to_pyarrow(indicator_people(tables, year_end))
-    finally:
-        con.disconnect()
 
 
 def _work_out_cells(store: PopulationStore, year_end: dt.date) -> pa.Table:
-    from joinedup.analytics.variation.people import indicator_cells, with_strata
-
     everyone = with_strata(people(store, year_end).to_pandas())
     return pa.Table.from_pandas(indicator_cells(everyone), preserve_index=False)
 
@@ -199,3 +199,23 @@ def _keep(store: PopulationStore, where: Path, path: Path, table: pa.Table) -> N
         partial.replace(path)
     except OSError:
         return  # a read-only home: the figures are still right, only worked out again later
+
+
+_CACHE: dict[tuple[str, str, dt.date], pd.DataFrame] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_ENTRIES = 2  # whole-area tables are large: the latest year end and one more
+
+
+def load_people(store: PopulationStore, index_date: dt.date) -> pd.DataFrame:
+    """`indicator_people` at `index_date` with strata, as pandas (kept on disk per store
+    version, and the latest tables in memory)."""
+    key = (str(store.root), fingerprint(store), index_date)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    frame = with_strata(people(store, index_date).to_pandas())
+    with _CACHE_LOCK:
+        while len(_CACHE) >= _CACHE_ENTRIES:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = frame
+    return frame

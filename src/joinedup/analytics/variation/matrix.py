@@ -43,12 +43,7 @@ from joinedup.analytics.variation.indicators import (
     Indicator,
     indicator,
 )
-from joinedup.analytics.variation.people import (
-    STANDARDISED,
-    indicator_cells,
-    load_people,
-    with_strata,
-)
+from joinedup.analytics.variation.people import STANDARDISED, indicator_cells, with_strata
 from joinedup.analytics.variation.standardisation import STRATA, expected_from_cells
 from joinedup.governance.suppression import suppress_count, suppressed_share
 from joinedup.population.store import PopulationStore
@@ -647,7 +642,7 @@ def people_behind(
     ind = indicator(indicator_id)
     if not ind.drillable:
         raise ValueError(f"{ind.title} is not counted in people")
-    people = load_people(store, as_of or extract_date(store))
+    people = kept.load_people(store, as_of or extract_date(store))
     mine = people[(people["practice_code"] == code) & (people[ind.events] > 0)]
     if ind.among is not None:
         mine = mine[mine[ind.among] == 1]

@@ -12,14 +12,13 @@ stratification run uses, so the figures agree with `person_summary` at the same 
   medicines in the 12 months): ``scores.conditions.from_store``;
 * frailty: the eFI category (Clegg 2016) from ``scores.efi.from_store``.
 
-Computed on DuckDB once per store version and kept on disk (`kept`); the latest tables are also
-kept in memory.
+Plain computations on Ibis and pandas tables: `kept` works them out on DuckDB once per store
+version, keeps them on disk and the latest tables in memory (`kept.load_people`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping
 
 import ibis
@@ -28,11 +27,9 @@ import pandas as pd
 from joinedup.analytics.person_summary import WINDOW_DAYS
 from joinedup.analytics.scores import conditions, efi
 from joinedup.analytics.scores.conditions import window_start
-from joinedup.analytics.variation import kept
 from joinedup.analytics.variation.indicators import INDICATORS, Indicator
 from joinedup.analytics.variation.standardisation import STRATA, age_band, imd_quintile
 from joinedup.population.overview import registered_population
-from joinedup.population.store import PopulationStore
 
 TABLES: tuple[str, ...] = (
     "patients",
@@ -150,23 +147,3 @@ def indicator_cells(people: pd.DataFrame) -> pd.DataFrame:
         **counted,
     )
     return frame.groupby(["practice_code", *STRATA], observed=True).sum().reset_index()
-
-
-_CACHE: dict[tuple[str, str, dt.date], pd.DataFrame] = {}
-_LOCK = threading.Lock()
-_CACHE_ENTRIES = 2  # whole-area tables are large: the latest year end and one more
-
-
-def load_people(store: PopulationStore, index_date: dt.date) -> pd.DataFrame:
-    """`indicator_people` at `index_date` with strata, as pandas (kept on disk per store
-    version by `kept`, and the latest tables in memory)."""
-    key = (str(store.root), kept.fingerprint(store), index_date)
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    people = with_strata(kept.people(store, index_date).to_pandas())
-    with _LOCK:
-        while len(_CACHE) >= _CACHE_ENTRIES:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = people
-    return people

@@ -3,6 +3,9 @@
 `sync_organisations` is the write service (one unit of work, one audit event); it is
 idempotent — a second run with the same population store changes nothing. Organisations that
 disappear from the population store are made inactive, never deleted.
+
+It lives with the population store it mirrors: the care store (`joinedup.carestore`) is the
+bottom layer every domain writes through, so it reads nothing of the domains above it.
 """
 
 from __future__ import annotations
