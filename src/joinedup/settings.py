@@ -2,6 +2,8 @@
 
 JOINEDUP_HOME       folder for the population store and the embedded care store (default ./var)
 JOINEDUP_DATABASE_URL  SQLAlchemy URL of the care store (default: SQLite file in JOINEDUP_HOME)
+JOINEDUP_OSRM_URL   base URL of the area's OSRM server for visit travel times (default: none,
+                    travel is estimated from straight-line distance)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 class Settings:
     home: Path
     database_url: str
+    osrm_url: str | None = None
 
     @property
     def population_dir(self) -> Path:
@@ -24,4 +27,5 @@ class Settings:
     def from_env(cls, home: Path | None = None) -> Settings:
         home = Path(home or os.environ.get("JOINEDUP_HOME", "var")).resolve()
         url = os.environ.get("JOINEDUP_DATABASE_URL") or f"sqlite:///{home / 'care.db'}"
-        return cls(home=home, database_url=url)
+        osrm_url = os.environ.get("JOINEDUP_OSRM_URL") or None
+        return cls(home=home, database_url=url, osrm_url=osrm_url)
