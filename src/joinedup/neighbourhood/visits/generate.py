@@ -133,7 +133,10 @@ def _visit(
     fixed = None
     if kind.name == "insulin":
         evening = rng.random() < 0.3
-        fixed = int((17 if evening else 8) * 60 + 15 * rng.integers(0 if evening else 0, 5 if evening else 9))
+        fixed = int(
+            (17 if evening else 8) * 60
+            + 15 * rng.integers(0 if evening else 0, 5 if evening else 9)
+        )
         window = (fixed - 30, fixed + duration + 30)
     else:
         window = WINDOWS[int(rng.integers(len(WINDOWS)))]

@@ -25,7 +25,7 @@ The search: path-cheapest-arc first solution, then guided local search until the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,7 @@ from joinedup.neighbourhood.visits.model import (
     Unplanned,
     Visit,
 )
+from joinedup.neighbourhood.visits.pairs import Pair, pair_up
 from joinedup.neighbourhood.visits.problem import (
     DEFAULT_CONTINUITY_WEIGHT,
     Problem,
@@ -98,8 +99,10 @@ class _Layout:
 
 
 class _Model:
-    def __init__(self, problem: Problem, layout: _Layout, minutes: Matrix) -> None:
-        self.problem, self.layout = problem, layout
+    def __init__(
+        self, problem: Problem, layout: _Layout, minutes: Matrix, pairs: Mapping[str, Pair]
+    ) -> None:
+        self.problem, self.layout, self.pairs = problem, layout, pairs
         shifts = problem.shifts
         n_shifts = len(shifts)
         self.manager = pywrapcp.RoutingIndexManager(
@@ -180,13 +183,18 @@ class _Model:
             allowed = [v for v, s in enumerate(problem.shifts) if reasons.may_make(s, visit)]
             self.routing.VehicleVar(index).SetValues([-1, *allowed])
             self.routing.AddDisjunction([index], DROP_PENALTY[visit.priority])
-        for nodes in nodes_of.values():
-            if len(nodes) == 2:
-                self._together(*(self.index(n) for n in nodes))
+        for visit_id, pair in self.pairs.items():
+            first, second = (self.index(n) for n in nodes_of[visit_id])
+            self._together(first, second, pair)
 
-    def _together(self, first: int, second: int) -> None:
-        """Two nurses, one start time, both or neither."""
+    def _together(self, first: int, second: int, pair: Pair) -> None:
+        """Two nurses, one start time, both or neither; pinned to the pair chosen beforehand
+        (see `pairs`), which local search could not find by itself."""
         solver, routing = self.routing.solver(), self.routing
+        routing.VehicleVar(first).SetValues([-1, pair.first])
+        routing.VehicleVar(second).SetValues([-1, pair.second])
+        self.time.CumulVar(first).SetValue(pair.start)
+        self.time.CumulVar(second).SetValue(pair.start)
         solver.Add(routing.ActiveVar(first) == routing.ActiveVar(second))
         solver.Add(self.time.CumulVar(first) == self.time.CumulVar(second))
         different = solver.IsDifferentVar(routing.VehicleVar(first), routing.VehicleVar(second))
@@ -209,18 +217,25 @@ class _Model:
 
 def _search(seconds: float) -> pywrapcp.DefaultRoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    if seconds > 0:
-        params.local_search_metaheuristic = (
-            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-        )
-        params.time_limit.FromMilliseconds(max(1, round(seconds * 1000)))
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    if seconds <= 0:
+        params.solution_limit = 1
+        return params
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    params.time_limit.FromMilliseconds(max(1, round(seconds * 1000)))
     return params
 
 
 def _first_solution_only() -> pywrapcp.DefaultRoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    params.solution_limit = 1
     return params
 
 
@@ -232,8 +247,11 @@ def solve(problem: Problem, travel: TravelTimes, *, seconds: float = DEFAULT_SEC
     where = places(problem)
     minutes = travel.matrix(list(where))
     placeable, excluded = reasons.screen(problem, minutes, where)
+    pairs = pair_up(problem, placeable, minutes, where)
+    unpaired = [v for v in placeable if v.two_person and v.id not in pairs]
+    placeable = [v for v in placeable if not v.two_person or v.id in pairs]
     layout = _Layout.of(problem.shifts, placeable, where)
-    model = _Model(problem, layout, minutes)
+    model = _Model(problem, layout, minutes, pairs)
     solution = model.routing.SolveWithParameters(_search(seconds))
     if solution is None:  # the time limit came before the first solution: take it anyway
         solution = model.routing.SolveWithParameters(_first_solution_only())
@@ -241,7 +259,7 @@ def solve(problem: Problem, travel: TravelTimes, *, seconds: float = DEFAULT_SEC
         raise UserError("the planner found no plan at all for this day (please report it)")
     routes = [_route(model, solution, v, minutes) for v in range(len(problem.shifts))]
     planned = {s.visit_id for r in routes for s in r.stops}
-    dropped = [v for v in placeable if v.id not in planned]
+    dropped = [*unpaired, *(v for v in placeable if v.id not in planned)]
     unplanned = [
         *problem.kept_unplanned,
         *excluded,
