@@ -28,6 +28,7 @@ from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
 from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
+from joinedup.neighbourhood.visits.cli import visits_app
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.ingest.cli import ingest_app
 from joinedup.population.store import PopulationStore
@@ -64,6 +65,7 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
+app.add_typer(visits_app, name="visits")
 
 out = Console()
 err = Console(stderr=True)

@@ -8,11 +8,11 @@ neighbours; homes are placed around their practice; nurses are based at the prac
 
 The visit mix and times follow the reference notes on district nursing (NEXT_DOMAINS.md §2;
 the share of each kind is our assumption, marked [K] there): insulin 15 minutes at a fixed
-time (morning 08:00–10:00, evening 17:00–18:00 for the late shift), wound care 30–60 minutes,
-catheter care 30 minutes, end-of-life care with a syringe driver 45 minutes, assessments 60
-minutes, general visits 30 minutes (QNI: at least 30 minutes excluding travel for most
+time (morning 08:15–10:00, a fifth in the evening 17:00–18:00 for the late shift), wound care
+20–45 minutes, catheter care 30 minutes, end-of-life care with a syringe driver 45 minutes,
+assessments 45 minutes, general visits 30 minutes (QNI: at least 30 minutes excluding travel for most
 visits); about 5% of visits are two-person; about 60% have a preferred nurse. Nurses are bands
-3–7, each band holding the skills below; shifts 08:00–16:30 (a third 12:00–20:00), 30-minute
+3–7, each band holding the skills below; shifts 08:00–16:30 (a fifth 12:00–20:00), 30-minute
 break, at most 12 visits. Every draw comes from one seeded generator: a seed gives one day.
 """
 
@@ -52,10 +52,10 @@ class Kind:
 
 KINDS = (
     Kind("insulin", 0.18, ("insulin",), (15,), 1),
-    Kind("wound", 0.32, ("wound_care",), (30, 45, 60), 2),
+    Kind("wound", 0.32, ("wound_care",), (20, 30, 45), 2),
     Kind("catheter", 0.12, ("catheter",), (30,), 2),
     Kind("end_of_life", 0.08, ("syringe_driver",), (45,), 1),
-    Kind("assessment", 0.12, ("assessment",), (60,), 3),
+    Kind("assessment", 0.12, ("assessment",), (45,), 3),
     Kind("general", 0.18, (), (30,), 3),
 )
 WINDOWS = ((8 * 60 + 30, 12 * 60 + 30), (12 * 60 + 30, 16 * 60 + 30), (8 * 60 + 30, 16 * 60 + 30))
@@ -106,7 +106,7 @@ def _nurses(count: int, practices: list[Practice], rng: np.random.Generator) -> 
     bands = rng.choice(list(BAND_SHARE), size=count, p=list(BAND_SHARE.values()))
     nurses = []
     for i, band in enumerate(bands):
-        late = i % 3 == 2
+        late = i % 5 == 4
         base = practices[i % len(practices)].point
         nurses.append(
             Nurse(
@@ -132,7 +132,7 @@ def _visit(
     duration = int(rng.choice(kind.durations))
     fixed = None
     if kind.name == "insulin":
-        evening = rng.random() < 0.3
+        evening = rng.random() < 0.2
         fixed = int(
             (17 if evening else 8) * 60
             + 15 * rng.integers(0 if evening else 0, 5 if evening else 9)

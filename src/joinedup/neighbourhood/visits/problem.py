@@ -26,6 +26,7 @@ class Shift:
     visits_left: int | None
     prefix: tuple[Stop, ...] = ()  # visits already made (a replan), before start_point
     leave_base: int | None = None  # when the prefix began
+    fixed_break: tuple[int, int] | None = None  # a break already begun (a replan)
 
     @classmethod
     def whole_day(cls, nurse: Nurse) -> Shift:
@@ -50,6 +51,7 @@ class Problem:
     not_before: int = 0  # no visit may start earlier (a replan's "now")
     incumbent: Mapping[str, frozenset[str]] = field(default_factory=dict)  # visit -> nurses
     change_weight: int = 0
+    incumbent_start: Mapping[str, int] = field(default_factory=dict)  # visit -> start before
     kept_unplanned: Sequence[Unplanned] = ()  # decided before the solve
 
 

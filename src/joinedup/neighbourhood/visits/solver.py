@@ -13,7 +13,8 @@ Hard (a plan never breaks them; `checker.check` verifies every plan independentl
 Soft (in the cost, in minutes of travel):
 - travel time;
 - `continuity_weight` minutes for each visit not made by its preferred nurse (0 = least travel);
-- in a replan, `change_weight` minutes for each visit moved to another nurse;
+- in a replan, `change_weight` minutes for each visit moved to another nurse, and a minute for
+  each minute a visit moves beyond half an hour from its time in the earlier plan;
 - leaving a visit unplanned, by priority: 1 costs 100,000, 2 costs 10,000, 3 costs 1,000 —
   far more than any travel saved, so a visit is dropped only when it cannot be fitted, and a
   lower-priority visit gives way to a higher one.
@@ -54,6 +55,7 @@ from joinedup.neighbourhood.visits.travel import Matrix, Places, TravelTimes
 
 DROP_PENALTY = {1: 100_000, 2: 10_000, 3: 1_000}
 DEFAULT_SECONDS = 5.0
+TIME_LEEWAY_MIN = 30  # a replan may move a visit this much before it costs anything
 
 
 def plan_day(
@@ -180,12 +182,19 @@ class _Model:
             if visit.fixed_time is not None:
                 earliest = latest = visit.fixed_time
             self.time.CumulVar(index).SetRange(earliest, latest)
+            self._keep_near(index, problem.incumbent_start.get(visit.id))
             allowed = [v for v, s in enumerate(problem.shifts) if reasons.may_make(s, visit)]
             self.routing.VehicleVar(index).SetValues([-1, *allowed])
             self.routing.AddDisjunction([index], DROP_PENALTY[visit.priority])
         for visit_id, pair in self.pairs.items():
             first, second = (self.index(n) for n in nodes_of[visit_id])
             self._together(first, second, pair)
+
+    def _keep_near(self, index: int, before: int | None) -> None:
+        """In a replan, a minute of travel for each minute a visit moves beyond the leeway."""
+        if before is not None:
+            self.time.SetCumulVarSoftUpperBound(index, before + TIME_LEEWAY_MIN, 1)
+            self.time.SetCumulVarSoftLowerBound(index, max(0, before - TIME_LEEWAY_MIN), 1)
 
     def _together(self, first: int, second: int, pair: Pair) -> None:
         """Two nurses, one start time, both or neither; pinned to the pair chosen beforehand
@@ -277,7 +286,7 @@ def solve(problem: Problem, travel: TravelTimes, *, seconds: float = DEFAULT_SEC
 def _route(model: _Model, solution: pywrapcp.Assignment, v: int, minutes: Matrix) -> Route:
     shift = model.problem.shifts[v]
     routing, time, layout = model.routing, model.time, model.layout
-    brk = _break_of(solution, v, shift.break_min)
+    brk = shift.fixed_break or _break_of(solution, v, shift.break_min)
     stops = list(shift.prefix)
     index = routing.Start(v)
     departed, here = solution.Value(time.CumulVar(index)), layout.point[v]
