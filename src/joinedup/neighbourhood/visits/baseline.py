@@ -43,7 +43,8 @@ class _Nurse:
 
 
 def greedy_plan(day: Day, travel: TravelTimes) -> Plan:
-    points = list(dict.fromkeys([(p.lat, p.lon) for p in (*day.nurses, *day.visits)]))
+    places = [*((n.lat, n.lon) for n in day.nurses), *((v.lat, v.lon) for v in day.visits)]
+    points = list(dict.fromkeys(places))
     matrix = travel.matrix(points)
     row = {p: i for i, p in enumerate(points)}
 

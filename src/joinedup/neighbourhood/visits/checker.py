@@ -52,8 +52,8 @@ def check(plan: Plan, travel: TravelTimes, day: Day | None = None) -> list[Viola
 
 def _points(day: Day) -> list[Point]:
     seen: dict[Point, None] = {}
-    for place in (*day.nurses, *day.visits):
-        seen.setdefault((place.lat, place.lon), None)
+    for point in [*((n.lat, n.lon) for n in day.nurses), *((v.lat, v.lon) for v in day.visits)]:
+        seen.setdefault(point, None)
     return list(seen)
 
 

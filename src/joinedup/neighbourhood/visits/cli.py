@@ -101,7 +101,8 @@ def plan_command(
             "--continuity-weight",
             min=0,
             max=240,
-            help="Minutes of extra travel worth one visit by the preferred nurse (0: least travel).",
+            help="Minutes of extra travel worth one visit by the preferred nurse "
+            "(0: least travel).",
         ),
     ] = 20,
 ) -> None:

@@ -10,10 +10,11 @@ The visit mix and times follow the reference notes on district nursing (NEXT_DOM
 the share of each kind is our assumption, marked [K] there): insulin 15 minutes at a fixed
 time (morning 08:15–10:00, a fifth in the evening 17:00–18:00 for the late shift), wound care
 20–45 minutes, catheter care 30 minutes, end-of-life care with a syringe driver 45 minutes,
-assessments 45 minutes, general visits 30 minutes (QNI: at least 30 minutes excluding travel for most
-visits); about 5% of visits are two-person; about 60% have a preferred nurse. Nurses are bands
-3–7, each band holding the skills below; shifts 08:00–16:30 (a fifth 12:00–20:00), 30-minute
-break, at most 12 visits. Every draw comes from one seeded generator: a seed gives one day.
+assessments 45 minutes, general visits 30 minutes (QNI: at least 30 minutes excluding travel
+for most visits); about 5% of visits are two-person; about 60% have a preferred nurse. Nurses
+are bands 3–7, each band holding the skills below; shifts 08:00–16:30 (a fifth 12:00–20:00),
+30-minute break, at most 12 visits. Every draw comes from one seeded generator: one seed, one
+day.
 """
 
 from __future__ import annotations
@@ -133,10 +134,10 @@ def _visit(
     fixed = None
     if kind.name == "insulin":
         evening = rng.random() < 0.2
-        fixed = int(
-            (17 if evening else 8) * 60
-            + 15 * rng.integers(0 if evening else 0, 5 if evening else 9)
-        )
+        if evening:
+            fixed = 17 * 60 + 15 * int(rng.integers(0, 5))
+        else:
+            fixed = 8 * 60 + 15 * int(rng.integers(1, 8))
         window = (fixed - 30, fixed + duration + 30)
     else:
         window = WINDOWS[int(rng.integers(len(WINDOWS)))]

@@ -163,7 +163,7 @@ def _shortened(
                 "break_start": nurse.shift_start,
                 "break_end": nurse.shift_start,
                 "break_min": 0,
-            }  # fmt: skip
+            }
         )
     return nurse.model_copy(update={"shift_end": end, "break_end": min(nurse.break_end, end)})
 
