@@ -28,8 +28,8 @@ visits_app = typer.Typer(
     no_args_is_help=True,
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SecondsOption = Annotated[
     float,

@@ -133,7 +133,8 @@ def _visit(
     duration = int(rng.choice(kind.durations))
     fixed = None
     if kind.name == "insulin":
-        evening = rng.random() < 0.2
+        late_shift = any(n.shift_end >= 18 * 60 + 30 for n in nurses)
+        evening = late_shift and rng.random() < 0.2
         if evening:
             fixed = 17 * 60 + 15 * int(rng.integers(0, 5))
         else:
