@@ -47,7 +47,9 @@ def test_every_problem_is_reported_with_its_place() -> None:
     del bad_visit["lat"]
     found = problems(day_json([visit("V1"), bad_visit], [nurse("N1", shift_end="07:00")]))
     assert "visits[1] (V7).lat: Field required" in found
-    assert any(p.startswith("visits[1] (V7).window_start: must be a clock time HH:MM") for p in found)
+    assert any(
+        p.startswith("visits[1] (V7).window_start: must be a clock time HH:MM") for p in found
+    )
     assert "nurses[0] (N1): shift_end must be after shift_start" in found
 
 
@@ -75,7 +77,9 @@ def test_repeated_ids_unknown_fields_and_not_json_are_refused() -> None:
     assert problems(day_json([visit("V1", colour="red")], [nurse("N1")])) == [
         "visits[0] (V1).colour: Extra inputs are not permitted"
     ]
-    assert problems("{not json") == ["not JSON: Expecting property name enclosed in double quotes at line 1"]
+    assert problems("{not json") == [
+        "not JSON: Expecting property name enclosed in double quotes at line 1"
+    ]
 
 
 # --- travel times ------------------------------------------------------------------------------
@@ -105,8 +109,9 @@ class _Osrm(BaseHTTPRequestHandler):
         size = len(places)
         body = self.answer or {
             "code": "Ok",
-            "durations": [[60.0 * abs(i - j) + (1 if i != j else 0) for j in range(size)]
-                          for i in range(size)],  # fmt: skip
+            "durations": [
+                [60.0 * abs(i - j) + (1 if i != j else 0) for j in range(size)] for i in range(size)
+            ],  # fmt: skip
         }
         data = json.dumps(body).encode()
         self.send_response(self.status)
@@ -163,7 +168,9 @@ def test_configuration_chooses_the_travel_times(osrm: tuple[str, type[_Osrm]]) -
 def test_the_published_schemas_are_the_models() -> None:
     for name, schema in schemas().items():
         published = json.loads((DOCS / f"{name}.schema.json").read_text(encoding="utf-8"))
-        assert published == schema, f"regenerate docs/visits: python scripts/visits_schemas.py ({name})"
+        assert published == schema, (
+            f"regenerate docs/visits: python scripts/visits_schemas.py ({name})"
+        )
 
 
 def test_the_worked_example_is_valid_and_its_plan_keeps_every_rule() -> None:

@@ -104,9 +104,11 @@ def test_the_generator_reads_real_practices_and_is_seeded(shared_dir: Path) -> N
     first = generate_day(shared_dir, visits=30, nurses=3, seed=9)
     assert first == generate_day(shared_dir, visits=30, nurses=3, seed=9)
     assert first != generate_day(shared_dir, visits=30, nurses=3, seed=10)
-    coordinates = (shared_dir / "data/gp_practice_structures_qof_wylie102").joinpath(
-        "GP_info_and_coordinates.csv"
-    ).read_text(encoding="utf-8")
+    coordinates = (
+        (shared_dir / "data/gp_practice_structures_qof_wylie102")
+        .joinpath("GP_info_and_coordinates.csv")
+        .read_text(encoding="utf-8")
+    )
     for n in first.nurses:  # every base is a real practice's published coordinates
         assert f",{n.lat}," in coordinates or f",{n.lat:.7f}," in coordinates
 
@@ -124,7 +126,9 @@ def test_a_visit_needing_a_skill_no_nurse_holds_says_so() -> None:
 def test_a_window_before_every_shift_cannot_be_reached() -> None:
     day = day_of([visit("V1", window_start="07:00", window_end="07:30")], [nurse("N1")])
     plan = plan_day(day, TRAVEL, seconds=0)
-    assert reasons(plan) == {"V1": "window 07:00–07:30 cannot be reached from any base within a shift"}
+    assert reasons(plan) == {
+        "V1": "window 07:00–07:30 cannot be reached from any base within a shift"
+    }
 
 
 def test_when_capacity_runs_out_the_lower_priority_visit_gives_way() -> None:
@@ -168,7 +172,7 @@ def test_fixed_times_windows_and_breaks_are_kept() -> None:
     assert made["insulin"][0][1].start == 12 * 60 + 15
     route = plan.routes[0]
     assert route.break_start is not None and route.break_end is not None
-    assert 12 * 60 <= route.break_start and route.break_end <= 14 * 60
+    assert route.break_start >= 12 * 60 and route.break_end <= 14 * 60
     assert check(plan, TRAVEL) == []
 
 
@@ -254,7 +258,9 @@ def _broken(good: Plan) -> dict[str, tuple[Plan, str]]:
         "skill": (_edit_route(good, a_route.nurse_id, nurse_id="N2"), "who lacks wound_care"),
         "no break": (_edit_route(good, "N1", break_start=None, break_end=None), "takes no break"),
         "break in a visit": (
-            _edit_route(good, "N1", break_start=n1.stops[0].start, break_end=n1.stops[0].start + 30),
+            _edit_route(
+                good, "N1", break_start=n1.stops[0].start, break_end=n1.stops[0].start + 30
+            ),
             "break",
         ),
         "twice": (
@@ -262,8 +268,13 @@ def _broken(good: Plan) -> dict[str, tuple[Plan, str]]:
             "needs 1 different nurse(s), has 2 visit(s)",
         ),
         "too quick": (
-            _edit_stop(good, first.visit_id, start=a_route.leave_base, arrival=a_route.leave_base,
-                       departure=a_route.leave_base + 30),  # fmt: skip
+            _edit_stop(
+                good,
+                first.visit_id,
+                start=a_route.leave_base,
+                arrival=a_route.leave_base,
+                departure=a_route.leave_base + 30,
+            ),  # fmt: skip
             "no time for the",
         ),
         "two-person apart": (
@@ -284,9 +295,14 @@ def _broken(good: Plan) -> dict[str, tuple[Plan, str]]:
             "more than 1",
         ),
         "after the shift": (_edit_route(good, "N1", return_base=16 * 60 + 30), "after the shift"),
-        "lost": (_edit_route(good, b_route_id(good), stops=[
-            s for s in _route_by_id(good, b_route_id(good)).stops if s.visit_id != "B"]),  # fmt: skip
-            "neither planned nor unplanned"),
+        "lost": (
+            _edit_route(
+                good,
+                b_route_id(good),
+                stops=[s for s in _route_by_id(good, b_route_id(good)).stops if s.visit_id != "B"],
+            ),  # fmt: skip
+            "neither planned nor unplanned",
+        ),
         "travel": (_edit_stop(good, "B", travel_min=b.travel_min + 1), "travel given as"),
     }
 
@@ -306,8 +322,19 @@ def plan_day_with_max(plan: Plan, most: int) -> Plan:
 
 @pytest.mark.parametrize(
     "case",
-    ["window", "skill", "no break", "break in a visit", "twice", "too quick", "two-person apart",
-     "max visits", "after the shift", "lost", "travel"],  # fmt: skip
+    [
+        "window",
+        "skill",
+        "no break",
+        "break in a visit",
+        "twice",
+        "too quick",
+        "two-person apart",
+        "max visits",
+        "after the shift",
+        "lost",
+        "travel",
+    ],  # fmt: skip
 )
 def test_the_checker_catches_each_broken_rule(good: Plan, case: str) -> None:
     broken, expected = _broken(good)[case]
