@@ -111,7 +111,7 @@ class _Osrm(BaseHTTPRequestHandler):
             "code": "Ok",
             "durations": [
                 [60.0 * abs(i - j) + (1 if i != j else 0) for j in range(size)] for i in range(size)
-            ],  # fmt: skip
+            ],
         }
         data = json.dumps(body).encode()
         self.send_response(self.status)
@@ -186,8 +186,9 @@ def test_the_worked_example_is_valid_and_its_plan_keeps_every_rule() -> None:
 def test_plan_from_the_command_line(tmp_path: Path) -> None:
     day = tmp_path / "day.json"
     day.write_text(day_json([visit("V1"), visit("V2", skills=["syringe_driver"])], [nurse("N1")]))
-    result = joinedup("visits", "plan", "--input", str(day), "-o", str(tmp_path / "plan.json"),
-                      "--seconds", "0")  # fmt: skip
+    result = joinedup(
+        "visits", "plan", "--input", str(day), "-o", str(tmp_path / "plan.json"), "--seconds", "0"
+    )
     assert result.returncode == 0, result.stderr
     assert "Planned 1 visits" in result.stdout
     assert "unplanned V2: no nurse with skill syringe_driver on shift" in result.stdout

@@ -43,8 +43,16 @@ def _events_at(plan: Plan, now: int, **more: object) -> Events:
 
 def _urgent(plan: Plan) -> Visit:
     near = plan.day.visits[0]
-    return Visit(id="URGENT", lat=near.lat + 0.005, lon=near.lon, duration_min=30,
-                 window_start=NOW, window_end=NOW + 180, skills=["catheter"], priority=1)  # fmt: skip
+    return Visit(
+        id="URGENT",
+        lat=near.lat + 0.005,
+        lon=near.lon,
+        duration_min=30,
+        window_start=NOW,
+        window_end=NOW + 180,
+        skills=["catheter"],
+        priority=1,
+    )
 
 
 def _seen(plan: Plan) -> dict[str, tuple[set[str], int]]:
@@ -112,9 +120,18 @@ def test_replan_from_the_command_line(morning: Plan, tmp_path: Path) -> None:
     sick = morning.routes[0].nurse_id
     events = _events_at(morning, NOW, nurses_off=[{"nurse_id": sick, "from": "11:00"}])
     (tmp_path / "events.json").write_text(to_json(events))
-    result = joinedup("visits", "replan", "--plan", str(tmp_path / "plan.json"), "--events",
-                      str(tmp_path / "events.json"), "--seconds", "0.5", "-o",
-                      str(tmp_path / "new.json"))  # fmt: skip
+    result = joinedup(
+        "visits",
+        "replan",
+        "--plan",
+        str(tmp_path / "plan.json"),
+        "--events",
+        str(tmp_path / "events.json"),
+        "--seconds",
+        "0.5",
+        "-o",
+        str(tmp_path / "new.json"),
+    )
     assert result.returncode == 0, result.stderr
     assert "tell nurse" in result.stdout
     new = parse(Plan, (tmp_path / "new.json").read_text(), "the plan")

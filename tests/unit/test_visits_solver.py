@@ -274,7 +274,7 @@ def _broken(good: Plan) -> dict[str, tuple[Plan, str]]:
                 start=a_route.leave_base,
                 arrival=a_route.leave_base,
                 departure=a_route.leave_base + 30,
-            ),  # fmt: skip
+            ),
             "no time for the",
         ),
         "two-person apart": (
@@ -300,7 +300,7 @@ def _broken(good: Plan) -> dict[str, tuple[Plan, str]]:
                 good,
                 b_route_id(good),
                 stops=[s for s in _route_by_id(good, b_route_id(good)).stops if s.visit_id != "B"],
-            ),  # fmt: skip
+            ),
             "neither planned nor unplanned",
         ),
         "travel": (_edit_stop(good, "B", travel_min=b.travel_min + 1), "travel given as"),
@@ -334,7 +334,7 @@ def plan_day_with_max(plan: Plan, most: int) -> Plan:
         "after the shift",
         "lost",
         "travel",
-    ],  # fmt: skip
+    ],
 )
 def test_the_checker_catches_each_broken_rule(good: Plan, case: str) -> None:
     broken, expected = _broken(good)[case]

@@ -133,8 +133,16 @@ def _stops(day: Day, nurse: Nurse, route: Route, journey: Journey) -> Iterator[V
         if visit is None:
             return  # reported by _coverage
         there = (visit.lat, visit.lon)
-        yield from _leg(nurse.id, stop.visit_id, journey(here, there), stop.travel_min,
-                        departed, stop.arrival, stop.start, route)  # fmt: skip
+        yield from _leg(
+            nurse.id,
+            stop.visit_id,
+            journey(here, there),
+            stop.travel_min,
+            departed,
+            stop.arrival,
+            stop.start,
+            route,
+        )
         yield from _visit_rules(nurse, visit, stop.start, stop.departure)
         here, departed = there, stop.departure
     back = journey(here, (nurse.lat, nurse.lon))

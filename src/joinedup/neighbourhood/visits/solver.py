@@ -311,8 +311,15 @@ def _route(model: _Model, solution: pywrapcp.Assignment, v: int, minutes: Matrix
             )
         visit = layout.visit_of[node]
         assert visit is not None
-        stops.append(Stop(visit_id=visit.id, travel_min=leg, arrival=arrival, start=start,
-                          departure=start + visit.duration_min))  # fmt: skip
+        stops.append(
+            Stop(
+                visit_id=visit.id,
+                travel_min=leg,
+                arrival=arrival,
+                start=start,
+                departure=start + visit.duration_min,
+            )
+        )
         departed, here = start + visit.duration_min, layout.point[node]
 
 
