@@ -208,3 +208,14 @@ def test_a_bad_day_is_one_line_per_problem_and_no_traceback(tmp_path: Path) -> N
     missing = joinedup("visits", "plan", "--input", str(tmp_path / "nope.json"))
     assert missing.returncode == 1 and "there is no file" in missing.stderr
     assert "Traceback" not in missing.stderr + result.stderr
+
+
+def test_the_worked_example_events_replan_to_a_plan_that_keeps_every_rule() -> None:
+    from joinedup.neighbourhood.visits.model import Events
+    from joinedup.neighbourhood.visits.replan import replan
+
+    plan = parse(Plan, (DOCS / "example-plan.json").read_text(encoding="utf-8"), "the plan")
+    events = parse(Events, (DOCS / "example-events.json").read_text(encoding="utf-8"), "events")
+    result = replan(plan, events, StraightLine(), seconds=0)
+    assert check(result.plan, StraightLine()) == []
+    assert "U01" in {s.visit_id for r in result.plan.routes for s in r.stops}

@@ -123,11 +123,13 @@ def test_a_visit_needing_a_skill_no_nurse_holds_says_so() -> None:
     assert check(plan, TRAVEL) == []
 
 
-def test_a_window_before_every_shift_cannot_be_reached() -> None:
-    day = day_of([visit("V1", window_start="07:00", window_end="07:30")], [nurse("N1")])
-    plan = plan_day(day, TRAVEL, seconds=0)
+def test_a_window_outside_every_shift_or_too_far_says_which() -> None:
+    early = visit("early", window_start="07:00", window_end="07:30")
+    far = visit("far", north_km=40, window_start="08:00", window_end="08:50")
+    plan = plan_day(day_of([early, far], [nurse("N1")]), TRAVEL, seconds=0)
     assert reasons(plan) == {
-        "V1": "window 07:00–07:30 cannot be reached from any base within a shift"
+        "early": "no nurse on shift during 07:00–07:30",
+        "far": "window 08:00–08:50 cannot be reached from any base within a shift",
     }
 
 

@@ -46,6 +46,13 @@ def reaches(shift: Shift, visit: Visit, minutes: Matrix, where: Places, not_befo
     )
 
 
+def _on_during_window(shift: Shift, visit: Visit) -> bool:
+    """The nurse's (remaining) shift and the visit's window overlap by the visit's length."""
+    opens = max(shift.earliest, visit.window_start)
+    closes = min(shift.nurse.shift_end, visit.window_end)
+    return closes - opens >= visit.duration_min
+
+
 def _cannot_be_reached(problem: Problem, visit: Visit) -> str:
     if visit.latest_start < problem.not_before:
         return f"window {clock(visit.window_start)}–{clock(visit.window_end)} has passed"
@@ -64,7 +71,13 @@ def _screen_one(problem: Problem, visit: Visit, minutes: Matrix, where: Places) 
         if visit.two_person:
             return f"needs two nurses{_skills(visit)} on shift; {len(skilled)} on shift"
         return f"no nurse{_skills(visit)} on shift"
-    able = [s for s in skilled if s.visits_left != 0]
+    during = [s for s in skilled if _on_during_window(s, visit)]
+    if len(during) < _needed(visit):
+        window = f"{clock(visit.window_start)}–{clock(visit.window_end)}"
+        if visit.two_person:
+            return f"needs two nurses{_skills(visit)} on shift during {window}; {len(during)} on"
+        return f"no nurse{_skills(visit)} on shift during {window}"
+    able = [s for s in during if s.visits_left != 0]
     if len(able) < _needed(visit):
         return "no capacity left: every nurse who could go has made their maximum visits"
     reachable = [s for s in able if reaches(s, visit, minutes, where, problem.not_before)]
