@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from joinedup.errors import UserError
 from joinedup.neighbourhood.visits.checker import check
 from joinedup.neighbourhood.visits.model import ContractError, Day, Plan, parse
 from joinedup.neighbourhood.visits.schema import schemas
@@ -23,6 +25,7 @@ from joinedup.neighbourhood.visits.travel import (
     haversine_km,
     travel_times,
 )
+from joinedup.settings import Settings
 from tests.unit.test_cli import joinedup
 from tests.unit.test_visits_solver import nurse, visit
 
@@ -98,19 +101,26 @@ def test_straight_line_minutes_are_distance_times_winding_over_speed_plus_parkin
 
 
 class _Osrm(BaseHTTPRequestHandler):
+    """Answers the OSRM table API: 61 s for each 0.001° of latitude between two places."""
+
     answer: dict[str, Any] | None = None
     status = 200
+    requests = 0
 
     def do_GET(self) -> None:
-        path = self.path.split("?")[0]
+        type(self).requests += 1
+        path, _, query = self.path.partition("?")
         assert path.startswith("/table/v1/driving/"), path
-        assert "annotations=duration" in self.path
-        places = path.removeprefix("/table/v1/driving/").split(";")
-        size = len(places)
+        params = dict(part.split("=") for part in query.split("&"))
+        assert params["annotations"] == "duration"
+        places = [tuple(map(float, p.split(","))) for p in path.split("/")[-1].split(";")]
+        sources = [int(i) for i in params["sources"].split(";")]
+        destinations = [int(i) for i in params["destinations"].split(";")]
         body = self.answer or {
             "code": "Ok",
             "durations": [
-                [60.0 * abs(i - j) + (1 if i != j else 0) for j in range(size)] for i in range(size)
+                [61.0 * round(abs(places[s][1] - places[d][1]) * 1000) for d in destinations]
+                for s in sources
             ],
         }
         data = json.dumps(body).encode()
@@ -137,11 +147,15 @@ def osrm() -> Iterator[tuple[str, type[_Osrm]]]:
         server.server_close()
 
 
-def test_the_osrm_client_reads_the_table_service(osrm: tuple[str, type[_Osrm]]) -> None:
-    url, _ = osrm
-    points = [(51.5, -0.1), (51.51, -0.1), (51.52, -0.1)]
-    # 61 s → 2 min (rounded up), 121 s → 3 min
-    assert OsrmTable(url).matrix(points) == [[0, 2, 3], [2, 0, 2], [3, 2, 0]]
+def test_the_osrm_client_reads_the_table_service_in_blocks(osrm: tuple[str, type[_Osrm]]) -> None:
+    url, handler = osrm
+    points = [(51.5 + k * 0.001, -0.1) for k in range(5)]
+    # 61 s per step, rounded up to whole minutes: 1 step → 2 min, 2 → 3, 3 → 4, 4 → 5
+    expected = [[0 if i == j else -(-61 * abs(i - j) // 60) for j in range(5)] for i in range(5)]
+    assert OsrmTable(url).matrix(points) == expected
+    assert handler.requests == 1
+    assert OsrmTable(url, block=2).matrix(points) == expected  # 3 × 3 blocks
+    assert handler.requests == 1 + 9
 
 
 def test_the_osrm_client_reports_refusals_gaps_and_absence(osrm: tuple[str, type[_Osrm]]) -> None:
@@ -158,8 +172,17 @@ def test_the_osrm_client_reports_refusals_gaps_and_absence(osrm: tuple[str, type
 
 
 def test_configuration_chooses_the_travel_times(osrm: tuple[str, type[_Osrm]]) -> None:
-    assert isinstance(travel_times(None), StraightLine)
-    assert travel_times(osrm[0]) == OsrmTable(osrm[0])
+    settings = Settings(home=Path("var"), database_url="sqlite://")
+    assert travel_times(settings) == StraightLine()
+    slower = Settings(home=Path("var"), database_url="sqlite://", travel_speed_kmh=20)
+    assert travel_times(slower) == StraightLine(speed_kmh=20)
+    assert travel_times(replace(settings, osrm_url=osrm[0])) == OsrmTable(osrm[0])
+
+
+def test_a_bad_travel_setting_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOINEDUP_TRAVEL_SPEED_KMH", "fast")
+    with pytest.raises(UserError, match="JOINEDUP_TRAVEL_SPEED_KMH must be a number above 0"):
+        Settings.from_env()
 
 
 # --- published schemas and example -------------------------------------------------------------

@@ -112,7 +112,7 @@ def plan_command(
     from joinedup.neighbourhood.visits.travel import travel_times
 
     day = _parse(Day, input_file, "the day")
-    travel = travel_times(Settings.from_env().osrm_url)
+    travel = travel_times(Settings.from_env())
     plan = plan_day(day, travel, seconds=seconds, continuity_weight=continuity_weight)
     _print_summary(plan)
     _write(plan, output)
@@ -132,7 +132,7 @@ def replan_command(
 
     plan = _parse(Plan, plan_file, "the plan")
     events = _parse(Events, events_file, "the events")
-    travel = travel_times(Settings.from_env().osrm_url)
+    travel = travel_times(Settings.from_env())
     result = replan(plan, events, travel, seconds=seconds)
     _print_summary(result.plan)
     for nurse_id in result.nurses_to_tell:

@@ -10,7 +10,8 @@ distance versus straight-line distance to hospitals", Prof Geogr 2012, found 1.3
 
 `OsrmTable` asks an OSRM server's table service (`/table/v1/driving/{lon,lat;...}
 ?annotations=duration`) for the duration matrix in seconds (http://project-osrm.org/docs/v5.24.0/api/#table-service);
-`JOINEDUP_OSRM_URL` selects it (see `joinedup.settings`).
+`JOINEDUP_OSRM_URL` selects it; `JOINEDUP_TRAVEL_WINDING` and `JOINEDUP_TRAVEL_SPEED_KMH` set the
+estimate's factor and speed (see `joinedup.settings`).
 
 Every matrix is whole minutes, rounded up, so a plan never assumes a quicker journey than the
 estimate; the diagonal is 0.
@@ -24,9 +25,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from joinedup.errors import UserError
+
+if TYPE_CHECKING:
+    from joinedup.settings import Settings
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 Point = tuple[float, float]  # (lat, lon)
@@ -71,19 +75,42 @@ class TravelServiceError(UserError):
 
 @dataclass(frozen=True)
 class OsrmTable:
-    """An OSRM server's table service; `base_url` like http://osrm.example:5000."""
+    """An OSRM server's table service; `base_url` like http://osrm.example:5000.
+
+    osrm-routed refuses tables larger than its `--max-table-size` (100 × 100 by default), so a
+    larger matrix is asked for in blocks of at most `block` sources × `block` destinations.
+    """
 
     base_url: str
     profile: str = "driving"
     timeout_s: float = 30.0
+    block: int = 100
 
     def matrix(self, points: Sequence[Point]) -> Matrix:
-        if not points:
-            return []
-        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
+        size = len(points)
+        matrix = [[0] * size for _ in range(size)]
+        starts = range(0, size, self.block)
+        for i in starts:
+            for j in starts:
+                rows, cols = (
+                    range(i, min(i + self.block, size)),
+                    range(j, min(j + self.block, size)),
+                )
+                for r, row in zip(rows, self._table(points, rows, cols), strict=True):
+                    for c, minutes in zip(cols, row, strict=True):
+                        matrix[r][c] = 0 if r == c else minutes
+        return matrix
+
+    def _table(self, points: Sequence[Point], rows: range, cols: range) -> Matrix:
+        """Minutes from the `rows` points to the `cols` points, in one request."""
+        same = rows == cols
+        chosen = [points[k] for k in rows] + ([] if same else [points[k] for k in cols])
+        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in chosen)
+        destinations = range(len(rows)) if same else range(len(rows), len(chosen))
         url = (
             f"{self.base_url.rstrip('/')}/table/v1/{self.profile}/{coordinates}"
-            "?annotations=duration"
+            f"?annotations=duration&sources={';'.join(map(str, range(len(rows))))}"
+            f"&destinations={';'.join(map(str, destinations))}"
         )
         body = self._get(url)
         if body.get("code") != "Ok":
@@ -91,7 +118,7 @@ class OsrmTable:
                 f"the OSRM server refused the travel-time request: {body.get('code')} "
                 f"{body.get('message', '')}".strip()
             )
-        return self._minutes(body.get("durations"), len(points))
+        return self._minutes(body.get("durations"), len(rows), len(cols), rows.start)
 
     def _get(self, url: str) -> dict[str, object]:
         try:
@@ -114,23 +141,23 @@ class OsrmTable:
         return body
 
     @staticmethod
-    def _minutes(durations: object, size: int) -> Matrix:
+    def _minutes(durations: object, height: int, width: int, first_row: int) -> Matrix:
         if not (
             isinstance(durations, list)
-            and len(durations) == size
-            and all(isinstance(row, list) and len(row) == size for row in durations)
+            and len(durations) == height
+            and all(isinstance(row, list) and len(row) == width for row in durations)
         ):
-            raise TravelServiceError(f"the OSRM server's table is not {size} × {size}")
+            raise TravelServiceError(f"the OSRM server's table is not {height} × {width}")
         matrix: Matrix = []
         for i, row in enumerate(durations):
             if any(seconds is None for seconds in row):
-                raise TravelServiceError(f"the OSRM server has no route from place {i}")
-            matrix.append(
-                [0 if i == j else math.ceil(float(s) / 60 - 1e-9) for j, s in enumerate(row)]
-            )
+                raise TravelServiceError(f"the OSRM server has no route from place {first_row + i}")
+            matrix.append([math.ceil(float(seconds) / 60 - 1e-9) for seconds in row])
         return matrix
 
 
-def travel_times(osrm_url: str | None) -> TravelTimes:
+def travel_times(settings: Settings) -> TravelTimes:
     """The configured travel times: the area's OSRM server when one is set, else the estimate."""
-    return OsrmTable(osrm_url) if osrm_url else StraightLine()
+    if settings.osrm_url:
+        return OsrmTable(settings.osrm_url)
+    return StraightLine(winding=settings.travel_winding, speed_kmh=settings.travel_speed_kmh)
