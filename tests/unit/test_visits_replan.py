@@ -137,3 +137,32 @@ def test_replan_from_the_command_line(morning: Plan, tmp_path: Path) -> None:
     new = parse(Plan, (tmp_path / "new.json").read_text(), "the plan")
     assert check(new, TRAVEL) == []
     assert json.loads((tmp_path / "events.json").read_text())["nurses_off"][0]["from"] == "11:00"
+
+
+@pytest.mark.parametrize(("seed", "now"), [(6, 9 * 60 + 30), (7, 12 * 60 + 40), (8, 15 * 60)])
+def test_replans_at_any_time_of_day_keep_every_rule(shared_dir: Path, seed: int, now: int) -> None:
+    day = generate_day(shared_dir, visits=60, nurses=6, seed=seed)
+    plan = plan_day(day, TRAVEL, seconds=0.5)
+    routes = sorted(plan.routes, key=lambda r: len(r.stops))
+    events = _events_at(
+        plan,
+        now,
+        nurses_off=[
+            {"nurse_id": routes[-1].nurse_id, "from": now},
+            {"nurse_id": routes[0].nurse_id, "from": min(now + 60, 23 * 60)},
+        ],
+        cancelled=[
+            v.id
+            for v in day.visits[-2:]
+            if v.id not in {s.visit_id for r in routes for s in r.stops}
+        ],
+    )
+    result = replan(plan, events, TRAVEL, seconds=0.5)
+    assert check(result.plan, TRAVEL) == []
+    kept = set(events.done) | set(events.started)
+    assert all(
+        stop.start >= now
+        for route in result.plan.routes
+        for stop in route.stops
+        if stop.visit_id not in kept
+    )

@@ -2,8 +2,9 @@
 what is under way and moves as little as it can.
 
 Kept as they are: visits started or done (with their nurse and times) and breaks already begun.
-A nurse off from a time finishes the visit in hand, then their shift ends at that time (or when
-they are back from the visit in hand, if later); their other visits go to others. An urgent
+A nurse off from a time finishes the visit in hand (and a break already begun), then their shift
+ends at that time (or when they are back, if later); a break not yet begun is dropped; their
+other visits go to others. An urgent
 visit is added to the day; a cancelled visit leaves it. Every other visit is planned again
 from now: no visit starts before `now`, and each nurse carries on from where the last kept
 visit left them. Moving a visit to another nurse costs `change_weight` minutes in the solve,
@@ -76,7 +77,9 @@ def replan(
     for nurse in day.nurses:
         shift = _shift_now(nurse, routes[nurse.id], kept[nurse.id], events.now, day, travel)
         if shift is None:
-            fixed_routes.append(_kept_route(nurse, routes[nurse.id], kept[nurse.id], day, travel))
+            fixed_routes.append(
+                _kept_route(nurse, routes[nurse.id], kept[nurse.id], events.now, day, travel)
+            )
         else:
             shifts.append(shift)
     before = _seen(plan)
@@ -133,39 +136,55 @@ def _check_events(plan: Plan, events: Events) -> None:
 def _day_now(plan: Plan, events: Events, kept: dict[str, list[Stop]], travel: TravelTimes) -> Day:
     """The day as it now is: urgent visits in, cancelled out, shortened shifts."""
     off = {o.nurse_id: o.from_time for o in events.nurses_off}
+    routes = {r.nurse_id: r for r in plan.routes}
     visits = [v for v in plan.day.visits if v.id not in set(events.cancelled)]
     nurses = []
     for nurse in plan.day.nurses:
         if nurse.id in off:
-            nurse = _shortened(nurse, off[nurse.id], kept[nurse.id], plan.day, travel)
+            route = routes[nurse.id]
+            began = _break_begun(route, min(events.now, off[nurse.id]))
+            back = _back_at_base(nurse, kept[nurse.id], began, plan.day, travel)
+            nurse = _shortened(nurse, off[nurse.id], back, began)
         nurses.append(nurse)
     return Day(visits=[*visits, *events.urgent_visits], nurses=nurses)
 
 
-def _back_at_base(nurse: Nurse, stops: Sequence[Stop], day: Day, travel: TravelTimes) -> int:
+def _break_begun(route: Route, by: int) -> tuple[int, int] | None:
+    """The route's break if it began before `by` (then it is kept as it was)."""
+    if route.break_start is None or route.break_end is None or route.break_start >= by:
+        return None
+    return route.break_start, route.break_end
+
+
+def _back_at_base(
+    nurse: Nurse,
+    stops: Sequence[Stop],
+    began: tuple[int, int] | None,
+    day: Day,
+    travel: TravelTimes,
+) -> int:
+    """When the nurse is back at base after the kept visits and a break already begun."""
+    free = max(stops[-1].departure if stops else nurse.shift_start, began[1] if began else 0)
     if not stops:
-        return nurse.shift_start
+        return free
     last = day.visit(stops[-1].visit_id)
-    leg = travel.matrix([(last.lat, last.lon), (nurse.lat, nurse.lon)])[0][1]
-    return stops[-1].departure + leg
+    return free + travel.matrix([(last.lat, last.lon), (nurse.lat, nurse.lon)])[0][1]
 
 
-def _shortened(
-    nurse: Nurse, off_from: int, stops: Sequence[Stop], day: Day, travel: TravelTimes
-) -> Nurse:
-    """A nurse's shift ending at `off_from`, or when back from the visit in hand."""
-    end = max(off_from, _back_at_base(nurse, stops, day, travel), nurse.shift_start + 1)
-    end = min(end, nurse.shift_end)
-    if nurse.break_start + nurse.break_min > end or nurse.break_min == 0:
-        return nurse.model_copy(
-            update={
-                "shift_end": end,
-                "break_start": nurse.shift_start,
-                "break_end": nurse.shift_start,
-                "break_min": 0,
-            }
-        )
-    return nurse.model_copy(update={"shift_end": end, "break_end": min(nurse.break_end, end)})
+def _shortened(nurse: Nurse, off_from: int, back: int, began: tuple[int, int] | None) -> Nurse:
+    """A nurse's shift ending at `off_from`, or when back from the visit in hand or the break
+    already begun; a break not yet begun is dropped (the nurse is going home)."""
+    end = min(max(off_from, back, nurse.shift_start + 1), nurse.shift_end)
+    if nurse.break_min and began:
+        return nurse.model_copy(update={"shift_end": end, "break_end": min(nurse.break_end, end)})
+    return nurse.model_copy(
+        update={
+            "shift_end": end,
+            "break_start": nurse.shift_start,
+            "break_end": nurse.shift_start,
+            "break_min": 0,
+        }
+    )
 
 
 def _shift_now(
@@ -216,20 +235,20 @@ def _relinked(nurse: Nurse, stops: Sequence[Stop], day: Day, travel: TravelTimes
 
 
 def _kept_route(
-    nurse: Nurse, route: Route, stops: Sequence[Stop], day: Day, travel: TravelTimes
+    nurse: Nurse, route: Route, stops: Sequence[Stop], now: int, day: Day, travel: TravelTimes
 ) -> Route:
-    """The route of a nurse whose day is over: the visits made, then back to base."""
+    """The route of a nurse whose day is over: the visits made, a break begun, back to base."""
     prefix = list(_relinked(nurse, stops, day, travel))
-    back = _back_at_base(nurse, prefix, day, travel)
+    began = _break_begun(route, now) if nurse.break_min else None
+    back = _back_at_base(nurse, prefix, began, day, travel)
     last = day.visit(prefix[-1].visit_id) if prefix else None
     leg = travel.matrix([(last.lat, last.lon), (nurse.lat, nurse.lon)])[0][1] if last else 0
-    took_break = nurse.break_min and route.break_start is not None
     return Route(
         nurse_id=nurse.id,
         leave_base=route.leave_base if prefix else nurse.shift_start,
-        return_base=max(back, nurse.shift_start),
-        break_start=route.break_start if took_break else None,
-        break_end=route.break_end if took_break else None,
+        return_base=back,
+        break_start=began[0] if began else None,
+        break_end=began[1] if began else None,
         stops=prefix,
         travel_min=sum(s.travel_min for s in prefix) + leg,
     )
