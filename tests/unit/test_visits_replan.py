@@ -139,8 +139,13 @@ def test_replan_from_the_command_line(morning: Plan, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "events.json").read_text())["nurses_off"][0]["from"] == "11:00"
 
 
-@pytest.mark.parametrize(("seed", "now"), [(6, 9 * 60 + 30), (7, 12 * 60 + 40), (8, 15 * 60)])
-def test_replans_at_any_time_of_day_keep_every_rule(shared_dir: Path, seed: int, now: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "now", "off_before"),
+    [(6, 9 * 60 + 30, 0), (7, 12 * 60 + 40, 0), (8, 15 * 60, 0)],
+)
+def test_replans_at_any_time_of_day_keep_every_rule(
+    shared_dir: Path, seed: int, now: int, off_before: int
+) -> None:
     day = generate_day(shared_dir, visits=60, nurses=6, seed=seed)
     plan = plan_day(day, TRAVEL, seconds=0.5)
     routes = sorted(plan.routes, key=lambda r: len(r.stops))
@@ -148,7 +153,7 @@ def test_replans_at_any_time_of_day_keep_every_rule(shared_dir: Path, seed: int,
         plan,
         now,
         nurses_off=[
-            {"nurse_id": routes[-1].nurse_id, "from": now},
+            {"nurse_id": routes[-1].nurse_id, "from": now - off_before},
             {"nurse_id": routes[0].nurse_id, "from": min(now + 60, 23 * 60)},
         ],
         cancelled=[
@@ -166,3 +171,15 @@ def test_replans_at_any_time_of_day_keep_every_rule(shared_dir: Path, seed: int,
         for stop in route.stops
         if stop.visit_id not in kept
     )
+
+
+def test_a_nurse_off_since_before_now_with_only_the_way_home_left(shared_dir: Path) -> None:
+    # Found by a wider run: a nurse whose only time left is the journey back to base once made
+    # the whole model infeasible.
+    day = generate_day(shared_dir, visits=50, nurses=5, seed=21)
+    plan = plan_day(day, TRAVEL, seconds=0)
+    now = 10 * 60 + 5
+    busiest = sorted(plan.routes, key=lambda r: len(r.stops))[-1].nurse_id
+    events = _events_at(plan, now, nurses_off=[{"nurse_id": busiest, "from": now - 30}])
+    result = replan(plan, events, TRAVEL, seconds=0)
+    assert check(result.plan, TRAVEL) == []

@@ -207,8 +207,9 @@ def _shift_now(
     elif nurse.break_min:
         opens = max(nurse.break_start, earliest)
         break_window = (opens, max(nurse.break_end, opens + nurse.break_min))
-    if earliest >= nurse.shift_end or break_window[1] > nurse.shift_end:
-        return None
+    home = travel.matrix([point, (nurse.lat, nurse.lon)])[0][1]
+    if earliest + home + break_min > nurse.shift_end or break_window[1] > nurse.shift_end:
+        return None  # only time left to go back to base
     left = None if nurse.max_visits is None else nurse.max_visits - len(stops)
     return Shift(
         nurse=nurse,
