@@ -300,6 +300,8 @@ def _route(model: _Model, solution: pywrapcp.Assignment, v: int, minutes: Matrix
         arrival = _arrival(brk, departed, leg, start)
         travel_total += leg
         if routing.IsEnd(index):
+            if not stops:  # an unused nurse: say so plainly, not "leaves at the shift end"
+                leave_base = start = arrival = shift.earliest
             return Route(
                 nurse_id=shift.nurse.id,
                 leave_base=leave_base,
