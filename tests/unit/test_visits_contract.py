@@ -174,7 +174,7 @@ def test_the_osrm_client_reports_refusals_gaps_and_absence(osrm: tuple[str, type
 def test_configuration_chooses_the_travel_times(osrm: tuple[str, type[_Osrm]]) -> None:
     settings = Settings(home=Path("var"), database_url="sqlite://")
     assert travel_times(settings) == StraightLine()
-    slower = Settings(home=Path("var"), database_url="sqlite://", travel_speed_kmh=20)
+    slower = Settings(home=Path("var"), database_url="sqlite://", travel_speed_kmh="20")
     assert travel_times(slower) == StraightLine(speed_kmh=20)
     assert travel_times(replace(settings, osrm_url=osrm[0])) == OsrmTable(osrm[0])
 
@@ -182,7 +182,7 @@ def test_configuration_chooses_the_travel_times(osrm: tuple[str, type[_Osrm]]) -
 def test_a_bad_travel_setting_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOINEDUP_TRAVEL_SPEED_KMH", "fast")
     with pytest.raises(UserError, match="JOINEDUP_TRAVEL_SPEED_KMH must be a number above 0"):
-        Settings.from_env()
+        travel_times(Settings.from_env())
 
 
 # --- published schemas and example -------------------------------------------------------------

@@ -160,4 +160,23 @@ def travel_times(settings: Settings) -> TravelTimes:
     """The configured travel times: the area's OSRM server when one is set, else the estimate."""
     if settings.osrm_url:
         return OsrmTable(settings.osrm_url)
-    return StraightLine(winding=settings.travel_winding, speed_kmh=settings.travel_speed_kmh)
+    default = StraightLine()
+    return StraightLine(
+        winding=_number("JOINEDUP_TRAVEL_WINDING", settings.travel_winding, default.winding, 3),
+        speed_kmh=_number(
+            "JOINEDUP_TRAVEL_SPEED_KMH", settings.travel_speed_kmh, default.speed_kmh, 120
+        ),
+    )
+
+
+def _number(name: str, text: str | None, default: float, upper: float) -> float:
+    """A setting's number, or a one-line error naming the setting."""
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= upper:
+        raise UserError(f"{name} must be a number above 0 and at most {upper:g}, not {text!r}")
+    return value
