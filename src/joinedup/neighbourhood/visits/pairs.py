@@ -3,7 +3,7 @@
 Routing search moves one visit at a time, so two nodes that must start at the same minute on
 two different nurses are nearly impossible for it to place: with the pair left free, a
 generated day of 300 visits (14 two-person) took 10.7 s to a first solution that planned no
-visit at all, against about 1 s without two-person visits (ADR 0012). So each two-person
+visit at all, against about 1 s without two-person visits (ADR 0014). So each two-person
 visit, most urgent first, gets the earliest start in its window at which two nurses who hold
 its skills can both be there — reachable from where they start, back to base by the end of the
 shift, clear of the other pairs already placed (with travel between), and leaving room for
