@@ -9,7 +9,8 @@ Hard (a plan never breaks them; `checker.check` verifies every plan independentl
   break inside its window (an OR-Tools break interval on the time dimension, never during a
   visit) and makes at most `max_visits` visits (a count dimension);
 - a two-person visit is two nodes at one place, on two different nurses, starting at the same
-  minute (equal time cumuls), both or neither made.
+  minute (equal time cumuls), both or neither made; the two nurses and the minute are chosen
+  first by `pairs.pair_up` (routing search cannot keep two routes in step: ADR 0014).
 Soft (in the cost, in minutes of travel):
 - travel time;
 - `continuity_weight` minutes for each visit not made by its preferred nurse (0 = least travel);
@@ -19,8 +20,8 @@ Soft (in the cost, in minutes of travel):
   far more than any travel saved, so a visit is dropped only when it cannot be fitted, and a
   lower-priority visit gives way to a higher one.
 
-The search: path-cheapest-arc first solution, then guided local search until the time limit
-(it never stops by itself: google/or-tools#1049). Every unplanned visit gets its reason from
+The search: parallel cheapest insertion for the first solution, then guided local search until
+the time limit (it never stops by itself: google/or-tools#1049). Every unplanned visit gets its reason from
 `reasons.why_unplanned`, worked out after the solve from the feasibility conditions.
 """
 
@@ -239,20 +240,11 @@ def _search(seconds: float) -> pywrapcp.DefaultRoutingSearchParameters:
     return params
 
 
-def _first_solution_only() -> pywrapcp.DefaultRoutingSearchParameters:
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    params.solution_limit = 1
-    return params
-
-
 # --- solving and reading the solution --------------------------------------------------------
 
 
 def solve(problem: Problem, travel: TravelTimes, *, seconds: float = DEFAULT_SECONDS) -> Plan:
-    """Solve `problem`; the time limit bounds the improvement, never the first solution."""
+    """Solve `problem`: the first solution, then `seconds` of guided local search from it."""
     where = places(problem)
     minutes = travel.matrix(list(where))
     placeable, excluded = reasons.screen(problem, minutes, where)
@@ -261,9 +253,12 @@ def solve(problem: Problem, travel: TravelTimes, *, seconds: float = DEFAULT_SEC
     placeable = [v for v in placeable if not v.two_person or v.id in pairs]
     layout = _Layout.of(problem.shifts, placeable, where)
     model = _Model(problem, layout, minutes, pairs)
-    solution = model.routing.SolveWithParameters(_search(seconds))
-    if solution is None:  # the time limit came before the first solution: take it anyway
-        solution = model.routing.SolveWithParameters(_first_solution_only())
+    # The first solution without a time limit (a limit that comes first leaves an empty plan),
+    # then `seconds` of improvement from it.
+    solution = model.routing.SolveWithParameters(_search(0))
+    if solution is not None and seconds > 0:
+        improved = model.routing.SolveFromAssignmentWithParameters(solution, _search(seconds))
+        solution = improved or solution
     if solution is None:
         raise UserError("the planner found no plan at all for this day (please report it)")
     routes = [_route(model, solution, v, minutes) for v in range(len(problem.shifts))]
