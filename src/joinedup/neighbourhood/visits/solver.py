@@ -20,9 +20,9 @@ Soft (in the cost, in minutes of travel):
   far more than any travel saved, so a visit is dropped only when it cannot be fitted, and a
   lower-priority visit gives way to a higher one.
 
-The search: parallel cheapest insertion for the first solution, then guided local search until
-the time limit (it never stops by itself: google/or-tools#1049). Every unplanned visit gets its reason from
-`reasons.why_unplanned`, worked out after the solve from the feasibility conditions.
+The search: parallel cheapest insertion for the first solution, then guided local search from
+it for the given seconds (it never stops by itself: google/or-tools#1049). Every unplanned
+visit gets its reason from `reasons`, worked out from the feasibility conditions.
 """
 
 from __future__ import annotations
