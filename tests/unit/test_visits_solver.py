@@ -82,6 +82,12 @@ def test_generated_days_plans_keep_every_rule(generated: Day) -> None:
         assert any(v in planned(plan) for v in two_person)
 
 
+def test_a_time_limit_shorter_than_the_first_solution_still_returns_it(generated: Day) -> None:
+    first = plan_day(generated, TRAVEL, seconds=0)
+    hurried = plan_day(generated, TRAVEL, seconds=0.001)
+    assert hurried.summary.visits_planned >= first.summary.visits_planned > 0
+
+
 def test_the_greedy_baseline_keeps_every_rule_and_the_solver_plans_at_least_as_much(
     generated: Day,
 ) -> None:
