@@ -31,6 +31,7 @@ from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
 from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
 from joinedup.neighbourhood.cli import news2_command
+from joinedup.neighbourhood.visits.cli import visits_app
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.ingest.cli import ingest_app
 from joinedup.population.store import PopulationStore
@@ -68,6 +69,7 @@ app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
 app.command("news2", help=NEWS2_HELP)(news2_command)
+app.add_typer(visits_app, name="visits")
 
 out = Console()
 err = Console(stderr=True)
