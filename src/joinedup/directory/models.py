@@ -60,6 +60,8 @@ class DirectoryOrganization(Base):
     logo: Mapped[str | None] = mapped_column(String(500))
     # Kept as given, no foreign key: a feed may name a parent it does not publish.
     parent_organization_id: Mapped[str | None] = mapped_column(ORUK_ID)
+    # SHA-256 of its canonical ORUK content: an import rewrites it only when that changes.
+    content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class DirectoryTaxonomy(Base):
@@ -70,6 +72,8 @@ class DirectoryTaxonomy(Base):
     description: Mapped[str] = mapped_column(Text)
     uri: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[str | None] = mapped_column(String(50))
+    # SHA-256 of its canonical ORUK content: an import rewrites it only when that changes.
+    content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class DirectoryTaxonomyTerm(Base):
@@ -86,6 +90,8 @@ class DirectoryTaxonomyTerm(Base):
         ORUK_ID, ForeignKey("directory_taxonomies.id"), index=True
     )
     term_uri: Mapped[str | None] = mapped_column(String(500))
+    # SHA-256 of its canonical ORUK content: an import rewrites it only when that changes.
+    content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class DirectoryLocation(Base):
@@ -101,6 +107,8 @@ class DirectoryLocation(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     external_identifier: Mapped[str | None] = mapped_column(String(100))
     external_identifier_type: Mapped[str | None] = mapped_column(String(50))
+    # SHA-256 of its canonical ORUK content: an import rewrites it only when that changes.
+    content_hash: Mapped[str] = mapped_column(String(64))
 
     addresses: Mapped[list[DirectoryAddress]] = relationship(
         cascade="all, delete-orphan", order_by="DirectoryAddress.id"
@@ -159,7 +167,7 @@ class DirectoryService(Base):
     # ORUK assured_date and assurer_email: when the entry was last checked, and by whom.
     reviewed_at: Mapped[dt.date | None] = mapped_column(index=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(255))
-    # SHA-256 of the service's canonical ORUK document: the same content again changes nothing.
+    # SHA-256 of the service's own canonical ORUK content (shared entities by id only).
     content_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[int] = mapped_column(
         BigKey, ForeignKey("directory_import_batches.id"), index=True
@@ -182,7 +190,9 @@ class DirectoryService(Base):
         cascade="all, delete-orphan", order_by="DirectoryServiceTerm.id"
     )
     service_at_locations: Mapped[list[DirectoryServiceAtLocation]] = relationship(
-        cascade="all, delete-orphan", order_by="DirectoryServiceAtLocation.id"
+        cascade="all, delete-orphan",
+        order_by="DirectoryServiceAtLocation.id",
+        back_populates="service",
     )
 
 

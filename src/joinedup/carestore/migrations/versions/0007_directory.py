@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.Column("external_identifier", sa.String(length=100), nullable=True),
         sa.Column("external_identifier_type", sa.String(length=50), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_locations")),
     )
     with op.batch_alter_table("directory_locations", schema=None) as batch_op:
@@ -64,6 +65,7 @@ def upgrade() -> None:
         sa.Column("uri", sa.String(length=500), nullable=True),
         sa.Column("logo", sa.String(length=500), nullable=True),
         sa.Column("parent_organization_id", sa.String(length=36), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_organizations")),
     )
     op.create_table(
@@ -73,6 +75,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("uri", sa.String(length=500), nullable=True),
         sa.Column("version", sa.String(length=50), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_taxonomies")),
     )
     op.create_table(
@@ -169,6 +172,7 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.String(length=36), nullable=True),
         sa.Column("taxonomy_id", sa.String(length=36), nullable=False),
         sa.Column("term_uri", sa.String(length=500), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["taxonomy_id"],
             ["directory_taxonomies.id"],
