@@ -45,6 +45,7 @@ from joinedup.errors import UserError
 STALE_AFTER_MONTHS = 12
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
+MAX_PAGE = 1_000_000
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 ORUK_VERSION = "3.0"
 ORUK_PROFILE = "https://github.com/OpenReferralUK/uk-profile"
@@ -220,8 +221,8 @@ class Paging:
     per_page: int = DEFAULT_PER_PAGE
 
     def __post_init__(self) -> None:
-        if self.page < 1:
-            raise DirectoryQueryError("page must be 1 or more")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise DirectoryQueryError(f"page must be between 1 and {MAX_PAGE:,}")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise DirectoryQueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
 
@@ -232,14 +233,21 @@ class Paging:
 
 def page_document(paging: Paging, total: int, contents: list[dict[str, Any]]) -> dict[str, Any]:
     """The ORUK Page object around one page of contents."""
-    total_pages = math.ceil(total / paging.per_page)
+    return page_object(paging.page, paging.per_page, total, contents)
+
+
+def page_object(
+    page: int, per_page: int, total: int, contents: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The ORUK Page object: page `page` of `total` items at `per_page` a page."""
+    total_pages = math.ceil(total / per_page)
     return {
         "total_items": total,
         "total_pages": total_pages,
-        "page_number": paging.page,
+        "page_number": page,
         "size": len(contents),
-        "first_page": paging.page == 1,
-        "last_page": paging.page >= total_pages,
+        "first_page": page == 1,
+        "last_page": page >= total_pages,
         "empty": not contents,
         "contents": contents,
     }
@@ -261,12 +269,20 @@ class ServiceQuery:
     proximity: float | None = None  # metres
 
     def __post_init__(self) -> None:
+        texts = (self.search, self.taxonomy_term_id, self.taxonomy_id, self.organization_id)
+        if any(text is not None and "\x00" in text for text in texts):
+            raise DirectoryQueryError("a search or id cannot hold a NUL character")
         if (self.lat is None) != (self.lon is None):
             raise DirectoryQueryError("give both lat and lon, or neither")
-        if self.lat is not None and not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):  # type: ignore[operator]
+        point = self.point
+        if point is not None and not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
             raise DirectoryQueryError("lat must be within ±90 and lon within ±180")
-        if self.proximity is not None and (self.lat is None or self.proximity <= 0):
-            raise DirectoryQueryError("proximity (metres) needs lat and lon and must be above 0")
+        if self.proximity is not None and (
+            self.lat is None or not 0 < self.proximity <= 2 * math.pi * EARTH_RADIUS_KM * 1000
+        ):
+            raise DirectoryQueryError(
+                "proximity (metres) needs lat and lon, and must be above 0 and within the Earth"
+            )
 
     @property
     def point(self) -> tuple[float, float] | None:
@@ -418,6 +434,22 @@ def list_services(
         names = _taxonomy_names(session)
         contents = [service_document(rows[i], names, full=full) for i in page_ids]
     return page_document(paging, total, contents)
+
+
+def exportpage_object(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Every service, fully nested, as one ORUK page (what `joinedup directory export` writes)."""
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(m.DirectoryService.id).order_by(
+                    m.DirectoryService.name, m.DirectoryService.id
+                )
+            )
+        )
+        rows = _load_services(session, ids, full=True)
+        names = _taxonomy_names(session)
+        contents = [service_document(rows[i], names) for i in ids]
+    return page_object(1, max(1, len(contents)), len(contents), contents)
 
 
 def get_service(sessions: sessionmaker[Session], service_id: str) -> dict[str, Any]:
