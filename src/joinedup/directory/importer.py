@@ -202,7 +202,9 @@ class _Checker:
 
     def _reference_problem(self, service: Service) -> str | None:
         """A shared entity referred to by id only must be in the import or the directory."""
-        references = [("organization", m.DirectoryOrganization, service.organization_id)]
+        references: list[tuple[str, type[m.Base], str | None]] = [
+            ("organization", m.DirectoryOrganization, service.organization_id)
+        ]
         references += [
             ("location", m.DirectoryLocation, at.location_id)
             for at in service.service_at_locations
@@ -226,10 +228,8 @@ class _Checker:
             term = attribute.taxonomy_term
             if term is None or term.taxonomy or term.taxonomy_id is None:
                 continue
-            known = term.taxonomy_id in self.taxonomy_names or self.session.get(
-                m.DirectoryTaxonomy, term.taxonomy_id
-            )
-            if not known:
+            stored = self.session.get(m.DirectoryTaxonomy, term.taxonomy_id)
+            if term.taxonomy_id not in self.taxonomy_names and stored is None:
                 return (
                     f"taxonomy term {term.id} belongs to taxonomy {term.taxonomy_id}, which is "
                     "not known and not named (bad taxonomy reference)"

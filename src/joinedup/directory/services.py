@@ -299,7 +299,7 @@ def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _filtered(query: ServiceQuery) -> Select[tuple[str]]:
+def _filtered(query: ServiceQuery) -> Select[Any]:
     """The ids of services matching the text and taxonomy filters."""
     ids = select(m.DirectoryService.id)
     if query.search:
@@ -334,7 +334,7 @@ def _box(point: tuple[float, float], radius_km: float) -> tuple[float, float, fl
 
 
 def _distances(
-    session: Session, query: ServiceQuery, matching: Select[tuple[str]]
+    session: Session, query: ServiceQuery, matching: Select[Any]
 ) -> list[tuple[float, str, str]]:
     """(km, service_at_location id, service id) for each matching physical place, nearest
     first, within `proximity` when given."""
@@ -363,6 +363,7 @@ def _distances(
     measured = [
         (haversine_km(point, (lat, lon)), at_id, service_id)
         for at_id, service_id, lat, lon in session.execute(places)
+        if lat is not None and lon is not None  # the query's filter, for the type checker
     ]
     if radius_km is not None:
         measured = [row for row in measured if row[0] <= radius_km]
@@ -436,7 +437,7 @@ def list_services(
     return page_document(paging, total, contents)
 
 
-def exportpage_object(sessions: sessionmaker[Session]) -> dict[str, Any]:
+def export_page(sessions: sessionmaker[Session]) -> dict[str, Any]:
     """Every service, fully nested, as one ORUK page (what `joinedup directory export` writes)."""
     with sessions() as session:
         ids = list(

@@ -320,7 +320,7 @@ def synthetic_directory(store: PopulationStore, seed: int = 1) -> dict[str, Any]
     as_of = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
     rng = random.Random(seed)
     neighbourhoods, practices = area_layout(store)
-    services = []
+    services: list[dict[str, Any]] = []
     for hood in neighbourhoods:
         org = {
             "id": derived_id("synthetic", hood.code, "organization"),
