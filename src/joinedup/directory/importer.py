@@ -23,10 +23,12 @@ a feed may be partial, and a publisher retires a service by giving it status "de
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
@@ -147,11 +149,55 @@ _OWNER_COLUMN: dict[type[m.Base], str] = {
 }
 
 
+IN_CHUNK = 500  # ids per IN (…) list when rows are fetched in bulk
+
+
+def _named(service: Service) -> Iterable[tuple[type[m.Base], str | None]]:
+    """(table, id) of every row a record names, nested or by reference."""
+    yield m.DirectoryService, service.id
+    org = service.organization
+    yield m.DirectoryOrganization, org.id if org else service.organization_id
+    for at in service.service_at_locations:
+        yield m.DirectoryLocation, at.location.id if at.location else at.location_id
+    for attribute in service.attributes:
+        term = attribute.taxonomy_term
+        yield m.DirectoryTaxonomyTerm, term.id if term else attribute.taxonomy_term_id
+        if term is not None:
+            yield m.DirectoryTaxonomy, normalised_term(term).taxonomy_id
+    for table, row_id, _ in _claims(service):
+        yield table, row_id
+
+
+class _Stored:
+    """The directory's rows an import's records name, fetched in a few bulk queries, so checking
+    and writing thousands of records asks the database a handful of times, not per record."""
+
+    def __init__(self, session: Session, services: Sequence[Service]) -> None:
+        wanted: dict[type[m.Base], set[str]] = defaultdict(set)
+        for service in services:
+            for table, row_id in _named(service):
+                if row_id is not None:
+                    wanted[table].add(row_id)
+        self.rows: dict[type[m.Base], dict[str, Any]] = {}
+        for table, ids in wanted.items():
+            found: dict[str, Any] = {}
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), IN_CHUNK):
+                chunk = ordered[start : start + IN_CHUNK]
+                key = table.__table__.c.id
+                rows: Iterable[Any] = session.scalars(select(table).where(key.in_(chunk)))
+                found.update((row.id, row) for row in rows)
+            self.rows[table] = found
+
+    def get(self, table: type[m.Base], row_id: str) -> Any:
+        return self.rows.get(table, {}).get(row_id)
+
+
 @dataclass
 class _Checker:
     """Checks accepted records against each other and against the directory, in file order."""
 
-    session: Session
+    stored: _Stored
     services: dict[str, int] = field(default_factory=dict)  # id → line
     shared: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # → hash, line
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, id) → owner id
@@ -194,11 +240,11 @@ class _Checker:
         return None
 
     def _stored_owner(self, table: type[m.Base], row_id: str) -> str | None:
-        row = self.session.get(table, row_id)
+        row = self.stored.get(table, row_id)
         return None if row is None else getattr(row, _OWNER_COLUMN.get(table, "service_id"))
 
     def _known(self, kind: str, table: type[m.Base], entity_id: str) -> bool:
-        return (kind, entity_id) in self.shared or self.session.get(table, entity_id) is not None
+        return (kind, entity_id) in self.shared or self.stored.get(table, entity_id) is not None
 
     def _reference_problem(self, service: Service) -> str | None:
         """A shared entity referred to by id only must be in the import or the directory."""
@@ -228,7 +274,7 @@ class _Checker:
             term = attribute.taxonomy_term
             if term is None or term.taxonomy or term.taxonomy_id is None:
                 continue
-            stored = self.session.get(m.DirectoryTaxonomy, term.taxonomy_id)
+            stored = self.stored.get(m.DirectoryTaxonomy, term.taxonomy_id)
             if term.taxonomy_id not in self.taxonomy_names and stored is None:
                 return (
                     f"taxonomy term {term.id} belongs to taxonomy {term.taxonomy_id}, which is "
@@ -240,7 +286,7 @@ class _Checker:
 def check_against(
     session: Session, accepted: list[_Accepted]
 ) -> tuple[list[_Accepted], list[Rejection]]:
-    checker = _Checker(session)
+    checker = _Checker(_Stored(session, [record.service for record in accepted]))
     good: list[_Accepted] = []
     rejected: list[Rejection] = []
     for record in accepted:
@@ -292,6 +338,7 @@ def own_document(service: Service) -> dict[str, Any]:
 @dataclass
 class _Writer:
     session: Session
+    stored: _Stored
     batch_id: int
     shared_written: int = 0
     done: set[tuple[str, str]] = field(default_factory=set)
@@ -302,7 +349,7 @@ class _Writer:
             return
         self.done.add(key)
         digest = content_hash(doc)
-        row = self.session.get(table, key[1])
+        row = self.stored.get(table, key[1])
         if row is not None and row.content_hash == digest:  # type: ignore[attr-defined]
             return
         new = _shared_row(table, doc, digest)
@@ -324,7 +371,7 @@ class _Writer:
         if ("taxonomy", taxonomy_id) in self.done:
             return
         self.done.add(("taxonomy", taxonomy_id))
-        if self.session.get(m.DirectoryTaxonomy, taxonomy_id) is not None or name is None:
+        if self.stored.get(m.DirectoryTaxonomy, taxonomy_id) is not None or name is None:
             return  # a taxonomy already listed keeps its description
         known = known_taxonomy(name)
         doc = {
@@ -337,7 +384,6 @@ class _Writer:
             **({"version": known.version} if known and known.version else {}),
         }
         self.session.add(m.DirectoryTaxonomy(**doc, content_hash=content_hash(doc)))
-        self.session.flush()
         self.shared_written += 1
 
     def shared(self, service: Service) -> None:
@@ -358,7 +404,7 @@ class _Writer:
 
     def service(self, service: Service, digest: str) -> str:
         """Write the service; "created", "updated" or "unchanged"."""
-        existing = self.session.get(m.DirectoryService, service.id)
+        existing = self.stored.get(m.DirectoryService, service.id)
         if existing is not None and existing.content_hash == digest:
             return "unchanged"
         if existing is not None:
@@ -479,7 +525,8 @@ def import_directory(
         )
         uow.session.add(batch)
         uow.session.flush()
-        writer = _Writer(uow.session, batch.id)
+        stored = _Stored(uow.session, [record.service for record in good])
+        writer = _Writer(uow.session, stored, batch.id)
         for record in good:
             writer.shared(record.service)
         for record in good:
