@@ -169,8 +169,9 @@ def _named(service: Service) -> Iterable[tuple[type[m.Base], str | None]]:
 
 
 class _Stored:
-    """The directory's rows an import's records name, fetched in a few bulk queries, so checking
-    and writing thousands of records asks the database a handful of times, not per record."""
+    """What the directory holds of the rows an import's records name, fetched in a few bulk
+    queries (so thousands of records cost a handful of queries, not several each): for each
+    owned row its owner's id, for each service or shared entity its content hash."""
 
     def __init__(self, session: Session, services: Sequence[Service]) -> None:
         wanted: dict[type[m.Base], set[str]] = defaultdict(set)
@@ -178,19 +179,25 @@ class _Stored:
             for table, row_id in _named(service):
                 if row_id is not None:
                     wanted[table].add(row_id)
-        self.rows: dict[type[m.Base], dict[str, Any]] = {}
+        self.values: dict[type[m.Base], dict[str, str]] = {}
         for table, ids in wanted.items():
-            found: dict[str, Any] = {}
+            columns = table.__table__.c
+            value = (
+                columns[_OWNER_COLUMN.get(table, "service_id")]
+                if ("content_hash" not in columns)
+                else columns.content_hash
+            )
+            found: dict[str, str] = {}
             ordered = sorted(ids)
             for start in range(0, len(ordered), IN_CHUNK):
                 chunk = ordered[start : start + IN_CHUNK]
-                key = table.__table__.c.id
-                rows: Iterable[Any] = session.scalars(select(table).where(key.in_(chunk)))
-                found.update((row.id, row) for row in rows)
-            self.rows[table] = found
+                rows = session.execute(select(columns.id, value).where(columns.id.in_(chunk)))
+                found.update((row_id, held) for row_id, held in rows)
+            self.values[table] = found
 
-    def get(self, table: type[m.Base], row_id: str) -> Any:
-        return self.rows.get(table, {}).get(row_id)
+    def get(self, table: type[m.Base], row_id: str) -> str | None:
+        """The owner's id (an owned row) or the content hash (a service or shared entity)."""
+        return self.values.get(table, {}).get(row_id)
 
 
 @dataclass
@@ -240,8 +247,7 @@ class _Checker:
         return None
 
     def _stored_owner(self, table: type[m.Base], row_id: str) -> str | None:
-        row = self.stored.get(table, row_id)
-        return None if row is None else getattr(row, _OWNER_COLUMN.get(table, "service_id"))
+        return self.stored.get(table, row_id)
 
     def _known(self, kind: str, table: type[m.Base], entity_id: str) -> bool:
         return (kind, entity_id) in self.shared or self.stored.get(table, entity_id) is not None
@@ -349,9 +355,10 @@ class _Writer:
             return
         self.done.add(key)
         digest = content_hash(doc)
-        row = self.stored.get(table, key[1])
-        if row is not None and row.content_hash == digest:  # type: ignore[attr-defined]
+        held = self.stored.get(table, key[1])
+        if held == digest:
             return
+        row = None if held is None else self.session.get(table, key[1])
         new = _shared_row(table, doc, digest)
         self.shared_written += 1
         if row is None:
@@ -404,9 +411,10 @@ class _Writer:
 
     def service(self, service: Service, digest: str) -> str:
         """Write the service; "created", "updated" or "unchanged"."""
-        existing = self.stored.get(m.DirectoryService, service.id)
-        if existing is not None and existing.content_hash == digest:
+        held = self.stored.get(m.DirectoryService, service.id)
+        if held == digest:
             return "unchanged"
+        existing = None if held is None else self.session.get(m.DirectoryService, service.id)
         if existing is not None:
             self.session.delete(existing)
             self.session.flush()

@@ -272,6 +272,8 @@ class _Broken(Exception):
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+# The lone surrogates `decode_bytes` keeps for bytes that are not UTF-8.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 class _Walker:
@@ -393,16 +395,6 @@ def decode_bytes(data: bytes) -> str:
     return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="surrogateescape")
 
 
-def _has_undecodable(value: object) -> bool:
-    if isinstance(value, str):
-        return any("\udc80" <= char <= "\udcff" for char in value)
-    if isinstance(value, dict):
-        return any(_has_undecodable(k) or _has_undecodable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_undecodable(item) for item in value)
-    return False
-
-
 def _where(location: tuple[int | str, ...]) -> str:
     text = ""
     for part in location:
@@ -423,11 +415,12 @@ def check_record(record: RawRecord) -> Service | Rejection:
     if not isinstance(record.value, dict):
         kind = type(record.value).__name__
         return Rejection(record.line, f"a service must be a JSON object, not a {kind}")
-    if _has_undecodable(record.value):
+    text = json.dumps(record.value, ensure_ascii=False)
+    if _UNDECODABLE.search(text):
         return Rejection(record.line, f"{label} holds bytes that are not UTF-8 text")
     try:
         # Validated as JSON, so strict mode still reads dates, times and UUIDs from strings.
-        service = Service.model_validate_json(json.dumps(record.value, ensure_ascii=False))
+        service = Service.model_validate_json(text)
     except ValidationError as exc:
         problems = [f"{_where(e['loc'])}: {_message(e)}" for e in exc.errors()[:5]]
         more = len(exc.errors()) - len(problems)
