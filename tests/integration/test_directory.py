@@ -367,3 +367,20 @@ def test_the_commands_import_report_and_export(
     assert written["total_items"] == 1 and schemas.page_errors(schemas.service, written) == []
     reimport = runner.invoke(cli_app, ["directory", "import", str(out), *home])
     assert reimport.exit_code == 0 and "No changes" in reimport.output
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+def test_the_demo_seeds_the_synthetic_directory_through_the_import_once(
+    sessions: sessionmaker[Session], small_area: Settings, schemas: OrukSchemas
+) -> None:
+    from joinedup.directory.synthetic import seed_directory
+
+    first = seed_directory(sessions, small_area)
+    assert first.created > 0 and first.rejected == []
+    again = seed_directory(sessions, small_area)
+    assert again.no_changes and again.unchanged == first.created
+    exported = export_page(sessions)
+    assert exported["total_items"] == first.created
+    assert schemas.page_errors(schemas.service, exported) == []

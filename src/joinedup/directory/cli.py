@@ -39,10 +39,10 @@ def read_sources(path: Path) -> list[SourceFile]:
     """The file, or every ``*.json`` file of the folder in name order (page files)."""
     from joinedup.directory.importer import SourceFile
 
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise DirectoryFileError(f"the folder {path} holds no .json files")
     try:
-        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-        if not files:
-            raise DirectoryFileError(f"the folder {path} holds no .json files")
         return [SourceFile(file.name, file.read_bytes()) for file in files]
     except FileNotFoundError:
         raise DirectoryFileError(f"there is no file {path}") from None
