@@ -276,6 +276,13 @@ def test_unknown_ids_and_bad_queries_are_clear_errors(api: TestClient) -> None:
     assert api.get(f"/api/oruk/services/{uid(999)}").status_code == 404
     assert api.get(f"/api/oruk/taxonomies/{uid(999)}").status_code == 404
     assert api.get(f"/api/oruk/taxonomy_terms/{uid(999)}").status_code == 404
+    for odd in ("not-a-uuid", "%00", "x" * 5000):
+        assert api.get(f"/api/oruk/services/{odd}").status_code == 404, odd
+    assert api.get(f"/api/oruk/services/{uid(1).upper()}").json()["id"] == uid(1)
+    upper = api.get("/api/oruk/services", params={"taxonomy_term_id": TERM_ID.upper()})
+    assert upper.json()["total_items"] == sum(t == TERM_ID for _, _, t in PLACES.values())
+    nul = api.get("/api/oruk/services", params={"taxonomy_id": "\x00"})
+    assert nul.status_code == 400
     for params in (
         {"page": 0},
         {"per_page": 0},

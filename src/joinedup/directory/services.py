@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,14 @@ class DirectoryQueryError(UserError, ValueError):
 
 class DirectoryNotFound(UserError, LookupError):
     """No directory entry with that id."""
+
+
+def _oruk_id(text: str, what: str) -> str:
+    """The id in its stored form (a lower-case UUID); anything else names no entry."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise DirectoryNotFound(f"there is no {what} {text[:60]!r}") from None
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -269,6 +278,10 @@ class ServiceQuery:
     proximity: float | None = None  # metres
 
     def __post_init__(self) -> None:
+        for name in ("taxonomy_term_id", "taxonomy_id", "organization_id"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _canonical(value))
         texts = (self.search, self.taxonomy_term_id, self.taxonomy_id, self.organization_id)
         if any(text is not None and "\x00" in text for text in texts):
             raise DirectoryQueryError("a search or id cannot hold a NUL character")
@@ -287,6 +300,14 @@ class ServiceQuery:
     @property
     def point(self) -> tuple[float, float] | None:
         return None if self.lat is None or self.lon is None else (self.lat, self.lon)
+
+
+def _canonical(text: str) -> str:
+    """An id as stored (lower-case UUID) when it is one; otherwise as given (it matches none)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
 
 
 def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -454,6 +475,7 @@ def export_page(sessions: sessionmaker[Session]) -> dict[str, Any]:
 
 
 def get_service(sessions: sessionmaker[Session], service_id: str) -> dict[str, Any]:
+    service_id = _oruk_id(service_id, "service")
     with sessions() as session:
         rows = _load_services(session, [service_id], full=True)
         if service_id not in rows:
@@ -519,6 +541,7 @@ def list_taxonomies(sessions: sessionmaker[Session], paging: Paging = Paging()) 
 
 
 def get_taxonomy(sessions: sessionmaker[Session], taxonomy_id: str) -> dict[str, Any]:
+    taxonomy_id = _oruk_id(taxonomy_id, "taxonomy")
     with sessions() as session:
         taxonomy = session.get(m.DirectoryTaxonomy, taxonomy_id)
         if taxonomy is None:
@@ -550,6 +573,7 @@ def list_taxonomy_terms(
 
 
 def get_taxonomy_term(sessions: sessionmaker[Session], term_id: str) -> dict[str, Any]:
+    term_id = _oruk_id(term_id, "taxonomy term")
     with sessions() as session:
         term = session.get(m.DirectoryTaxonomyTerm, term_id)
         if term is None:
