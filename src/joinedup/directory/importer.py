@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
@@ -348,6 +348,10 @@ class _Writer:
     batch_id: int
     shared_written: int = 0
     done: set[tuple[str, str]] = field(default_factory=set)
+    # Rows of new and changed services, inserted together by `insert_pending`.
+    pending: dict[type[m.Base], list[dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     def _upsert(self, key: tuple[str, str], table: type[m.Base], doc: dict[str, Any]) -> None:
         """Insert the entity, or rewrite it when its content changed; once per import."""
@@ -416,10 +420,19 @@ class _Writer:
             return "unchanged"
         existing = None if held is None else self.session.get(m.DirectoryService, service.id)
         if existing is not None:
-            self.session.delete(existing)
+            self.session.delete(existing)  # with every row it owns (ORM cascade)
             self.session.flush()
-        self.session.add(_service_row(service, digest, self.batch_id))
+        for table, row in _service_rows(service, digest, self.batch_id):
+            self.pending[table].append(row)
         return "updated" if existing is not None else "created"
+
+    def insert_pending(self) -> None:
+        """Insert the new services' rows in bulk, parents first, after the shared rows."""
+        self.session.flush()
+        for table in SERVICE_TABLES:
+            if self.pending[table]:
+                self.session.execute(insert(table), self.pending[table])
+        self.pending.clear()
 
 
 def _shared_row(table: type[m.Base], doc: dict[str, Any], digest: str) -> m.Base:
@@ -439,53 +452,63 @@ def _location_row(location: Location, digest: str) -> m.DirectoryLocation:
     )
 
 
-def _service_row(service: Service, digest: str, batch_id: int) -> m.DirectoryService:
+#: The tables a service's rows go into, parents before children.
+SERVICE_TABLES: tuple[type[m.Base], ...] = (
+    m.DirectoryService,
+    m.DirectorySchedule,
+    m.DirectoryCostOption,
+    m.DirectoryLanguage,
+    m.DirectoryContact,
+    m.DirectoryPhone,
+    m.DirectoryServiceTerm,
+    m.DirectoryServiceAtLocation,
+)
+
+
+def _service_rows(
+    service: Service, digest: str, batch_id: int
+) -> Iterable[tuple[type[m.Base], dict[str, Any]]]:
+    """(table, row) of the service and every row it owns, as plain values for a bulk insert."""
     scalars = service.model_dump(
-        exclude={
-            "organization",
-            "schedules",
-            "service_at_locations",
-            "languages",
-            "cost_options",
-            "contacts",
-            "attributes",
-            "assured_date",
-            "assurer_email",
-        }
+        exclude={"organization", *_NESTED, "assured_date", "assurer_email"}
     )
     if service.organization is not None:
         scalars["organization_id"] = service.organization.id
-    return m.DirectoryService(
-        **scalars,
-        reviewed_at=service.assured_date,
-        reviewed_by=service.assurer_email,
-        content_hash=digest,
-        batch_id=batch_id,
-        schedules=[m.DirectorySchedule(**s.model_dump()) for s in service.schedules],
-        cost_options=[m.DirectoryCostOption(**c.model_dump()) for c in service.cost_options],
-        languages=[m.DirectoryLanguage(**x.model_dump()) for x in service.languages],
-        contacts=[
-            m.DirectoryContact(
-                **c.model_dump(exclude={"phones"}),
-                phones=[m.DirectoryPhone(**p.model_dump()) for p in c.phones],
-            )
-            for c in service.contacts
-        ],
-        attributes=[
-            m.DirectoryServiceTerm(
-                id=a.id,
-                taxonomy_term_id=a.taxonomy_term.id if a.taxonomy_term else a.taxonomy_term_id,
-                link_type=a.link_type,
-            )
-            for a in service.attributes
-        ],
-        service_at_locations=[
-            m.DirectoryServiceAtLocation(
-                id=at.id, location_id=at.location.id if at.location else at.location_id
-            )
-            for at in service.service_at_locations
-        ],
+    yield (
+        m.DirectoryService,
+        scalars
+        | {
+            "reviewed_at": service.assured_date,
+            "reviewed_by": service.assurer_email,
+            "content_hash": digest,
+            "batch_id": batch_id,
+        },
     )
+    owner = {"service_id": service.id}
+    yield from ((m.DirectorySchedule, s.model_dump() | owner) for s in service.schedules)
+    yield from ((m.DirectoryCostOption, c.model_dump() | owner) for c in service.cost_options)
+    yield from ((m.DirectoryLanguage, x.model_dump() | owner) for x in service.languages)
+    for contact in service.contacts:
+        yield m.DirectoryContact, contact.model_dump(exclude={"phones"}) | owner
+        for phone in contact.phones:
+            yield m.DirectoryPhone, phone.model_dump() | {"contact_id": contact.id}
+    for a in service.attributes:
+        term_id = a.taxonomy_term.id if a.taxonomy_term else a.taxonomy_term_id
+        row = {"id": a.id, "taxonomy_term_id": term_id, "link_type": a.link_type}
+        yield m.DirectoryServiceTerm, row | owner
+    for at in service.service_at_locations:
+        location_id = at.location.id if at.location else at.location_id
+        yield m.DirectoryServiceAtLocation, {"id": at.id, "location_id": location_id} | owner
+
+
+_NESTED = {
+    "schedules",
+    "service_at_locations",
+    "languages",
+    "cost_options",
+    "contacts",
+    "attributes",
+}
 
 
 def import_directory(
@@ -540,6 +563,7 @@ def import_directory(
         for record in good:
             outcome = writer.service(record.service, content_hash(own_document(record.service)))
             outcomes[outcome] += 1
+        writer.insert_pending()
         batch.created, batch.updated, batch.unchanged = (
             outcomes["created"],
             outcomes["updated"],
