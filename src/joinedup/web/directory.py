@@ -28,15 +28,9 @@ PerPage = Annotated[
     Query(description=f"Results in a single page (1–{directory.MAX_PER_PAGE})."),
 ]
 Search = Annotated[str | None, Query(description="Full text search (name and description).")]
-TermId = Annotated[
-    str | None, Query(description="Services with this taxonomy term.")
-]
-TaxonomyId = Annotated[
-    str | None, Query(description="Services with any term of this taxonomy.")
-]
-OrganizationId = Annotated[
-    str | None, Query(description="Services this organisation provides.")
-]
+TermId = Annotated[str | None, Query(description="Services with this taxonomy term.")]
+TaxonomyId = Annotated[str | None, Query(description="Services with any term of this taxonomy.")]
+OrganizationId = Annotated[str | None, Query(description="Services this organisation provides.")]
 Lat = Annotated[float | None, Query(description="Latitude (WGS84) to order by distance from.")]
 Lon = Annotated[float | None, Query(description="Longitude (WGS84) to order by distance from.")]
 Proximity = Annotated[
@@ -150,9 +144,7 @@ def oruk_taxonomy_terms(
     page: Page = 1,
     per_page: PerPage = directory.DEFAULT_PER_PAGE,
 ) -> dict[str, Any]:
-    return directory.list_taxonomy_terms(
-        sessions, _paging(page, per_page), taxonomy_id=taxonomy_id
-    )
+    return directory.list_taxonomy_terms(sessions, _paging(page, per_page), taxonomy_id=taxonomy_id)
 
 
 @router.get("/taxonomy_terms/{term_id}", summary="One taxonomy term")
