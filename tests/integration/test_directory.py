@@ -170,7 +170,7 @@ def test_a_folder_of_pages_with_a_truncated_page_loads_every_readable_record(
     sessions: sessionmaker[Session],
 ) -> None:
     whole = as_bytes(page([service(1), service(2)]))
-    truncated = as_bytes(page([service(3), service(4)]))
+    truncated = as_bytes(page([service(3), service(1), service(4)]))  # service 1 again
     cut = truncated.index(uid(4).encode()) + 5
     report = import_directory(
         sessions,
@@ -179,8 +179,9 @@ def test_a_folder_of_pages_with_a_truncated_page_loads_every_readable_record(
         source_name="pages",
     )
     assert report.created == 3
-    [broken] = report.rejected
+    broken, twice = report.rejected
     assert broken.reason.startswith("page-2.json: the JSON breaks at line")
+    assert twice.reason.startswith(f"page-2.json: service {uid(1)}: appears twice")
 
 
 def test_an_export_reimports_with_no_changes(

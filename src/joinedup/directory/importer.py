@@ -80,10 +80,11 @@ class ImportReport:
 # --- reading and checking -------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Accepted:
     line: int
     service: Service
+    prefix: str = ""  # "file.json: " when the import has several files
 
 
 def read_sources(sources: Sequence[SourceFile]) -> tuple[int, list[_Accepted], list[Rejection]]:
@@ -102,7 +103,7 @@ def read_sources(sources: Sequence[SourceFile]) -> tuple[int, list[_Accepted], l
             if isinstance(checked, Rejection):
                 rejected.append(Rejection(checked.line, prefix + checked.reason))
             else:
-                accepted.append(_Accepted(record.line, checked))
+                accepted.append(_Accepted(record.line, checked, prefix))
     return count, accepted, rejected
 
 
@@ -301,7 +302,8 @@ def check_against(
             checker.accept(record)
             good.append(record)
         else:
-            rejected.append(Rejection(record.line, f"service {record.service.id}: {problem}"))
+            reason = f"{record.prefix}service {record.service.id}: {problem}"
+            rejected.append(Rejection(record.line, reason))
     return good, rejected
 
 
@@ -524,14 +526,9 @@ def import_directory(
     count, accepted, rejected = read_sources(sources)
     with sessions() as session:
         good, conflicts = check_against(session, accepted)
-    rejected = (
-        sorted(rejected + conflicts, key=lambda r: r.line)
-        if len(sources) == 1
-        else [
-            *rejected,
-            *conflicts,
-        ]
-    )
+    rejected += conflicts
+    if len(sources) == 1:  # in file order; several files keep their reading order
+        rejected.sort(key=lambda rejection: rejection.line)
     if strict and rejected:
         return ImportReport(count, 0, 0, 0, 0, rejected, False, None)
     outcomes = {"created": 0, "updated": 0, "unchanged": 0}
