@@ -375,6 +375,8 @@ def test_the_commands_import_report_and_export(
     assert written["total_items"] == 1 and schemas.page_errors(schemas.service, written) == []
     reimport = runner.invoke(cli_app, ["directory", "import", str(out), *home])
     assert reimport.exit_code == 0 and "No changes" in reimport.output
+    stale = runner.invoke(cli_app, ["directory", "stale", "--months", "1", *home])
+    assert stale.exit_code == 0 and "Community Larder" in stale.output
 
 
 # --- the demo ---------------------------------------------------------------------------------
@@ -392,3 +394,32 @@ def test_the_demo_seeds_the_synthetic_directory_through_the_import_once(
     exported = export_page(sessions)
     assert exported["total_items"] == first.created
     assert schemas.page_errors(schemas.service, exported) == []
+
+
+def test_stale_entries_are_the_never_reviewed_and_the_long_unreviewed(
+    sessions: sessionmaker[Session],
+) -> None:
+    import datetime as dt
+
+    from joinedup.directory.services import stale_services
+
+    never = service(2, "Never Reviewed")
+    del never["assured_date"], never["assurer_email"]
+    old = service(3, "Reviewed Long Ago")
+    old["assured_date"] = "2024-06-30"
+    _load(sessions, [service(1), never, old])  # service 1 was reviewed on 2026-01-15
+    today = dt.date(2026, 12, 6)
+    assert [e.name for e in stale_services(sessions, today)] == [
+        "Never Reviewed",
+        "Reviewed Long Ago",
+    ]
+    six_months = stale_services(sessions, today, months=6)
+    assert [e.name for e in six_months] == [
+        "Never Reviewed",
+        "Reviewed Long Ago",
+        "Community Larder",
+    ]
+    assert six_months[2].reviewed_by == "reviewer@example.org"
+    assert [e.name for e in stale_services(sessions, dt.date(2025, 1, 1), months=12)] == [
+        "Never Reviewed"
+    ]

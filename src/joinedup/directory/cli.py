@@ -155,3 +155,31 @@ def synthetic_command(
     except StoreError as exc:
         raise UserError(f"the area cannot be read: {exc}") from None
     _write(page, output)
+
+
+@directory_app.command("stale")
+def stale_command(
+    months: Annotated[
+        int,
+        typer.Option("--months", min=1, help="An entry not reviewed for this long is stale."),
+    ] = 12,
+    home: HomeOption = None,
+) -> None:
+    """The entries due for review: never reviewed, or reviewed longer ago than --months."""
+    import datetime as dt
+
+    from joinedup.directory.services import stale_services
+
+    settings = Settings.from_env(home)
+    with care_sessions(settings) as sessions:
+        stale = stale_services(sessions, dt.date.today(), months)
+    if not stale:
+        out.print(f"No entry is stale: every service was reviewed in the last {months} months.")
+        return
+    table = Table(title=f"{len(stale):,} services not reviewed in {months} months")
+    for heading in ("Service", "Id", "Last reviewed", "By"):
+        table.add_column(heading)
+    for entry in stale:
+        reviewed = entry.reviewed_at.isoformat() if entry.reviewed_at else "never"
+        table.add_row(entry.name, entry.id, reviewed, entry.reviewed_by or "–")
+    out.print(table)

@@ -600,21 +600,23 @@ def is_stale(reviewed_at: dt.date | None, today: dt.date, months: int = STALE_AF
 
 
 @dataclass(frozen=True)
-class ReviewSummary:
-    services: int
-    stale: int
-    never_reviewed: int
+class StaleEntry:
+    id: str
+    name: str
+    reviewed_at: dt.date | None
+    reviewed_by: str | None
 
 
-def review_summary(
+def stale_services(
     sessions: sessionmaker[Session], today: dt.date, months: int = STALE_AFTER_MONTHS
-) -> ReviewSummary:
-    """How many services, and how many are stale (never reviewed counted among them)."""
-    reviewed = m.DirectoryService.reviewed_at
+) -> list[StaleEntry]:
+    """Services never reviewed or reviewed before `months` ago, the longest unreviewed first."""
+    service = m.DirectoryService
+    reviewed = service.reviewed_at
     with sessions() as session:
-        total = session.scalar(select(func.count()).select_from(m.DirectoryService)) or 0
-        never = session.scalar(select(func.count()).where(reviewed.is_(None))) or 0
-        old = (
-            session.scalar(select(func.count()).where(reviewed < stale_before(today, months))) or 0
+        rows = session.execute(
+            select(service.id, service.name, reviewed, service.reviewed_by)
+            .where(or_(reviewed.is_(None), reviewed < stale_before(today, months)))
+            .order_by(reviewed.is_not(None), reviewed, service.name, service.id)
         )
-    return ReviewSummary(total, old + never, never)
+        return [StaleEntry(*row) for row in rows]
