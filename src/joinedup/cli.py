@@ -24,6 +24,7 @@ from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
 from joinedup.commissioning.cli_variation import variation_app
 from joinedup.commissioning.cli_workforce import workforce_app
+from joinedup.directory.cli import directory_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
@@ -70,6 +71,7 @@ app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 app.add_typer(visits_app, name="visits")
+app.add_typer(directory_app, name="directory")
 
 out = Console()
 err = Console(stderr=True)
@@ -477,6 +479,7 @@ def demo(
     _demo_variation(store, sessions)
     _demo_users(sessions)
     _demo_care(sessions, settings)
+    _demo_directory(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
     serve(host=host, port=port, home=settings.home)
 
@@ -491,6 +494,17 @@ def _demo_care(sessions: Any, settings: Settings) -> None:
         f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
         f"{care.meetings_upcoming} upcoming"
     )
+
+
+def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:
+    """The area's fictional community-services directory, loaded through the ORUK import."""
+    from joinedup.directory.synthetic import seed_directory
+
+    report = seed_directory(sessions, settings, seed)
+    if report.no_changes:
+        out.print("Community-services directory: already loaded")
+    else:
+        out.print(f"Community-services directory: {report.loaded:,} services (Open Referral UK)")
 
 
 def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Settings) -> None:

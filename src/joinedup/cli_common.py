@@ -72,16 +72,20 @@ class RejectedLine(Protocol):
     def reason(self) -> str: ...
 
 
-def report_rejected_lines(out: Console, rejected: Sequence[RejectedLine], committed: bool) -> None:
-    """Print the rejected lines and exit with 1 if there are any; return if there are none."""
+def report_rejected_lines(
+    out: Console, rejected: Sequence[RejectedLine], committed: bool, *, heading: str = "Line"
+) -> None:
+    """Print the rejected lines and exit with 1 if there are any; return if there are none.
+    `heading` names the line column (a JSON import reports the line each record starts on)."""
     if not rejected:
         return
-    rejects = Table(title="Rejected lines")
-    rejects.add_column("Line", justify="right")
+    rejects = Table(title="Rejected lines" if heading == "Line" else "Rejected records")
+    rejects.add_column(heading, justify="right")
     rejects.add_column("Reason")
     for rejection in rejected:
         rejects.add_row(str(rejection.line), rejection.reason)
     out.print(rejects)
     if not committed:
-        out.print("Nothing was loaded (--strict): correct the lines above and load again.")
+        what = "lines" if heading == "Line" else "records"
+        out.print(f"Nothing was loaded (--strict): correct the {what} above and load again.")
     raise typer.Exit(1)

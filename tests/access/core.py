@@ -20,6 +20,15 @@ PUBLIC = {
     ("GET", "/openapi.json"),
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
+    # The community-services directory in Open Referral UK: public, as the standard intends.
+    ("GET", "/api/oruk/"),
+    ("GET", "/api/oruk/services"),
+    ("GET", "/api/oruk/services/{service_id}"),
+    ("GET", "/api/oruk/service_at_locations"),
+    ("GET", "/api/oruk/taxonomies"),
+    ("GET", "/api/oruk/taxonomies/{taxonomy_id}"),
+    ("GET", "/api/oruk/taxonomy_terms"),
+    ("GET", "/api/oruk/taxonomy_terms/{term_id}"),
 }
 
 #: (method, path) → the roles allowed. Everyone else must be refused.

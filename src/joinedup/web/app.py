@@ -30,6 +30,7 @@ from joinedup.web import (
     case_finding,
     consent,
     delivery,
+    directory,
     fhir,
     governance_pages,
     inequalities,
@@ -85,6 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
             {"name": "population", "description": "The registered population."},
             {"name": "data dictionary", "description": "The population-store table contracts."},
             {"name": "service", "description": "The service itself."},
+            {
+                "name": "Open Referral UK",
+                "description": "The community-services directory, public, in Open Referral UK v3.",
+            },
         ],
     )
     app.state.settings = settings
@@ -103,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir):
         app.include_router(domain.router)
     app.include_router(inequalities.router)
+    app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)
