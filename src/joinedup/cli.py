@@ -7,15 +7,16 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from joinedup.care.cli import care_app
@@ -28,10 +29,11 @@ from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
 from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
-from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.ingest.cli import ingest_app
-from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+
+if TYPE_CHECKING:  # the store brings Arrow: imported by the commands that use it (fast --help)
+    from joinedup.population.store import PopulationStore
 
 try:  # recent Typer carries its own copy of click
     from typer._click import exceptions as click_exceptions
@@ -98,6 +100,8 @@ def progress_bar() -> Iterator[Callable[[str, float], None]]:
     The bar appears on the first report, so work that fails before starting prints only its
     one-line error.
     """
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description:<40}"),
         BarColumn(),
@@ -131,6 +135,7 @@ def generate(
     ] = False,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
+    from joinedup.population.store import PopulationStore
     from joinedup.population.synthetic import generate_area
 
     settings = Settings.from_env(home)
@@ -145,6 +150,8 @@ def generate(
 @app.command()
 def calibration(home: HomeOption = None) -> None:
     """Compare the stored area's figures with their published targets."""
+    from joinedup.population.store import PopulationStore
+
     print_calibration(PopulationStore(Settings.from_env(home).population_dir))
 
 
@@ -169,6 +176,8 @@ def contracts(
     ] = None,
 ) -> None:
     """List the population-store table contracts, or one table's columns."""
+    from joinedup.population.contracts import CONTRACTS, contract
+
     if table is None:
         listing = Table(title="Population-store tables")
         listing.add_column("table")
@@ -209,10 +218,21 @@ def score(
         ),
     ] = None,
 ) -> None:
-    """Score any extract with a published score; every rejected row is reported with its reason."""
+    """Score any extract with a published score; every rejected row is reported with its reason.
+
+    person_id may be any text (written back as given); columns the score does not use are
+    ignored. Exits with 1 when no row could be scored."""
     from joinedup.analytics.extract_scoring import score_extract
 
-    result = score_extract(name, input_path, output, index_date=_parse_date(index_date))
+    result = score_extract(
+        name, input_path, output, index_date=_parse_date(index_date), keep_scores=output is None
+    )
+    if result.ignored_columns:
+        err.print(
+            f"note: ignored column(s) {', '.join(result.ignored_columns)}: {name} does not use them",
+            markup=False,
+            highlight=False,
+        )
     counts = result.counts()
     out.print(
         f"{counts['rows_read']:,} rows read, {counts['rows_accepted']:,} accepted, "
@@ -221,8 +241,12 @@ def score(
     if result.output_path is not None:
         out.print(f"Scores: {result.output_path}")
         out.print(f"Rejects: {result.rejects_path}")
-    else:
-        out.print(result.scores.to_pandas().to_csv(index=False), end="", markup=False)
+    elif result.scores is not None:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.scores.column_names)
+        writer.writerows(
+            ("" if v is None else v for v in row.values()) for row in result.scores.to_pylist()
+        )
     for reject in result.rejects[:20]:
         err.print(f"row {reject.row}: {reject.reason}", markup=False, highlight=False)
     if len(result.rejects) > 20:
@@ -241,6 +265,8 @@ def _parse_date(text: str | None) -> dt.date | None:
 @app.command()
 def validate(home: HomeOption = None) -> None:
     """Check every table in the population store against its contract."""
+    from joinedup.population.contracts import contract
+    from joinedup.population.store import PopulationStore
     from joinedup.population.validation import reference_violations, validate_table
 
     store = PopulationStore(Settings.from_env(home).population_dir)
@@ -444,6 +470,7 @@ def demo(
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
     from joinedup.carestore.organisations import sync_organisations
+    from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)

@@ -21,6 +21,7 @@ from joinedup.analytics.extract_scoring import (
 from joinedup.analytics.oracles.charlson import charlson
 from joinedup.analytics.oracles.elixhauser import elixhauser
 from joinedup.analytics.oracles.hfrs import hfrs
+from joinedup.analytics.scores.icd10_codes import icd10_code_problem
 
 APC = "artificial_hes_apc_0102.csv"
 INDEX = dt.date(2002, 3, 31)  # the end of the sample's financial year, 2001/02
@@ -269,7 +270,7 @@ def test_identifiers_are_kept_as_written_and_extra_columns_ignored(tmp_path):
         ["person_id", "charlson_score", "charlson_age_adjusted", "charlson_groups"],
         ["007", "1", "5", "chf"],
         ["7", "1", "5", "ami"],  # 80: four age points
-        ["ab 12 cd", "2", "4", "chf, cpd"],  # 64: two
+        ["ab 12 cd", "2", "4", "chf, copd"],  # 64: two
         ["AB 12 CD", "2", "5", "diabwc"],  # E11.2: diabetes with complications; 70: three
     ]
 
@@ -300,3 +301,42 @@ def test_row_numbers_are_lines_of_the_file_through_blank_lines_and_crlf(tmp_path
     ]  # fmt: skip
     assert result.blank_lines == 3
     assert [r["person_id"] for r in result.scores.to_pylist()] == ["1", "5"]
+
+
+def test_the_stored_score_sql_is_the_pipeline_compiled_now():
+    """The SQL `joinedup score` runs is what the Ibis pipelines compile to today (a change to a
+    pipeline or its tables without `scripts/compile_score_sql.py` fails here)."""
+    from joinedup.analytics.score_sql import pipeline_sql, stored_sql
+    from joinedup.analytics.scores import hfrs as hfrs_module
+
+    ahead = {name: spec for name, spec in SCORERS.items() if spec.compiled_ahead}
+    assert set(ahead) == {"hfrs", "charlson", "elixhauser"}
+    for name, spec in ahead.items():
+        compiled = pipeline_sql(spec.load_pipeline(), spec.input_schema(spec.columns))
+        assert stored_sql(name) == compiled, f"run scripts/compile_score_sql.py ({name})"
+    assert SCORERS["hfrs"].lookback_years == hfrs_module.LOOKBACK_YEARS
+    assert SCORERS["charlson"].lookback_years is SCORERS["elixhauser"].lookback_years is None
+
+
+@pytest.mark.parametrize("index", [INDEX, dt.date(2001, 9, 30), dt.date(2003, 6, 1)])
+def test_extract_scores_equal_the_oracles_at_any_index_date(hes, tmp_path, index):
+    """The index date reaches the stored SQL as a window over the rows: the scores equal the
+    oracles' (which take the index date themselves) before, inside and after the sample's year."""
+    folder, rows = hes
+    accepted = [r for r in rows if icd10_code_problem(r[1]) is None]
+    got = {
+        name: {
+            r["person_id"]: r
+            for r in score_extract(name, folder / "apc.csv", index_date=index).scores.to_pylist()
+        }
+        for name in ("hfrs", "charlson", "elixhauser")
+    }
+    assert {p: Decimal(repr(r["hfrs_score"])) for p, r in got["hfrs"].items()} == {
+        p: e.score for p, e in hfrs(accepted, index).items()
+    }
+    assert {p: r["charlson_score"] for p, r in got["charlson"].items()} == {
+        p: e.score for p, e in charlson(accepted, index).items()
+    }
+    assert {p: r["elixhauser_score"] for p, r in got["elixhauser"].items()} == {
+        p: e.score for p, e in elixhauser(accepted, index).items()
+    }

@@ -57,8 +57,9 @@ MAX_AGE = 130
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UK_DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
-# A physical line with nothing on it (DuckDB skips these; they are counted, not rejected).
-_EMPTY_LINE = re.compile(rb"^\r?$", re.MULTILINE)
+# A line break followed by a line with nothing on it (DuckDB skips those lines; they are
+# counted, not rejected). Starting with a literal keeps the search at memchr speed.
+_BEFORE_EMPTY_LINE = re.compile(rb"\n(?=\r?\n)")
 _SQL_TYPES = {"person_id": "int64", "code": "string", "date": "date", "age": "int64"}
 
 
@@ -232,12 +233,15 @@ def score_extract(
             ignored_columns=extract.ignored,
         )
         _score(con, spec, query, extract.header, index_date)
+        source = "scored"
+        if keep_scores or output_path is None:
+            con.execute("CREATE TABLE kept AS SELECT * FROM scored")  # computed once
+            result.scores = con.sql("SELECT * FROM kept").fetch_arrow_table()
+            source = "kept"
         if output_path is not None:
-            con.execute(f"COPY scored TO '{_sql_path(output_path)}' (HEADER, DELIMITER ',')")
+            con.execute(f"COPY {source} TO '{_sql_path(output_path)}' (HEADER, DELIMITER ',')")
             result.output_path = output_path
             result.rejects_path = rejects_path_for(output_path)
-        if keep_scores or output_path is None:
-            result.scores = con.sql("SELECT * FROM scored").fetch_arrow_table()
     finally:
         con.close()
     return result
@@ -292,11 +296,9 @@ def _empty_lines(data: bytes) -> list[int]:
     """Line numbers (from 1) of the lines with nothing on them, found at C speed."""
     found: list[int] = []
     line, last = 1, 0
-    for match in _EMPTY_LINE.finditer(data):
-        if match.start() == len(data):  # after the final line break: not a line
-            break
-        line += data.count(b"\n", last, match.start())
-        last = match.start()
+    for match in _BEFORE_EMPTY_LINE.finditer(data):
+        line += data.count(b"\n", last, match.end())
+        last = match.end()
         found.append(line)
     return found
 
@@ -440,14 +442,14 @@ def _number_rows(con: duckdb.DuckDBPyConnection, extract: _Extract, skipped: lis
         steps[line - 2 - j] = j + 1
     used = ", ".join(f"c{i} AS {name}" for name, i in extract.header.items())
     if not steps:
-        con.execute(f"CREATE TABLE extract_lines AS SELECT rowid + 2 AS line, {used} FROM parsed")
+        con.execute(f"CREATE VIEW extract_lines AS SELECT rowid + 2 AS line, {used} FROM parsed")
         return
     con.execute(
         "CREATE TABLE steps AS SELECT unnest($at) AS at, unnest($moved) AS moved",
         {"at": list(steps), "moved": list(steps.values())},
     )
     con.execute(
-        f"CREATE TABLE extract_lines AS SELECT n + 2 + coalesce(moved, 0) AS line, {used} "
+        f"CREATE VIEW extract_lines AS SELECT n + 2 + coalesce(moved, 0) AS line, {used} "
         "FROM (SELECT rowid AS n, * FROM parsed) AS p ASOF LEFT JOIN steps ON p.n >= steps.at"
     )
 
@@ -506,40 +508,38 @@ def _judge_rows(con: duckdb.DuckDBPyConnection, header: dict[str, int]) -> None:
         f"contains(coalesce(extract_lines.{n}, ''), chr(10))" for n in ordered
     )
     meanings = ", ".join(f"{n}_values.meaning AS {n}_value" for n in checked)
+    # concat_ws leaves out the problems that are null: '' means none.
     con.execute(
         f"""
         CREATE TABLE first_pass AS
         SELECT extract_lines.*, trim(coalesce(extract_lines.person_id, '')) AS person,
                {meanings},
-               list_filter([
+               nullif(concat_ws('; ',
                    CASE WHEN {line_break} THEN 'a value holds a line break: check for a '
                         || 'quote that is not closed' END,
                    {", ".join(problems)}
-               ], lambda p: p IS NOT NULL) AS problems
+               ), '') AS reason
         FROM extract_lines {joins}
         """
     )
-    age_conflict = "NULL"
-    if "age" in header:
-        # The first accepted row with an age sets it; a later row with another age is refused.
-        con.execute(
-            "CREATE TABLE first_age AS SELECT person, arg_min(age_value, line) AS age, "
-            "min(line) AS line FROM first_pass WHERE len(problems) = 0 AND age_value IS NOT NULL "
-            "GROUP BY person"
-        )
-        age_conflict = (
-            "CASE WHEN f.age_value IS NOT NULL AND a.line < f.line AND a.age <> f.age_value "
-            "THEN 'age ' || f.age_value || ' differs from age ' || a.age || ' given for the same "
-            "person on row ' || a.line || '; give one age per person (at the index date)' END"
-        )
-    joined = "LEFT JOIN first_age AS a ON a.person = f.person" if "age" in header else ""
+    if "age" not in header:
+        con.execute("CREATE VIEW judged AS SELECT * FROM first_pass")
+        return
+    # The first accepted row with an age sets it; a later row with another age is refused.
     con.execute(
-        f"""
+        "CREATE TABLE first_age AS SELECT person, arg_min(age_value, line) AS age, "
+        "min(line) AS line FROM first_pass WHERE reason IS NULL AND age_value IS NOT NULL "
+        "GROUP BY person"
+    )
+    con.execute(
+        """
         CREATE TABLE judged AS
-        SELECT f.* EXCLUDE (problems),
-               nullif(array_to_string(list_filter(f.problems || [{age_conflict}],
-                                                  lambda p: p IS NOT NULL), '; '), '') AS reason
-        FROM first_pass AS f {joined}
+        SELECT f.* REPLACE (nullif(concat_ws('; ', f.reason,
+            CASE WHEN f.age_value IS NOT NULL AND a.line < f.line AND a.age <> f.age_value
+            THEN 'age ' || f.age_value || ' differs from age ' || a.age || ' given for the '
+                 || 'same person on row ' || a.line
+                 || '; give one age per person (at the index date)' END), '') AS reason)
+        FROM first_pass AS f LEFT JOIN first_age AS a ON a.person = f.person
         """
     )
 
@@ -635,7 +635,7 @@ def _score(
         "JOIN people AS p ON j.person = p.identifier WHERE j.reason IS NULL"
     )
     con.execute(
-        f"CREATE TABLE scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
+        f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
         f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.person_key "
         "ORDER BY p.person_key"
     )
