@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from joinedup.care.cli import care_app
-from joinedup.cli_common import HomeOption
+from joinedup.cli_common import HomeOption, keep_organisations_in_step, sync_organisations_now
 from joinedup.commissioning.cli_delivery import delivery_app
 from joinedup.commissioning.cli_variation import variation_app
 from joinedup.commissioning.cli_workforce import workforce_app
@@ -143,6 +143,7 @@ def generate(
     with progress_bar() as progress:
         metadata = generate_area(store, patients=patients, seed=seed, progress=progress)
     out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
+    keep_organisations_in_step(settings, out)
     if report:
         print_calibration(store)
 
@@ -427,6 +428,14 @@ def db_upgrade(home: HomeOption = None) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     out.print(f"Care store at revision {current_revision(settings.database_url)}")
+    keep_organisations_in_step(settings, out)
+
+
+@db_app.command("sync-organisations")
+def db_sync_organisations(home: HomeOption = None) -> None:
+    """Mirror the population store's organisations into the care store (also done by `db
+    upgrade`, `generate` and `ingest` when both stores exist)."""
+    sync_organisations_now(Settings.from_env(home), out)
 
 
 @db_app.command("status")

@@ -1,6 +1,7 @@
 """What every `joinedup` command group shares: the --home option, the care store for one
-command, the actor a command-line write is recorded as, and how an import reports the lines it
-could not take (one table of line numbers and reasons, what happened under --strict, exit 1).
+command, the actor a command-line write is recorded as, keeping the care store's organisations
+in step with the population store, and how an import reports the lines it could not take (one
+table of line numbers and reasons, what happened under --strict, exit 1).
 
 Kept free of heavy imports, so `joinedup --help` stays fast.
 """
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from joinedup.settings import Settings
+
+# The role a command-line write is recorded under in the audit trail.
+CLI_ROLE = "command line"
 
 HomeOption = Annotated[
     Path | None,
@@ -63,6 +67,53 @@ def care_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+def sync_organisations_now(settings: Settings, console: Console) -> None:
+    """Mirror the population store's organisations into the care store (`joinedup db
+    sync-organisations`): both stores must exist, else a one-line error says what to run."""
+    from joinedup.carestore.organisations import sync_organisations
+    from joinedup.population.store import PopulationStore
+
+    store = PopulationStore(settings.population_dir)
+    if not store.exists():
+        raise UserError(
+            f"no population store in {settings.population_dir}: run `joinedup generate` or "
+            "`joinedup ingest` first"
+        )
+    with care_sessions(settings) as sessions:
+        summary = sync_organisations(store, sessions, actor=cli_actor(), actor_role=CLI_ROLE)
+    console.print(f"Organisations in the care store: {summary}", soft_wrap=True, highlight=False)
+
+
+def keep_organisations_in_step(settings: Settings, console: Console) -> None:
+    """After the population store changed (generate, ingest) or the care store was set up (db
+    upgrade): mirror the organisations when both stores exist, so `user add --org`, the register
+    and the care pages know every practice. With either store missing there is nothing to keep
+    in step yet (the other command will do it); a care store that cannot be reached is a note."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from joinedup.carestore.db import sqlite_path
+    from joinedup.carestore.migrate import current_revision, head_revision
+    from joinedup.population.store import PopulationStore
+
+    if not PopulationStore(settings.population_dir).exists():
+        return
+    database = sqlite_path(settings.database_url)
+    if database is not None and not database.exists():
+        return  # not set up: `joinedup db upgrade` mirrors them
+    try:
+        if current_revision(settings.database_url, connect_timeout=5) != head_revision():
+            return
+    except SQLAlchemyError:
+        console.print(
+            "note: the care store cannot be reached, so its organisations were not brought in "
+            "step: run `joinedup db sync-organisations` when it can",
+            soft_wrap=True,
+            markup=False,
+        )
+        return
+    sync_organisations_now(settings, console)
 
 
 class RejectedLine(Protocol):

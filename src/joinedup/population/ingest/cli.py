@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from joinedup.cli_common import HomeOption
+from joinedup.cli_common import HomeOption, keep_organisations_in_step
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 
@@ -59,6 +59,7 @@ def _run(home: Path | None, items: Iterable[Any], source: str, strict: bool) -> 
             print_summary(exc.result)
             raise
     print_summary(result)
+    keep_organisations_in_step(settings, out)
 
 
 def print_summary(result: BatchResult) -> None:
