@@ -57,9 +57,7 @@ MAX_AGE = 130
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UK_DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
-# A line break followed by a line with nothing on it (DuckDB skips those lines; they are
-# counted, not rejected). Starting with a literal keeps the search at memchr speed.
-_BEFORE_EMPTY_LINE = re.compile(rb"\n(?=\r?\n)")
+
 _SQL_TYPES = {"person_id": "int64", "code": "string", "date": "date", "age": "int64"}
 
 
@@ -213,6 +211,7 @@ def score_extract(
     extract = _open_extract(spec, path, index_date=index_date)
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # the command prints its own summary
         checked = _check_rows(con, spec, extract, index_date)
         if output_path is not None:
             output_path = Path(output_path)
@@ -220,7 +219,6 @@ def score_extract(
             _write_rejects(rejects_path_for(output_path), extract.header, checked.rejects)
         if checked.rows_accepted == 0:
             raise ExtractError(_nothing_scored(path, checked, output_path))
-        _number_people(con)
         query = _scores_query(spec, extract.header, index_date, options)
         result = ExtractScoringResult(
             score=score,
@@ -293,12 +291,19 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _empty_lines(data: bytes) -> list[int]:
-    """Line numbers (from 1) of the lines with nothing on them, found at C speed."""
+    """Line numbers (from 1) of the lines with nothing on them (DuckDB skips those lines; they
+    are counted, not rejected), found by byte search rather than line by line."""
+    breaks = []  # the line break that ends the line before each empty line
+    for pair in (b"\n\n", b"\n\r\n"):
+        at = data.find(pair)
+        while at != -1:
+            breaks.append(at)
+            at = data.find(pair, at + 1)
     found: list[int] = []
     line, last = 1, 0
-    for match in _BEFORE_EMPTY_LINE.finditer(data):
-        line += data.count(b"\n", last, match.end())
-        last = match.end()
+    for at in sorted(breaks):
+        line += data.count(b"\n", last, at + 1)
+        last = at + 1
         found.append(line)
     return found
 
@@ -368,7 +373,8 @@ def _check_rows(
         for row in rejected
     ]
     rejects = sorted(rejects + structural, key=lambda r: r.row)
-    accepted = _count(con, "SELECT count(*) FROM judged WHERE reason IS NULL")
+    _number_people(con)
+    accepted = _count(con, "SELECT coalesce(sum(accepted_rows), 0) FROM persons")
     return _Checked(
         rejects,
         rows_read=accepted + len(rejects),
@@ -378,17 +384,33 @@ def _check_rows(
     )
 
 
+def _number_people(con: duckdb.DuckDBPyConnection) -> None:
+    """`persons`: everyone named in a row read, with their accepted rows; `people`: those with
+    one, numbered in order of first appearance (the pipelines see the numbers; the scores are
+    written back with the text as given)."""
+    con.execute(
+        "CREATE TABLE persons AS SELECT person, count(*) FILTER (reason IS NULL) AS accepted_rows, "
+        "min(line) FILTER (reason IS NULL) AS first_line FROM judged GROUP BY person"
+    )
+    con.execute(
+        "CREATE TABLE people AS SELECT person AS identifier, "
+        "row_number() OVER (ORDER BY first_line) AS person_key "
+        "FROM persons WHERE accepted_rows > 0"
+    )
+
+
 def _people_not_scored(con: duckdb.DuckDBPyConnection, structural: list[Reject]) -> int:
     """People named on a rejected row and on no accepted one."""
+    unreadable = {r.values.get("person_id", "").strip() for r in structural} - {""}
     con.execute(
         "CREATE TABLE unreadable AS SELECT unnest($people) AS person",
-        {"people": [r.values.get("person_id", "").strip() for r in structural] or [""]},
+        {"people": sorted(unreadable) or [""]},
     )
     return _count(
         con,
-        "SELECT count(DISTINCT person) FROM (SELECT person FROM judged WHERE reason IS NOT NULL "
-        "UNION ALL SELECT person FROM unreadable) WHERE person <> '' AND person NOT IN "
-        "(SELECT person FROM judged WHERE reason IS NULL)",
+        "SELECT count(*) FROM (SELECT person FROM persons WHERE accepted_rows = 0 "
+        "UNION SELECT person FROM unreadable) AS u WHERE person <> '' AND NOT EXISTS "
+        "(SELECT 1 FROM persons AS p WHERE p.person = u.person AND p.accepted_rows > 0)",
     )
 
 
@@ -522,24 +544,32 @@ def _judge_rows(con: duckdb.DuckDBPyConnection, header: dict[str, int]) -> None:
         FROM extract_lines {joins}
         """
     )
-    if "age" not in header:
-        con.execute("CREATE VIEW judged AS SELECT * FROM first_pass")
-        return
-    # The first accepted row with an age sets it; a later row with another age is refused.
+    con.execute("CREATE VIEW judged AS SELECT * FROM first_pass")
+    if "age" in header:
+        _refuse_second_ages(con)
+
+
+def _refuse_second_ages(con: duckdb.DuckDBPyConnection) -> None:
+    """The first accepted row with an age sets the person's age; a later row with another age
+    is refused. Only people given two ages are looked at (usually nobody)."""
     con.execute(
-        "CREATE TABLE first_age AS SELECT person, arg_min(age_value, line) AS age, "
-        "min(line) AS line FROM first_pass WHERE reason IS NULL AND age_value IS NOT NULL "
-        "GROUP BY person"
+        """
+        CREATE TABLE first_age AS
+        SELECT person, arg_min(age_value, line) AS age, min(line) AS line FROM first_pass
+        WHERE reason IS NULL AND age_value IS NOT NULL AND person IN (
+            SELECT person FROM first_pass WHERE age_value IS NOT NULL
+            GROUP BY person HAVING count(DISTINCT age_value) > 1)
+        GROUP BY person
+        """
     )
     con.execute(
         """
-        CREATE TABLE judged AS
-        SELECT f.* REPLACE (nullif(concat_ws('; ', f.reason,
-            CASE WHEN f.age_value IS NOT NULL AND a.line < f.line AND a.age <> f.age_value
-            THEN 'age ' || f.age_value || ' differs from age ' || a.age || ' given for the '
-                 || 'same person on row ' || a.line
-                 || '; give one age per person (at the index date)' END), '') AS reason)
-        FROM first_pass AS f LEFT JOIN first_age AS a ON a.person = f.person
+        UPDATE first_pass AS f SET reason = concat_ws('; ', f.reason,
+            'age ' || f.age_value || ' differs from age ' || a.age || ' given for the same '
+            || 'person on row ' || a.line || '; give one age per person (at the index date)')
+        FROM first_age AS a
+        WHERE a.person = f.person AND f.age_value IS NOT NULL AND a.line < f.line
+              AND a.age <> f.age_value
         """
     )
 
@@ -587,16 +617,6 @@ def _nothing_scored(path: Path, checked: _Checked, output_path: Path | None) -> 
 
 
 # --- scoring ------------------------------------------------------------------------------
-
-
-def _number_people(con: duckdb.DuckDBPyConnection) -> None:
-    """`people`: each person with an accepted row, numbered in order of first appearance (the
-    pipelines see the numbers; the scores are written back with the text as given)."""
-    con.execute(
-        "CREATE TABLE people AS SELECT person AS identifier, "
-        "row_number() OVER (ORDER BY min(line)) AS person_key "
-        "FROM judged WHERE reason IS NULL GROUP BY person"
-    )
 
 
 def _scores_query(
