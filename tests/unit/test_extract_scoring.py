@@ -340,3 +340,46 @@ def test_extract_scores_equal_the_oracles_at_any_index_date(hes, tmp_path, index
     assert {p: r["elixhauser_score"] for p, r in got["elixhauser"].items()} == {
         p: e.score for p, e in elixhauser(accepted, index).items()
     }
+
+
+@pytest.mark.parametrize("score", ["efi", "cms"])
+def test_snomed_scores_of_an_extract_equal_their_pipeline(tmp_path, score):
+    """eFI and CMS (compiled with the index date when asked for) give each person what their
+    Ibis pipeline gives the same rows, people known by text."""
+    import ibis
+
+    from joinedup.analytics.engine import connect, put_table
+    from joinedup.analytics.scores.efi import efi_codelist_ids
+    from joinedup.terminology.codelists import codelist_table
+
+    listed = codelist_table(efi_codelist_ids(), ["snomed"]).column("code").to_pylist()
+    codes = sorted(set(listed))[::7][:40]  # codes of many deficits (and conditions)
+    people = [f"pt-{n:03d}" for n in range(12)]
+    rows = [(people[i % 12], codes[(i * 7) % len(codes)], "2024-01-15") for i in range(60)]
+    source = tmp_path / "snomed.csv"
+    source.write_text(
+        "person_id,code,date\n" + "".join(f"{p},{c},{d}\n" for p, c, d in rows), encoding="utf-8"
+    )
+    index = dt.date(2024, 6, 30)
+    got = score_extract(score, source, index_date=index).scores.to_pylist()
+
+    con = connect("duckdb")
+    table = put_table(
+        con,
+        "codes",
+        ibis.memtable(
+            {
+                "person_id": [people.index(p) for p, _, _ in rows],
+                "code": [c for _, c, _ in rows],
+                "date": [dt.date.fromisoformat(d) for _, _, d in rows],
+            }
+        ).to_pyarrow(),
+    )
+    expected = con.to_pyarrow(SCORERS[score].load_pipeline()(table, index_date=index)).to_pylist()
+    con.disconnect()
+    assert [r["person_id"] for r in got] == people  # in order of first appearance
+    numbers = [v for r in got for v in r.values() if isinstance(v, int | float)]
+    assert any(numbers), "every score zero: the test would not see a wrong join"
+    assert {r.pop("person_id"): r for r in got} == {
+        people[r.pop("person_id")]: r for r in expected
+    }

@@ -102,8 +102,9 @@ class ScorerSpec:
         """The columns the pipeline is given, with their Ibis types."""
         if self.compiled_ahead:  # no date (the window is applied first); age always, if taken
             names = [n for n in self.columns if n != "date"]
-        else:
-            names = [n for n in self.columns if n in set(header)]
+            # The ICD-10 pipelines only group and join on person_id: it stays text.
+            return {name: _SQL_TYPES[name] for name in names} | {"person_id": "string"}
+        names = [n for n in self.columns if n in set(header)]
         return {name: _SQL_TYPES[name] for name in names}
 
 
@@ -259,7 +260,8 @@ class _Extract:
 
 def _open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -> _Extract:
     data = _read_bytes(path)
-    first_line = data.split(b"\n", 1)[0].decode("utf-8-sig").rstrip("\r")
+    end = data.find(b"\n")
+    first_line = data[: end if end != -1 else len(data)].decode("utf-8-sig").rstrip("\r")
     if not first_line.strip():
         raise ExtractError(
             f"{path.name} is empty: expected a header row such as {','.join(spec.required)}"
@@ -365,8 +367,8 @@ def _check_rows(
     _judge_rows(con, extract.header)
     names = _file_order(extract.header)
     rejected = con.execute(
-        f"SELECT line, reason, {', '.join(names)} FROM judged "
-        "WHERE reason IS NOT NULL ORDER BY line"
+        f"SELECT line, j.reason, {', '.join(f'e.{n}' for n in names)} FROM judged AS j "
+        "JOIN extract_lines AS e USING (line) WHERE j.reason IS NOT NULL ORDER BY line"
     ).fetchall()
     rejects = [
         Reject(row[0], row[1], {n: "" if v is None else v for n, v in zip(names, row[2:])})
@@ -482,17 +484,27 @@ def _judge_values(
     header: dict[str, int],
     index_date: dt.date | None,
 ) -> None:
-    """One table per checked column: each distinct value (spaces trimmed), what it means and
-    its problem, judged by the Python rules (a million rows hold a few thousand values)."""
-    _value_table(con, "code", [(v, v, spec.code_problem(v)) for v in _distinct(con, "code")])
-    if "date" in header:
-        _value_table(con, "date", [(v, *_parse_date(v, index_date)) for v in _distinct(con, "date")])
-    if "age" in header:
-        _value_table(con, "age", [(v, *_parse_age(v)) for v in _distinct(con, "age")])
+    """One table per checked column: each distinct value as written, what it means (spaces
+    around it trimmed) and its problem, judged by the Python rules (a million rows hold a few
+    thousand distinct values)."""
+    judges: dict[str, Callable[[str], tuple[Any, str | None]]] = {
+        "code": lambda v: (v, spec.code_problem(v)),
+        "date": lambda v: _parse_date(v, index_date),
+        "age": _parse_age,
+    }
+    for column, judge in judges.items():
+        if column in header:
+            _value_table(con, column, [(v, *_judge(judge, v)) for v in _distinct(con, column)])
+
+
+def _judge(judge: Callable[[str], tuple[Any, str | None]], given: str) -> tuple[Any, str | None]:
+    if "\n" in given or "\r" in given:
+        return None, "a value holds a line break: check for a quote that is not closed"
+    return judge(given.strip())
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-    query = f"SELECT DISTINCT trim(coalesce({column}, '')) FROM extract_lines"
+    query = f"SELECT DISTINCT coalesce({column}, '') FROM extract_lines"
     return [v for (v,) in con.execute(query).fetchall()]
 
 
@@ -512,39 +524,29 @@ def _value_table(
 
 
 def _judge_rows(con: duckdb.DuckDBPyConnection, header: dict[str, int]) -> None:
-    """`judged`: every row with its values, what they mean and its reason (null: accepted)."""
+    """`judged`: every row's line, person (its person_id less the spaces around it), what its
+    values mean and its reason (null: accepted)."""
     ordered = _file_order(header)  # reasons in the file's column order
     checked = [n for n in ordered if n in ("code", "date", "age")]
     joins = " ".join(
-        f"LEFT JOIN {n}_values ON trim(coalesce(extract_lines.{n}, '')) = {n}_values.given"
-        for n in checked
+        f"LEFT JOIN {n}_values ON coalesce(e.{n}, '') = {n}_values.given" for n in checked
     )
-    problems = [
-        "CASE WHEN trim(coalesce(extract_lines.person_id, '')) = '' "
+    person_problem = (
+        "CASE WHEN contains(coalesce(e.person_id, ''), chr(10)) THEN 'a value holds a line "
+        "break: check for a quote that is not closed' WHEN trim(coalesce(e.person_id, '')) = '' "
         "THEN 'person_id is empty' END"
-        if n == "person_id"
-        else f"{n}_values.problem"
-        for n in ordered
-    ]
-    line_break = " OR ".join(
-        f"contains(coalesce(extract_lines.{n}, ''), chr(10))" for n in ordered
     )
-    meanings = ", ".join(f"{n}_values.meaning AS {n}_value" for n in checked)
+    problems = [person_problem if n == "person_id" else f"{n}_values.problem" for n in ordered]
+    meanings = "".join(f", {n}_values.meaning AS {n}_value" for n in checked)
     # concat_ws leaves out the problems that are null: '' means none.
     con.execute(
         f"""
-        CREATE TABLE first_pass AS
-        SELECT extract_lines.*, trim(coalesce(extract_lines.person_id, '')) AS person,
-               {meanings},
-               nullif(concat_ws('; ',
-                   CASE WHEN {line_break} THEN 'a value holds a line break: check for a '
-                        || 'quote that is not closed' END,
-                   {", ".join(problems)}
-               ), '') AS reason
-        FROM extract_lines {joins}
+        CREATE TABLE judged AS
+        SELECT e.line, trim(coalesce(e.person_id, '')) AS person{meanings},
+               nullif(concat_ws('; ', {", ".join(problems)}), '') AS reason
+        FROM extract_lines AS e {joins}
         """
     )
-    con.execute("CREATE VIEW judged AS SELECT * FROM first_pass")
     if "age" in header:
         _refuse_second_ages(con)
 
@@ -555,16 +557,16 @@ def _refuse_second_ages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE TABLE first_age AS
-        SELECT person, arg_min(age_value, line) AS age, min(line) AS line FROM first_pass
+        SELECT person, arg_min(age_value, line) AS age, min(line) AS line FROM judged
         WHERE reason IS NULL AND age_value IS NOT NULL AND person IN (
-            SELECT person FROM first_pass WHERE age_value IS NOT NULL
+            SELECT person FROM judged WHERE age_value IS NOT NULL
             GROUP BY person HAVING count(DISTINCT age_value) > 1)
         GROUP BY person
         """
     )
     con.execute(
         """
-        UPDATE first_pass AS f SET reason = concat_ws('; ', f.reason,
+        UPDATE judged AS f SET reason = concat_ws('; ', f.reason,
             'age ' || f.age_value || ' differs from age ' || a.age || ' given for the same '
             || 'person on row ' || a.line || '; give one age per person (at the index date)')
         FROM first_age AS a
@@ -641,23 +643,28 @@ def _score(
     header: dict[str, int],
     index_date: dt.date | None,
 ) -> None:
-    """`scored`: the score of each person, with their identifier, in order of first appearance."""
+    """`scored`: the score of each person, with their identifier, in order of first appearance.
+
+    The ICD-10 pipelines group by the identifier as given; eFI and CMS read person_id as an
+    integer, so they get each person's number and the identifier is put back after."""
+    by_text = spec.input_schema(header)["person_id"] == "string"
     inputs = []
     for name in spec.input_schema(header):
         if name == "person_id":
-            inputs.append("p.person_key AS person_id")
+            inputs.append("j.person AS person_id" if by_text else "p.person_key AS person_id")
         elif name in header:
             inputs.append(f"j.{name}_value AS {name}" if name != "code" else _code(spec, index_date))
         else:
             inputs.append(f"NULL::{'BIGINT' if name == 'age' else 'VARCHAR'} AS {name}")
+    numbered = "" if by_text else "JOIN people AS p ON j.person = p.identifier "
     con.execute(
         f"CREATE VIEW {INPUT_TABLE} AS SELECT {', '.join(inputs)} FROM judged AS j "
-        "JOIN people AS p ON j.person = p.identifier WHERE j.reason IS NULL"
+        f"{numbered}WHERE j.reason IS NULL"
     )
+    key = "identifier" if by_text else "person_key"
     con.execute(
         f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
-        f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.person_key "
-        "ORDER BY p.person_key"
+        f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.{key} ORDER BY p.person_key"
     )
 
 
