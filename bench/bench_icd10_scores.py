@@ -117,6 +117,12 @@ def extract_codes(path: Path) -> dict[str, set[str]]:
     return codes
 
 
+def print_unexplained(unexplained: list[tuple[str, str | None, str]]) -> None:
+    print(f"    {len(unexplained):,} unexplained")
+    for person, ours, theirs in unexplained[:10]:
+        print(f"      {person}: joinedup {ours}, comorbidipy {theirs}")
+
+
 def compare_hfrs(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> None:
     mine = read_scores(ours, "hfrs_score", "hfrs_score")
     other = read_scores(theirs, "hfrs_score", "hfrs_score")
@@ -148,13 +154,14 @@ def compare_hfrs(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> None:
             else:
                 unexplained.append((person, a["hfrs_score"], b["hfrs_score"]))
     n = len(other)
+    together = (equal + rounding) / n
     print(f"  HFRS: {n:,} people; equal scores {equal:,} ({equal / n:.3%}); "
-          f"equal but for float rounding {rounding:,} ({(equal + rounding) / n:.3%} together)")  # fmt: skip
+          f"equal but for float rounding {rounding:,} ({together:.3%} together)")  # fmt: skip
     print(f"    {spelled_twice:,} differ because comorbidipy counts a group once per spelling "
           "(e.g. F001 and F009 count F00 twice); Gilbert counts each group once")  # fmt: skip
     print(f"    {only_rejected:,} scored 0 by comorbidipy have no ICD-10 code at all (e.g. 0000): "
           "joinedup rejects those rows with their reason and scores nobody from them")  # fmt: skip
-    print(f"    {len(unexplained):,} unexplained" + "".join(f"\n      {u}" for u in unexplained[:10]))
+    print_unexplained(unexplained)
 
 
 def compare_charlson(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> None:
@@ -177,11 +184,12 @@ def compare_charlson(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> No
         else:
             unexplained.append((person, a["charlson_score"], b["comorbidity_score"]))
     n = len(other)
-    print(f"  Charlson (1987 weights, age-adjusted): {n:,} people; equal {equal:,} ({equal / n:.3%})")
+    print(f"  Charlson (1987 weights, age-adjusted): {n:,} people; "
+          f"equal {equal:,} ({equal / n:.3%})")  # fmt: skip
     print(f"    {normalising:,} differ where a code is written other than in its normal form "
           "(joinedup normalises, comorbidipy matches the text as written)")  # fmt: skip
     print(f"    {only_rejected:,} scored 0 by comorbidipy have no ICD-10 code at all")
-    print(f"    {len(unexplained):,} unexplained" + "".join(f"\n      {u}" for u in unexplained[:10]))
+    print_unexplained(unexplained)
 
 
 def show(label: str, seconds: list[float]) -> float:
@@ -198,7 +206,8 @@ def joinedup_command() -> list[str]:
 def bench(rows: int, args: argparse.Namespace, episodes: list[list[str]], folder: Path) -> None:
     source = folder / f"extract_{rows}.csv"
     people = write_extract(source, rows, episodes)
-    print(f"\n{rows:,} rows, {people:,} people ({source.stat().st_size / 1e6:.1f} MB), seed {SEED}:")
+    size = source.stat().st_size / 1e6
+    print(f"\n{rows:,} rows, {people:,} people ({size:.1f} MB), seed {SEED}:")
     joinedup = joinedup_command()
     ours = {s: folder / f"ours_{s}_{rows}.csv" for s in ("hfrs", "charlson")}
     theirs = {s: folder / f"theirs_{s}_{rows}.csv" for s in ("hfrs", "charlson")}

@@ -230,7 +230,8 @@ def score(
     )
     if result.ignored_columns:
         err.print(
-            f"note: ignored column(s) {', '.join(result.ignored_columns)}: {name} does not use them",
+            f"note: ignored column(s) {', '.join(result.ignored_columns)}: "
+            f"{name} does not use them",
             markup=False,
             highlight=False,
         )

@@ -238,9 +238,7 @@ def test_uuids_are_people(tmp_path):
     people = [str(uuid.UUID(int=n * 7919 + 1, version=4)) for n in range(1, 4)]
     source = tmp_path / "uuids.csv"
     rows = [(people[0], "F00"), (people[1], "I50"), (people[0], "R54"), (people[2], "Z99")]
-    source.write_text(
-        "person_id,code\n" + "".join(f"{p},{c}\n" for p, c in rows), encoding="utf-8"
-    )
+    source.write_text("person_id,code\n" + "".join(f"{p},{c}\n" for p, c in rows), encoding="utf-8")
     result = score_extract("hfrs", source, tmp_path / "hfrs.csv")
     expected = hfrs([(p, c, None) for p, c in rows])
     written = list(csv.DictReader((tmp_path / "hfrs.csv").open(encoding="utf-8")))
@@ -278,7 +276,7 @@ def test_identifiers_are_kept_as_written_and_extra_columns_ignored(tmp_path):
 def test_an_extract_with_nothing_to_score_is_an_error_and_its_rejects_are_kept(tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text("person_id,code\n1,hello\n2,\n", encoding="utf-8")
-    with pytest.raises(ExtractError, match="no row of bad.csv could be scored: all 2 rows"):
+    with pytest.raises(ExtractError, match=r"no row of bad\.csv could be scored: all 2 rows"):
         score_extract("hfrs", source, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
     rejected = list(csv.DictReader((tmp_path / "out.rejects.csv").open(encoding="utf-8")))
@@ -380,6 +378,4 @@ def test_snomed_scores_of_an_extract_equal_their_pipeline(tmp_path, score):
     assert [r["person_id"] for r in got] == people  # in order of first appearance
     numbers = [v for r in got for v in r.values() if isinstance(v, int | float)]
     assert any(numbers), "every score zero: the test would not see a wrong join"
-    assert {r.pop("person_id"): r for r in got} == {
-        people[r.pop("person_id")]: r for r in expected
-    }
+    assert {r.pop("person_id"): r for r in got} == {people[r.pop("person_id")]: r for r in expected}

@@ -365,17 +365,17 @@ def _check_rows(
     structural, blank = _read_rows(con, extract)
     _judge_values(con, spec, extract.header, index_date)
     _judge_rows(con, extract.header)
+    _number_people(con, ages="age" in extract.header)
     names = _file_order(extract.header)
     rejected = con.execute(
         f"SELECT line, j.reason, {', '.join(f'e.{n}' for n in names)} FROM judged AS j "
         "JOIN extract_lines AS e USING (line) WHERE j.reason IS NOT NULL ORDER BY line"
     ).fetchall()
     rejects = [
-        Reject(row[0], row[1], {n: "" if v is None else v for n, v in zip(names, row[2:])})
-        for row in rejected
+        Reject(line, reason, {n: v or "" for n, v in zip(names, values, strict=True)})
+        for line, reason, *values in rejected
     ]
     rejects = sorted(rejects + structural, key=lambda r: r.row)
-    _number_people(con)
     accepted = _count(con, "SELECT coalesce(sum(accepted_rows), 0) FROM persons")
     return _Checked(
         rejects,
@@ -386,14 +386,21 @@ def _check_rows(
     )
 
 
-def _number_people(con: duckdb.DuckDBPyConnection) -> None:
+def _number_people(con: duckdb.DuckDBPyConnection, *, ages: bool) -> None:
     """`persons`: everyone named in a row read, with their accepted rows; `people`: those with
-    one, numbered in order of first appearance (the pipelines see the numbers; the scores are
-    written back with the text as given)."""
-    con.execute(
-        "CREATE TABLE persons AS SELECT person, count(*) FILTER (reason IS NULL) AS accepted_rows, "
-        "min(line) FILTER (reason IS NULL) AS first_line FROM judged GROUP BY person"
+    one, numbered in order of first appearance (eFI and CMS see the numbers; the scores are
+    written back with the text as given). With ages, a later row giving a person another age is
+    refused first."""
+    ages_given = "min(age_value) AS youngest, max(age_value) AS oldest" if ages else "NULL, NULL"
+    persons = (
+        "CREATE OR REPLACE TABLE persons AS SELECT person, "
+        "count(*) FILTER (reason IS NULL) AS accepted_rows, "
+        f"min(line) FILTER (reason IS NULL) AS first_line, {ages_given} FROM judged GROUP BY person"
     )
+    con.execute(persons)
+    if ages and _count(con, "SELECT count(*) FROM persons WHERE youngest <> oldest"):
+        _refuse_second_ages(con)
+        con.execute(persons)
     con.execute(
         "CREATE TABLE people AS SELECT person AS identifier, "
         "row_number() OVER (ORDER BY first_line) AS person_key "
@@ -458,8 +465,8 @@ def _structural_reject(line: int, csv_line: str, message: str, extract: _Extract
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, extract: _Extract, skipped: list[int]) -> None:
-    """`extract_lines` = `parsed` with each row's line: the n-th row read is on line n + 2 (after the
-    header) plus the lines DuckDB skipped before it (blank, or rejected)."""
+    """`extract_lines` = `parsed` with each row's line: the n-th row read is on line n + 2
+    (after the header) plus the lines DuckDB skipped before it (blank, or rejected)."""
     # After the j-th skipped line (from 0), every row from number s_j - 2 - j on moves down one.
     steps = {}
     for j, line in enumerate(skipped):
@@ -547,20 +554,17 @@ def _judge_rows(con: duckdb.DuckDBPyConnection, header: dict[str, int]) -> None:
         FROM extract_lines AS e {joins}
         """
     )
-    if "age" in header:
-        _refuse_second_ages(con)
 
 
 def _refuse_second_ages(con: duckdb.DuckDBPyConnection) -> None:
     """The first accepted row with an age sets the person's age; a later row with another age
-    is refused. Only people given two ages are looked at (usually nobody)."""
+    is refused. Only the people given two ages are looked at."""
     con.execute(
         """
         CREATE TABLE first_age AS
         SELECT person, arg_min(age_value, line) AS age, min(line) AS line FROM judged
-        WHERE reason IS NULL AND age_value IS NOT NULL AND person IN (
-            SELECT person FROM judged WHERE age_value IS NOT NULL
-            GROUP BY person HAVING count(DISTINCT age_value) > 1)
+        WHERE reason IS NULL AND age_value IS NOT NULL
+              AND person IN (SELECT person FROM persons WHERE youngest <> oldest)
         GROUP BY person
         """
     )
@@ -652,8 +656,10 @@ def _score(
     for name in spec.input_schema(header):
         if name == "person_id":
             inputs.append("j.person AS person_id" if by_text else "p.person_key AS person_id")
+        elif name == "code":
+            inputs.append(_code(spec, index_date))
         elif name in header:
-            inputs.append(f"j.{name}_value AS {name}" if name != "code" else _code(spec, index_date))
+            inputs.append(f"j.{name}_value AS {name}")
         else:
             inputs.append(f"NULL::{'BIGINT' if name == 'age' else 'VARCHAR'} AS {name}")
     numbered = "" if by_text else "JOIN people AS p ON j.person = p.identifier "

@@ -35,7 +35,6 @@ def pipeline_sql(pipeline: Callable[..., Any], schema: Mapping[str, str], **opti
     """`pipeline` over a table ``extract_rows`` of `schema` (Ibis type names) as DuckDB SQL."""
     import ibis
     import ibis.expr.operations as ops
-
     from ibis.backends.sql.datatypes import DuckDBType
 
     expr = pipeline(ibis.table(dict(schema), name=INPUT_TABLE), **options)
@@ -69,9 +68,7 @@ def _values(memtable: Any) -> str:
         f'CAST(col{i} AS {DuckDBType.to_string(dtype)}) AS "{name}"'
         for i, (name, dtype) in enumerate(schema.items())
     )
-    rows = [
-        "(" + ", ".join(_literal(v) for v in row.values()) + ")" for row in data.to_pylist()
-    ]
+    rows = ["(" + ", ".join(_literal(v) for v in row.values()) + ")" for row in data.to_pylist()]
     if not rows:
         nulls = ", ".join(f"NULL AS col{i}" for i in range(len(schema)))
         return f"SELECT {columns} FROM (SELECT {nulls}) WHERE false"
