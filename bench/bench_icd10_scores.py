@@ -31,6 +31,7 @@ import argparse
 import csv
 import datetime as dt
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,20 +89,31 @@ def write_extract(path: Path, rows: int, episodes: list[list[str]], seed: int = 
     return people
 
 
-def run(command: list[str]) -> float:
-    """Seconds from the start of `command` to its exit (it must succeed)."""
+def run(command: list[str]) -> tuple[float, float]:
+    """(wall seconds from the start of `command` to its exit, CPU seconds it used: user +
+    system, all its threads). `command` must succeed."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
-def timed(command: list[str], runs: int) -> list[float]:
-    run(command)  # warm: page cache and bytecode
-    return [run(command) for _ in range(runs)]
+def timed(commands: dict[str, list[str]], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Each command `runs` times, taking turns (so a machine shared with other work loads each
+    alike), after one untimed run each (page cache and compiled bytecode)."""
+    for command in commands.values():
+        run(command)
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, command in commands.items():
+            times[label].append(run(command))
+    return times
 
 
 def read_scores(path: Path, score: str, total: str) -> dict[str, dict[str, str]]:
@@ -192,10 +204,12 @@ def compare_charlson(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> No
     print_unexplained(unexplained)
 
 
-def show(label: str, seconds: list[float]) -> float:
-    median = statistics.median(seconds)
-    print(f"  {label:<44} median {median:5.2f} s  ({', '.join(f'{s:.2f}' for s in seconds)})")
-    return median
+def show(label: str, times: list[tuple[float, float]]) -> float:
+    wall = statistics.median(w for w, _ in times)
+    cpu = statistics.median(c for _, c in times)
+    runs = ", ".join(f"{w:.2f}" for w, _ in times)
+    print(f"  {label:<36} wall median {wall:5.2f} s ({runs}); CPU median {cpu:5.2f} s")
+    return wall
 
 
 def joinedup_command() -> list[str]:
@@ -211,30 +225,27 @@ def bench(rows: int, args: argparse.Namespace, episodes: list[list[str]], folder
     joinedup = joinedup_command()
     ours = {s: folder / f"ours_{s}_{rows}.csv" for s in ("hfrs", "charlson")}
     theirs = {s: folder / f"theirs_{s}_{rows}.csv" for s in ("hfrs", "charlson")}
-    medians = {}
-    for score in ("hfrs", "charlson"):
-        medians[("joinedup", score)] = show(
-            f"joinedup score {score}",
-            timed([*joinedup, "score", score, str(source), "-o", str(ours[score])], args.runs),
-        )
+    commands = {
+        f"joinedup score {score}": [*joinedup, "score", score, str(source), "-o", str(ours[score])]
+        for score in ("hfrs", "charlson")
+    }
+    if args.comorbidipy:
+        cli = [args.comorbidipy, "-c", "from comorbidipy.cli import app; app()"]
+        commands["comorbidipy 0.8.0 hfrs-cmd"] = [
+            *cli, "hfrs-cmd", str(source), str(theirs["hfrs"]), "-i", "person_id", "-c", "code"
+        ]  # fmt: skip
+        commands["comorbidipy 0.8.0 charlson"] = [
+            *cli, "charlson", str(source), str(theirs["charlson"]), "-i", "person_id",
+            "-c", "code", "-a", "age", "-m", "quan", "-w", "charlson",
+        ]  # fmt: skip
+    times = timed(commands, args.runs)
+    medians = {label: show(label, found) for label, found in times.items()}
     if not args.comorbidipy:
         print("  comorbidipy: not run (pass --comorbidipy PYTHON)")
         return
-    cli = [args.comorbidipy, "-c", "from comorbidipy.cli import app; app()"]
-    options = {
-        "hfrs": ["hfrs-cmd", "-i", "person_id", "-c", "code"],
-        "charlson": ["charlson", "-i", "person_id", "-c", "code", "-a", "age", "-m", "quan",
-                     "-w", "charlson"],
-    }  # fmt: skip
-    for score in ("hfrs", "charlson"):
-        medians[("comorbidipy", score)] = show(
-            f"comorbidipy 0.8.0 {options[score][0]}",
-            timed([*cli, options[score][0], str(source), str(theirs[score]), *options[score][1:]],
-                  args.runs),
-        )  # fmt: skip
-    for score in ("hfrs", "charlson"):
-        ratio = medians[("comorbidipy", score)] / medians[("joinedup", score)]
-        print(f"  {score}: comorbidipy time / joinedup time = {ratio:.2f}")
+    for score, theirs_label in (("hfrs", "hfrs-cmd"), ("charlson", "charlson")):
+        ratio = medians[f"comorbidipy 0.8.0 {theirs_label}"] / medians[f"joinedup score {score}"]
+        print(f"  {score}: comorbidipy wall time / joinedup wall time = {ratio:.2f}")
     codes = extract_codes(source)
     compare_hfrs(ours["hfrs"], theirs["hfrs"], codes)
     compare_charlson(ours["charlson"], theirs["charlson"], codes)

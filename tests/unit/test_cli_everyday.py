@@ -86,3 +86,17 @@ def test_sync_organisations_says_what_to_run_when_a_store_is_missing(tmp_path):
     assert_one_line_error(
         joinedup("db", "sync-organisations", home=tmp_path), 1, "joinedup generate"
     )
+
+
+def test_an_ingest_brings_its_organisations_into_a_care_store_already_set_up(tmp_path):
+    from tests.ingest_support import good_resources, write_bundle
+
+    home = tmp_path / "home"
+    succeeds("db", "upgrade", home=home)
+    refused = joinedup("user", "add", "gp1", "--role", "gp", "--name", "G P", "--org", "Y12345",
+                       home=home)  # fmt: skip
+    assert_one_line_error(refused, 1, "Y12345")  # nothing ingested yet
+    bundle = write_bundle(tmp_path / "bundle.json", *good_resources())
+    ingested = succeeds("ingest", "fhir", str(bundle), home=home)
+    assert "Organisations in the care store: 1 organisations added" in ingested
+    succeeds("user", "add", "gp1", "--role", "gp", "--name", "G P", "--org", "Y12345", home=home)
