@@ -46,4 +46,4 @@ def test_scoring_an_icd10_extract_imports_nothing_heavy(tmp_path: Path, score: s
 def test_help_imports_nothing_heavy() -> None:
     code, loaded = imported_by("--help")
     assert code == 0
-    assert not loaded & set(HEAVY + ("duckdb",)), sorted(loaded & set(HEAVY))
+    assert not loaded & {*HEAVY, "duckdb"}, sorted(loaded & {*HEAVY, "duckdb"})
