@@ -296,7 +296,7 @@ def _empty_lines(data: bytes) -> list[int]:
     """Line numbers (from 1) of the lines with nothing on them (DuckDB skips those lines; they
     are counted, not rejected), found by byte search rather than line by line."""
     breaks = []  # the line break that ends the line before each empty line
-    for pair in (b"\n\n", b"\n\r\n"):
+    for pair in (b"\n\n", b"\n\r\n") if b"\r" in data else (b"\n\n",):
         at = data.find(pair)
         while at != -1:
             breaks.append(at)
@@ -364,7 +364,9 @@ def _check_rows(
     the rejects; the accepted rows are those with no problem."""
     structural, blank = _read_rows(con, extract)
     _judge_values(con, spec, extract.header, index_date)
-    _judge_rows(con, extract.header)
+    # The pipeline reads a date only to place rows in the window, or (eFI, CMS) itself.
+    dates_read = index_date is not None or not spec.compiled_ahead
+    _judge_rows(con, extract.header, meanings={"date": dates_read, "age": True})
     _number_people(con, ages="age" in extract.header)
     names = _file_order(extract.header)
     rejected = con.execute(
@@ -530,29 +532,51 @@ def _value_table(
     )
 
 
-def _judge_rows(con: duckdb.DuckDBPyConnection, header: dict[str, int]) -> None:
-    """`judged`: every row's line, person (its person_id less the spaces around it), what its
-    values mean and its reason (null: accepted)."""
+def _judge_rows(
+    con: duckdb.DuckDBPyConnection, header: dict[str, int], *, meanings: dict[str, bool]
+) -> None:
+    """`judged`: every row's line, person (its person_id less the spaces around it), its code
+    as written, what its date and age mean where `meanings` asks, and its reason (null:
+    accepted). A column whose meaning is not asked for is joined only to its values with a
+    problem (usually none, so no join at all)."""
     ordered = _file_order(header)  # reasons in the file's column order
-    checked = [n for n in ordered if n in ("code", "date", "age")]
-    joins = " ".join(
-        f"LEFT JOIN {n}_values ON coalesce(e.{n}, '') = {n}_values.given" for n in checked
-    )
-    person_problem = (
-        "CASE WHEN contains(coalesce(e.person_id, ''), chr(10)) THEN 'a value holds a line "
-        "break: check for a quote that is not closed' WHEN trim(coalesce(e.person_id, '')) = '' "
-        "THEN 'person_id is empty' END"
-    )
-    problems = [person_problem if n == "person_id" else f"{n}_values.problem" for n in ordered]
-    meanings = "".join(f", {n}_values.meaning AS {n}_value" for n in checked)
+    columns, joins, problems = ["e.line", f"{_trimmed('e.person_id')} AS person"], [], []
+    for name in ordered:
+        if name == "person_id":
+            problems.append(
+                "CASE WHEN contains(coalesce(e.person_id, ''), chr(10)) THEN 'a value holds a "
+                "line break: check for a quote that is not closed' WHEN "
+                f"{_trimmed('e.person_id')} = '' THEN 'person_id is empty' END"
+            )
+            continue
+        if name == "code":
+            columns.append("e.code AS code_value")  # the pipelines read codes as written
+        if meanings.get(name, False):
+            columns.append(f"{name}_values.meaning AS {name}_value")
+            joins.append(f"LEFT JOIN {name}_values ON coalesce(e.{name}, '') = {name}_values.given")
+            problems.append(f"{name}_values.problem")
+        elif _count(con, f"SELECT count(*) FROM {name}_values WHERE problem IS NOT NULL"):
+            joins.append(
+                f"LEFT JOIN (SELECT given, problem FROM {name}_values WHERE problem IS NOT NULL) "
+                f"AS {name}_values ON coalesce(e.{name}, '') = {name}_values.given"
+            )
+            problems.append(f"{name}_values.problem")
     # concat_ws leaves out the problems that are null: '' means none.
     con.execute(
         f"""
         CREATE TABLE judged AS
-        SELECT e.line, trim(coalesce(e.person_id, '')) AS person{meanings},
-               nullif(concat_ws('; ', {", ".join(problems)}), '') AS reason
-        FROM extract_lines AS e {joins}
+        SELECT {", ".join(columns)}, nullif(concat_ws('; ', {", ".join(problems)}), '') AS reason
+        FROM extract_lines AS e {" ".join(joins)}
         """
+    )
+
+
+def _trimmed(column: str) -> str:
+    """`column` less the spaces around it; trimmed only where it has any (a trim copies every
+    string, the test for a space does not)."""
+    return (
+        f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') THEN trim({column}) "
+        f"ELSE coalesce({column}, '') END"
     )
 
 
