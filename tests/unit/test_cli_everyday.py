@@ -100,3 +100,27 @@ def test_an_ingest_brings_its_organisations_into_a_care_store_already_set_up(tmp
     ingested = succeeds("ingest", "fhir", str(bundle), home=home)
     assert "Organisations in the care store: 1 organisations added" in ingested
     succeeds("user", "add", "gp1", "--role", "gp", "--name", "G P", "--org", "Y12345", home=home)
+
+
+def test_score_names_ignored_columns_once_and_fails_when_nothing_scores(tmp_path):
+    source = tmp_path / "extract.csv"
+    source.write_text(
+        "EPIKEY,Person_ID,Code,Ward\n1,TESTabc,F00.1,A\n2,TESTabc,W19,A\n3,TESTdef,0000,B\n",
+        encoding="utf-8",
+    )
+    result = joinedup("score", "hfrs", str(source), "-o", str(tmp_path / "out.csv"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("note: ignored column(s) EPIKEY, Ward: hfrs does not use them") == 1
+    assert "row 4: code '0000' is not an ICD-10 code" in result.stderr
+    assert (
+        (tmp_path / "out.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[1]
+        .startswith(
+            "TESTabc,10.3,intermediate"  # F00 7.1 + W19 3.2
+        )
+    )
+    source.write_text("person_id,code\nTESTabc,0000\n", encoding="utf-8")
+    assert_one_line_error(
+        joinedup("score", "hfrs", str(source)), 1, "no row of extract.csv could be scored"
+    )
