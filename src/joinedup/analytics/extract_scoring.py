@@ -439,9 +439,6 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: _Extract) -> tuple[list[
         "columns=$columns, store_rejects=true)",
         {"columns": columns},
     )
-    # Only `parsed` needs the file's order (its row ids are the rows' order); later steps are
-    # faster free of it (the scores are ordered explicitly).
-    con.execute("SET preserve_insertion_order = false")
     encoding = con.execute(
         "SELECT min(line) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
     ).fetchone()
