@@ -7,7 +7,8 @@ columns the score does not use are ignored (and named in `ExtractScoringResult.i
 
 * **person_id is any text** (a number, a HES token such as ``TEST…``, a pseudonym, a UUID): it
   is written back exactly as given, less the spaces around it (leading zeros, inner spaces
-  and case kept). Rows with the same text are the same person.
+  and case kept). Rows with the same text are the same person. Codes, dates and ages are read
+  less the spaces around them too.
 * **Structural problems stop the run** with an `ExtractError` that says what to fix: no such
   file, not a CSV text file (binary, not UTF-8, not comma-separated), no header, a header
   column with no name, a column the score uses named twice, a required column missing, an
@@ -25,11 +26,12 @@ columns the score does not use are ignored (and named in `ExtractScoringResult.i
 How (ADR 0012): DuckDB reads the file with every column typed as text (so identifiers and codes
 stay exactly as written) and keeps the lines it cannot split into the header's columns; the
 checks are SQL over those rows, each distinct code, date and age judged once by the Python
-rules below. People are numbered in order of first appearance, the score's pipeline runs on
-those numbers (as SQL compiled from its Ibis pipeline, `analytics.score_sql`), and the scores
-are written with each person's identifier, in that order. With an output path the scores are
-written there and the rejects beside it as ``<name>.rejects.csv`` (even when empty, so a
-pipeline can rely on it).
+rules below. The score's pipeline runs as SQL compiled from its Ibis pipeline
+(`analytics.score_sql`) on the accepted rows — the ICD-10 scores on the identifiers as given,
+eFI and CMS (which read person_id as an integer) on each person's number — and the scores are
+written with each person's identifier, in order of first appearance. With an output path
+the scores are written there and the rejects beside it as ``<name>.rejects.csv`` (even when
+empty, so a pipeline can rely on it).
 
 Adding a score is one entry in `SCORERS`.
 """
