@@ -1,321 +1,271 @@
-"""Time HFRS, Charlson and Elixhauser on DuckDB, and compare with comorbidipy 0.8.0.
+"""`joinedup score hfrs|charlson` end to end beside comorbidipy 0.8.0, as a user runs them.
 
-    uv run python bench/bench_icd10_scores.py [ROWS] [--comorbidipy /tmp/cmb/bin/python]
+    uv run python bench/bench_icd10_scores.py [--rows 657000 1000000] [--runs 3]
+        [--comorbidipy /tmp/cmb/bin/python] [--shared ../shared]
 
-Generates ROWS (default 1,000,000) random ICD-10 diagnosis rows with a fixed seed: about eight
-per person; half the codes drawn from the published mapping tables (HFRS groups, Quan Charlson
-and Elixhauser prefixes, often with a further digit), half noise codes; 85% written undotted in
-upper case, 10% with a dot, 5% in lower case; admission dates over the four years before the
-index date; an age per person. Then:
+Each run is a whole process, timed from its start to its exit: start-up and imports, the CSV
+read, every row checked, the scores computed and the output CSV written. Both tools read the
+same CSV and write CSV.
 
-1. times the Ibis pipelines on DuckDB over the Parquet file, with the index date (HFRS's
-   two-year look-back, Charlson and Elixhauser on all history);
-2. if a Python with comorbidipy 0.8.0 is given (a throwaway venv outside the repository:
-   ``python3 -m venv /tmp/cmb && /tmp/cmb/bin/pip install --ignore-requires-python
-   comorbidipy==0.8.0``), runs comorbidipy's ``hfrs`` and ``comorbidity`` on the same rows
-   (HFRS on the rows inside the two-year window, since comorbidipy has no dates), times them
-   against our pipelines on that same input, and compares the results person by person,
-   explaining each difference.
+The extract scales up the diagnosis mix of the NHS Digital artificial HES APC sample
+(``../shared/data/nhs_artificial_hes_sample/``): each synthetic admission copies the DIAG_4_nn
+codes of a random episode of the sample (so codes, their spelling, e.g. ``I50X``, and which
+codes come together are HES's), and belongs to one of ROWS / 8 people, each with a HES-like
+identifier (``TEST`` + 28 letters and digits) and an age; dates fall over the two years to
+2025-03-31. Seeded: the same ROWS give the same file.
 
-Prints the figures; they are recorded by hand in bench/RESULTS.md.
+comorbidipy 0.8.0 needs Python 3.13: give the interpreter of a throwaway environment outside
+the repository (``python3.13 -m venv /tmp/cmb && /tmp/cmb/bin/pip install comorbidipy==0.8.0``);
+its command line (``comorbidipy hfrs-cmd``, ``comorbidipy charlson -m quan -w charlson -a
+age``) is run with it. Then the scores are compared person by person and every difference is
+explained (or counted as unexplained).
+
+Before timing, each command runs once untimed (the file in the page cache, and Python's
+compiled bytecode written for both tools). Prints the figures; they are recorded by hand in
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
+import csv
 import datetime as dt
+import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from joinedup.analytics.engine import connect
-from joinedup.analytics.scores import icd10
-from joinedup.analytics.scores.charlson import charlson_scores
-from joinedup.analytics.scores.elixhauser import elixhauser_scores
-from joinedup.analytics.scores.hfrs import hfrs_scores, hfrs_weights
+from joinedup.analytics.scores.hfrs import hfrs_weights
+from joinedup.analytics.scores.icd10 import normalise_icd10
 
-SEED = 20261123
+SEED = 20261206
 INDEX = dt.date(2025, 3, 31)
 ROWS_PER_PERSON = 8
-RUNS = 3
+HES_APC = Path("data") / "nhs_artificial_hes_sample" / "artificial_hes_apc_0102.csv"
+HES_NO_CODE = {"", "-"}
+ALPHABET = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
 
 
-def generate(rows: int, seed: int = SEED) -> pa.Table:
-    """person_id, code, date, age: random diagnoses (see the module docstring)."""
+def hes_episodes(shared: Path) -> list[list[str]]:
+    """The diagnosis codes of each episode of the HES sample, as HES writes them."""
+    with (shared / HES_APC).open(newline="", encoding="utf-8") as handle:
+        episodes = [
+            [e[f"DIAG_4_{n:02d}"].strip() for n in range(1, 21)] for e in csv.DictReader(handle)
+        ]
+    return [[c for c in codes if c not in HES_NO_CODE] for codes in episodes if codes]
+
+
+def write_extract(path: Path, rows: int, episodes: list[list[str]], seed: int = SEED) -> int:
+    """person_id,code,date,age: `rows` diagnoses in the HES mix; returns the people in it."""
     rng = np.random.default_rng(seed)
     people = max(1, rows // ROWS_PER_PERSON)
-    prefixes = np.array(
-        sorted(
-            set(hfrs_weights())
-            | {p for _, p in icd10.prefix_mapping("charlson", "charlson_icd10_quan.csv")}
-            | {p for _, p in icd10.prefix_mapping("elixhauser", "elixhauser_icd10_quan.csv")}
-        )
-    )
-    mapped = rng.random(rows) < 0.5
-    digits = rng.integers(0, 10, size=(rows, 4))
-    letters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))[rng.integers(0, 26, rows)]
-    picks = prefixes[rng.integers(0, len(prefixes), rows)]
-    extra = rng.random(rows) < 0.6
-    style = rng.random(rows)
-    codes = []
-    for i in range(rows):
-        if mapped[i]:
-            code = picks[i] + (str(digits[i, 0]) if extra[i] and len(picks[i]) == 3 else "")
-        else:
-            code = f"{letters[i]}{digits[i, 1]}{digits[i, 2]}{digits[i, 3]}"
-        if style[i] > 0.95:
-            code = code.lower()
-        elif style[i] > 0.85 and len(code) > 3:
-            code = code[:3] + "." + code[3:]
-        codes.append(code)
-    person = rng.integers(1, people + 1, rows)
-    ages = rng.integers(40, 101, people + 1)
-    days = rng.integers(0, 4 * 365, rows)
-    dates = np.datetime64(INDEX) - days.astype("timedelta64[D]")
-    return pa.table(
-        {
-            "person_id": pa.array(person, pa.int64()),
-            "code": pa.array(codes, pa.string()),
-            "date": pa.array(dates.astype("datetime64[D]"), pa.date32()),
-            "age": pa.array(ages[person], pa.int64()),
-        }
-    )
+    ids = ["TEST" + "".join(chars) for chars in ALPHABET[rng.integers(0, 62, (people, 28))]]
+    ages = rng.integers(40, 101, people)
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["person_id", "code", "date", "age"])
+        while written < rows:
+            batch = 10_000
+            picks = rng.integers(0, len(episodes), batch)
+            owners = rng.integers(0, people, batch)
+            days = rng.integers(0, 2 * 365, batch)
+            for pick, owner, day in zip(picks, owners, days, strict=True):
+                when = (INDEX - dt.timedelta(days=int(day))).isoformat()
+                for code in episodes[pick][: rows - written]:
+                    writer.writerow([ids[owner], code, when, ages[owner]])
+                    written += 1
+                if written >= rows:
+                    break
+    return people
 
 
-def timed(run: Callable[[], pa.Table]) -> tuple[pa.Table, list[float]]:
-    seconds = []
-    result = pa.table({})
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        result = run()
-        seconds.append(time.perf_counter() - start)
-    return result, seconds
+def run(command: list[str]) -> tuple[float, float]:
+    """(wall seconds from the start of `command` to its exit, CPU seconds it used: user +
+    system, all its threads). `command` must succeed."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
-def show(label: str, seconds: list[float], rows: int) -> None:
-    median = statistics.median(seconds)
-    runs = ", ".join(f"{s:.2f}" for s in seconds)
-    print(f"  {label:<46} median {median:6.2f} s  ({runs})  {rows / median / 1e6:5.1f} M rows/s")
+def timed(commands: dict[str, list[str]], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """Each command `runs` times, taking turns (so a machine shared with other work loads each
+    alike), after one untimed run each (page cache and compiled bytecode)."""
+    for command in commands.values():
+        run(command)
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, command in commands.items():
+            times[label].append(run(command))
+    return times
 
 
-COMORBIDIPY_SCRIPT = textwrap.dedent(
-    """
-    import sys, time, polars as pl
-    from comorbidipy import comorbidity, hfrs
-    hfrs_in, charlson_in, out = sys.argv[1:4]
-    runs = int(sys.argv[4])
-    def timed(f):
-        seconds = []
-        for _ in range(runs):
-            start = time.perf_counter(); result = f(); seconds.append(time.perf_counter() - start)
-        return result, seconds
-    h = pl.read_parquet(hfrs_in); c = pl.read_parquet(charlson_in)
-    rh, th = timed(lambda: hfrs(h, id_col="person_id", code_col="code"))
-    rc, tc = timed(lambda: comorbidity(c, id_col="person_id", code_col="code", age_col="age",
-                                       score="charlson", icd="icd10", variant="quan",
-                                       weighting="charlson"))
-    cn = c.with_columns(pl.col("normal").alias("code"))
-    rn, _ = timed(lambda: comorbidity(cn, id_col="person_id", code_col="code", age_col="age",
-                                      score="charlson", icd="icd10", variant="quan",
-                                      weighting="charlson"))
-    rh.write_parquet(out + "/hfrs.parquet")
-    rc.select("person_id", "comorbidity_score", "age_adj_comorbidity_score").write_parquet(
-        out + "/charlson.parquet")
-    rn.select("person_id", "comorbidity_score").write_parquet(out + "/charlson_normal.parquet")
-    print(repr({"hfrs": th, "charlson": tc}))
-    """
-)
+def read_scores(path: Path, score: str, total: str) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {r["person_id"]: r for r in csv.DictReader(handle) if r.get(score) or r.get(total)}
 
 
-def run_comorbidipy(python: str, hfrs_in: Path, charlson_in: Path, out: Path) -> dict:
-    done = subprocess.run(
-        [python, "-c", COMORBIDIPY_SCRIPT, str(hfrs_in), str(charlson_in), str(out), str(RUNS)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return ast.literal_eval(done.stdout.strip().splitlines()[-1])  # {"hfrs": [s, ...], ...}
+def extract_codes(path: Path) -> dict[str, set[str]]:
+    codes: dict[str, set[str]] = defaultdict(set)
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            codes[row["person_id"]].add(row["code"])
+    return codes
 
 
-def compare_hfrs(ours: pa.Table, theirs: pa.Table, window_rows: pa.Table) -> None:
-    mine = {r["person_id"]: r for r in ours.to_pylist()}
-    other = {r["person_id"]: r for r in theirs.to_pylist()}
+def print_unexplained(unexplained: list[tuple[str, str | None, str]]) -> None:
+    print(f"    {len(unexplained):,} unexplained")
+    for person, ours, theirs in unexplained[:10]:
+        print(f"      {person}: joinedup {ours}, comorbidipy {theirs}")
+
+
+def compare_hfrs(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> None:
+    mine = read_scores(ours, "hfrs_score", "hfrs_score")
+    other = read_scores(theirs, "hfrs_score", "hfrs_score")
     weights = hfrs_weights()
-    # comorbidipy's rule, to explain differences: de-duplicate the codes as written, then strip,
-    # upper-case and cut each to 3 characters and add up (a group counted once per spelling).
-    spellings: dict[int, set[str]] = defaultdict(set)
-    for person_id, code in zip(
-        window_rows.column("person_id").to_pylist(),
-        window_rows.column("code").to_pylist(),
-        strict=True,
-    ):
-        spellings[person_id].add(code)
-    people = sorted(set(mine) | set(other))
-    agree = drift = flipped = spelled_twice = missing = 0
+    equal = rounding = spelled_twice = only_rejected = 0
     unexplained = []
-    for person_id in people:
-        a, b = mine.get(person_id), other.get(person_id)
-        if a is None or b is None:
-            missing += 1
+    for person, b in other.items():
+        a = mine.get(person)
+        if a is None:
+            # every code of theirs was rejected by us (not ICD-10, e.g. 0000): comorbidipy
+            # scores them 0 without saying so
+            only_rejected += all(normalise_icd10(c) is None for c in codes[person])
+            if not all(normalise_icd10(c) is None for c in codes[person]):
+                unexplained.append((person, None, b["hfrs_score"]))
             continue
-        exact = Decimal(repr(a["hfrs_score"]))
-        if a["hfrs_score"] == b["hfrs_score"] and a["hfrs_category"] == b["hfrs_category"].lower():
-            agree += 1
-        elif abs(float(exact) - b["hfrs_score"]) < 1e-9:
-            drift += 1  # same sum up to float rounding
-            flipped += a["hfrs_category"] != b["hfrs_category"].lower()
+        if float(a["hfrs_score"]) == float(b["hfrs_score"]):
+            equal += 1
+        elif abs(float(a["hfrs_score"]) - float(b["hfrs_score"])) < 1e-9:
+            rounding += 1
         else:
+            # comorbidipy de-duplicates codes as written, then cuts each to three characters:
+            # a group written two ways (F001 and F009) counts twice there, once in Gilbert 2018.
             emulated = sum(
-                (weights.get(c.strip().upper()[:3], Decimal(0)) for c in spellings[person_id]),
+                (weights.get(c.strip().upper()[:3], Decimal(0)) for c in codes[person]),
                 Decimal(0),
             )
-            if abs(float(emulated) - b["hfrs_score"]) < 1e-9:
+            if abs(float(emulated) - float(b["hfrs_score"])) < 1e-9:
                 spelled_twice += 1
             else:
-                unexplained.append((person_id, a["hfrs_score"], b["hfrs_score"]))
-    n = len(people)
-    print(f"  HFRS: {n:,} people; identical score and category for {agree:,} ({agree / n:.3%})")
-    print(
-        f"    {spelled_twice:,} differ because comorbidipy counts a group once per distinct code "
-        "(F001 and F009, or F00.1 and F001, count F00 twice: the de-duplication defect); "
-        "Gilbert counts each 3-character group once"
-    )
-    print(
-        f"    {drift:,} differ only by float rounding (comorbidipy sums floats; we sum tenths "
-        f"exactly), e.g. 14.999999999999998 vs 15.0; {flipped:,} of them change category "
-        "(a sum of exactly 5.0 or 15.0 that the float sum puts just below)"
-    )
-    print(f"    {missing:,} people only one side returned; {len(unexplained):,} unexplained")
-    for row in unexplained[:10]:
-        print(f"      person {row[0]}: ours {row[1]}, comorbidipy {row[2]}")
+                unexplained.append((person, a["hfrs_score"], b["hfrs_score"]))
+    n = len(other)
+    together = (equal + rounding) / n
+    print(f"  HFRS: {n:,} people; equal scores {equal:,} ({equal / n:.3%}); "
+          f"equal but for float rounding {rounding:,} ({together:.3%} together)")  # fmt: skip
+    print(f"    {spelled_twice:,} differ because comorbidipy counts a group once per spelling "
+          "(e.g. F001 and F009 count F00 twice); Gilbert counts each group once")  # fmt: skip
+    print(f"    {only_rejected:,} scored 0 by comorbidipy have no ICD-10 code at all (e.g. 0000): "
+          "joinedup rejects those rows with their reason and scores nobody from them")  # fmt: skip
+    print_unexplained(unexplained)
 
 
-def compare_charlson(ours: pa.Table, theirs: pa.Table, theirs_normal: pa.Table) -> None:
-    mine = {r["person_id"]: r for r in ours.to_pylist()}
-    other = {r["person_id"]: r for r in theirs.to_pylist()}
-    normal = {r["person_id"]: r["comorbidity_score"] for r in theirs_normal.to_pylist()}
-    people = sorted(set(mine) | set(other))
-    agree = formatting = missing = 0
+def compare_charlson(ours: Path, theirs: Path, codes: dict[str, set[str]]) -> None:
+    mine = read_scores(ours, "charlson_score", "charlson_score")
+    other = read_scores(theirs, "comorbidity_score", "comorbidity_score")
+    equal = only_rejected = normalising = 0
     unexplained = []
-    for person_id in people:
-        a, b = mine.get(person_id), other.get(person_id)
-        if a is None or b is None:
-            missing += 1
+    for person, b in other.items():
+        a = mine.get(person)
+        if a is None:
+            only_rejected += all(normalise_icd10(c) is None for c in codes[person])
+            if not all(normalise_icd10(c) is None for c in codes[person]):
+                unexplained.append((person, None, b["comorbidity_score"]))
             continue
-        if (a["charlson_score"], a["charlson_age_adjusted"]) == (
-            b["comorbidity_score"],
-            b["age_adj_comorbidity_score"],
-        ):
-            agree += 1
-        elif normal.get(person_id) == a["charlson_score"]:
-            formatting += 1
+        pair = (float(a["charlson_score"]), float(a["charlson_age_adjusted"] or "nan"))
+        if pair == (float(b["comorbidity_score"]), float(b["age_adj_comorbidity_score"])):
+            equal += 1
+        elif any(normalise_icd10(c) != c for c in codes[person]):
+            normalising += 1  # a code comorbidipy reads as written (e.g. I50X, dotted)
         else:
-            unexplained.append((person_id, a["charlson_score"], b["comorbidity_score"]))
-    n = len(people)
-    print(
-        f"  Charlson (1987 weights + age): {n:,} people; identical for {agree:,} ({agree / n:.3%})"
-    )
-    print(
-        f"    {formatting:,} differ only because comorbidipy does not normalise codes: a dotted "
-        "(E11.2) or lower-case (i50) code matches no 4-character prefix or nothing at all; given "
-        "the same codes normalised, comorbidipy agrees with us for every one of them"
-    )
-    print(f"    {missing:,} people only one side returned; {len(unexplained):,} unexplained")
-    for row in unexplained[:10]:
-        print(f"      person {row[0]}: ours {row[1]}, comorbidipy {row[2]}")
+            unexplained.append((person, a["charlson_score"], b["comorbidity_score"]))
+    n = len(other)
+    print(f"  Charlson (1987 weights, age-adjusted): {n:,} people; "
+          f"equal {equal:,} ({equal / n:.3%})")  # fmt: skip
+    print(f"    {normalising:,} differ where a code is written other than in its normal form "
+          "(joinedup normalises, comorbidipy matches the text as written)")  # fmt: skip
+    print(f"    {only_rejected:,} scored 0 by comorbidipy have no ICD-10 code at all")
+    print_unexplained(unexplained)
+
+
+def show(label: str, times: list[tuple[float, float]]) -> float:
+    wall = statistics.median(w for w, _ in times)
+    cpu = statistics.median(c for _, c in times)
+    runs = ", ".join(f"{w:.2f}" for w, _ in times)
+    print(f"  {label:<36} wall median {wall:5.2f} s ({runs}); CPU median {cpu:5.2f} s")
+    return wall
+
+
+def joinedup_command() -> list[str]:
+    found = shutil.which("joinedup", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "joinedup.cli"]
+
+
+def bench(rows: int, args: argparse.Namespace, episodes: list[list[str]], folder: Path) -> None:
+    source = folder / f"extract_{rows}.csv"
+    people = write_extract(source, rows, episodes)
+    size = source.stat().st_size / 1e6
+    print(f"\n{rows:,} rows, {people:,} people ({size:.1f} MB), seed {SEED}:")
+    joinedup = joinedup_command()
+    ours = {s: folder / f"ours_{s}_{rows}.csv" for s in ("hfrs", "charlson")}
+    theirs = {s: folder / f"theirs_{s}_{rows}.csv" for s in ("hfrs", "charlson")}
+    commands = {
+        f"joinedup score {score}": [*joinedup, "score", score, str(source), "-o", str(ours[score])]
+        for score in ("hfrs", "charlson")
+    }
+    if args.comorbidipy:
+        cli = [args.comorbidipy, "-c", "from comorbidipy.cli import app; app()"]
+        commands["comorbidipy 0.8.0 hfrs-cmd"] = [
+            *cli, "hfrs-cmd", str(source), str(theirs["hfrs"]), "-i", "person_id", "-c", "code"
+        ]  # fmt: skip
+        commands["comorbidipy 0.8.0 charlson"] = [
+            *cli, "charlson", str(source), str(theirs["charlson"]), "-i", "person_id",
+            "-c", "code", "-a", "age", "-m", "quan", "-w", "charlson",
+        ]  # fmt: skip
+    times = timed(commands, args.runs)
+    medians = {label: show(label, found) for label, found in times.items()}
+    if not args.comorbidipy:
+        print("  comorbidipy: not run (pass --comorbidipy PYTHON)")
+        return
+    for score, theirs_label in (("hfrs", "hfrs-cmd"), ("charlson", "charlson")):
+        ratio = medians[f"comorbidipy 0.8.0 {theirs_label}"] / medians[f"joinedup score {score}"]
+        print(f"  {score}: comorbidipy wall time / joinedup wall time = {ratio:.2f}")
+    codes = extract_codes(source)
+    compare_hfrs(ours["hfrs"], theirs["hfrs"], codes)
+    compare_charlson(ours["charlson"], theirs["charlson"], codes)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("rows", nargs="?", type=int, default=1_000_000)
-    parser.add_argument("--comorbidipy", help="a Python that has comorbidipy 0.8.0 installed")
+    parser.add_argument("--rows", type=int, nargs="+", default=[657_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--comorbidipy", help="a Python 3.13 with comorbidipy 0.8.0 installed")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).parents[2] / "shared")
     args = parser.parse_args(argv)
-
-    start = time.perf_counter()
-    data = generate(args.rows)
-    people = pc.count_distinct(data.column("person_id")).as_py()
-    print(f"generated {data.num_rows:,} diagnosis rows for {people:,} people "
-          f"in {time.perf_counter() - start:.1f} s (seed {SEED}, index date {INDEX})")  # fmt: skip
-
+    episodes = hes_episodes(args.shared)
+    print(f"HES APC sample: {len(episodes):,} episodes, "
+          f"{sum(map(len, episodes)):,} diagnoses, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-icd10-") as tmp:
-        folder = Path(tmp)
-        pq.write_table(data, folder / "diagnoses.parquet")
-        con = connect("duckdb")
-        table = con.read_parquet(folder / "diagnoses.parquet", table_name="diagnoses")
-
-        print("DuckDB (Ibis pipelines over Parquet, with the index date):")
-        _, s = timed(lambda: con.to_pyarrow(hfrs_scores(table, index_date=INDEX)))
-        show("HFRS (two-year look-back)", s, data.num_rows)
-        _, s = timed(lambda: con.to_pyarrow(charlson_scores(table, index_date=INDEX)))
-        show("Charlson (1987 weights, age-adjusted)", s, data.num_rows)
-        _, s = timed(
-            lambda: con.to_pyarrow(charlson_scores(table, index_date=INDEX, weights="quan2011"))
-        )
-        show("Charlson (Quan 2011 weights)", s, data.num_rows)
-        _, s = timed(lambda: con.to_pyarrow(elixhauser_scores(table, index_date=INDEX)))
-        show("Elixhauser (van Walraven)", s, data.num_rows)
-
-        if not args.comorbidipy:
-            print("comorbidipy: not run (pass --comorbidipy PYTHON)")
-            return 0
-
-        # The same input for both: HFRS on the rows in the two-year window (comorbidipy has no
-        # dates), Charlson on every row (all are before the index date).
-        window = data.filter(
-            pc.greater_equal(data.column("date"), pa.scalar(icd10.years_before(INDEX, 2)))
-        )
-        pq.write_table(window.select(["person_id", "code"]), folder / "hfrs_in.parquet")
-        normal = pa.array([icd10.normalise_icd10(c) for c in data.column("code").to_pylist()])
-        pq.write_table(
-            data.select(["person_id", "code", "age"]).append_column("normal", normal),
-            folder / "charlson_in.parquet",
-        )
-        # Like for like: comorbidipy's timing starts from a polars frame already in memory, so
-        # ours starts from DuckDB tables already in memory (the file reads are not timed).
-        hfrs_in = con.create_table(
-            "hfrs_in_memory", con.read_parquet(folder / "hfrs_in.parquet", table_name="hfrs_in")
-        )
-        all_in = con.create_table("charlson_in_memory", table)
-        # comorbidipy's hfrs returns the score alone, so ours is asked for score and category
-        # without the list of groups (like for like); Charlson keeps its groups (comorbidipy
-        # returns a flag per condition).
-        ours_h, our_h = timed(lambda: con.to_pyarrow(hfrs_scores(hfrs_in, with_groups=False)))
-        ours_c, our_c = timed(lambda: con.to_pyarrow(charlson_scores(all_in)))
-        theirs = run_comorbidipy(
-            args.comorbidipy, folder / "hfrs_in.parquet", folder / "charlson_in.parquet", folder
-        )
-        print(
-            f"Same input in memory, ours (DuckDB) vs comorbidipy 0.8.0 (polars), median of {RUNS}:"
-        )
-        for label, mine, other, rows in (
-            ("HFRS", our_h, theirs["hfrs"], window.num_rows),
-            ("Charlson", our_c, theirs["charlson"], data.num_rows),
-        ):
-            m, o = statistics.median(mine), statistics.median(other)
-            print(
-                f"  {label:<9} {rows:>9,} rows: ours {m:6.2f} s, comorbidipy {o:6.2f} s, "
-                f"comorbidipy / ours = {o / m:4.2f}"
-            )
-        compare_hfrs(ours_h, pq.read_table(folder / "hfrs.parquet"), window)
-        compare_charlson(
-            ours_c,
-            pq.read_table(folder / "charlson.parquet"),
-            pq.read_table(folder / "charlson_normal.parquet"),
-        )
-        con.disconnect()
+        for rows in args.rows:
+            bench(rows, args, episodes, Path(tmp))
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
 
 

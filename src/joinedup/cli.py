@@ -7,15 +7,16 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from joinedup.analytics.engine import DEFAULT_ENGINE, ENGINES, Engine, EngineError, engine_named
@@ -33,10 +34,15 @@ from joinedup.interop.cli import export_app
 from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
 from joinedup.neighbourhood.cli import news2_command
 from joinedup.neighbourhood.visits.cli import visits_app
-from joinedup.population.contracts import CONTRACTS, contract
+from joinedup.population.cli_organisations import (
+    keep_organisations_in_step,
+    sync_organisations_now,
+)
 from joinedup.population.ingest.cli import ingest_app
-from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+
+if TYPE_CHECKING:  # the store brings Arrow: imported by the commands that use it (fast --help)
+    from joinedup.population.store import PopulationStore
 
 try:  # recent Typer carries its own copy of click
     from typer._click import exceptions as click_exceptions
@@ -106,6 +112,8 @@ def progress_bar() -> Iterator[Callable[[str, float], None]]:
     The bar appears on the first report, so work that fails before starting prints only its
     one-line error.
     """
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description:<40}"),
         BarColumn(),
@@ -139,6 +147,7 @@ def generate(
     ] = False,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
+    from joinedup.population.store import PopulationStore
     from joinedup.population.synthetic import generate_area
 
     settings = Settings.from_env(home)
@@ -146,6 +155,7 @@ def generate(
     with progress_bar() as progress:
         metadata = generate_area(store, patients=patients, seed=seed, progress=progress)
     out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
+    keep_organisations_in_step(settings, out)
     if report:
         print_calibration(store)
 
@@ -153,6 +163,8 @@ def generate(
 @app.command()
 def calibration(home: HomeOption = None) -> None:
     """Compare the stored area's figures with their published targets."""
+    from joinedup.population.store import PopulationStore
+
     print_calibration(PopulationStore(Settings.from_env(home).population_dir))
 
 
@@ -177,6 +189,8 @@ def contracts(
     ] = None,
 ) -> None:
     """List the population-store table contracts, or one table's columns."""
+    from joinedup.population.contracts import CONTRACTS, contract
+
     if table is None:
         listing = Table(title="Population-store tables")
         listing.add_column("table")
@@ -217,10 +231,22 @@ def score(
         ),
     ] = None,
 ) -> None:
-    """Score any extract with a published score; every rejected row is reported with its reason."""
+    """Score any extract with a published score; every rejected row is reported with its reason.
+
+    person_id may be any text (written back as given); columns the score does not use are
+    ignored. Exits with 1 when no row could be scored."""
     from joinedup.analytics.extract_scoring import score_extract
 
-    result = score_extract(name, input_path, output, index_date=_parse_date(index_date))
+    result = score_extract(
+        name, input_path, output, index_date=_parse_date(index_date), keep_scores=output is None
+    )
+    if result.ignored_columns:
+        err.print(
+            f"note: ignored column(s) {', '.join(result.ignored_columns)}: "
+            f"{name} does not use them",
+            markup=False,
+            highlight=False,
+        )
     counts = result.counts()
     out.print(
         f"{counts['rows_read']:,} rows read, {counts['rows_accepted']:,} accepted, "
@@ -229,8 +255,12 @@ def score(
     if result.output_path is not None:
         out.print(f"Scores: {result.output_path}")
         out.print(f"Rejects: {result.rejects_path}")
-    else:
-        out.print(result.scores.to_pandas().to_csv(index=False), end="", markup=False)
+    elif result.scores is not None:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.scores.column_names)
+        writer.writerows(
+            ("" if v is None else v for v in row.values()) for row in result.scores.to_pylist()
+        )
     for reject in result.rejects[:20]:
         err.print(f"row {reject.row}: {reject.reason}", markup=False, highlight=False)
     if len(result.rejects) > 20:
@@ -249,6 +279,8 @@ def _parse_date(text: str | None) -> dt.date | None:
 @app.command()
 def validate(home: HomeOption = None) -> None:
     """Check every table in the population store against its contract."""
+    from joinedup.population.contracts import contract
+    from joinedup.population.store import PopulationStore
     from joinedup.population.validation import reference_violations, validate_table
 
     store = PopulationStore(Settings.from_env(home).population_dir)
@@ -416,6 +448,14 @@ def db_upgrade(home: HomeOption = None) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     out.print(f"Care store at revision {current_revision(settings.database_url)}")
+    keep_organisations_in_step(settings, out)
+
+
+@db_app.command("sync-organisations")
+def db_sync_organisations(home: HomeOption = None) -> None:
+    """Mirror the population store's organisations into the care store (also done by `db
+    upgrade`, `generate` and `ingest` when both stores exist)."""
+    sync_organisations_now(Settings.from_env(home), out)
 
 
 @db_app.command("status")
@@ -459,6 +499,7 @@ def demo(
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
     from joinedup.population.organisation_mirror import sync_organisations
+    from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)

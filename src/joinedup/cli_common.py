@@ -1,6 +1,7 @@
 """What every `joinedup` command group shares: the --home option, the care store for one
-command, the actor a command-line write is recorded as, and how an import reports the lines it
-could not take (one table of line numbers and reasons, what happened under --strict, exit 1).
+command, the actor a command-line write is recorded as, keeping the care store's organisations
+in step with the population store, and how an import reports the lines it could not take (one
+table of line numbers and reasons, what happened under --strict, exit 1).
 
 Kept free of heavy imports, so `joinedup --help` stays fast.
 """
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from joinedup.settings import Settings
+
+# The role a command-line write is recorded under in the audit trail.
+CLI_ROLE = "command line"
 
 HomeOption = Annotated[
     Path | None,

@@ -1,9 +1,11 @@
-"""Scoring a CSV extract: the NHS Digital artificial HES sample, and broken files."""
+"""Scoring a CSV extract: the NHS Digital artificial HES sample as it comes (its own
+identifiers and extra columns), other identifiers, and broken files."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,34 +19,41 @@ from joinedup.analytics.extract_scoring import (
     score_extract,
 )
 from joinedup.analytics.oracles.charlson import charlson
+from joinedup.analytics.oracles.elixhauser import elixhauser
 from joinedup.analytics.oracles.hfrs import hfrs
+from joinedup.analytics.scores.icd10_codes import icd10_code_problem
 
 APC = "artificial_hes_apc_0102.csv"
 INDEX = dt.date(2002, 3, 31)  # the end of the sample's financial year, 2001/02
 HES_NO_CODE = {"", "-"}  # HES writes "-" in a diagnosis column with nothing in it
 
 
-def hes_extract(shared_dir: Path, target: Path) -> list[tuple[int, str, dt.date]]:
-    """`person_id,code,date` from the APC file: every DIAG_4_nn of every episode.
-
-    PSEUDO_HESID becomes a number (in order of first appearance); the date is the admission
-    date. Returns the rows written.
+def hes_extract(shared_dir: Path, target: Path) -> list[tuple[str, str, dt.date]]:
+    """The APC file's diagnoses one per row, as a HES analyst would cut them: every DIAG_4_nn
+    of every episode under the file's own headers (PSEUDO_HESID, a ``TEST…`` token, as the
+    person; ADMIDATE as the date), keeping columns the score does not use (EPIKEY, ADMIMETH,
+    the diagnosis position). Returns (person_id, code, date) of the rows written.
     """
-    people: dict[str, int] = {}
     rows = []
     source = shared_dir / "data" / "nhs_artificial_hes_sample" / APC
-    with source.open(newline="", encoding="utf-8") as handle:
+    with (
+        source.open(newline="", encoding="utf-8") as handle,
+        target.open("w", newline="", encoding="utf-8") as out,
+    ):
+        writer = csv.writer(out)
+        writer.writerow(["EPIKEY", "Person_ID", "ADMIMETH", "Diag_Position", "CODE", "Date"])
         for episode in csv.DictReader(handle):
-            person_id = people.setdefault(episode["PSEUDO_HESID"], len(people) + 1)
+            person_id = episode["PSEUDO_HESID"]
             admitted = dt.date.fromisoformat(episode["ADMIDATE"])
             for position in range(1, 21):
                 code = episode[f"DIAG_4_{position:02d}"].strip()
                 if code not in HES_NO_CODE:
                     rows.append((person_id, code, admitted))
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["person_id", "code", "date"])
-        writer.writerows((p, c, d.isoformat()) for p, c, d in rows)
+                    writer.writerow(
+                        [episode["EPIKEY"], person_id, episode["ADMIMETH"], position, code,
+                         admitted.isoformat()]
+                    )  # fmt: skip
+    assert rows and all(p.startswith("TEST") for p, _, _ in rows)
     return rows
 
 
@@ -74,10 +83,18 @@ def test_hfrs_of_the_artificial_hes_sample(hes):
         p: (e.score, e.category) for p, e in expected.items()
     }
     assert sum(1 for r in got.values() if r["hfrs_score"] > 0) > 100  # R54X, W19, Z74, ...
+    # The extra columns are ignored and named, as the file spells them.
+    assert result.ignored_columns == ["EPIKEY", "ADMIMETH", "Diag_Position"]
 
     # The files: scores with a header, and the rejects beside them.
     written = list(csv.DictReader((folder / "hfrs.csv").open(encoding="utf-8")))
     assert len(written) == result.people_scored
+    # Identifiers written back exactly, people in order of first appearance in the extract.
+    first_seen = list(dict.fromkeys(p for p, c, _ in accepted))
+    assert [r["person_id"] for r in written] == first_seen
+    assert {r["person_id"]: r["hfrs_score"] for r in written} == {
+        p: str(float(e.score)) for p, e in expected.items()
+    }
     assert list(written[0]) == ["person_id", "hfrs_score", "hfrs_category", "hfrs_groups"]
     assert (
         result.rejects_path == rejects_path_for(folder / "hfrs.csv") == folder / "hfrs.rejects.csv"
@@ -127,11 +144,10 @@ def test_broken_csv_rejects_each_bad_row_with_its_reason(tmp_path):
                            index_date=dt.date(2024, 6, 30))  # fmt: skip
 
     reasons = {r.row: r.reason for r in result.rejects}
-    assert sorted(reasons) == [4, 5, 6, 7, 8, 9, 10, 13, 14]
+    assert sorted(reasons) == [4, 5, 6, 8, 9, 10, 13, 14]  # row 7's person_id "abc" is fine
     assert "date '2024-02-30' is not a real date" in reasons[4]
     assert reasons[5] == "code is empty"
     assert reasons[6] == "person_id is empty"
-    assert "person_id 'abc' is not a positive whole number" in reasons[7]
     assert "code 'hello' is not an ICD-10 code" in reasons[8]
     assert "date 'yesterday' is not a date written YYYY-MM-DD" in reasons[9]
     assert "age 'seventy' is not a whole number" in reasons[10]
@@ -142,23 +158,23 @@ def test_broken_csv_rejects_each_bad_row_with_its_reason(tmp_path):
     # Counts: every data row accounted for; the blank line is counted, not rejected.
     assert result.counts() == {
         "rows_read": 14,
-        "rows_accepted": 5,
-        "rows_rejected": 9,
+        "rows_accepted": 6,
+        "rows_rejected": 8,
         "blank_lines": 1,
-        "people_scored": 4,
+        "people_scored": 5,
         "people_not_scored": 4,  # 2, 3, 4 and 6 have no accepted row (7 has one)
     }
     scores = {r["person_id"]: r for r in result.scores.to_pylist()}
-    assert sorted(scores) == [1, 5, 7, 8]
-    assert scores[1]["charlson_score"] == 1 and scores[1]["charlson_age_adjusted"] == 5  # dementia
-    assert (scores[7]["charlson_groups"], scores[7]["charlson_age_adjusted"]) == ("diab", 3)
-    assert scores[8]["charlson_age_adjusted"] is None  # no age given
+    assert list(scores) == ["1", "abc", "5", "7", "8"]  # in order of first appearance
+    assert scores["1"]["charlson_score"] == 1 and scores["1"]["charlson_age_adjusted"] == 5
+    assert (scores["7"]["charlson_groups"], scores["7"]["charlson_age_adjusted"]) == ("diab", 3)
+    assert scores["8"]["charlson_age_adjusted"] is None  # no age given
 
     rejected = list(csv.reader((tmp_path / "out" / "scores.rejects.csv").open(encoding="utf-8")))
     assert rejected[0] == ["row", "reason", "person_id", "code", "date", "age", "(unnamed)"]
-    assert rejected[5][:2] == ["8", reasons[8]]
-    assert rejected[5][2:] == ["4", "hello", "2024-01-01", "70", ""]
-    assert rejected[8][-1] == "oops"
+    assert rejected[4][:2] == ["8", reasons[8]]
+    assert rejected[4][2:] == ["4", "hello", "2024-01-01", "70", ""]
+    assert rejected[7][-1] == "oops"
 
 
 def test_an_age_that_contradicts_an_earlier_one_is_rejected(tmp_path):
@@ -170,7 +186,7 @@ def test_an_age_that_contradicts_an_earlier_one_is_rejected(tmp_path):
             "person (at the index date)"),
     ]  # fmt: skip
     assert result.scores.to_pylist() == [
-        {"person_id": 1, "charlson_score": 2, "charlson_age_adjusted": 6,
+        {"person_id": "1", "charlson_score": 2, "charlson_age_adjusted": 6,
          "charlson_groups": "ami, chf"},
     ]  # fmt: skip
 
@@ -179,7 +195,6 @@ def test_an_age_that_contradicts_an_earlier_one_is_rejected(tmp_path):
     ("content", "message"),
     [
         (b"person_id,date\n1,2024-01-01\n", "has no code column"),
-        (b"person_id,code,spell\n1,I50,9\n", "column(s) spell that this score does not use"),
         (b"person_id;code\n1;I50\n", "looks separated by semicolons"),
         (b"PK\x03\x04\x00\x00binary", "is not a CSV text file"),
         (b"person_id,code\n1,I50\xff\n", "is not UTF-8 text"),
@@ -207,7 +222,7 @@ def test_missing_file_unknown_score_and_undated_extract_with_an_index_date(tmp_p
         score_extract("hfrs", source, index_date=dt.date(2024, 1, 1))
     # Without an index date, an undated extract is scored whole.
     assert score_extract("hfrs", source).scores.to_pylist() == [
-        {"person_id": 1, "hfrs_score": 7.1, "hfrs_category": "intermediate", "hfrs_groups": "F00"}
+        {"person_id": "1", "hfrs_score": 7.1, "hfrs_category": "intermediate", "hfrs_groups": "F00"}
     ]
 
 
@@ -217,3 +232,150 @@ def test_registry_entries_name_their_columns():
         assert isinstance(spec, ScorerSpec)
         assert spec.required[:2] == ("person_id", "code")
     assert "age" in SCORERS["charlson"].optional and "age" not in SCORERS["hfrs"].columns
+
+
+def test_uuids_are_people(tmp_path):
+    people = [str(uuid.UUID(int=n * 7919 + 1, version=4)) for n in range(1, 4)]
+    source = tmp_path / "uuids.csv"
+    rows = [(people[0], "F00"), (people[1], "I50"), (people[0], "R54"), (people[2], "Z99")]
+    source.write_text("person_id,code\n" + "".join(f"{p},{c}\n" for p, c in rows), encoding="utf-8")
+    result = score_extract("hfrs", source, tmp_path / "hfrs.csv")
+    expected = hfrs([(p, c, None) for p, c in rows])
+    written = list(csv.DictReader((tmp_path / "hfrs.csv").open(encoding="utf-8")))
+    assert [r["person_id"] for r in written] == people
+    assert {r["person_id"]: Decimal(r["hfrs_score"]) for r in written} == {
+        p: e.score for p, e in expected.items()
+    }
+    assert result.rejects == [] and result.ignored_columns == []
+
+
+def test_identifiers_are_kept_as_written_and_extra_columns_ignored(tmp_path):
+    source = tmp_path / "mixed.csv"
+    source.write_text(
+        "Spell_ID, AGE ,CODE,Person_Id,Ward\n"
+        "s1,80,I50,007,A\n"
+        "s2,80,I21,7,B\n"
+        "s3,64,J44,ab 12 cd,C\n"
+        "s4,64,I50,  ab 12 cd  ,C\n"
+        "s5,70,E11.2,AB 12 CD,D\n",
+        encoding="utf-8",
+    )
+    result = score_extract("charlson", source, tmp_path / "out.csv")
+    assert result.ignored_columns == ["Spell_ID", "Ward"]
+    written = list(csv.reader((tmp_path / "out.csv").open(encoding="utf-8")))
+    # Leading zeros, inner spaces and case kept; the spaces around a value are not part of it.
+    assert written == [
+        ["person_id", "charlson_score", "charlson_age_adjusted", "charlson_groups"],
+        ["007", "1", "5", "chf"],
+        ["7", "1", "5", "ami"],  # 80: four age points
+        ["ab 12 cd", "2", "4", "chf, copd"],  # 64: two
+        ["AB 12 CD", "2", "5", "diabwc"],  # E11.2: diabetes with complications; 70: three
+    ]
+
+
+def test_an_extract_with_nothing_to_score_is_an_error_and_its_rejects_are_kept(tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text("person_id,code\n1,hello\n2,\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match=r"no row of bad\.csv could be scored: all 2 rows"):
+        score_extract("hfrs", source, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    rejected = list(csv.DictReader((tmp_path / "out.rejects.csv").open(encoding="utf-8")))
+    assert [r["row"] for r in rejected] == ["2", "3"]
+    source.write_text("person_id,code\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="has a header but no rows"):
+        score_extract("hfrs", source)
+
+
+def test_row_numbers_are_lines_of_the_file_through_blank_lines_and_crlf(tmp_path):
+    source = tmp_path / "crlf.csv"
+    lines = ["person_id,code", "1,F00", "", "2,bad", "   ", "", "3,I50,extra", "4,x", "5,R54", ""]
+    source.write_bytes("\r\n".join(lines).encode("utf-8"))
+    result = score_extract("hfrs", source)
+    assert [(r.row, r.reason.split(":")[0]) for r in result.rejects] == [
+        (4, "code 'bad' is not an ICD-10 code"),
+        (7, "the row has 3 values but the header has 2 columns; check for an unquoted comma or "
+            "a missing value"),
+        (8, "code 'x' is not an ICD-10 code"),
+    ]  # fmt: skip
+    assert result.blank_lines == 3
+    assert [r["person_id"] for r in result.scores.to_pylist()] == ["1", "5"]
+
+
+def test_the_stored_score_sql_is_the_pipeline_compiled_now():
+    """The SQL `joinedup score` runs is what the Ibis pipelines compile to today (a change to a
+    pipeline or its tables without `scripts/compile_score_sql.py` fails here)."""
+    from joinedup.analytics.score_sql import pipeline_sql, stored_sql
+    from joinedup.analytics.scores import hfrs as hfrs_module
+
+    ahead = {name: spec for name, spec in SCORERS.items() if spec.compiled_ahead}
+    assert set(ahead) == {"hfrs", "charlson", "elixhauser"}
+    for name, spec in ahead.items():
+        compiled = pipeline_sql(spec.load_pipeline(), spec.input_schema(spec.columns))
+        assert stored_sql(name) == compiled, f"run scripts/compile_score_sql.py ({name})"
+    assert SCORERS["hfrs"].lookback_years == hfrs_module.LOOKBACK_YEARS
+    assert SCORERS["charlson"].lookback_years is SCORERS["elixhauser"].lookback_years is None
+
+
+@pytest.mark.parametrize("index", [INDEX, dt.date(2001, 9, 30), dt.date(2003, 6, 1)])
+def test_extract_scores_equal_the_oracles_at_any_index_date(hes, tmp_path, index):
+    """The index date reaches the stored SQL as a window over the rows: the scores equal the
+    oracles' (which take the index date themselves) before, inside and after the sample's year."""
+    folder, rows = hes
+    accepted = [r for r in rows if icd10_code_problem(r[1]) is None]
+    got = {
+        name: {
+            r["person_id"]: r
+            for r in score_extract(name, folder / "apc.csv", index_date=index).scores.to_pylist()
+        }
+        for name in ("hfrs", "charlson", "elixhauser")
+    }
+    assert {p: Decimal(repr(r["hfrs_score"])) for p, r in got["hfrs"].items()} == {
+        p: e.score for p, e in hfrs(accepted, index).items()
+    }
+    assert {p: r["charlson_score"] for p, r in got["charlson"].items()} == {
+        p: e.score for p, e in charlson(accepted, index).items()
+    }
+    assert {p: r["elixhauser_score"] for p, r in got["elixhauser"].items()} == {
+        p: e.score for p, e in elixhauser(accepted, index).items()
+    }
+
+
+@pytest.mark.parametrize("score", ["efi", "cms"])
+def test_snomed_scores_of_an_extract_equal_their_pipeline(tmp_path, score):
+    """eFI and CMS (compiled with the index date when asked for) give each person what their
+    Ibis pipeline gives the same rows, people known by text."""
+    import ibis
+
+    from joinedup.analytics.engine import connect, put_table
+    from joinedup.analytics.scores.efi import efi_codelist_ids
+    from joinedup.terminology.codelists import codelist_table
+
+    listed = codelist_table(efi_codelist_ids(), ["snomed"]).column("code").to_pylist()
+    codes = sorted(set(listed))[::7][:40]  # codes of many deficits (and conditions)
+    people = [f"pt-{n:03d}" for n in range(12)]
+    rows = [(people[i % 12], codes[(i * 7) % len(codes)], "2024-01-15") for i in range(60)]
+    source = tmp_path / "snomed.csv"
+    source.write_text(
+        "person_id,code,date\n" + "".join(f"{p},{c},{d}\n" for p, c, d in rows), encoding="utf-8"
+    )
+    index = dt.date(2024, 6, 30)
+    got = score_extract(score, source, index_date=index).scores.to_pylist()
+
+    con = connect("duckdb")
+    table = put_table(
+        con,
+        "codes",
+        ibis.memtable(
+            {
+                "person_id": [people.index(p) for p, _, _ in rows],
+                "code": [c for _, c, _ in rows],
+                "date": [dt.date.fromisoformat(d) for _, _, d in rows],
+            }
+        ).to_pyarrow(),
+    )
+    expected = con.to_pyarrow(SCORERS[score].load_pipeline()(table, index_date=index)).to_pylist()
+    con.disconnect()
+    assert [r["person_id"] for r in got] == people  # in order of first appearance
+    numbers = [v for r in got for v in r.values() if isinstance(v, int | float)]
+    assert any(numbers), "every score zero: the test would not see a wrong join"
+    assert {r.pop("person_id"): r for r in got} == {people[r.pop("person_id")]: r for r in expected}

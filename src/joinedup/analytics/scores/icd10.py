@@ -32,7 +32,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,24 +40,24 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+# The plain-Python rule lives in an Ibis-free module (the command line checks codes with it
+# without importing Ibis); re-exported here, where the scores look for it.
+from joinedup.analytics.scores.icd10_codes import (
+    icd10_code_problem,
+    normalise_icd10,
+    years_before,
+)
+
+__all__ = ["icd10_code_problem", "normalise_icd10", "years_before"]
+
 DATA = Path(__file__).with_name("data")
 
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
-_LEADING_CODE = re.compile(r"[A-Z][0-9]{2}[0-9]*")
-# The same two patterns in the engines' regex dialects (RE2 in DuckDB, Java in Spark).
+# The normalisation patterns in the engines' regex dialects (RE2 in DuckDB, Java in Spark).
 _SQL_NOT_ALNUM = r"[^A-Za-z0-9]"
 _SQL_LEADING_CODE = r"^([A-Z][0-9]{2}[0-9]*)"
 
 # The groups of a person as text for people (and CSV cells): "F00, R54, W19".
 SEPARATOR = ", "
-
-
-def normalise_icd10(code: str | None) -> str | None:
-    """An ICD-10 code as recorded, in the normal form (see the module rule); None if not one."""
-    if code is None:
-        return None
-    match = _LEADING_CODE.match(_NOT_ALNUM.sub("", code).upper())
-    return match.group(0) if match else None
 
 
 def normalised_icd10(code: ir.StringValue) -> ir.StringValue:
@@ -67,31 +66,11 @@ def normalised_icd10(code: ir.StringValue) -> ir.StringValue:
     return cleaned.re_extract(_SQL_LEADING_CODE, 1).nullif("")
 
 
-def icd10_code_problem(code: str) -> str | None:
-    """Why `code` cannot be read as ICD-10, in words a person can act on; None if it can."""
-    if not code.strip():
-        return "code is empty"
-    if normalise_icd10(code) is None:
-        return (
-            f"code {code!r} is not an ICD-10 code: it should start with a letter and two "
-            "digits, e.g. I50, I50.0 or I500"
-        )
-    return None
-
-
 @functools.cache
 def reference_rows(score: str, name: str) -> tuple[dict[str, str], ...]:
     """The rows of a derived published table, `data/<score>/<name>`, as text (cached)."""
     with (DATA / score / name).open(newline="", encoding="utf-8") as handle:
         return tuple(csv.DictReader(handle))
-
-
-def years_before(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` earlier (29 February -> 28 February)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 def persons_of(diagnoses: ir.Table) -> ir.Table:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from joinedup.cli_common import HomeOption
 from joinedup.errors import UserError
+from joinedup.population.cli_organisations import keep_organisations_in_step
 from joinedup.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def _run(home: Path | None, items: Iterable[Any], source: str, strict: bool) -> 
             print_summary(exc.result)
             raise
     print_summary(result)
+    keep_organisations_in_step(settings, out)
 
 
 def print_summary(result: BatchResult) -> None:
