@@ -352,7 +352,7 @@ def synthetic_objections(store: PopulationStore, seed: int) -> list[tuple[int, s
 
     For the demo only: refuses a store that is not synthetic.
     """
-    from joinedup.population.overview import registered_population
+    from joinedup.population.reads import registered_population
 
     metadata = store.metadata()
     if not metadata.get("synthetic"):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.models import CareAction, CarePlan, CarePlanVersion, NamedProfessional
 from joinedup.governance.models import CareTeamMember, User
 from joinedup.interop import fhir_out
-from joinedup.population.people import PersonIdentity
+from joinedup.population.reads import PersonIdentity
 from joinedup.population.store import PopulationStore
 from joinedup.terminology.codelists import load_codelist
 
