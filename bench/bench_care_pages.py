@@ -35,7 +35,7 @@ from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
 from joinedup.care.models import CareAction
 from joinedup.care.named_professionals import assign
-from joinedup.care.person_record import find_person_quickly
+from joinedup.population.reads import find_person
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.organisations import sync_organisations
@@ -198,7 +198,7 @@ def main() -> int:
     # People registered at the coordinator's practices now (the run is as of its index date).
     pool = rng.sample(ids, min(len(ids), 2 * args.requests))
     current = [
-        p for p in pool if (f := find_person_quickly(store, p)) and f.practice_code in practices
+        p for p in pool if (f := find_person(store, p)) and f.practice_code in practices
     ]
     sample = people + current[: max(0, args.requests - len(people))]
     person_urls = [f"/people/{p}" for p in sample][: args.requests]
