@@ -186,6 +186,13 @@ class OnePersonReader:
         with self.lock:
             return self.con.execute(sql, list(params)).fetchall()
 
+    def records(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """`rows`, each as a dict by column name."""
+        with self.lock:
+            result = self.con.execute(sql, list(params))
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
 
 #: The process's one-person reader (person pages share it).
 one_person_reader = OnePersonReader()
