@@ -352,12 +352,12 @@ def synthetic_objections(store: PopulationStore, seed: int) -> list[tuple[int, s
 
     For the demo only: refuses a store that is not synthetic.
     """
-    from joinedup.population.reads import registered_population
+    from joinedup.population.reads import extract_date, registered_population
 
     metadata = store.metadata()
     if not metadata.get("synthetic"):
         raise ObjectionError("synthetic objections are only made for a synthetic area")
-    extract = dt.date.fromisoformat(str(metadata["extract_date"])[:10])
+    extract = extract_date(store)
     con = ibis.duckdb.connect()
     try:
         people = registered_population(

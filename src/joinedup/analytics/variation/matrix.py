@@ -51,7 +51,7 @@ from joinedup.analytics.variation.people import (
 )
 from joinedup.analytics.variation.standardisation import STRATA, expected_from_cells
 from joinedup.governance.suppression import suppress_count, suppressed_share
-from joinedup.population.reads import organisation_names, organisations
+from joinedup.population.reads import extract_date, organisation_names, organisations
 from joinedup.population.store import PopulationStore
 
 ADJUSTMENTS: tuple[fp.Adjustment, ...] = ("none", "multiplicative", "additive")
@@ -421,10 +421,6 @@ def compare_with_peers(result: IndicatorResult, code: str, group: PeerGroup) -> 
 
 _CACHE: dict[tuple, YearVariation] = {}
 _LOCK = threading.Lock()
-
-
-def extract_date(store: PopulationStore) -> dt.date:
-    return dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
 
 
 def year_ends(store: PopulationStore, as_of: dt.date | None = None) -> list[dt.date]:
