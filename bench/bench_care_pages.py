@@ -35,7 +35,6 @@ from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
 from joinedup.care.models import CareAction
 from joinedup.care.named_professionals import assign
-from joinedup.care.person_record import find_person_quickly
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.uow import unit_of_work
@@ -43,6 +42,7 @@ from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import practices_covered
 from joinedup.governance.roles import Principal
 from joinedup.population.organisation_mirror import sync_organisations
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
@@ -197,9 +197,7 @@ def main() -> int:
     ids = local["person_id"].to_pylist()
     # People registered at the coordinator's practices now (the run is as of its index date).
     pool = rng.sample(ids, min(len(ids), 2 * args.requests))
-    current = [
-        p for p in pool if (f := find_person_quickly(store, p)) and f.practice_code in practices
-    ]
+    current = [p for p in pool if (f := find_person(store, p)) and f.practice_code in practices]
     sample = people + current[: max(0, args.requests - len(people))]
     person_urls = [f"/people/{p}" for p in sample][: args.requests]
 

@@ -32,7 +32,7 @@ from joinedup.governance.models import BreakGlassGrant
 from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import PersonIdentity, find_person
+from joinedup.population.reads import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

@@ -26,7 +26,7 @@ from joinedup.governance.models import CareTeamMember, User, UserOrganisation
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from tests.auth_support import principal
 

@@ -22,7 +22,7 @@ from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web import case_finding

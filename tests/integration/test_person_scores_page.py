@@ -29,7 +29,7 @@ from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import BreakGlassGrant, User, UserOrganisation
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

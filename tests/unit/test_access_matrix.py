@@ -31,7 +31,7 @@ from joinedup.carestore.models import Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import ROLE_IDS, role_book
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app

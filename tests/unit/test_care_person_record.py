@@ -7,16 +7,63 @@ import datetime as dt
 import pandas as pd
 
 from joinedup.analytics.case_finding import extract_date
-from joinedup.care.person_record import TIMELINE_YEARS, find_person_quickly, person_record
-from joinedup.population.people import find_person
+from joinedup.analytics.scores.conditions import ltc_codelists, ltc_table
+from joinedup.care.person_record import TIMELINE_YEARS, person_record
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 
 
-def test_the_identity_index_answers_as_find_person_does(small_store: PopulationStore) -> None:
+def test_the_identity_lookup_answers_as_the_tables_say(small_store: PopulationStore) -> None:
+    """The fast lookup against the glossary's rule worked out here by hand with pandas."""
+    on = extract_date(small_store)
+    patients = pd.read_parquet(small_store.path("patients")).set_index("person_id")
+    regs = pd.read_parquet(small_store.path("registrations"))
+    orgs = pd.read_parquet(small_store.path("organisations")).set_index("org_code")
     ids = [*range(1, 6001, 97), 10**9]
-    assert [find_person_quickly(small_store, p) for p in ids] == [
-        find_person(small_store, p) for p in ids
-    ]
+    for pid in ids:
+        found = find_person(small_store, pid)
+        if pid not in patients.index:
+            assert found is None
+            continue
+        me = patients.loc[pid]
+        mine = regs[regs.person_id == pid]
+        start, end = mine.start_date.map(_day), mine.end_date.map(_day)
+        open_then = mine[(start <= on) & end.map(lambda d: d is None or d > on)]
+        death = _day(me.date_of_death)
+        alive = _day(me.date_of_birth) <= on and (death is None or death > on)
+        practice = None
+        if alive and len(open_then):
+            practice = open_then.sort_values("start_date").practice_code.iloc[-1]
+        assert found is not None and found.nhs_number == me.nhs_number
+        assert found.date_of_birth == _day(me.date_of_birth) and found.date_of_death == death
+        assert found.practice_code == practice, pid
+        if practice is not None:
+            assert found.practice_name == orgs.loc[practice, "name"]
+            parent = orgs.loc[practice, "parent_code"]
+            assert found.neighbourhood_code == parent
+            assert found.neighbourhood_name == orgs.loc[parent, "name"]
+
+
+def _day(value: object) -> dt.date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def test_conditions_are_the_long_term_conditions_recorded_first(
+    small_store: PopulationStore,
+) -> None:
+    as_of = extract_date(small_store)
+    events = pd.read_parquet(small_store.path("clinical_events"))
+    codes = ltc_codelists().to_pandas().merge(ltc_table().to_pandas(), on="codelist_id")
+    coded = events.merge(codes, on=["code_system", "code"])
+    coded = coded[pd.to_datetime(coded.event_date).dt.date <= as_of]
+    busy = int(coded.person_id.value_counts().index[0])
+    firsts = coded[coded.person_id == busy].groupby("name").event_date.min()
+    expected = sorted(((pd.Timestamp(d).date(), n) for n, d in firsts.items()))
+
+    record = person_record(small_store, busy, as_of, None)
+
+    assert [(c.first_recorded, c.name) for c in record.conditions] == expected
+    assert len(expected) >= 2
 
 
 def test_the_record_holds_every_contact_in_the_window(small_store: PopulationStore) -> None:

@@ -30,7 +30,7 @@ from joinedup.governance.objections import record_objection
 from joinedup.governance.pseudonyms import area_key, pseudonyms
 from joinedup.interop.cli import export_app
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal

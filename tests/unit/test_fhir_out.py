@@ -10,7 +10,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from joinedup.interop import fhir_out
-from joinedup.population.people import PersonIdentity
+from joinedup.population.reads import PersonIdentity
 
 UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-"
 

@@ -22,9 +22,9 @@ from joinedup.population.overview import (
     PopulationOverview,
     age_band_index,
     population_overview,
-    registered_population,
     years_before,
 )
+from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
 BANDS = [

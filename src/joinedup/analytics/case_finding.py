@@ -52,7 +52,7 @@ from joinedup.errors import UserError
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.governance.suppression import suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.terminology.codelists import codelist_table, load_codelist
 

@@ -36,6 +36,7 @@ import pandas as pd
 from joinedup.analytics.stratify import latest_run
 from joinedup.errors import UserError
 from joinedup.governance.suppression import suppress_count, suppressed_share, withheld_unless
+from joinedup.population.reads import organisation_names
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 
@@ -404,10 +405,9 @@ def _ethnicities(store: PopulationStore) -> pd.DataFrame:
 
 def _names(store: PopulationStore) -> Mapping[str, str]:
     try:
-        rows = store.read("organisations", columns=["org_code", "name"]).to_pylist()
+        return organisation_names(store)
     except StoreError:
         return {}
-    return {r["org_code"]: r["name"] for r in rows}
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from joinedup.analytics.scores import charlson, cms, conditions, efi, elixhauser
 from joinedup.analytics.scores.conditions import LONG_TERM_CONDITIONS
 from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun, latest_run
 from joinedup.errors import UserError
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import load_codelist

@@ -5,7 +5,7 @@ The table segmentation rules, Pareto views and stratification runs read. Engine-
 Rules
 -----
 * **Who**: everyone registered and alive at the end of the index date
-  (``population.overview.registered_population``: an open registration, the latest one if
+  (``population.reads.registered_population``: an open registration, the latest one if
   several, and age in whole years at the index date).
 * **Neighbourhood**: the practice's parent organisation when that parent is a neighbourhood;
   null otherwise.
@@ -48,7 +48,7 @@ import ibis
 
 from joinedup.analytics.scores import charlson, cms, conditions, efi, hfrs
 from joinedup.analytics.scores.conditions import LONG_TERM_CONDITIONS, as_date, window_start
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import registered_population
 
 WINDOW_DAYS = 365
 

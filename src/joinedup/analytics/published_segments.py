@@ -25,6 +25,7 @@ from joinedup.analytics.pareto import (
 from joinedup.analytics.segmentation import Scheme, Segment, SegmentationError, builtin_scheme
 from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun
 from joinedup.governance.suppression import suppress_count, suppressed_share, withheld_unless
+from joinedup.population.reads import organisations
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 
@@ -160,15 +161,11 @@ def _published_segment(
 def _organisation_names(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     """Organisation names by code, and each practice's neighbourhood code (empty if unknown)."""
     try:
-        rows = (
-            PopulationStore(settings.population_dir)
-            .read("organisations", columns=["org_code", "name", "parent_code"])
-            .to_pylist()
-        )
+        orgs = organisations(PopulationStore(settings.population_dir))
     except StoreError:
         return {}, {}
-    names = {r["org_code"]: r["name"] for r in rows}
-    parents = {r["org_code"]: r["parent_code"] or "" for r in rows}
+    names = {code: org.name for code, org in orgs.items()}
+    parents = {code: org.parent_code or "" for code, org in orgs.items()}
     return names, parents
 
 

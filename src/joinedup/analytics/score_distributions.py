@@ -38,6 +38,7 @@ from joinedup.governance.suppression import (
     suppressed_share,
     withheld_unless,
 )
+from joinedup.population.reads import organisations
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 
@@ -312,16 +313,12 @@ def _distribution(
 
 def _organisation_names(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     try:
-        rows = (
-            PopulationStore(settings.population_dir)
-            .read("organisations", columns=["org_code", "name", "parent_code"])
-            .to_pylist()
-        )
+        orgs = organisations(PopulationStore(settings.population_dir))
     except StoreError:
         return {}, {}
     return (
-        {r["org_code"]: r["name"] for r in rows},
-        {r["org_code"]: r["parent_code"] or "" for r in rows},
+        {code: o.name for code, o in orgs.items()},
+        {code: o.parent_code or "" for code, o in orgs.items()},
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.care_plan import agree_plan, current_plan, parse_content, save_plan
 from joinedup.governance.models import User
 from joinedup.governance.roles import Principal
+from joinedup.population.reads import extract_date
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -217,8 +218,7 @@ def seed_demo_plans(
     plans, history and a diff. Safe to run again: people with a plan are left alone.
     """
     author = _author(sessions, author_user_id)
-    metadata = PopulationStore(settings.population_dir).metadata()
-    extract = dt.date.fromisoformat(str(metadata["extract_date"])[:10])
+    extract = extract_date(PopulationStore(settings.population_dir))
     written: list[int] = []
     for number, person_id in enumerate(person_ids):
         if current_plan(sessions, person_id) is not None:

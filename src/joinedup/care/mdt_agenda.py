@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.analytics.stratify import compare_runs, list_runs
 from joinedup.care.models import CareAction, CarePlan, MdtDecision, MdtMeeting, RegisterEntry
 from joinedup.errors import UserError
+from joinedup.population.reads import extract_date
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -94,8 +95,7 @@ def activity_window_end(settings: Settings | None, meeting_day: dt.date) -> dt.d
     store = PopulationStore(settings.population_dir)
     if not store.exists():
         return meeting_day
-    extract = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
-    return min(meeting_day, extract)
+    return min(meeting_day, extract_date(store))
 
 
 def agenda_candidates(

@@ -15,9 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,36 +29,11 @@ from joinedup.care.person_record import RunPlace, run_place
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.people import PersonIdentity, find_person
+from joinedup.population.reads import PersonIdentity, find_person, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 SUMMARY_ACTIVITY_DAYS = 365
-
-
-def _rows(store: PopulationStore, table: str, ids: list[int], columns: list[str]) -> list[Any]:
-    """Rows of `table` for `ids`, read with a Parquet filter (row groups that miss are skipped)."""
-    return pq.read_table(
-        store.path(table), columns=["person_id", *columns], filters=[("person_id", "in", ids)]
-    ).to_pylist()
-
-
-def current_practices(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, str]:
-    """Each person's practice at the store's extract date (the registration that started last,
-    as `joinedup.population.people.find_person` says), in one read for them all."""
-    ids = sorted(set(person_ids))
-    if not ids or not store.exists():
-        return {}
-    extract = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
-    latest: dict[int, tuple[dt.date, str]] = {}
-    for row in _rows(store, "registrations", ids, ["practice_code", "start_date", "end_date"]):
-        open_then = row["start_date"] <= extract and (
-            row["end_date"] is None or row["end_date"] > extract
-        )
-        known = latest.get(row["person_id"])
-        if open_then and (known is None or row["start_date"] > known[0]):
-            latest[row["person_id"]] = (row["start_date"], row["practice_code"])
-    return {person: code for person, (_, code) in latest.items()}
 
 
 def is_attendee(sessions: sessionmaker[Session], principal: Principal, meeting_id: int) -> bool:
@@ -89,7 +62,7 @@ def visible_people(
         return set()
     if is_attendee(sessions, principal, meeting_id):
         return ids
-    practices = current_practices(store, ids)
+    practices = practices_of(store, ids)
     return {p for p in ids if person_access(sessions, principal, p, practices.get(p)).allowed}
 
 
@@ -98,10 +71,8 @@ def nhs_labels(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, s
     ids = sorted(set(person_ids))
     if not ids or not store.exists():
         return {}
-    return {
-        int(row["person_id"]): f"NHS number {format_nhs_number(row['nhs_number'])}"
-        for row in _rows(store, "patients", ids, ["nhs_number"])
-    }
+    found = (find_person(store, p) for p in ids)
+    return {p.person_id: f"NHS number {format_nhs_number(p.nhs_number)}" for p in found if p}
 
 
 @dataclass(frozen=True)

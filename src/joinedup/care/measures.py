@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +26,7 @@ from joinedup.care.models import (
 )
 from joinedup.care.register import OPEN_STATES
 from joinedup.governance.objections import active_objectors
+from joinedup.population.reads import organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -149,14 +149,7 @@ class _Tally:
 
 
 def _neighbourhoods(store: PopulationStore) -> list[str]:
-    orgs = pq.read_table(store.path("organisations"), columns=["org_code", "org_type"])
-    return sorted(
-        code
-        for code, kind in zip(
-            orgs["org_code"].to_pylist(), orgs["org_type"].to_pylist(), strict=True
-        )
-        if kind == "neighbourhood"
-    )
+    return sorted(code for code, o in organisations(store).items() if o.org_type == "neighbourhood")
 
 
 def _person_neighbourhoods(run: StratificationRun | None) -> dict[int, str]:

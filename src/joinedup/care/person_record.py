@@ -3,11 +3,10 @@ contacts (GP, A&E, admissions, outpatients, community and social care) and their
 latest stratification run (scores, segments, admission risk and its top factors).
 
 Why it is fast at 300,000 people: each table is read with ``WHERE person_id = ?`` straight from
-its Parquet file on one long-lived DuckDB connection with the Parquet metadata cache on. The
-store writes row groups of 65,536 rows in person order, so DuckDB's min/max statistics skip
-every row group that cannot hold the person and decodes only a sliver of each table; no Ibis
-expression is built or compiled per request. The run's per-person columns are read once per run
-file and kept indexed by person (a run is never rewritten), like `analytics.person_scores`.
+its Parquet file by `joinedup.population.reads.one_person_reader` (the one place such reads
+skip Ibis: ADR 0003); no Ibis expression is built or compiled per request. The run's
+per-person columns are read once per run file and kept indexed by person (a run is never
+rewritten), like `analytics.person_scores`.
 
 Identifiable: callers check the legitimate relationship and audit the view first.
 """
@@ -16,14 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -33,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.analytics.scores.conditions import ltc_codelists, ltc_table
 from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun
 from joinedup.care.models import CareAction, CarePlan, CarePlanVersion
-from joinedup.population import people
+from joinedup.population.reads import one_person_reader, table_file
 from joinedup.population.store import PopulationStore
 
 #: How far back the timeline reaches, and how many entries it shows at most.
@@ -120,115 +116,17 @@ class PersonRecord:
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
 
-class _Reader:
-    """One DuckDB connection for one-person reads, serialised by a lock."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            con = duckdb.connect()
-            con.execute("SET parquet_metadata_cache = true")
-            con.execute("SET threads = 1")  # one person's rows: threads only add hand-over
-            codes = ltc_codelists()
-            names = ltc_table()
-            con.register("_ltc_codes", codes)
-            con.register("_ltc_names", names)
-            con.execute(
-                "CREATE TEMP TABLE ltc AS SELECT c.code_system, c.code, n.name "
-                "FROM _ltc_codes c JOIN _ltc_names n USING (codelist_id)"
-            )
-            con.unregister("_ltc_codes")
-            con.unregister("_ltc_names")
-            self._con = con
-        return self._con
-
-    def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, list(params)).fetchall()
-
-
-_READER = _Reader()
-
-
-def find_person_quickly(store: PopulationStore, person_id: int) -> people.PersonIdentity | None:
-    """`joinedup.population.people.find_person`, from an in-memory index of everyone's identity
-    and current registration, built once per store (rebuilt when its files change).
-
-    Why: even on a long-lived connection, one lookup decodes a 65,536-row group of `patients`
-    and of `registrations` (measured on 300,000 people: 31 ms median, 46 ms p95 on a busy
-    2-core machine); the index answers in microseconds and holds about 30 MB. The index is
-    built by `find_person`'s rule (the registration open at the extract date that started
-    last) and tested against it."""
-    frame = _identities(
-        str(store.root),
-        store.path("patients").stat().st_mtime,
-        store.path("registrations").stat().st_mtime,
-        str(store.metadata()["extract_date"])[:10],
-    )
-    try:
-        row = frame.loc[int(person_id)]
-    except KeyError:
-        return None
-    return people.PersonIdentity(
-        int(person_id),
-        str(row["nhs_number"]),
-        _as_date(row["date_of_birth"]),  # type: ignore[arg-type]
-        str(row["sex"]),
-        _as_date(row["date_of_death"]),
-        _text_or_none(row["practice_code"]),
-        _text_or_none(row["practice_name"]),
-        _text_or_none(row["neighbourhood_code"]),
-        _text_or_none(row["neighbourhood_name"]),
-    )
-
-
-_IDENTITY_QUERY = """
-with reg as (
-    select person_id, practice_code from (
-        select person_id, practice_code,
-               row_number() over (partition by person_id order by start_date desc) as n
-        from read_parquet($registrations)
-        where start_date <= $on and (end_date is null or end_date > $on)
-    ) where n = 1
-)
-select p.person_id, p.nhs_number, p.date_of_birth, p.sex, p.date_of_death,
-       reg.practice_code, pr.name as practice_name, nb.org_code as neighbourhood_code,
-       nb.name as neighbourhood_name
-from read_parquet($patients) p
-left join reg using (person_id)
-left join read_parquet($organisations) pr on pr.org_code = reg.practice_code
-left join read_parquet($organisations) nb
-       on nb.org_code = pr.parent_code and nb.org_type = 'neighbourhood'
-"""
+_READER = one_person_reader
 
 
 @functools.lru_cache(maxsize=1)
-def _identities(root: str, patients: float, registrations: float, extract: str) -> pd.DataFrame:
-    store = PopulationStore(Path(root))
-    with duckdb.connect() as con:
-        frame = con.execute(
-            _IDENTITY_QUERY,
-            {
-                "on": dt.date.fromisoformat(extract),
-                "patients": str(store.path("patients")),
-                "registrations": str(store.path("registrations")),
-                "organisations": str(store.path("organisations")),
-            },
-        ).df()
-    return frame.set_index("person_id")
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return pd.Timestamp(value).date()
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+def _condition_names() -> dict[tuple[str, str], str]:
+    """(code system, code) → the long-term condition it records."""
+    names = dict(
+        zip(ltc_table()["codelist_id"].to_pylist(), ltc_table()["name"].to_pylist(), strict=True)
+    )
+    codes = ltc_codelists().to_pylist()
+    return {(c["code_system"], c["code"]): names[c["codelist_id"]] for c in codes}
 
 
 def person_record(
@@ -264,21 +162,23 @@ def person_record(
 
 
 def _table(store: PopulationStore, name: str) -> str | None:
-    path = store.path(name)
-    return str(path) if path.is_file() else None
+    return table_file(store, name)
 
 
 def _conditions(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Condition, ...]:
     path = _table(store, "clinical_events")
     if path is None:
         return ()
-    rows = _READER.rows(
-        "SELECT l.name, min(e.event_date) FROM read_parquet(?) e "
-        "JOIN ltc l ON l.code_system = e.code_system AND l.code = e.code "
-        "WHERE e.person_id = ? AND e.event_date <= ? GROUP BY l.name ORDER BY 2, 1",
+    firsts: dict[str, dt.date] = {}
+    for system, code, day in _READER.rows(
+        "SELECT code_system, code, min(event_date) FROM read_parquet(?) "
+        "WHERE person_id = ? AND event_date <= ? GROUP BY 1, 2",
         (path, person_id, as_of),
-    )
-    return tuple(Condition(str(name), day) for name, day in rows)
+    ):
+        name = _condition_names().get((system, code))
+        if name is not None and (name not in firsts or day < firsts[name]):
+            firsts[name] = day
+    return tuple(Condition(n, d) for n, d in sorted(firsts.items(), key=lambda i: (i[1], i[0])))
 
 
 def _medicines(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Medicine, ...]:

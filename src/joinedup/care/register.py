@@ -44,7 +44,7 @@ from joinedup.governance.consent import DEFAULT_KIND, current_consent
 from joinedup.governance.models import CareTeamMember, Consent
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
-from joinedup.population.people import find_person
+from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 
 #: Where an entry may move from each state. The one table the service and the pages read.

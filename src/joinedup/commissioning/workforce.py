@@ -47,7 +47,6 @@ The measures
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
@@ -66,6 +65,7 @@ from joinedup.commissioning.workforce_models import WorkforceBatch, WorkforceFig
 from joinedup.errors import UserError
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import suppress_count
+from joinedup.population.reads import list_sizes, organisations
 from joinedup.population.store import PopulationStore, StoreError
 
 PURPOSE = "commissioning: workforce baseline"
@@ -495,35 +495,23 @@ def area_practices(
     if store is None:
         return {}
     try:
-        orgs = store.read(
-            "organisations", columns=["org_code", "name", "org_type", "parent_code", "imd_decile"]
-        ).to_pylist()
-        registrations = store.read(
-            "registrations", columns=["person_id", "practice_code", "start_date", "end_date"]
-        ).to_pandas()
-        extract = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
+        orgs = list(organisations(store).values())
+        sizes = list_sizes(store, excluding=objectors)
     except (StoreError, KeyError, FileNotFoundError):
         return {}
-    current = registrations[
-        (registrations["start_date"] <= extract)
-        & (registrations["end_date"].isna() | (registrations["end_date"] >= extract))
-        & ~registrations["person_id"].isin(list(objectors))
-    ]
-    sizes = current.groupby("practice_code")["person_id"].nunique()
-    names = {o["org_code"]: o["name"] for o in orgs}
+    names = {o.code: o.name for o in orgs}
     found = {}
     for o in orgs:
-        if o["org_type"] != "practice":
+        if o.org_type != "practice":
             continue
-        decile = o["imd_decile"]
-        parent = o["parent_code"] or ""
-        found[o["org_code"]] = AreaPractice(
-            code=o["org_code"],
-            name=o["name"],
+        parent = o.parent_code or ""
+        found[o.code] = AreaPractice(
+            code=o.code,
+            name=o.name,
             parent_code=parent,
             parent_name=names.get(parent, parent),
-            imd_quintile=None if decile is None else (int(decile) + 1) // 2,
-            list_size=int(sizes.get(o["org_code"], 0)),
+            imd_quintile=None if o.imd_decile is None else (o.imd_decile + 1) // 2,
+            list_size=sizes.get(o.code, 0),
         )
     return found
 

@@ -34,7 +34,7 @@ from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.models import Objection
 from joinedup.governance.roles import Principal
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import extract_date, registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
 KINDS: dict[str, str] = {
@@ -356,7 +356,7 @@ def synthetic_objections(store: PopulationStore, seed: int) -> list[tuple[int, s
     metadata = store.metadata()
     if not metadata.get("synthetic"):
         raise ObjectionError("synthetic objections are only made for a synthetic area")
-    extract = dt.date.fromisoformat(str(metadata["extract_date"])[:10])
+    extract = extract_date(store)
     con = ibis.duckdb.connect()
     try:
         people = registered_population(

@@ -31,7 +31,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +38,8 @@ from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.roles import Principal
 from joinedup.governance.secrets import secret_key
-from joinedup.population.store import PopulationStore, StoreError
+from joinedup.population.reads import registered_person_ids
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 PREFIX = "PX-"
@@ -133,31 +133,10 @@ def normalise(value: str) -> str:
 # --- re-identification ---------------------------------------------------------------------
 
 
-_REGISTERED = """
-select distinct r.person_id
-from read_parquet($registrations) r
-join read_parquet($patients) p using (person_id)
-where r.start_date <= $on and (r.end_date is null or r.end_date > $on)
-  and p.date_of_birth <= $on and (p.date_of_death is null or p.date_of_death > $on)
-order by 1
-"""
-
-
 def registered_people(store: PopulationStore) -> np.ndarray:
-    """person_id of everyone registered and alive at the store's extract date."""
-    if not store.exists():
-        raise StoreError(f"no population store at {store.root}; run `joinedup generate` first")
-    on = str(store.metadata()["extract_date"])[:10]
-    with duckdb.connect() as con:
-        rows = con.execute(
-            _REGISTERED,
-            {
-                "on": on,
-                "patients": str(store.path("patients")),
-                "registrations": str(store.path("registrations")),
-            },
-        ).fetchnumpy()
-    return np.asarray(rows["person_id"], dtype=np.int64)
+    """person_id of everyone registered at the store's extract date (the one registration
+    rule: `joinedup.population.reads`)."""
+    return registered_person_ids(store)
 
 
 def _stamp(store: PopulationStore) -> int:

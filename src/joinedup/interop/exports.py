@@ -220,7 +220,7 @@ def export_person_fhir(
     audited as an export of that person's record."""
     from joinedup.governance.relationships import person_access
     from joinedup.interop.person_fhir import person_bundle
-    from joinedup.population.people import find_person
+    from joinedup.population.reads import find_person
 
     _require(user, "record.view", "a person's record")
     person = find_person(store, person_id)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import duckdb
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.resource import Resource
 from sqlalchemy import select
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.models import CareAction, CarePlan, CarePlanVersion, NamedProfessional
 from joinedup.governance.models import CareTeamMember, User
 from joinedup.interop import fhir_out
-from joinedup.population.people import PersonIdentity
+from joinedup.population.reads import PersonIdentity, one_person_reader, table_file
 from joinedup.population.store import PopulationStore
 from joinedup.terminology.codelists import load_codelist
 
@@ -42,15 +41,12 @@ def measurement_codes() -> dict[tuple[str, str], str]:
 
 
 def _rows(store: PopulationStore, table: str, where: str, person_id: int) -> list[dict[str, Any]]:
-    if not store.path(table).exists():
+    path = table_file(store, table)
+    if path is None:
         return []
-    with duckdb.connect() as con:
-        result = con.execute(
-            f"select * from read_parquet($path) where person_id = $person and {where}",
-            {"path": str(store.path(table)), "person": person_id},
-        )
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    return one_person_reader.records(
+        f"select * from read_parquet(?) where person_id = ? and {where}", (path, person_id)
+    )
 
 
 def gp_appointments(store: PopulationStore, person_id: int) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ from generator internals — so the report checks what analytics will actually s
   registered at some point in that year (people with no cost count, at zero);
 * GP appointments (booked, attended or not) per person-year in the last full year.
 
-"Registered at the extract date": a registration that has started and not ended, born, alive.
+"Registered at the extract date": the one registration rule of `joinedup.population.reads`
+(compiled to the SQL these figures run on), as the glossary states it.
 Conditions and eFI deficits are found with the project's codelists (joinedup.terminology), the
 same lists the analytics pipelines use, not with the generator's own code table.
 """
@@ -28,6 +29,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from joinedup.population.reads import extract_date, registered_sql
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.terminology.codelists import codelist_table, list_codelists
 
@@ -65,14 +67,6 @@ TABLES = (
 )
 
 
-REGISTERED_SQL = """
-    CREATE TEMP TABLE registered AS
-    SELECT DISTINCT p.person_id, p.date_of_birth
-    FROM patients p JOIN registrations r USING (person_id)
-    WHERE r.start_date <= $extract AND (r.end_date IS NULL OR r.end_date >= $extract)
-      AND p.date_of_birth <= $extract
-      AND (p.date_of_death IS NULL OR p.date_of_death > $extract)
-"""
 PREVALENCE_SQL = """
     SELECT s.code_set, count(DISTINCT e.person_id)
     FROM clinical_events e
@@ -131,7 +125,7 @@ class CalibrationFigure:
 
 def calibration_figures(store: PopulationStore) -> list[CalibrationFigure]:
     """Measure the stored area against the generator's published targets."""
-    extract = date.fromisoformat(str(store.metadata()["extract_date"])[:10])
+    extract = extract_date(store)
     con = duckdb.connect()
     try:
         for name in TABLES:
@@ -141,7 +135,7 @@ def calibration_figures(store: PopulationStore) -> list[CalibrationFigure]:
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_quoted(path)}')")
         con.register("code_sets_arrow", _code_sets())
         con.execute("CREATE TEMP TABLE code_sets AS SELECT * FROM code_sets_arrow")
-        con.execute(REGISTERED_SQL, {"extract": extract})
+        con.execute(f"CREATE TEMP TABLE registered AS {registered_sql(extract)}")
         return _prevalence(con, extract) + _efi(con, extract) + _last_year(con, extract)
     finally:
         con.close()

@@ -1,13 +1,9 @@
 """Population overview: who is registered with the area's practices at the extract date.
 
-The registered population at the extract date is everyone who, at the end of that day,
-  - has an open registration with one of the area's practices: one that started on or before
-    the extract date and has no end date or ends after it (a registration whose last day is
-    the extract date has closed by the end of it);
-  - has been born and is alive: born on or before the extract date, and no date of death or
-    one after it.
-A person with more than one open registration (overlapping records) counts once, at the
-practice of the registration that started last. Age is in whole years at the extract date.
+The registered population at the extract date is everyone registered at the end of that day
+by the one registration rule (`joinedup.population.reads.registered_population`; glossary:
+"registered at the extract date"), each at one practice. Age is in whole years at the extract
+date.
 
 The counting runs as one Ibis query on DuckDB over the Parquet files: it groups people by
 practice, age band, sex and deprivation decile (a few thousand cells at most, whatever the
@@ -34,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
+from joinedup.population.reads import organisations, registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
 #: Age bands as (key, label, lowest age); each runs up to the next band's lowest age.
@@ -267,47 +264,20 @@ class _Organisations:
 
     @classmethod
     def read(cls, store: PopulationStore) -> _Organisations:
-        table = store.read("organisations", columns=["org_code", "name", "org_type", "parent_code"])
-        return cls(table.to_pylist())
+        return cls(
+            [
+                {
+                    "org_code": o.code,
+                    "name": o.name,
+                    "org_type": o.org_type,
+                    "parent_code": o.parent_code,
+                }
+                for o in organisations(store).values()
+            ]
+        )
 
     def practices_in(self, neighbourhood: str | None) -> list[str]:
         return [p for p in self.practices if self.neighbourhood_of.get(p) == neighbourhood]
-
-
-def registered_population(registrations: ibis.Table, patients: ibis.Table, on: date) -> ibis.Table:
-    """Everyone registered and alive at the end of `on`, one row each: person_id,
-    practice_code, date_of_birth, age, sex and imd_decile.
-
-    An engine-neutral Ibis pipeline over the registrations and patients tables; see the module
-    docstring for the rules.
-    """
-    day = ibis.literal(on, type="date")
-    current = registrations.filter(
-        (registrations.start_date <= day)
-        & (registrations.end_date.isnull() | (registrations.end_date > day))
-    )
-    # Each person's open registration that started last: no newer open one exists.
-    newer = current.view()
-    latest = current.anti_join(
-        newer,
-        [current.person_id == newer.person_id, newer.start_date > current.start_date],
-    ).select("person_id", "practice_code")
-    alive = patients.filter(
-        (patients.date_of_birth <= day)
-        & (patients.date_of_death.isnull() | (patients.date_of_death > day))
-    )
-    people = latest.join(alive, "person_id")
-    dob = people.date_of_birth
-    before_birthday = (dob.month() > on.month) | ((dob.month() == on.month) & (dob.day() > on.day))
-    age = on.year - dob.year() - before_birthday.cast("int64")
-    return people.select(
-        "person_id",
-        "practice_code",
-        "date_of_birth",
-        age=age,
-        sex=people.sex,
-        imd_decile=people.imd_decile,
-    )
 
 
 def age_band_index(date_of_birth: ibis.DateValue, on: date) -> ibis.IntegerValue:

@@ -7,16 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.governance.aggregates import aggregate_overview
 from joinedup.governance.objections import active_objectors
 from joinedup.population.dictionary import TableEntry, data_dictionary, table_entry
 from joinedup.population.overview import PopulationOverview
-from joinedup.population.store import PopulationStore
-from joinedup.settings import Settings
 from joinedup.web.api_reference import api_reference
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AppSettings,
+    Sessions,
+    Store,
+)
 from joinedup.web.health import HealthReport, run_health_checks
 from joinedup.web.security import require
 from joinedup.web.templating import templates
@@ -49,8 +50,8 @@ service_router = APIRouter(tags=["service"])
     responses={404: {"model": Problem, "description": "No such neighbourhood"}, **NO_STORE},
 )
 def get_population_overview(
-    store: Annotated[PopulationStore, Depends(get_population_store)],
-    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
+    store: Store,
+    sessions: Sessions,
     neighbourhood: Annotated[
         str | None,
         Query(description="Organisation code of a neighbourhood, to count only its practices."),
@@ -99,7 +100,5 @@ def get_api_docs(request: Request) -> HTMLResponse:
 
 
 @service_router.get("/health", name="health", summary="Whether the service and its stores are up")
-def get_health(
-    request: Request, settings: Annotated[Settings, Depends(get_settings)]
-) -> HealthReport:
+def get_health(request: Request, settings: AppSettings) -> HealthReport:
     return run_health_checks(settings, request.app.state.health_checks)

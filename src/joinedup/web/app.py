@@ -43,9 +43,9 @@ from joinedup.web import (
     variation,
     workforce,
 )
-from joinedup.web.dependencies import is_api_request
 from joinedup.web.health import default_health_checks
-from joinedup.web.security import SignInRequired
+from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
+from joinedup.web.security import SignInRequired, is_api_request
 from joinedup.web.templating import STATIC_DIR, templates
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -117,7 +117,8 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 class SecurityHeadersMiddleware:
-    """Adds the Content-Security-Policy and related headers to every response."""
+    """Adds the Content-Security-Policy and related headers to every response, and
+    ``Cache-Control: no-store`` to every answer about a named person (`web.person_gate`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -132,6 +133,8 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if scope.get("state", {}).get(IDENTIFIABLE):  # left by the person gate
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -196,6 +199,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse(exc.next_url, status_code=303)
 
+    async def gate_answer(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GateAnswer)
+        return exc.response
+
     async def server_error(request: Request, exc: Exception) -> Response:
         return _error_page(request, 500, HEADINGS[500])
 
@@ -204,4 +211,5 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, no_store)
     app.add_exception_handler(NeighbourhoodNotFound, no_neighbourhood)
     app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(GateAnswer, gate_answer)
     app.add_exception_handler(Exception, server_error)

@@ -24,10 +24,10 @@ import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -48,9 +48,8 @@ from joinedup.governance.users import (
     authenticate,
     change_password,
 )
-from joinedup.web.dependencies import get_sessions
+from joinedup.web.dependencies import ServiceUser, get_sessions
 from joinedup.web.navigation import visible_areas
-from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 SESSION_COOKIE = "joinedup_session"
@@ -264,9 +263,7 @@ def _field(form: Any, name: str) -> str:
 
 
 @router.post("/sign-out", name="sign_out")
-async def sign_out(
-    request: Request, principal: Annotated[Principal, Depends(require("service.use"))]
-) -> Response:
+async def sign_out(request: Request, principal: ServiceUser) -> Response:
     if principal.session_id:
         sessions = get_sessions(request)
         await run_in_threadpool(end_session, sessions, principal.session_id, _now(request))
@@ -281,16 +278,12 @@ async def sign_out(
 
 
 @router.get("/account/password", name="change_password")
-def change_password_page(
-    request: Request, principal: Annotated[Principal, Depends(require("service.use"))]
-) -> Response:
+def change_password_page(request: Request, principal: ServiceUser) -> Response:
     return _password_form(request, principal)
 
 
 @router.post("/account/password", name="change_password_submit")
-async def change_password_submit(
-    request: Request, principal: Annotated[Principal, Depends(require("service.use"))]
-) -> Response:
+async def change_password_submit(request: Request, principal: ServiceUser) -> Response:
     form = await request.form()
     current = _field(form, "current_password")
     new = _field(form, "new_password")

@@ -1,9 +1,11 @@
 """Holistic care plans: view, write, version history, compare, the person's agreement, print.
 
-Every page: find the person (404), ask the sharing rule (`joinedup.care.care_plan.plan_access`:
-legitimate relationship, and the person's consent outside their own practice) and refuse with
-403 and the reason, or audit the view (`record_view`) before anything is rendered. Writes go
-through the service (`save_plan`, `agree_plan`), each one transaction with its audit event.
+Every route is behind the person gate (`joinedup.web.person_gate`) with the care plan's
+sharing rule as its access rule (`joinedup.care.care_plan.plan_access`: legitimate
+relationship, and the person's consent outside their own practice; editing also needs the
+right to change the plan): 404 for an unknown person, 403 with the reason, or the view audited
+before anything is rendered. Writes go through the service (`save_plan`, `agree_plan`), each
+one transaction with its audit event.
 
 The edit form carries the version it started from (``base_version``). When someone saved
 since, the form comes back with what the user typed, who changed the plan and when, what they
@@ -36,21 +38,15 @@ from joinedup.care.plan_content import (
     new_item_id,
     parse_content,
 )
-from joinedup.governance.audit import record_view
 from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.people import PersonIdentity, find_person
-from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store, get_sessions
-from joinedup.web.security import require
+from joinedup.population.reads import PersonIdentity
+from joinedup.web.dependencies import get_sessions
+from joinedup.web.person_gate import AccessRule, OpenedPerson, Verdict, person_gate
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-Viewer = Annotated[Principal, Depends(require("record.view"))]
-Writer = Annotated[Principal, Depends(require("care.write"))]
-Store = Annotated[PopulationStore, Depends(get_population_store)]
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 #: The repeatable rows of the form: section -> (form row prefix, fields typed in the row).
 ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -65,48 +61,46 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
 ROW_DEFAULTS = {"status"}
 OPTIONAL_TEXT = ("ceilings_of_treatment", "preferred_place_of_care", "preferred_place_of_death")
 DATES = ("medication_review_due_on", "review_due_on")
-NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _person(store: PopulationStore, person_id: int) -> PersonIdentity:
-    person = find_person(store, person_id)
-    if person is None:
-        raise HTTPException(status_code=404, detail="There is no person with that number.")
-    return person
+def _plan_rule(*, edit: bool) -> AccessRule:
+    """The sharing rule (`plans.plan_access`) as the person gate's rule; editing also needs
+    the right to change the plan (else the read-only refusal)."""
+
+    def rule(
+        request: Request, sessions: sessionmaker[Session], user: Principal, person: PersonIdentity
+    ) -> Verdict[plans.PlanAccess]:
+        access = plans.plan_access(sessions, user, person.person_id, person.practice_code)
+        allowed = access.can_view and (access.can_edit or not edit)
+        refusal = access.refusal or "read_only"
+        return Verdict(allowed, access, access.basis, refusal, access.consent_decision)
+
+    return rule
 
 
-def _refused(
-    request: Request, user: Principal, person_id: int, access: plans.PlanAccess
-) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "care_plans/refused.html",
-        {
-            "access": access,
-            "person_id": person_id,
-            "can_break_glass": user.can("record.break_glass"),
-            "break_glass_url": f"/people/{person_id}/break-glass",
-        },
-        status_code=403,
-        headers=NO_STORE,
+def _plan_gate(what: str | None, *, edit: bool = False, audit_query: tuple[str, ...] = ()) -> Any:
+    return Depends(
+        person_gate(
+            what,
+            permissions=["care.write" if edit else "record.view"],
+            rule=_plan_rule(edit=edit),
+            audit_query=audit_query,
+            subject="care plan",
+        )
     )
 
 
-def _gate(
-    request: Request,
-    user: Principal,
-    sessions: sessionmaker[Session],
-    store: PopulationStore,
-    person_id: int,
-    *,
-    edit: bool = False,
-) -> tuple[PersonIdentity, plans.PlanAccess] | Response:
-    """The person and what the user may do with their plan, or the refusal page."""
-    person = _person(store, person_id)
-    access = plans.plan_access(sessions, user, person_id, person.practice_code)
-    if not access.can_view or (edit and not access.can_edit):
-        return _refused(request, user, person_id, access)
-    return person, access
+PlanView = Annotated[
+    OpenedPerson[plans.PlanAccess], _plan_gate("care_plan", audit_query=("version",))
+]
+PlanVersions = Annotated[OpenedPerson[plans.PlanAccess], _plan_gate("care_plan.versions")]
+PlanDiff = Annotated[
+    OpenedPerson[plans.PlanAccess], _plan_gate("care_plan.diff", audit_query=("from", "to"))
+]
+PlanPrint = Annotated[OpenedPerson[plans.PlanAccess], _plan_gate("care_plan.print")]
+PlanEdit = Annotated[OpenedPerson[plans.PlanAccess], _plan_gate("care_plan.edit", edit=True)]
+#: A write: the gate decides, the write's unit of work is its audit.
+PlanWrite = Annotated[OpenedPerson[plans.PlanAccess], _plan_gate(None, edit=True)]
 
 
 def _page(request: Request, name: str, person: PersonIdentity, **context: Any) -> Response:
@@ -127,8 +121,7 @@ def _page(request: Request, name: str, person: PersonIdentity, **context: Any) -
             "scalar_fields": SCALAR_FIELDS,
             **context,
         },
-        status_code=status,
-        headers=NO_STORE,
+        status_code=status,  # no-store: every answer behind the person gate
     )
 
 
@@ -138,18 +131,13 @@ def _page(request: Request, name: str, person: PersonIdentity, **context: Any) -
 @router.get("/people/{person_id}/care-plan", name="care_plan")
 def care_plan_page(
     request: Request,
-    person_id: int,
-    user: Viewer,
-    sessions: Sessions,
-    store: Store,
+    opened: PlanView,
     version: int | None = None,
     saved: int | None = None,
     agreed: int | None = None,
 ) -> Response:
-    gate = _gate(request, user, sessions, store, person_id)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
+    person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
+    person_id = person.person_id
     plan = (
         plans.current_plan(sessions, person_id)
         if version is None
@@ -157,13 +145,6 @@ def care_plan_page(
     )
     if version is not None and plan is None:
         raise HTTPException(status_code=404, detail="This plan has no such version.")
-    record_view(
-        sessions,
-        user,
-        person_id=person_id,
-        what="care_plan",
-        detail={"version": plan.version if plan else None, "basis": access.basis},
-    )
     states = plans.live_action_states(sessions, plan.plan_id) if plan else {}
     return _page(
         request,
@@ -179,37 +160,17 @@ def care_plan_page(
 
 
 @router.get("/people/{person_id}/care-plan/versions", name="care_plan_versions")
-def care_plan_versions(
-    request: Request, person_id: int, user: Viewer, sessions: Sessions, store: Store
-) -> Response:
-    gate = _gate(request, user, sessions, store, person_id)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
-    history = plans.plan_history(sessions, person_id)
-    record_view(
-        sessions,
-        user,
-        person_id=person_id,
-        what="care_plan.versions",
-        detail={"versions": len(history)},
-    )
+def care_plan_versions(request: Request, opened: PlanVersions) -> Response:
+    person, access = opened.person, opened.access
+    history = plans.plan_history(opened.sessions, person.person_id)
     return _page(request, "versions.html", person, history=history, access=access)
 
 
 @router.get("/people/{person_id}/care-plan/diff", name="care_plan_diff")
-def care_plan_diff(
-    request: Request,
-    person_id: int,
-    user: Viewer,
-    sessions: Sessions,
-    store: Store,
-) -> Response:
+def care_plan_diff(request: Request, opened: PlanDiff) -> Response:
     """Compare two versions: ?from=&to= (default: the latest and the one before it)."""
-    gate = _gate(request, user, sessions, store, person_id)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
+    person, access, sessions = opened.person, opened.access, opened.sessions
+    person_id = person.person_id
     asked = request.query_params
     latest = plans.current_plan(sessions, person_id)
     if latest is None:
@@ -223,9 +184,6 @@ def care_plan_diff(
         before, after, lines = plans.diff_versions(sessions, person_id, old, new)
     except plans.PlanError as exc:
         raise HTTPException(status_code=404, detail=_sentence(exc)) from None
-    record_view(
-        sessions, user, person_id=person_id, what="care_plan.diff", detail={"from": old, "to": new}
-    )
     return _page(
         request,
         "diff.html",
@@ -239,23 +197,11 @@ def care_plan_diff(
 
 
 @router.get("/people/{person_id}/care-plan/print", name="care_plan_print")
-def care_plan_print(
-    request: Request, person_id: int, user: Viewer, sessions: Sessions, store: Store
-) -> Response:
-    gate = _gate(request, user, sessions, store, person_id)
-    if isinstance(gate, Response):
-        return gate
-    person, _ = gate
-    plan = plans.current_plan(sessions, person_id)
+def care_plan_print(request: Request, opened: PlanPrint) -> Response:
+    person, sessions = opened.person, opened.sessions
+    plan = plans.current_plan(sessions, person.person_id)
     if plan is None:
         raise HTTPException(status_code=404, detail="This person has no care plan yet.")
-    record_view(
-        sessions,
-        user,
-        person_id=person_id,
-        what="care_plan.print",
-        detail={"version": plan.version},
-    )
     states = plans.live_action_states(sessions, plan.plan_id)
     return _page(
         request, "print.html", person, plan=plan, content=plans.with_live_actions(plan, states)
@@ -266,13 +212,9 @@ def care_plan_print(
 
 
 @router.post("/people/{person_id}/care-plan/agree", name="care_plan_agree")
-async def care_plan_agree(
-    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
-) -> Response:
-    gate = _gate(request, user, sessions, store, person_id, edit=True)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
+async def care_plan_agree(request: Request, opened: PlanWrite) -> Response:
+    person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
+    person_id = person.person_id
     form = await request.form()
     try:
         version = int(str(form.get("version", "")))
@@ -286,13 +228,7 @@ async def care_plan_agree(
         )
     except plans.PlanError as exc:
         plan = plans.current_plan(sessions, person_id)
-        record_view(
-            sessions,
-            user,
-            person_id=person_id,
-            what="care_plan",
-            detail={"version": plan.version if plan else None},
-        )
+        opened.record_view("care_plan", {"version": plan.version if plan else None})
         states = plans.live_action_states(sessions, plan.plan_id) if plan else {}
         return _page(
             request,
@@ -312,33 +248,22 @@ async def care_plan_agree(
 
 
 @router.get("/people/{person_id}/care-plan/edit", name="care_plan_edit")
-def care_plan_edit(
-    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
-) -> Response:
-    gate = _gate(request, user, sessions, store, person_id, edit=True)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
+def care_plan_edit(request: Request, opened: PlanEdit) -> Response:
+    person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
+    person_id = person.person_id
     plan = plans.current_plan(sessions, person_id)
     if plan is None:
         draft, base = plans.blank_content(), 0
     else:
         states = plans.live_action_states(sessions, plan.plan_id)
         draft, base = _draft_of(plans.with_live_actions(plan, states)), plan.version
-    record_view(
-        sessions, user, person_id=person_id, what="care_plan.edit", detail={"version": base or None}
-    )
     return _edit_page(request, user, person, access, draft, base_version=base, plan=plan)
 
 
 @router.post("/people/{person_id}/care-plan/edit", name="care_plan_save")
-async def care_plan_save(
-    request: Request, person_id: int, user: Writer, sessions: Sessions, store: Store
-) -> Response:
-    gate = _gate(request, user, sessions, store, person_id, edit=True)
-    if isinstance(gate, Response):
-        return gate
-    person, access = gate
+async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
+    person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
+    person_id = person.person_id
     form = await request.form()
     draft = draft_from_form(form)
     base = _int(form.get("base_version"))
@@ -366,10 +291,9 @@ async def care_plan_save(
             problems=exc.problems, status_code=400,
         )  # fmt: skip
     except plans.PlanChangedMeanwhile as exc:
-        record_view(
-            sessions, user, person_id=person_id, what="care_plan.conflict",
-            detail={"base_version": base, "their_version": exc.theirs.version},
-        )  # fmt: skip
+        opened.record_view(
+            "care_plan.conflict", {"base_version": base, "their_version": exc.theirs.version}
+        )
         return _edit_page(
             request, user, person, access, draft, base_version=exc.theirs.version, change_note=note,
             conflict=exc, status_code=409,

@@ -21,10 +21,10 @@ coordinated care register (`on_register`: the register's open entries).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,9 +37,13 @@ from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AppSettings,
+    CaseFindingViewer,
+    Sessions,
+    Store,
+)
 from joinedup.web.pages import is_htmx_partial
-from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 VIEW_PERMISSIONS = ("case_finding.view_identifiable", "case_finding.view_pseudonymised")
@@ -49,11 +53,6 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 #: Rows shown on the page; the CSV export always holds everyone.
 PAGE_ROWS = 500
 LIST_VIEW = "case_finding_list"
-
-UserDep = Annotated[Principal, Depends(require(*VIEW_PERMISSIONS))]
-StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _audience(
@@ -116,10 +115,10 @@ def _scope(result: cf.CaseFindingResult) -> dict[str, Any]:
 @router.get("/case-finding", name="case_finding")
 def case_finding_index(
     request: Request,
-    user: UserDep,
-    store: StoreDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
+    user: CaseFindingViewer,
+    store: Store,
+    sessions: Sessions,
+    settings: AppSettings,
 ) -> Response:
     audience = _audience(user, sessions, settings)
     run = latest_run(settings)
@@ -154,10 +153,10 @@ def case_finding_index(
 @router.get("/case-finding/{list_id}.csv", name="case_finding_csv")
 def case_finding_csv(
     list_id: str,
-    user: UserDep,
-    store: StoreDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
+    user: CaseFindingViewer,
+    store: Store,
+    sessions: Sessions,
+    settings: AppSettings,
     practice: str | None = None,
     neighbourhood: str | None = None,
 ) -> Response:
@@ -197,10 +196,10 @@ def case_finding_csv(
 def case_finding_list(
     request: Request,
     list_id: str,
-    user: UserDep,
-    store: StoreDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
+    user: CaseFindingViewer,
+    store: Store,
+    sessions: Sessions,
+    settings: AppSettings,
     practice: str | None = None,
     neighbourhood: str | None = None,
 ) -> Response:

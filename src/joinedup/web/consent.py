@@ -2,9 +2,8 @@
 
 * ``/people/{person_id}/consent`` (``consent.record``): the person's consent to share their
   care plan (history, the latest standing) and their objections to secondary use; record a
-  decision or an objection. Only with a legitimate relationship
-  (`joinedup.governance.relationships.person_access`); otherwise 403, pointing at break-glass.
-  The page shows an identifiable person, so each view is audited (`record_view`).
+  decision or an objection. Behind the person gate (`joinedup.web.person_gate`): only with a
+  legitimate relationship, otherwise 403 with the break-glass offer; each view is audited.
 * ``/pseudonyms/reidentify`` (``pseudonym.reidentify``): a pseudonym and a reason in, the
   person_id and a link to their page out; `joinedup.governance.pseudonyms.reidentify` audits it.
 
@@ -16,13 +15,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.errors import UserError
 from joinedup.governance import consent as consents
-from joinedup.governance.audit import record_view
 from joinedup.governance.objections import KINDS as OBJECTION_KINDS
 from joinedup.governance.objections import record_objection, withdraw_objection
 from joinedup.governance.pseudonyms import (
@@ -32,23 +29,21 @@ from joinedup.governance.pseudonyms import (
     UnknownPseudonymError,
     reidentify,
 )
-from joinedup.governance.relationships import person_access
+from joinedup.governance.relationships import Access
 from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.people import PersonIdentity, find_person
-from joinedup.population.store import PopulationStore
-from joinedup.settings import Settings
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
-from joinedup.web.security import require
+from joinedup.web.dependencies import AppSettings, Reidentifier, Sessions, Store
+from joinedup.web.person_gate import OpenedPerson, person_gate
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-Recorder = Annotated[Principal, Depends(require("consent.record"))]
-Reidentifier = Annotated[Principal, Depends(require("pseudonym.reidentify"))]
-Store = Annotated[PopulationStore, Depends(get_population_store)]
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConsentGate = Annotated[
+    OpenedPerson[Access], Depends(person_gate("person.consent", permissions=["consent.record"]))
+]
+ConsentWriteGate = Annotated[
+    OpenedPerson[Access], Depends(person_gate(None, permissions=["consent.record"]))
+]
 
 #: What the consent form can do, as its ``action`` field says.
 ACTIONS = ("consent", "objection", "withdraw_objection")
@@ -59,34 +54,16 @@ def _person_page(person_id: int) -> str:
     return f"/people/{person_id}/scores"
 
 
-def _person_or_404(store: PopulationStore, person_id: int) -> PersonIdentity:
-    person = find_person(store, person_id)
-    if person is None:
-        raise HTTPException(status_code=404, detail="There is no one with that person number.")
-    return person
-
-
-def _refused(request: Request, person_id: int) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "consent/no_relationship.html",
-        {"person_id": person_id, "break_glass_url": f"/people/{person_id}/break-glass"},
-        status_code=403,
-    )
-
-
 def _consent_page(
     request: Request,
-    user: Principal,
-    sessions: sessionmaker[Session],
-    person: PersonIdentity,
+    opened: OpenedPerson[Access],
     *,
     error: str | None = None,
     error_field: str = "decision",
     form: dict[str, str] | None = None,
     recorded: str | None = None,
 ) -> Response:
-    record_view(sessions, user, person_id=person.person_id, what="person.consent")
+    person, user, sessions = opened.person, opened.user, opened.sessions
     history = consents.consent_history(sessions, person.person_id)
     objections = consents.objections_of(sessions, person.person_id)
     active_kinds = {o.kind for o in objections if o.active}
@@ -113,41 +90,25 @@ def _consent_page(
         "consent/person.html",
         context,
         status_code=400 if error else 200,
-        headers={"Cache-Control": "no-store"},
     )
 
 
 @router.get("/people/{person_id}/consent", name="person_consent")
-def consent_page(
-    request: Request,
-    person_id: int,
-    user: Recorder,
-    sessions: Sessions,
-    store: Store,
-    recorded: str | None = None,
-) -> Response:
-    person = _person_or_404(store, person_id)
-    if not person_access(sessions, user, person_id, person.practice_code).allowed:
-        return _refused(request, person_id)
+def consent_page(request: Request, opened: ConsentGate, recorded: str | None = None) -> Response:
     shown = recorded if recorded in ACTIONS else None
-    return _consent_page(request, user, sessions, person, recorded=shown)
+    return _consent_page(request, opened, recorded=shown)
 
 
 @router.post("/people/{person_id}/consent", name="person_consent_record")
 def record_consent_decision(
     request: Request,
-    person_id: int,
-    user: Recorder,
-    sessions: Sessions,
-    store: Store,
+    opened: ConsentWriteGate,
     action: Annotated[str, Form()] = "consent",
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
     objection_kind: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _person_or_404(store, person_id)
-    if not person_access(sessions, user, person_id, person.practice_code).allowed:
-        return _refused(request, person_id)
+    person_id, user, sessions = opened.person_id, opened.user, opened.sessions
     form = {"decision": decision, "note": note, "objection_kind": objection_kind}
     try:
         if action == "consent":
@@ -167,11 +128,10 @@ def record_consent_decision(
             field = "objection_kind"
         else:
             field = "note" if "note" in str(exc) else "decision"
+        opened.record_view("person.consent")  # the form is shown again, with the person
         return _consent_page(
             request,
-            user,
-            sessions,
-            person,
+            opened,
             error=str(exc)[:1].upper() + str(exc)[1:] + ".",
             error_field=field,
             form=form,
@@ -223,7 +183,7 @@ def reidentify_submit(
     user: Reidentifier,
     sessions: Sessions,
     store: Store,
-    settings: SettingsDep,
+    settings: AppSettings,
     pseudonym: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:

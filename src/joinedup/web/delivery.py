@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,19 +29,19 @@ from joinedup.governance.audit import record_export
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    DeliverySubmitter,
+    Sessions,
+)
 from joinedup.web.navigation import area_titled
 from joinedup.web.pages import csv_download
-from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-Viewer = Annotated[Principal, Depends(require("population.view_aggregates"))]
-Exporter = Annotated[Principal, Depends(require("aggregates.export"))]
-Submitter = Annotated[Principal, Depends(require("delivery.submit"))]
 
 PURPOSE = "commissioning: delivery of the primary care specification"
 RAG_TAGS = {
@@ -128,7 +128,7 @@ def _population_text(population: int) -> str:
 
 
 @router.get("/commissioning", name="commissioning_home")
-def commissioning_home(request: Request, user: Viewer) -> Response:
+def commissioning_home(request: Request, user: AggregateViewer) -> Response:
     return templates.TemplateResponse(
         request,
         "commissioning/home.html",
@@ -147,9 +147,9 @@ def commissioning_home(request: Request, user: Viewer) -> Response:
 @router.get("/commissioning/delivery", name="delivery_tracker")
 def tracker_page(
     request: Request,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    user: Viewer,
+    sessions: Sessions,
+    settings: AppSettings,
+    user: AggregateViewer,
     quarter: str | None = None,
 ) -> Response:
     tracker = _tracker(sessions, settings)
@@ -199,9 +199,9 @@ def quarter_grid(tracker: svc.Tracker) -> list[tuple[Element, list[svc.Aggregate
 @router.get("/commissioning/delivery/report", name="delivery_report")
 def report_page(
     request: Request,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    user: Viewer,
+    sessions: Sessions,
+    settings: AppSettings,
+    user: AggregateViewer,
     quarter: str | None = None,
 ) -> Response:
     """The quarterly board report: a printable page."""
@@ -228,7 +228,7 @@ def report_page(
 
 
 @router.get("/commissioning/delivery.csv", name="delivery_csv")
-def submissions_csv(sessions: SessionsDep, user: Exporter) -> Response:
+def submissions_csv(sessions: Sessions, user: AggregateExporter) -> Response:
     """The submissions that stand, in the format `joinedup delivery import` reads."""
     records = svc.submissions(sessions)
     record_export(
@@ -249,9 +249,9 @@ def submissions_csv(sessions: SessionsDep, user: Exporter) -> Response:
 @router.get("/commissioning/delivery/submit", name="delivery_form")
 def form_page(
     request: Request,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    user: Submitter,
+    sessions: Sessions,
+    settings: AppSettings,
+    user: DeliverySubmitter,
     area: str | None = None,
     element: str | None = None,
     quarter: str | None = None,
@@ -300,7 +300,7 @@ def _form(
 
 @router.post("/commissioning/delivery/submit", name="delivery_submit")
 async def submit(
-    request: Request, sessions: SessionsDep, settings: SettingsDep, user: Submitter
+    request: Request, sessions: Sessions, settings: AppSettings, user: DeliverySubmitter
 ) -> Response:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in svc.CSV_COLUMNS}
@@ -414,9 +414,9 @@ def _describe(trajectory: svc.Trajectory) -> str:
 @router.get("/commissioning/delivery/{area_code}/{element_id}", name="delivery_trajectory")
 def trajectory_page(
     request: Request,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    user: Viewer,
+    sessions: Sessions,
+    settings: AppSettings,
+    user: AggregateViewer,
     area_code: str,
     element_id: str,
     recorded: str | None = None,
@@ -458,9 +458,9 @@ TRAJECTORY_COLUMNS = (
 
 @router.get("/commissioning/delivery/{area_code}/{element_id}/data.csv", name="delivery_data")
 def trajectory_csv(
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    user: Exporter,
+    sessions: Sessions,
+    settings: AppSettings,
+    user: AggregateExporter,
     area_code: str,
     element_id: str,
 ) -> Response:

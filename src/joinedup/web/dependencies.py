@@ -1,13 +1,29 @@
-"""What routes ask FastAPI for: the app's settings and its stores."""
+"""What routes ask FastAPI for, named once: the app's settings, its stores and the signed-in
+principal with the permission a route needs.
+
+Every route module takes its parameters from these aliases rather than writing its own
+``Annotated[…, Depends(…)]``::
+
+    @router.get("/care-coordination/worklist")
+    def worklist_page(request: Request, user: Viewer, sessions: Sessions) -> Response: ...
+
+A principal alias is `joinedup.web.security.require` with the permission(s) from roles.yaml
+that allow the route (any one will do). Identifiable person routes take the person gate
+instead (`joinedup.web.person_gate`), which requires the permission itself.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
+from joinedup.governance.roles import Principal
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web.security import require
 
 
 def get_settings(request: Request) -> Settings:
@@ -19,15 +35,6 @@ def get_population_store(request: Request) -> PopulationStore:
     return PopulationStore(get_settings(request).population_dir)
 
 
-def is_api_request(request: Request) -> bool:
-    """Whether the request is for the JSON API (answered with JSON, errors included)."""
-    path = request.url.path
-    root = request.scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    return path == "/api" or path.startswith("/api/") or path in ("/health", "/openapi.json")
-
-
 def get_sessions(request: Request) -> sessionmaker[Session]:
     """The care store's session factory, made once per app from the settings' database URL."""
     factory: sessionmaker[Session] | None = getattr(request.app.state, "care_sessions", None)
@@ -35,3 +42,36 @@ def get_sessions(request: Request) -> sessionmaker[Session]:
         factory = session_factory(make_engine(get_settings(request).database_url))
         request.app.state.care_sessions = factory
     return factory
+
+
+# --- the stores and settings --------------------------------------------------------------------
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+Store = Annotated[PopulationStore, Depends(get_population_store)]
+Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+
+# --- the signed-in principal, by the permission the route needs ---------------------------------
+
+#: Any signed-in user of the service.
+ServiceUser = Annotated[Principal, Depends(require("service.use"))]
+#: Named people's records (direct care).
+Viewer = Annotated[Principal, Depends(require("record.view"))]
+#: Care records: register, named professionals, plans, MDT, actions.
+Writer = Annotated[Principal, Depends(require("care.write"))]
+ConsentRecorder = Annotated[Principal, Depends(require("consent.record"))]
+BreakGlassUser = Annotated[Principal, Depends(require("record.break_glass"))]
+Reidentifier = Annotated[Principal, Depends(require("pseudonym.reidentify"))]
+#: Case-finding lists, named or pseudonymised.
+CaseFindingViewer = Annotated[
+    Principal,
+    Depends(require("case_finding.view_identifiable", "case_finding.view_pseudonymised")),
+]
+#: Suppressed aggregates, objectors left out.
+AggregateViewer = Annotated[Principal, Depends(require("population.view_aggregates"))]
+AggregateExporter = Annotated[Principal, Depends(require("aggregates.export"))]
+DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
+Auditor = Annotated[Principal, Depends(require("audit.view"))]
+BreakGlassReviewer = Annotated[Principal, Depends(require("break_glass.review"))]
+GovernanceUser = Annotated[
+    Principal, Depends(require("audit.view", "break_glass.review", "users.manage"))
+]

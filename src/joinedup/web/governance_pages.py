@@ -11,9 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.governance.audit import (
     AuditRow,
@@ -35,22 +34,20 @@ from joinedup.governance.break_glass import (
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal, role_book
 from joinedup.governance.users import list_users
-from joinedup.population.people import PersonIdentity, find_person
-from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store, get_sessions
-from joinedup.web.security import require
+from joinedup.population.reads import PersonIdentity
+from joinedup.web.dependencies import (
+    Auditor,
+    BreakGlassReviewer,
+    BreakGlassUser,
+    GovernanceUser,
+    Sessions,
+    Store,
+)
+from joinedup.web.person_gate import find_person_or_answer
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
-Store = Annotated[PopulationStore, Depends(get_population_store)]
-GovernanceUser = Annotated[
-    Principal, Depends(require("audit.view", "break_glass.review", "users.manage"))
-]
-Auditor = Annotated[Principal, Depends(require("audit.view"))]
-Reviewer = Annotated[Principal, Depends(require("break_glass.review"))]
-Clinician = Annotated[Principal, Depends(require("record.break_glass"))]
 
 AUDIT_RESULTS_LIMIT = 200
 
@@ -147,7 +144,7 @@ def _review_page(
 
 
 @router.get("/governance/break-glass", name="governance_break_glass")
-def break_glass_reviews(request: Request, user: Reviewer, sessions: Sessions) -> Response:
+def break_glass_reviews(request: Request, user: BreakGlassReviewer, sessions: Sessions) -> Response:
     return _review_page(request, user, sessions, None, 200)
 
 
@@ -155,7 +152,7 @@ def break_glass_reviews(request: Request, user: Reviewer, sessions: Sessions) ->
 def review_break_glass(
     request: Request,
     grant_id: int,
-    user: Reviewer,
+    user: BreakGlassReviewer,
     sessions: Sessions,
     outcome: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -171,13 +168,6 @@ def review_break_glass(
 
 
 # --- Breaking glass ------------------------------------------------------------------------
-
-
-def _person_or_404(store: PopulationStore, person_id: int) -> PersonIdentity:
-    person = find_person(store, person_id)
-    if person is None:
-        raise HTTPException(status_code=404, detail="There is no person with that ID.")
-    return person
 
 
 def _person_page_url(request: Request, person_id: int) -> str:
@@ -214,21 +204,22 @@ def _break_glass_form(
 
 @router.get("/people/{person_id}/break-glass", name="person_break_glass")
 def request_break_glass(
-    request: Request, person_id: int, user: Clinician, sessions: Sessions, store: Store
+    request: Request, person_id: int, user: BreakGlassUser, sessions: Sessions, store: Store
 ) -> Response:
-    return _break_glass_form(request, user, sessions, _person_or_404(store, person_id))
+    person = find_person_or_answer(request, store, person_id)
+    return _break_glass_form(request, user, sessions, person)
 
 
 @router.post("/people/{person_id}/break-glass", name="person_break_glass_grant")
 def grant_break_glass(
     request: Request,
     person_id: int,
-    user: Clinician,
+    user: BreakGlassUser,
     sessions: Sessions,
     store: Store,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    person = _person_or_404(store, person_id)
+    person = find_person_or_answer(request, store, person_id)
     try:
         break_glass(sessions, user, person.person_id, reason)
     except BreakGlassError as exc:

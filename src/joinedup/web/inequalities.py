@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,21 +20,22 @@ from joinedup.analytics import inequalities as iq
 from joinedup.commissioning import workforce as wf
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    Sessions,
+)
 from joinedup.web.navigation import area_titled
 from joinedup.web.pages import csv_download
-from joinedup.web.security import require
 from joinedup.web.stratification import share_text
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 PURPOSE = "population health management"
 
 BAR_AREA = 300
@@ -180,9 +180,9 @@ def lens_chart(result: iq.InequalitiesResult, unit: iq.UnitFigures) -> Chart:
 @router.get("/population/inequalities", name="population_inequalities")
 def inequalities_page(
     request: Request,
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateViewer,
     lens: str | None = None,
     level: str | None = None,
     scheme: str | None = None,
@@ -238,9 +238,9 @@ def risk_text(value: float | None) -> str:
 
 @router.get("/population/inequalities.csv", name="population_inequalities_csv")
 def inequalities_csv(
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateExporter,
     lens: str | None = None,
     level: str | None = None,
     scheme: str | None = None,
@@ -304,9 +304,9 @@ def workforce_chart(baseline: wf.WorkforceBaseline) -> Chart:
 @router.get("/commissioning/workforce", name="commissioning_workforce")
 def workforce_page(
     request: Request,
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateViewer,
     period: str | None = None,
     code: str | None = None,
 ) -> Response:
@@ -346,9 +346,9 @@ def workforce_page(
 
 @router.get("/commissioning/workforce.csv", name="commissioning_workforce_csv")
 def workforce_csv(
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateExporter,
     period: str | None = None,
 ) -> Response:
     baseline = _baseline(settings, sessions, period)

@@ -7,7 +7,8 @@ anything is looked up, so refusals never depend on whether a meeting exists):
 * ``/care-coordination/mdt/{meeting_id}`` — the agenda with each person's reasons (only the
   people the user may see: `joinedup.care.mdt_people.visible_people`; the others are counted),
   attendees and attendance, regenerate and close; the list view is audited;
-* ``…/people/{person_id}`` — a person's one-page summary with the decision form (audited view);
+* ``…/people/{person_id}`` — a person's one-page summary with the decision form, behind the
+  person gate (`joinedup.web.person_gate`) with the meeting's rule (relationship or invited);
 * ``…/minutes`` — the minutes, only for users who may see everyone they name;
 * ``/care-coordination/actions/{action_id}`` — one tracked action and its completion form.
 
@@ -32,7 +33,6 @@ from joinedup.care.actions import (
     get_action,
 )
 from joinedup.care.mdt_people import (
-    current_practices,
     is_attendee,
     nhs_labels,
     person_summary,
@@ -43,20 +43,23 @@ from joinedup.governance.audit import record_list_view, record_view
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
 from joinedup.governance.users import active_users_with
+from joinedup.population.reads import PersonIdentity, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AppSettings,
+    Sessions,
+    Store,
+    Viewer,
+    Writer,
+    get_population_store,
+)
 from joinedup.web.formatting import UK_TIME_ZONE
-from joinedup.web.security import require
+from joinedup.web.person_gate import OpenedPerson, Verdict, person_gate, person_not_found
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-Viewer = Annotated[Principal, Depends(require("record.view"))]
-Writer = Annotated[Principal, Depends(require("care.write"))]
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
-Store = Annotated[PopulationStore, Depends(get_population_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 ACTION_ROWS = 3
 NO_MEETING = "There is no MDT meeting with that number."
@@ -290,7 +293,7 @@ def regenerate(
     user: Writer,
     sessions: Sessions,
     store: Store,
-    settings: SettingsDep,
+    settings: AppSettings,
 ) -> Response:
     return _meeting_write(
         request,
@@ -369,41 +372,53 @@ def minutes_page(
 # --- a person at the meeting ----------------------------------------------------------------
 
 
+def _mdt_rule(
+    request: Request, sessions: sessionmaker[Session], user: Principal, person: PersonIdentity
+) -> Verdict[meetings.MeetingDetail]:
+    """The person gate's rule for a person at a meeting: on its agenda (else 404), and seen by
+    the legitimate relationship or by being invited to the meeting
+    (`joinedup.care.mdt_people.visible_people`)."""
+    meeting_id = int(request.path_params["meeting_id"])
+    detail = _meeting_or_404(sessions, meeting_id)
+    if detail.item(person.person_id) is None:
+        raise HTTPException(status_code=404, detail=NOT_ON_AGENDA)
+    store = get_population_store(request)
+    allowed = person.person_id in visible_people(
+        sessions, store, user, meeting_id, [person.person_id]
+    )
+    return Verdict(allowed, detail)
+
+
+MdtPersonView = Annotated[
+    OpenedPerson[meetings.MeetingDetail],
+    Depends(person_gate("mdt.person_summary", rule=_mdt_rule)),
+]
+#: A write about the person: the gate decides; the write's unit of work is its audit.
+MdtPersonWrite = Annotated[
+    OpenedPerson[meetings.MeetingDetail],
+    Depends(person_gate(None, permissions=["care.write"], rule=_mdt_rule)),
+]
+
+
 def _person_page(
     request: Request,
-    user: Principal,
-    sessions: sessionmaker[Session],
-    store: PopulationStore,
+    opened: OpenedPerson[meetings.MeetingDetail],
     settings: Settings,
-    meeting_id: int,
-    person_id: int,
     *,
     error: str | None = None,
     error_field: str = "decision",
     form: dict[str, Any] | None = None,
     notice: str | None = None,
 ) -> Response:
-    detail = _meeting_or_404(sessions, meeting_id)
+    user, sessions, person_id = opened.user, opened.sessions, opened.person_id
+    detail = _meeting_or_404(sessions, opened.access.meeting.id)
     item = detail.item(person_id)
     if item is None:
         raise HTTPException(status_code=404, detail=NOT_ON_AGENDA)
-    if person_id not in visible_people(sessions, store, user, meeting_id, [person_id]):
-        return _refused(
-            request,
-            "You have no care relationship with this person and are not invited to this "
-            "meeting, so you cannot see their summary.",
-        )
-    record_view(
-        sessions,
-        user,
-        person_id=person_id,
-        what="mdt.person_summary",
-        detail={"meeting_id": meeting_id},
-    )
     summary = person_summary(sessions, settings, detail, person_id)
     if summary is None:
-        raise HTTPException(status_code=404, detail="There is no person with that number.")
-    may_run = meetings.may_run_meeting(sessions, user, meeting_id)
+        raise person_not_found(request)
+    may_run = meetings.may_run_meeting(sessions, user, detail.meeting.id)
     return templates.TemplateResponse(
         request,
         "mdt/person.html",
@@ -423,28 +438,17 @@ def _person_page(
             "notice": notice,
         },
         status_code=400 if error else 200,
-        headers={"Cache-Control": "no-store"},
     )
 
 
 @router.get("/care-coordination/mdt/{meeting_id}/people/{person_id}", name="mdt_person")
-def person_page(
-    request: Request,
-    meeting_id: int,
-    person_id: int,
-    user: Viewer,
-    sessions: Sessions,
-    store: Store,
-    settings: SettingsDep,
-) -> Response:
+def person_page(request: Request, opened: MdtPersonView, settings: AppSettings) -> Response:
     notice = None
     if "decided" in request.query_params:
         notice = "The decision and its actions have been recorded."
     elif "discussed" in request.query_params:
         notice = "Recorded."
-    return _person_page(
-        request, user, sessions, store, settings, meeting_id, person_id, notice=notice
-    )
+    return _person_page(request, opened, settings, notice=notice)
 
 
 def _action_inputs(
@@ -477,31 +481,21 @@ def _action_inputs(
     "/care-coordination/mdt/{meeting_id}/people/{person_id}/decisions", name="mdt_decision"
 )
 async def record_decision(
-    request: Request,
-    meeting_id: int,
-    person_id: int,
-    user: Writer,
-    sessions: Sessions,
-    store: Store,
-    settings: SettingsDep,
+    request: Request, opened: MdtPersonWrite, settings: AppSettings
 ) -> Response:
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     return _person_write(
         request,
-        user,
-        sessions,
-        store,
+        opened,
         settings,
-        meeting_id,
-        person_id,
         form,
         "decided",
         lambda detail: meetings.record_decision(
-            sessions,
-            user,
-            meeting_id,
-            person_id,
+            opened.sessions,
+            opened.user,
+            detail.meeting.id,
+            opened.person_id,
             text=form.get("decision", ""),
             actions=_action_inputs(form, detail.attendees),
         ),
@@ -513,67 +507,50 @@ async def record_decision(
 )
 def mark_discussed(
     request: Request,
-    meeting_id: int,
-    person_id: int,
-    user: Writer,
-    sessions: Sessions,
-    store: Store,
-    settings: SettingsDep,
+    opened: MdtPersonWrite,
+    settings: AppSettings,
     note: Annotated[str, Form()] = "",
     discussed: Annotated[str, Form()] = "yes",
 ) -> Response:
     return _person_write(
         request,
-        user,
-        sessions,
-        store,
+        opened,
         settings,
-        meeting_id,
-        person_id,
         {"note": note},
         "discussed",
-        lambda _detail: meetings.mark_discussed(
-            sessions, user, meeting_id, person_id, discussed=discussed != "no", note=note
+        lambda detail: meetings.mark_discussed(
+            opened.sessions,
+            opened.user,
+            detail.meeting.id,
+            opened.person_id,
+            discussed=discussed != "no",
+            note=note,
         ),
     )
 
 
 def _person_write(
     request: Request,
-    user: Principal,
-    sessions: sessionmaker[Session],
-    store: PopulationStore,
+    opened: OpenedPerson[meetings.MeetingDetail],
     settings: Settings,
-    meeting_id: int,
-    person_id: int,
     form: dict[str, str],
     done: str,
     write: Callable[[meetings.MeetingDetail], object],
 ) -> Response:
-    detail = _meeting_or_404(sessions, meeting_id)
-    if detail.item(person_id) is None:
-        raise HTTPException(status_code=404, detail=NOT_ON_AGENDA)
-    if person_id not in visible_people(sessions, store, user, meeting_id, [person_id]):
-        return _refused(request, "You have no care relationship with this person.")
+    meeting_id = opened.access.meeting.id
     try:
-        write(detail)
+        write(opened.access)
     except meetings.MdtNotAllowed as exc:
         return _refused(request, _message(exc))
     except UserError as exc:
         field = "note" if done == "discussed" else "decision"
+        opened.record_view("mdt.person_summary", {"meeting_id": meeting_id})  # shown again
         return _person_page(
-            request,
-            user,
-            sessions,
-            store,
-            settings,
-            meeting_id,
-            person_id,
-            error=_message(exc),
-            error_field=field,
-            form=form,
+            request, opened, settings, error=_message(exc), error_field=field, form=form
         )
-    return _redirect(request, "mdt_person", f"{done}=1", meeting_id=meeting_id, person_id=person_id)
+    return _redirect(
+        request, "mdt_person", f"{done}=1", meeting_id=meeting_id, person_id=opened.person_id
+    )
 
 
 # --- tracked actions ------------------------------------------------------------------------
@@ -582,7 +559,7 @@ def _person_write(
 def _action_access(
     sessions: sessionmaker[Session], store: PopulationStore, user: Principal, action: ActionRecord
 ) -> bool:
-    practice = current_practices(store, [action.person_id]).get(action.person_id)
+    practice = practices_of(store, [action.person_id]).get(action.person_id)
     if person_access(sessions, user, action.person_id, practice).allowed:
         return True
     return action.mdt_meeting_id is not None and is_attendee(sessions, user, action.mdt_meeting_id)

@@ -5,22 +5,24 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.governance.aggregates import aggregate_overview
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppressed_share
 from joinedup.population.dictionary import data_dictionary, table_entry
 from joinedup.population.overview import PopulationOverview
-from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store, get_sessions
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    Sessions,
+    Store,
+)
 from joinedup.web.formatting import WITHHELD
 from joinedup.web.navigation import AREAS, Area
 from joinedup.web.security import require
@@ -38,10 +40,6 @@ def is_htmx_partial(request: Request) -> bool:
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
     )
-
-
-StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 
 def csv_download(
@@ -66,9 +64,9 @@ def csv_download(
 @router.get("/", name="overview")
 def overview_page(
     request: Request,
-    store: StoreDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
+    store: Store,
+    sessions: Sessions,
+    user: AggregateViewer,
     neighbourhood: str | None = None,
 ) -> Response:
     overview = aggregate_overview(store, neighbourhood or None, active_objectors(sessions))
@@ -133,9 +131,9 @@ def _percent(count: int | None, total: int | None) -> str | None:
 
 @router.get("/population/overview.csv", name="overview_csv")
 def overview_csv(
-    store: StoreDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    store: Store,
+    sessions: Sessions,
+    user: AggregateExporter,
     neighbourhood: str | None = None,
 ) -> Response:
     overview = aggregate_overview(store, neighbourhood or None, active_objectors(sessions))

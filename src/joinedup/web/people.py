@@ -1,9 +1,8 @@
-"""A person's pages (identifiable: legitimate relationship or break-glass, every view audited).
+"""A person's scores page, and the words every person page uses for the basis of access.
 
-Each page: find the person (404 if unknown), ask the legitimate-relationship rule
-(`joinedup.governance.relationships.person_access`), refuse with 403 (and the way to break
-glass, for roles that may) or audit the view (`joinedup.governance.audit.record_view`)
-*before* anything identifiable is rendered.
+Identifiable: behind the person gate (`joinedup.web.person_gate`), which finds the person,
+checks the legitimate relationship (or refuses, offering break-glass) and audits the view
+before this renders.
 """
 
 from __future__ import annotations
@@ -13,18 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.person_scores import PersonNotFound, person_scores
-from joinedup.governance.audit import record_view
-from joinedup.governance.relationships import person_access
-from joinedup.governance.roles import Principal
+from joinedup.governance.relationships import Access
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.people import PersonIdentity, find_person
-from joinedup.population.store import PopulationStore
-from joinedup.settings import Settings
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
-from joinedup.web.security import require
+from joinedup.web.dependencies import AppSettings
+from joinedup.web.person_gate import NOT_FOUND, OpenedPerson, person_gate
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -36,42 +29,17 @@ BASIS_WORDS = {
 }
 
 
-def _person(store: PopulationStore, person_id: int) -> PersonIdentity:
-    person = find_person(store, person_id)
-    if person is None:
-        raise HTTPException(status_code=404, detail="There is no person with that number.")
-    return person
-
-
 @router.get("/people/{person_id}/scores", name="person_scores")
 def person_scores_page(
     request: Request,
-    person_id: int,
-    user: Annotated[Principal, Depends(require("record.view"))],
-    settings: Annotated[Settings, Depends(get_settings)],
-    store: Annotated[PopulationStore, Depends(get_population_store)],
-    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
+    opened: Annotated[OpenedPerson[Access], Depends(person_gate("person.scores"))],
+    settings: AppSettings,
 ) -> Response:
-    person = _person(store, person_id)
-    access = person_access(sessions, user, person_id, person.practice_code)
-    if not access.allowed:
-        can_break_glass = user.can("record.break_glass")
-        return templates.TemplateResponse(
-            request,
-            "people/refused.html",
-            {
-                "can_break_glass": can_break_glass,
-                "break_glass_url": f"/people/{person_id}/break-glass",
-            },
-            status_code=403,
-        )
-    record_view(sessions, user, person_id=person_id, what="person.scores")
+    person, access = opened.person, opened.access
     try:
-        scores = person_scores(settings, person_id)
+        scores = person_scores(settings, person.person_id)
     except PersonNotFound:
-        raise HTTPException(
-            status_code=404, detail="There is no person with that number."
-        ) from None
+        raise HTTPException(status_code=404, detail=NOT_FOUND) from None
     return templates.TemplateResponse(
         request,
         "people/scores.html",

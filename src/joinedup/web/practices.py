@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.variation import drilldown
 from joinedup.analytics.variation import matrix as vm
@@ -34,10 +33,15 @@ from joinedup.governance.objections import active_objectors
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.store import PopulationStore
-from joinedup.settings import Settings
 from joinedup.web.charts_practices import funnel_chart
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
-from joinedup.web.security import require
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    CaseFindingViewer,
+    Sessions,
+    Store,
+)
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -48,13 +52,6 @@ PEOPLE_PERMISSIONS = (IDENTIFIABLE, PSEUDONYMISED)
 PURPOSE = "commissioning: practice variation"
 PEOPLE_VIEW = "practice_indicator_people"
 PAGE_ROWS = 500  # people listed on the page, those counted most first
-
-ViewerDep = Annotated[Principal, Depends(require(VIEW))]
-ExporterDep = Annotated[Principal, Depends(require(EXPORT))]
-PeopleViewerDep = Annotated[Principal, Depends(require(*PEOPLE_PERMISSIONS))]
-StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 # --- how figures are written -------------------------------------------------------------------
@@ -169,9 +166,9 @@ MATRIX_COLUMNS = [
 @router.get("/commissioning/practices", name="practice_matrix")
 def practice_matrix(
     request: Request,
-    user: ViewerDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    user: AggregateViewer,
+    store: Store,
+    sessions: Sessions,
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
@@ -194,9 +191,9 @@ def practice_matrix(
 
 @router.get("/commissioning/practices.csv", name="practice_matrix_csv")
 def practice_matrix_csv(
-    user: ExporterDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    user: AggregateExporter,
+    store: Store,
+    sessions: Sessions,
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
@@ -279,9 +276,9 @@ def _funnel_labels(ind: Indicator) -> tuple[str, str]:
 @router.get("/commissioning/practices/funnel/{indicator}.csv", name="practice_funnel_csv")
 def practice_funnel_csv(
     indicator: str,
-    user: ExporterDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    user: AggregateExporter,
+    store: Store,
+    sessions: Sessions,
     adjustment: str | None = None,
 ) -> Response:
     ind = _indicator(indicator)
@@ -316,9 +313,9 @@ def practice_funnel_csv(
 def practice_funnel(
     request: Request,
     indicator: str,
-    user: ViewerDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    user: AggregateViewer,
+    store: Store,
+    sessions: Sessions,
     adjustment: str | None = None,
     practice: str | None = None,
 ) -> Response:
@@ -372,9 +369,9 @@ def practice_funnel(
 def practice_page(
     request: Request,
     practice_code: str,
-    user: ViewerDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    user: AggregateViewer,
+    store: Store,
+    sessions: Sessions,
     adjustment: str | None = None,
 ) -> Response:
     chosen = _adjustment(adjustment)
@@ -420,10 +417,10 @@ def practice_indicator_people(
     request: Request,
     practice_code: str,
     indicator: str,
-    user: PeopleViewerDep,
-    store: StoreDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
+    user: CaseFindingViewer,
+    store: Store,
+    sessions: Sessions,
+    settings: AppSettings,
 ) -> Response:
     ind = _indicator(indicator)
     if not ind.drillable:

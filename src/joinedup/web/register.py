@@ -2,9 +2,9 @@
 person page.
 
 Thin routes over `joinedup.care.*`. Identifiable pages (the person page, the register list, the
-worklist, caseloads) need ``record.view``; the person page also needs a legitimate relationship
-and audits the view before rendering, exactly as `joinedup.web.people` does (its helpers are
-reused). Coverage is an aggregate: ``population.view_aggregates``, objectors left out and every
+worklist, caseloads) need ``record.view``; the person pages are behind the person gate
+(`joinedup.web.person_gate`: legitimate relationship, the view audited before rendering).
+Coverage is an aggregate: ``population.view_aggregates``, objectors left out and every
 count suppressed. Writes need ``care.write`` and a CSRF token (checked by `require`).
 """
 
@@ -16,10 +16,8 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import case_finding as cf
-from joinedup.analytics.case_finding import extract_date
 from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
@@ -34,36 +32,30 @@ from joinedup.care.named_professionals import (
     current_named_professional,
     named_professional_history,
 )
-from joinedup.care.person_record import (
-    find_person_quickly,
-    open_actions_of,
-    person_record,
-    plan_summary,
-)
+from joinedup.care.person_record import open_actions_of, person_record, plan_summary
 from joinedup.care.worklist import worklist
 from joinedup.errors import UserError
-from joinedup.governance.audit import record_list_view, record_view
+from joinedup.governance.audit import record_list_view
 from joinedup.governance.consent import current_consent
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.relationships import Access, person_access, user_practices
-from joinedup.governance.roles import Principal
+from joinedup.governance.relationships import Access, user_practices
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.people import PersonIdentity
-from joinedup.population.store import PopulationStore
-from joinedup.settings import Settings
-from joinedup.web.dependencies import get_population_store, get_sessions, get_settings
+from joinedup.population.reads import extract_date
+from joinedup.web.dependencies import (
+    AggregateViewer,
+    AppSettings,
+    ServiceUser,
+    Sessions,
+    Store,
+    Viewer,
+    Writer,
+)
 from joinedup.web.people import BASIS_WORDS, _expiry_text
-from joinedup.web.security import require
+from joinedup.web.person_gate import OpenedPerson, person_gate, person_not_found
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Viewer = Annotated[Principal, Depends(require("record.view"))]
-Writer = Annotated[Principal, Depends(require("care.write"))]
 
 
 # --- area home ---------------------------------------------------------------------------------
@@ -72,8 +64,8 @@ Writer = Annotated[Principal, Depends(require("care.write"))]
 @router.get("/care-coordination", name="care_coordination")
 def care_home(
     request: Request,
-    user: Annotated[Principal, Depends(require("service.use"))],
-    sessions: SessionsDep,
+    user: ServiceUser,
+    sessions: Sessions,
 ) -> Response:
     """The area home: the register by state (exact for clinicians, suppressed otherwise)."""
     identifiable = user.can("record.view")
@@ -106,7 +98,7 @@ def care_home(
 def register_list(
     request: Request,
     user: Viewer,
-    sessions: SessionsDep,
+    sessions: Sessions,
     status: str = "",
     practice: str = "",
 ) -> Response:
@@ -148,8 +140,8 @@ def register_list(
 def register_add(
     request: Request,
     user: Writer,
-    sessions: SessionsDep,
-    store: StoreDep,
+    sessions: Sessions,
+    store: Store,
     person_id: Annotated[int, Form()],
     reason: Annotated[str, Form()] = "",
     source: Annotated[str, Form()] = "person_page",
@@ -168,9 +160,7 @@ def register_add(
             source_detail=source_detail or None,
         )
     except reg.PersonUnknown:
-        raise HTTPException(
-            status_code=404, detail="There is no person with that number."
-        ) from None
+        raise person_not_found(request) from None
     except reg.RegisterNotAllowed as exc:
         raise HTTPException(status_code=403, detail=_sentence(exc)) from None
     except reg.AlreadyOnRegister as exc:
@@ -183,7 +173,7 @@ def register_add(
 @router.post("/care-coordination/register/{entry_id}/move", name="care_register_move")
 def register_move(
     user: Writer,
-    sessions: SessionsDep,
+    sessions: Sessions,
     entry_id: int,
     to_status: Annotated[str, Form()],
     expected_version: Annotated[int, Form()],
@@ -221,15 +211,13 @@ def register_move(
 @router.get("/people/{person_id}/named-professional", name="named_professional_form")
 def named_professional_form(
     request: Request,
-    person_id: int,
-    user: Writer,
-    sessions: SessionsDep,
-    store: StoreDep,
+    opened: Annotated[
+        OpenedPerson[Access],
+        Depends(person_gate("person.named_professional", permissions=["care.write"])),
+    ],
 ) -> Response:
-    person, _access, refusal = _open(request, user, sessions, store, person_id)
-    if refusal is not None:
-        return refusal
-    record_view(sessions, user, person_id=person_id, what="person.named_professional")
+    person, user, sessions = opened.person, opened.user, opened.sessions
+    person_id = person.person_id
     entry = reg.entry_for_person(sessions, person_id)
     return templates.TemplateResponse(
         request,
@@ -253,7 +241,7 @@ def named_professional_form(
 def named_professional_assign(
     person_id: int,
     user: Writer,
-    sessions: SessionsDep,
+    sessions: Sessions,
     professional: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
@@ -285,18 +273,14 @@ def named_professional_assign(
 @router.get("/people/{person_id}", name="person_page")
 def person_page(
     request: Request,
-    person_id: int,
-    user: Viewer,
-    settings: SettingsDep,
-    store: StoreDep,
-    sessions: SessionsDep,
+    opened: Annotated[OpenedPerson[Access], Depends(person_gate("person.page"))],
+    settings: AppSettings,
+    store: Store,
     # The case-finding list the user came from (?list=…), to fill in the addition's source.
     from_list: Annotated[str, Query(alias="list")] = "",
 ) -> Response:
-    person, access, refusal = _open(request, user, sessions, store, person_id)
-    if refusal is not None:
-        return refusal
-    record_view(sessions, user, person_id=person_id, what="person.page")
+    person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
+    person_id = person.person_id
     run = latest_run(settings)
     as_of = extract_date(store)
     record = person_record(store, person_id, as_of, run)
@@ -339,7 +323,7 @@ def person_page(
 
 @router.get("/care-coordination/worklist", name="care_worklist")
 def worklist_page(
-    request: Request, user: Viewer, sessions: SessionsDep, settings: SettingsDep, store: StoreDep
+    request: Request, user: Viewer, sessions: Sessions, settings: AppSettings, store: Store
 ) -> Response:
     work = worklist(sessions, settings, user.user_id, today=dt.date.today())
     record_list_view(
@@ -366,7 +350,7 @@ def worklist_page(
 
 @router.get("/care-coordination/caseloads", name="care_caseloads")
 def caseloads_page(
-    request: Request, user: Viewer, sessions: SessionsDep, neighbourhood: str = ""
+    request: Request, user: Viewer, sessions: Sessions, neighbourhood: str = ""
 ) -> Response:
     with sessions() as session:
         practices = user_practices(session, user.user_id)
@@ -381,10 +365,10 @@ def caseloads_page(
 @router.get("/care-coordination/coverage", name="care_coverage")
 def coverage_page(
     request: Request,
-    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
-    sessions: SessionsDep,
-    settings: SettingsDep,
-    store: StoreDep,
+    user: AggregateViewer,
+    sessions: Sessions,
+    settings: AppSettings,
+    store: Store,
 ) -> Response:
     """Coverage of each case-finding list, whole area: objectors out, counts suppressed."""
     coverage = list_coverage(
@@ -403,33 +387,6 @@ def coverage_page(
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def _open(
-    request: Request,
-    user: Principal,
-    sessions: sessionmaker[Session],
-    store: PopulationStore,
-    person_id: int,
-) -> tuple[PersonIdentity, Access, Response | None]:
-    """The person (404), and whether this user may open their record: the refusal page (403,
-    with break-glass where the role may) when not. The caller audits an allowed view."""
-    person = find_person_quickly(store, person_id)
-    if person is None:
-        raise HTTPException(status_code=404, detail="There is no person with that number.")
-    access = person_access(sessions, user, person_id, person.practice_code)
-    if access.allowed:
-        return person, access, None
-    refusal = templates.TemplateResponse(
-        request,
-        "people/refused.html",
-        {
-            "can_break_glass": user.can("record.break_glass"),
-            "break_glass_url": f"/people/{person_id}/break-glass",
-        },
-        status_code=403,
-    )
-    return person, access, refusal
 
 
 def _back_to_person(person_id: int, *, notice: str = "", error: str = "") -> Response:

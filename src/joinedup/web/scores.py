@@ -7,30 +7,30 @@ out the objectors (`joinedup.governance.objections`), render; the CSV export is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import score_distributions as sd
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    Sessions,
+)
 from joinedup.web.navigation import area_titled
 from joinedup.web.pages import is_htmx_partial
-from joinedup.web.security import require
 from joinedup.web.stratification import share_text, when_text
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 
 #: Category colours, mildest first (NHS green, warm yellow, orange, red); three-category
 #: scores skip the yellow.
@@ -80,9 +80,9 @@ def mean_text(value: float | None, digits: int = 2) -> str:
 @router.get("/population/scores", name="population_scores")
 def scores_page(
     request: Request,
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("population.view_aggregates"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateViewer,
     score: str | None = None,
     level: str | None = None,
 ) -> Response:
@@ -129,9 +129,9 @@ def scores_page(
 
 @router.get("/population/scores.csv", name="population_scores_csv")
 def scores_csv(
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateExporter,
     score: str | None = None,
     level: str | None = None,
 ) -> Response:

@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Request
 
 from joinedup.governance.roles import Principal, role_book
-from joinedup.web.dependencies import is_api_request
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,6 +37,15 @@ class SignInRequired(Exception):
     def __init__(self, next_url: str) -> None:
         super().__init__("sign in required")
         self.next_url = next_url
+
+
+def is_api_request(request: Request) -> bool:
+    """Whether the request is for the JSON API (answered with JSON, errors included)."""
+    path = request.url.path
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path == "/api" or path.startswith("/api/") or path in ("/health", "/openapi.json")
 
 
 def current_principal(request: Request) -> Principal | None:

@@ -14,11 +14,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.engine import engine_title
 from joinedup.analytics.published_segments import (
@@ -40,14 +39,17 @@ from joinedup.analytics.segmentation import (
 from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
-from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import (
     SUPPRESSION_NOTE,
     suppress_count,
     withheld_unless,
 )
-from joinedup.settings import Settings
-from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    Sessions,
+)
 from joinedup.web.formatting import WITHHELD
 from joinedup.web.navigation import area_titled
 from joinedup.web.pages import COMMISSIONING, csv_download
@@ -61,9 +63,6 @@ router = APIRouter(
     dependencies=[Depends(require("population.view_aggregates"))],
 )
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
-ViewerDep = Annotated[Principal, Depends(require("population.view_aggregates"))]
 
 # --- a paired bar chart: two figures per group (share of people and of cost; predicted and
 # observed risk), drawn as SVG by templates/stratification/_charts.html --------------------------
@@ -303,7 +302,7 @@ def _run_context(run: StratificationRun) -> dict[str, Any]:
 
 @router.get("/population/segments", name="population_segments")
 def segments_page(
-    request: Request, settings: SettingsDep, sessions: SessionsDep, user: ViewerDep
+    request: Request, settings: AppSettings, sessions: Sessions, user: AggregateViewer
 ) -> Response:
     run = latest_run(settings)
     population = area_titled("Population")
@@ -343,9 +342,9 @@ def segments_page(
 
 @router.get("/population/segments.csv", name="population_segments_csv")
 def segments_csv(
-    settings: SettingsDep,
-    sessions: SessionsDep,
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateExporter,
 ) -> Response:
     run = latest_run(settings)
     if run is None:
@@ -389,7 +388,7 @@ def outcome_window(text: str) -> str:
 
 
 @router.get("/population/model-card", name="population_model_card")
-def model_card_page(request: Request, settings: SettingsDep) -> Response:
+def model_card_page(request: Request, settings: AppSettings) -> Response:
     population = area_titled("Population")
     try:
         model = load_model(settings)

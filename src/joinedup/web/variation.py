@@ -9,12 +9,10 @@ by NHS England and OHID at practice level; nothing below practice level is shown
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.funnel import Adjustment
 from joinedup.commissioning.published import (
@@ -28,18 +26,19 @@ from joinedup.commissioning.published import (
     published_table,
 )
 from joinedup.governance.audit import record_export
-from joinedup.governance.roles import Principal
 from joinedup.settings import Settings
-from joinedup.web.dependencies import get_sessions, get_settings
+from joinedup.web.dependencies import (
+    AggregateExporter,
+    AggregateViewer,
+    AppSettings,
+    Sessions,
+)
 from joinedup.web.funnel_chart import PlotChart, funnel_chart, points_svg, scatter_chart
 from joinedup.web.pages import COMMISSIONING, csv_download
-from joinedup.web.security import require
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Viewer = Annotated[Principal, Depends(require("population.view_aggregates"))]
 
 PUBLISHED_NOTE = (
     "These are published practice-level figures (Open Government Licence). No figure below "
@@ -73,7 +72,7 @@ def _funnel_or_404(data: PublishedData, indicator: str, level: str, adjust: str)
 
 
 @router.get("/commissioning/published", name="published_index")
-def published_index(request: Request, settings: SettingsDep, user: Viewer) -> Response:
+def published_index(request: Request, settings: AppSettings, user: AggregateViewer) -> Response:
     data = _data_or_page(request, settings)
     if isinstance(data, Response):
         return data
@@ -92,7 +91,7 @@ def published_index(request: Request, settings: SettingsDep, user: Viewer) -> Re
 
 @router.get("/commissioning/published/practices/{practice_code}", name="published_practice")
 def published_practice(
-    request: Request, practice_code: str, settings: SettingsDep, user: Viewer
+    request: Request, practice_code: str, settings: AppSettings, user: AggregateViewer
 ) -> Response:
     data = _data_or_page(request, settings)
     if isinstance(data, Response):
@@ -117,8 +116,8 @@ def published_practice(
 def published_indicator(
     request: Request,
     indicator: str,
-    settings: SettingsDep,
-    user: Viewer,
+    settings: AppSettings,
+    user: AggregateViewer,
     level: str = "practice",
     adjust: str = "additive",
 ) -> Response:
@@ -184,9 +183,9 @@ def _charts(
 def published_indicator_csv(
     request: Request,
     indicator: str,
-    settings: SettingsDep,
-    sessions: Annotated[sessionmaker[Session], Depends(get_sessions)],
-    user: Annotated[Principal, Depends(require("aggregates.export"))],
+    settings: AppSettings,
+    sessions: Sessions,
+    user: AggregateExporter,
     level: str = "practice",
     adjust: str = "additive",
 ) -> Response:

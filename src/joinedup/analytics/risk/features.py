@@ -3,7 +3,7 @@
 One engine-neutral Ibis pipeline (DuckDB or Spark) over the population store:
 
 * **population**: everyone registered with one of the area's practices and alive at the end of
-  the index date (`population.overview.registered_population`), one row each;
+  the index date (`population.reads.registered_population`), one row each;
 * **features**: only data dated on or before the index date. Activity counts use the 365 days
   ending on the index date, (index − 365 days, index]; the scores use their own published
   look-backs (eFI, CMS, long-term conditions: the GP record up to the index date; HFRS: two
@@ -25,7 +25,7 @@ import ibis
 
 from joinedup.analytics.scores import charlson, cms, conditions, efi, hfrs
 from joinedup.analytics.scores.conditions import LONG_TERM_CONDITIONS, as_date
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import registered_population
 
 #: Days in the look-back window of activity counts and the follow-up window of the outcome.
 WINDOW_DAYS = 365

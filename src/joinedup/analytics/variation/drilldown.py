@@ -20,6 +20,7 @@ from joinedup.governance.audience import Audience
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.governance.suppression import suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
+from joinedup.population.reads import organisations
 from joinedup.population.store import PopulationStore
 
 
@@ -33,11 +34,10 @@ class PracticeOutOfScope(PermissionError):
 
 def practice_name(store: PopulationStore, code: str) -> str:
     """The name of the area's practice `code`; `PracticeNotFound` if the area has none."""
-    orgs = store.read("organisations", columns=["org_code", "name", "org_type"]).to_pylist()
-    found = next((o for o in orgs if o["org_code"] == code and o["org_type"] == "practice"), None)
-    if found is None:
+    found = organisations(store).get(code)
+    if found is None or found.org_type != "practice":
         raise PracticeNotFound(f"There is no practice {code} in this area.")
-    return str(found["name"] or code)
+    return str(found.name or code)
 
 
 @dataclass(frozen=True)

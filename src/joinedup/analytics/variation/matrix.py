@@ -46,6 +46,7 @@ from joinedup.analytics.variation.indicators import (
 from joinedup.analytics.variation.people import STANDARDISED, indicator_cells, with_strata
 from joinedup.analytics.variation.standardisation import STRATA, expected_from_cells
 from joinedup.governance.suppression import suppress_count, suppressed_share
+from joinedup.population.reads import extract_date, organisation_names, organisations
 from joinedup.population.store import PopulationStore
 
 ADJUSTMENTS: tuple[fp.Adjustment, ...] = ("none", "multiplicative", "additive")
@@ -320,24 +321,20 @@ def _figure(
 def practices(store: PopulationStore, sizes: Mapping[str, int]) -> list[PracticeInfo]:
     """Every practice of the area with its parent, deprivation quintile and list size
     (`sizes`: registered people by practice, objectors left out)."""
-    orgs = store.read(
-        "organisations", columns=["org_code", "name", "org_type", "parent_code", "imd_decile"]
-    ).to_pylist()
-    names = {o["org_code"]: o["name"] for o in orgs}
+    names = organisation_names(store)
     found = []
-    for o in orgs:
-        if o["org_type"] != "practice":
+    for o in organisations(store).values():
+        if o.org_type != "practice":
             continue
-        parent = o["parent_code"] or ""
-        decile = o["imd_decile"]
+        parent = o.parent_code or ""
         found.append(
             PracticeInfo(
-                code=o["org_code"],
-                name=o["name"],
+                code=o.code,
+                name=o.name,
                 neighbourhood_code=parent,
                 neighbourhood_name=names.get(parent, parent),
-                imd_quintile=None if decile is None else (int(decile) + 1) // 2,
-                list_size=int(sizes.get(o["org_code"], 0)),
+                imd_quintile=None if o.imd_decile is None else (o.imd_decile + 1) // 2,
+                list_size=int(sizes.get(o.code, 0)),
             )
         )
     return sorted(found, key=lambda p: (p.neighbourhood_name, p.name))
@@ -419,10 +416,6 @@ def compare_with_peers(result: IndicatorResult, code: str, group: PeerGroup) -> 
 
 _CACHE: dict[tuple, YearVariation] = {}
 _LOCK = threading.Lock()
-
-
-def extract_date(store: PopulationStore) -> dt.date:
-    return dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
 
 
 def year_ends(store: PopulationStore, as_of: dt.date | None = None) -> list[dt.date]:

@@ -3,7 +3,7 @@
 The people behind every practice-variation indicator, built with the same functions the
 stratification run uses, so the figures agree with `person_summary` at the same index date:
 
-* who: ``population.overview.registered_population`` (registered and alive at the end of the
+* who: ``population.reads.registered_population`` (registered and alive at the end of the
   index date; the practice of their latest open registration);
 * activity in the 365 days ending on the index date (``index − 365 < date ≤ index``, the window
   of `person_summary`): emergency admissions (hospital spells admitted as emergencies), A&E
@@ -29,7 +29,7 @@ from joinedup.analytics.scores import conditions, efi
 from joinedup.analytics.scores.conditions import window_start
 from joinedup.analytics.variation.indicators import INDICATORS, Indicator
 from joinedup.analytics.variation.standardisation import STRATA, age_band, imd_quintile
-from joinedup.population.overview import registered_population
+from joinedup.population.reads import registered_population
 
 TABLES: tuple[str, ...] = (
     "patients",
