@@ -36,6 +36,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.care.models",
     "joinedup.commissioning.models",
     "joinedup.commissioning.workforce_models",
+    "joinedup.access.models",
 )
 
 
