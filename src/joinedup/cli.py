@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.access.cli import access_app
 from joinedup.care.cli import care_app
 from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
@@ -26,6 +27,7 @@ from joinedup.commissioning.cli_workforce import workforce_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
+from joinedup.governance.cli_tokens import token_app
 from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
 from joinedup.population.contracts import CONTRACTS, contract
@@ -64,6 +66,8 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
+app.add_typer(token_app, name="token")
+app.add_typer(access_app, name="access")
 
 out = Console()
 err = Console(stderr=True)

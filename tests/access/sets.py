@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from joinedup.governance.roles import ROLE_IDS
 
-ALL = frozenset(ROLE_IDS)
+#: Roles of system clients that call the API with a token and never use the pages.
+SYSTEMS = frozenset({"nhs111"})
+ALL = frozenset(ROLE_IDS) - SYSTEMS
 AGGREGATES = frozenset(
     {"commissioner", "analyst", "manager", "gp", "nurse", "care_coordinator", "administrator"}
 )
