@@ -16,5 +16,7 @@ RECORD = frozenset({"gp", "nurse", "care_coordinator", "social_worker", "link_wo
 BREAK_GLASS = frozenset({"gp", "nurse", "care_coordinator", "social_worker"})
 CONSENT = RECORD
 GP_ONLY = frozenset({"gp"})
+#: Who may book appointments: clinicians, receptionists and NHS 111 (a system client).
+BOOKERS = frozenset({"gp", "nurse", "care_coordinator", "receptionist", "nhs111"})
 GOVERNANCE = frozenset({"administrator"})
 NOBODY: frozenset[str] = frozenset()
