@@ -226,10 +226,11 @@ def book(
             )
             uow.audit.entity_id = str(appointment.id)
             uow.audit.detail.update(slot_id=slot_id, booking_org=booker.organisation)
+            booked = _view(uow.session, appointment)
     except SlotUnavailable as refused:
         _audit_refusal(sessions, booker, person_id, slot_id, str(refused))
         raise
-    return get_appointment(sessions, appointment.id)
+    return booked
 
 
 def cancel(
@@ -249,8 +250,8 @@ def cancel(
         raise NotFound(f"there is no appointment {appointment_id}")
     with _booking_work(sessions, booker, "appointment.cancel", person_id) as uow:
         uow.audit.entity_id = str(appointment_id)
-        _cancel(uow.session, booker, appointment_id, version, reason, uow.now)
-    return get_appointment(sessions, appointment_id)
+        cancelled = _cancel(uow.session, booker, appointment_id, version, reason, uow.now)
+        return _view(uow.session, cancelled)
 
 
 def reschedule(
@@ -280,10 +281,11 @@ def reschedule(
             )
             uow.audit.entity_id = str(new.id)
             uow.audit.detail.update(cancelled=appointment_id, slot_id=new_slot_id)
+            moved = _view(uow.session, new)
     except SlotUnavailable as refused:
         _audit_refusal(sessions, booker, old.person_id, new_slot_id, str(refused))
         raise
-    return get_appointment(sessions, new.id)
+    return moved
 
 
 def get_appointment(sessions: sessionmaker[Session], appointment_id: int) -> AppointmentView:
@@ -291,7 +293,11 @@ def get_appointment(sessions: sessionmaker[Session], appointment_id: int) -> App
         appointment = session.get(Appointment, appointment_id)
         if appointment is None:
             raise NotFound(f"there is no appointment {appointment_id}")
-        slot = session.execute(_slot_query().where(Slot.id == appointment.slot_id)).one()
+        return _view(session, appointment)
+
+
+def _view(session: Session, appointment: Appointment) -> AppointmentView:
+    slot = session.execute(_slot_query().where(Slot.id == appointment.slot_id)).one()
     return AppointmentView(
         id=appointment.id,
         person_id=appointment.person_id,
@@ -389,7 +395,7 @@ def _cancel(
     version: int,
     reason: str | None,
     now: dt.datetime,
-) -> None:
+) -> Appointment:
     appointment = session.scalar(
         select(Appointment).where(Appointment.id == appointment_id).with_for_update()
     )
@@ -417,6 +423,7 @@ def _cancel(
         .values(status="free")
         .execution_options(synchronize_session=False)
     )
+    return appointment
 
 
 def _lock_slots(session: Session, *slot_ids: int) -> None:

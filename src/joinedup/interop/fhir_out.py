@@ -445,76 +445,88 @@ HUB_APPOINTMENT_STATUS = {
 SLOT_STATUS = {"free": "free", "booked": "busy"}
 
 
-def hub_location(slot: Any) -> Location:
+def hub_location_body(slot: Any) -> dict[str, Any]:
     """The hub a slot is at, as a UK Core Location managed by its PCN."""
-    return Location.model_validate(
-        {
-            "resourceType": "Location",
-            "id": f"hub-{slot.hub_code}",
-            **_meta("Location"),
-            "identifier": [{"system": ODS_SYSTEM, "value": slot.hub_code}],
-            "status": "active",
-            "name": slot.hub_name,
-            "address": {"text": slot.hub_address},
-            "managingOrganization": {"identifier": {"system": ODS_SYSTEM, "value": slot.pcn_code}},
-        }
-    )
+    return {
+        "resourceType": "Location",
+        "id": f"hub-{slot.hub_code}",
+        **_meta("Location"),
+        "identifier": [{"system": ODS_SYSTEM, "value": slot.hub_code}],
+        "status": "active",
+        "name": slot.hub_name,
+        "address": {"text": slot.hub_address},
+        "managingOrganization": {"identifier": {"system": ODS_SYSTEM, "value": slot.pcn_code}},
+    }
+
+
+def hub_location(slot: Any) -> Location:
+    """`hub_location_body` as a validated R4B Location."""
+    return Location.model_validate(hub_location_body(slot))
+
+
+def hub_practitioner_body(slot: Any) -> dict[str, Any]:
+    """The clinician of a slot's session."""
+    return {
+        "resourceType": "Practitioner",
+        "id": f"hub-clinician-{slot.clinician_id}",
+        **_meta("Practitioner"),
+        "name": [{"text": slot.clinician_name}],
+    }
 
 
 def hub_practitioner(slot: Any) -> Practitioner:
-    """The clinician of a slot's session."""
-    return Practitioner.model_validate(
-        {
-            "resourceType": "Practitioner",
-            "id": f"hub-clinician-{slot.clinician_id}",
-            **_meta("Practitioner"),
-            "name": [{"text": slot.clinician_name}],
-        }
-    )
+    """`hub_practitioner_body` as a validated R4B Practitioner."""
+    return Practitioner.model_validate(hub_practitioner_body(slot))
+
+
+def hub_schedule_body(slot: Any) -> dict[str, Any]:
+    """A rota session as the Schedule its slots belong to: a clinician at a hub."""
+    return {
+        "resourceType": "Schedule",
+        "id": f"rota-session-{slot.session_id}",
+        **_meta("Schedule"),
+        "extension": [
+            {
+                "url": PRACTITIONER_ROLE_EXTENSION,
+                "valueCodeableConcept": {"text": slot.clinician_role.replace("_", " ")},
+            }
+        ],
+        "actor": [
+            {"reference": f"Practitioner/hub-clinician-{slot.clinician_id}"},
+            {"reference": f"Location/hub-{slot.hub_code}"},
+        ],
+    }
 
 
 def hub_schedule(slot: Any) -> Schedule:
-    """A rota session as the Schedule its slots belong to: a clinician at a hub."""
-    return Schedule.model_validate(
-        {
-            "resourceType": "Schedule",
-            "id": f"rota-session-{slot.session_id}",
-            **_meta("Schedule"),
-            "extension": [
-                {
-                    "url": PRACTITIONER_ROLE_EXTENSION,
-                    "valueCodeableConcept": {"text": slot.clinician_role.replace("_", " ")},
-                }
-            ],
-            "actor": [
-                {"reference": f"Practitioner/hub-clinician-{slot.clinician_id}"},
-                {"reference": f"Location/hub-{slot.hub_code}"},
-            ],
-        }
-    )
+    """`hub_schedule_body` as a validated R4B Schedule."""
+    return Schedule.model_validate(hub_schedule_body(slot))
+
+
+def hub_slot_body(slot: Any) -> dict[str, Any]:
+    """A hub slot: its GPAD national category as the service type, its delivery channel."""
+    return {
+        "resourceType": "Slot",
+        "id": str(slot.id),
+        **_meta("Slot"),
+        "extension": [
+            {
+                "url": DELIVERY_CHANNEL_EXTENSION,
+                "valueCode": DELIVERY_CHANNEL[slot.mode],
+            }
+        ],
+        "serviceType": [{"text": slot.category}],
+        "appointmentType": {"text": slot.mode.replace("_", " ")},
+        "schedule": {"reference": f"Schedule/rota-session-{slot.session_id}"},
+        "status": SLOT_STATUS[slot.status],
+        "start": slot.starts_at.isoformat(),
+        "end": slot.ends_at.isoformat(),
+    }
 
 
 def hub_slot(slot: Any) -> Slot:
-    """A hub slot: its GPAD national category as the service type, its delivery channel."""
-    return Slot.model_validate(
-        {
-            "resourceType": "Slot",
-            "id": str(slot.id),
-            **_meta("Slot"),
-            "extension": [
-                {
-                    "url": DELIVERY_CHANNEL_EXTENSION,
-                    "valueCode": DELIVERY_CHANNEL[slot.mode],
-                }
-            ],
-            "serviceType": [{"text": slot.category}],
-            "appointmentType": {"text": slot.mode.replace("_", " ")},
-            "schedule": {"reference": f"Schedule/rota-session-{slot.session_id}"},
-            "status": SLOT_STATUS[slot.status],
-            "start": slot.starts_at.isoformat(),
-            "end": slot.ends_at.isoformat(),
-        }
-    )
+    """`hub_slot_body` as a validated R4B Slot."""
+    return Slot.model_validate(hub_slot_body(slot))
 
 
 def hub_appointment(appointment: Any) -> Appointment:
@@ -570,15 +582,18 @@ def hub_appointment(appointment: Any) -> Appointment:
     return Appointment.model_validate({k: v for k, v in body.items() if v is not None})
 
 
-def operation_outcome(code: str, spine_code: str, text: str) -> OperationOutcome:
+def operation_outcome(
+    code: str, spine_code: str, text: str, severity: str = "error"
+) -> OperationOutcome:
     """An error as GP Connect gives it: the FHIR issue type and the Spine error code."""
     return OperationOutcome.model_validate(
         {
             "resourceType": "OperationOutcome",
+            "id": str(uuid.uuid4()),
             "meta": {"profile": [UK_CORE + "OperationOutcome"]},
             "issue": [
                 {
-                    "severity": "error",
+                    "severity": severity,
                     "code": code,
                     "details": {
                         "coding": [
@@ -690,15 +705,39 @@ def observations(
 # --- bundles -----------------------------------------------------------------------------------
 
 
-def bundle(
-    resources: Sequence[Resource],
-    kind: str = "collection",
-    base: str = "",
-    included: Sequence[Resource] = (),
-) -> Bundle:
-    """A Bundle of `resources` (``collection`` or ``searchset``, with the total); a searchset
-    may carry `included` resources too (``_include``: search mode include, not counted)."""
-    modes = [("match", r) for r in resources] + [("include", r) for r in included]
+def searchset_body(
+    base: str,
+    matches: Sequence[dict[str, Any]],
+    included: Sequence[dict[str, Any]] = (),
+    outcomes: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A searchset Bundle as plain JSON from resource bodies (the `*_body` builders), for large
+    searches: building a thousand R4B models costs about a second, so the free-slot search
+    answers with the bodies those models validate (the tests validate every such answer)."""
+    modes = (
+        [("match", r) for r in matches]
+        + [("include", r) for r in included]
+        + [("outcome", r) for r in outcomes]
+    )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "searchset",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "total": len(matches),
+        "entry": [
+            {
+                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": mode},
+            }
+            for mode, r in modes
+        ],
+    }
+
+
+def bundle(resources: Sequence[Resource], kind: str = "collection", base: str = "") -> Bundle:
+    """A Bundle of `resources` (``collection`` or ``searchset``, with the total)."""
     body: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -708,9 +747,9 @@ def bundle(
             {
                 "fullUrl": f"{base}{r.get_resource_type()}/{r.id}",
                 "resource": r,
-                **({"search": {"mode": mode}} if kind == "searchset" else {}),
+                **({"search": {"mode": "match"}} if kind == "searchset" else {}),
             }
-            for mode, r in modes
+            for r in resources
         ]
         or None,
     }

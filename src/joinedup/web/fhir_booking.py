@@ -2,7 +2,8 @@
 
 * ``GET /api/fhir/Slot?start=ge{date}&end=le{date}[&status=free][&_include=Slot:schedule]
   [&_include:recurse=Schedule:actor:Practitioner|Location][&hub=][&service-type=][&mode=]``:
-  free slots the caller may book, at most 14 days; a searchset Bundle.
+  free slots the caller may book, at most 14 days; a searchset Bundle of at most the earliest
+  1,000 (with a warning OperationOutcome entry when there are more).
 * ``POST /api/fhir/Appointment``: book one slot (201, ``Location``, ``ETag: W/"1"``); a slot
   no longer free is 409 with the Spine code ``DUPLICATE_REJECTED``.
 * ``GET /api/fhir/Appointment/{id}``: read (with its ETag).
@@ -12,6 +13,9 @@
 
 Every body is validated with the R4B models (bad JSON or a bad resource: 400/422 with an
 OperationOutcome); every answer is ``application/fhir+json`` with ``Cache-Control: no-store``.
+Answers are built as validated R4B models, except the slot search, which may list a thousand
+slots: it is built from the same bodies as plain JSON (`fhir_out.searchset_body`), because a
+thousand models take about a second; the tests validate its answers against the R4B models.
 Callers are users or system tokens with ``appointments.book``; booking and every read of an
 appointment are audited. Thin routes: the work is in `joinedup.access.booking`.
 """
@@ -27,7 +31,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fhir.resources.R4B.appointment import Appointment
-from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -59,6 +62,8 @@ from joinedup.web.security import require
 FHIR_JSON = "application/fhir+json"
 NO_STORE = {"Cache-Control": "no-store"}
 FHIR_PREFIX = "/api/fhir/"
+#: The most free slots one search lists (earliest first); more are flagged with a warning.
+MAX_SLOTS = 1000
 
 router = APIRouter(prefix="/api/fhir", tags=["FHIR R4 booking"])
 
@@ -134,6 +139,7 @@ def slot_search(request: Request, user: BookerDep, sessions: SessionsDep) -> Res
             hubs=[h for v in params.getlist("hub") for h in v.split(",") if h],
             category=params.get("service-type") or None,
             mode=params.get("mode") or None,
+            limit=MAX_SLOTS + 1,
         )
     except FhirProblem as problem:
         return outcome_response(problem.status, problem.code, problem.spine_code, problem.text)
@@ -141,9 +147,21 @@ def slot_search(request: Request, user: BookerDep, sessions: SessionsDep) -> Res
         return outcome_response(422, "invalid", "INVALID_PARAMETER", str(exc))
     except BookingError as exc:
         return outcome_response(403, "forbidden", "ACCESS_DENIED", str(exc))
-    found = [fhir_out.hub_slot(s) for s in slots]
+    warnings = []
+    if len(slots) > MAX_SLOTS:
+        slots = slots[:MAX_SLOTS]
+        warning = fhir_out.operation_outcome(
+            "too-costly",
+            "INVALID_PARAMETER",
+            f"only the earliest {MAX_SLOTS} free slots are listed: narrow the dates or "
+            "search by hub, service type or mode",
+            severity="warning",
+        )
+        warnings.append(warning.model_dump(mode="json", exclude_none=True))
+    found = [fhir_out.hub_slot_body(s) for s in slots]
     base = str(request.base_url).rstrip("/") + FHIR_PREFIX
-    return _fhir(fhir_out.bundle(found, "searchset", base, _included(params, slots)))
+    body = fhir_out.searchset_body(base, found, _included(params, slots), warnings)
+    return Response(json.dumps(body), media_type=FHIR_JSON, headers=NO_STORE)
 
 
 _SEARCH_VALUE = re.compile(r"^(ge|le|gt|lt|eq)?(.+)$")
@@ -178,22 +196,22 @@ def _search_instant(values: list[str], prefix: str) -> dt.datetime:
     return instant.astimezone(dt.UTC)
 
 
-def _included(params: Any, slots: list[Any]) -> list[Any]:
+def _included(params: Any, slots: list[Any]) -> list[dict[str, Any]]:
     """The resources `_include` asks for: each slot's Schedule, and (recursively) its
     Practitioner and Location, once each."""
     includes = set(params.getlist("_include")) | set(params.getlist("_include:recurse"))
-    makers: list[Callable[[Any], Resource]] = []
+    makers: list[Callable[[Any], dict[str, Any]]] = []
     if "Slot:schedule" in includes:
-        makers.append(fhir_out.hub_schedule)
+        makers.append(fhir_out.hub_schedule_body)
         if "Schedule:actor:Practitioner" in includes:
-            makers.append(fhir_out.hub_practitioner)
+            makers.append(fhir_out.hub_practitioner_body)
         if "Schedule:actor:Location" in includes:
-            makers.append(fhir_out.hub_location)
-    seen: dict[tuple[str, str], Any] = {}
+            makers.append(fhir_out.hub_location_body)
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
     for slot in slots:
         for make in makers:
             resource = make(slot)
-            seen.setdefault((resource.get_resource_type(), str(resource.id)), resource)
+            seen.setdefault((resource["resourceType"], resource["id"]), resource)
     return list(seen.values())
 
 
