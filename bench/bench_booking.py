@@ -117,16 +117,18 @@ def bench_search(sessions: Any, settings: Settings, token: str, days: int, n: in
         {"hubs": ["HUB007"]},
     ]
     rng = random.Random(1)
-    service, found = [], []
+    service, cpu, found = [], [], []
     for _ in range(n):
         chosen = rng.choice(filters)
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         found.append(
             len(search_free_slots(sessions, kind="practice", start=start, end=end, **chosen))
         )
         service.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
     print(f"Free-slot search, all hubs, {days} days (slots listed: up to {max(found)}):")
     timings("service (search_free_slots)", service)
+    timings("  of which this process's CPU time", cpu)
 
     app = create_app(settings)
     app.state.care_sessions = sessions
@@ -220,10 +222,16 @@ def main() -> None:
     try:
         upgrade(url)
         sessions = session_factory(engine)
-        print(f"{platform.machine()}, {os.cpu_count()} CPUs, {dt.date.today()}")
+        print(
+            f"{platform.machine()}, {os.cpu_count()} CPUs, {dt.date.today()}, "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         began = time.perf_counter()
         summary = load_rota(sessions, rota(args.hubs, args.days), actor="bench", actor_role="cli")
         print(f"Rota loaded: {summary} in {time.perf_counter() - began:.1f} s")
+        with engine.connect() as connection:  # fresh statistics, as autovacuum would give
+            connection.execute(text("ANALYZE"))
+            connection.commit()
         with unit_of_work(
             sessions,
             actor="bench",
@@ -253,6 +261,7 @@ def main() -> None:
         settings = Settings(home=Path(tempfile.mkdtemp()), database_url=url)
         bench_search(sessions, settings, token, args.days, args.searches)
         bench_booking(sessions, args.clients, args.seconds)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         engine.dispose()
         with psycopg.connect(args.server, autocommit=True) as admin:
