@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from fhir.resources.R4B.appointment import Appointment
 from pydantic import ValidationError
@@ -70,6 +70,8 @@ router = APIRouter(prefix="/api/fhir", tags=["FHIR R4 booking"])
 BookerDep = Annotated[Principal, Depends(require("appointments.book"))]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 StoreDep = Annotated[PopulationStore, Depends(get_population_store)]
+#: An appointment's id: a positive 64-bit integer (anything larger cannot be one of ours).
+AppointmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class FhirProblem(Exception):
@@ -277,7 +279,9 @@ def _book(
 
 
 @router.get("/Appointment/{appointment_id}", name="fhir_appointment_read", response_class=Response)
-def appointment_read(appointment_id: int, user: BookerDep, sessions: SessionsDep) -> Response:
+def appointment_read(
+    appointment_id: AppointmentId, user: BookerDep, sessions: SessionsDep
+) -> Response:
     """One appointment, with its version as the ETag."""
     try:
         found = get_appointment(sessions, appointment_id)
@@ -291,7 +295,7 @@ def appointment_read(appointment_id: int, user: BookerDep, sessions: SessionsDep
     "/Appointment/{appointment_id}", name="fhir_appointment_cancel", response_class=Response
 )
 async def appointment_cancel(
-    request: Request, appointment_id: int, user: BookerDep, sessions: SessionsDep
+    request: Request, appointment_id: AppointmentId, user: BookerDep, sessions: SessionsDep
 ) -> Response:
     """Cancel: the body is the appointment with status cancelled; If-Match its version."""
     try:
