@@ -7,7 +7,7 @@
   The claim is one conditional statement (``UPDATE slots SET status = 'booked' WHERE id = ? AND
   status = 'free' AND <bookable by the caller now>``) and a partial unique index allows one
   booked appointment per slot, so the database, not Python, refuses a second booking
-  (ADR 0012). A refusal raises `SlotUnavailable` (GP Connect's 409 DUPLICATE_REJECTED) and is
+  (ADR 0016). A refusal raises `SlotUnavailable` (GP Connect's 409 DUPLICATE_REJECTED) and is
   itself audited.
 * `cancel`: names the version the caller last saw (the FHIR ``If-Match``); a stale version
   raises `VersionMismatch` and changes nothing. The slot is freed in the same transaction.

@@ -1,7 +1,7 @@
 """Care-store tables of extended access: hubs, their rooms and clinicians, rota sessions, slots
 and the appointments booked into them.
 
-Double booking is made impossible by the database, not by Python (ADR 0012):
+Double booking is made impossible by the database, not by Python (ADR 0016):
 
 * ``uq_appointments_booked_slot`` is a partial unique index on ``appointments(slot_id)`` where
   ``status = 'booked'``: at most one live booking per slot, on PostgreSQL and SQLite alike,
