@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from joinedup.access.cli import access_app
 from joinedup.analytics.engine import DEFAULT_ENGINE, ENGINES, Engine, EngineError, engine_named
 from joinedup.care.cli import care_app
 from joinedup.cli_common import HomeOption
@@ -29,6 +30,7 @@ from joinedup.directory.cli import directory_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
 from joinedup.governance.cli_objections import objections_app
+from joinedup.governance.cli_tokens import token_app
 from joinedup.governance.cli_users import user_app
 from joinedup.interop.cli import export_app
 from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
@@ -78,6 +80,8 @@ app.add_typer(care_app, name="care")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 app.add_typer(visits_app, name="visits")
 app.add_typer(directory_app, name="directory")
+app.add_typer(token_app, name="token")
+app.add_typer(access_app, name="access")
 
 out = Console()
 err = Console(stderr=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from joinedup.governance.roles import ROLE_IDS
 
-ALL = frozenset(ROLE_IDS)
+#: Roles of system clients that call the API with a token and never use the pages.
+SYSTEMS = frozenset({"nhs111"})
+ALL = frozenset(ROLE_IDS) - SYSTEMS
 AGGREGATES = frozenset(
     {"commissioner", "analyst", "manager", "gp", "nurse", "care_coordinator", "administrator"}
 )
@@ -14,5 +16,7 @@ RECORD = frozenset({"gp", "nurse", "care_coordinator", "social_worker", "link_wo
 BREAK_GLASS = frozenset({"gp", "nurse", "care_coordinator", "social_worker"})
 CONSENT = RECORD
 GP_ONLY = frozenset({"gp"})
+#: Who may book appointments: clinicians, receptionists and NHS 111 (a system client).
+BOOKERS = frozenset({"gp", "nurse", "care_coordinator", "receptionist", "nhs111"})
 GOVERNANCE = frozenset({"administrator"})
 NOBODY: frozenset[str] = frozenset()

@@ -146,6 +146,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "action_id": "1",
         "area_code": "SYNN01",
         "element_id": "A1",
+        "appointment_id": "1",
     }
 
 

@@ -12,7 +12,6 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
-from joinedup.carestore.organisations import sync_organisations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +21,7 @@ from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import Access
 from joinedup.governance.roles import Principal
+from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import PersonIdentity, find_person, registered_person_ids
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings

@@ -390,6 +390,9 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
         "/api/contracts/{table}",
         "/api/fhir/Patient/{person_id}",
         "/api/fhir/Patient/{person_id}/$everything",
+        "/api/fhir/Slot",
+        "/api/fhir/Appointment",
+        "/api/fhir/Appointment/{appointment_id}",
         "/health",
     }
     overview = spec["paths"]["/api/population/overview"]["get"]

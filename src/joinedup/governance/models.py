@@ -145,3 +145,23 @@ class Objection(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(USERNAME)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SystemToken(Base):
+    """A bearer token for a system client (NHS 111, another practice's system) acting as `user_id`.
+
+    The token itself is shown once when issued; only its SHA-256 is kept, so a copy of the
+    database cannot be replayed. It gives exactly its user's role and organisations, and stops
+    working when it expires, is revoked, or its user is disabled.
+    """
+
+    __tablename__ = "system_tokens"
+
+    id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(100))

@@ -88,6 +88,8 @@ class Principal:
     organisations: tuple[str, ...] = ()
     csrf_token: str = field(default="", repr=False)
     session_id: str = field(default="", repr=False)
+    # Set when the request came with a system token (`joinedup.governance.system_tokens`).
+    token_id: int | None = None
 
     @property
     def permissions(self) -> frozenset[str]:

@@ -4,8 +4,11 @@ Builders take plain values (a `PersonIdentity`, a care plan's content dict as th
 plan shape, rows of the population store) and return `fhir.resources.R4B` models, so every
 resource is validated by constructing it. Profiles, from the UK Core R4 implementation guide
 (https://simplifier.net/hl7fhirukcorer4): UKCore-Patient, -CarePlan, -CareTeam,
--ServiceRequest, -Appointment, -Slot, -Schedule, -Observation. UK Core has no Goal profile, so
-Goal carries none (base R4). The NHS number uses the identifier system
+-ServiceRequest, -Appointment, -Slot, -Schedule, -Location, -Practitioner, -Observation,
+-OperationOutcome. Extended-access hub slots and appointments follow GP Connect Appointment
+Management: the slot's delivery channel, the schedule's practitioner role and the appointment's
+booking organisation as GP Connect's extensions, errors with the Spine error codes. UK Core
+has no Goal profile, so Goal carries none (base R4). The NHS number uses the identifier system
 ``https://fhir.nhs.uk/Id/nhs-number`` with the UK Core verification-status extension, code 02
 "Number present but not traced": joinedup does not trace numbers against the Personal
 Demographics Service, so it never claims a verified number.
@@ -29,8 +32,11 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.careteam import CareTeam
 from fhir.resources.R4B.goal import Goal
+from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -410,6 +416,197 @@ def appointment_resources(person_id: int, row: Mapping[str, Any]) -> list[Resour
     return [schedule, slot, appointment]
 
 
+# --- extended-access hubs: GP Connect Appointment Management ----------------------------------
+
+#: GP Connect's extensions and code systems (GP Connect Appointment Management 1.2; their
+#: STU3 URLs are the ones GP Connect consumers recognise).
+GPC = "https://fhir.nhs.uk/STU3/"
+DELIVERY_CHANNEL_EXTENSION = GPC + "StructureDefinition/Extension-GPConnect-DeliveryChannel-2"
+DELIVERY_CHANNEL_SYSTEM = GPC + "CodeSystem/GPConnect-DeliveryChannel-2"
+BOOKING_ORGANISATION_EXTENSION = (
+    GPC + "StructureDefinition/Extension-GPConnect-BookingOrganisation-1"
+)
+PRACTITIONER_ROLE_EXTENSION = GPC + "StructureDefinition/Extension-GPConnect-PractitionerRole-1"
+SPINE_ERROR_SYSTEM = GPC + "CodeSystem/Spine-ErrorOrWarningCode-1"
+#: joinedup's mode → GP Connect delivery channel (a home visit is delivered in person).
+DELIVERY_CHANNEL = {
+    "face_to_face": "In-person",
+    "home_visit": "In-person",
+    "telephone": "Telephone",
+    "video": "Video",
+}
+#: joinedup's appointment status → FHIR Appointment.status.
+HUB_APPOINTMENT_STATUS = {
+    "booked": "booked",
+    "cancelled": "cancelled",
+    "attended": "fulfilled",
+    "dna": "noshow",
+}
+SLOT_STATUS = {"free": "free", "booked": "busy"}
+
+
+def hub_location_body(slot: Any) -> dict[str, Any]:
+    """The hub a slot is at, as a UK Core Location managed by its PCN."""
+    return {
+        "resourceType": "Location",
+        "id": f"hub-{slot.hub_code}",
+        **_meta("Location"),
+        "identifier": [{"system": ODS_SYSTEM, "value": slot.hub_code}],
+        "status": "active",
+        "name": slot.hub_name,
+        "address": {"text": slot.hub_address},
+        "managingOrganization": {"identifier": {"system": ODS_SYSTEM, "value": slot.pcn_code}},
+    }
+
+
+def hub_location(slot: Any) -> Location:
+    """`hub_location_body` as a validated R4B Location."""
+    return Location.model_validate(hub_location_body(slot))
+
+
+def hub_practitioner_body(slot: Any) -> dict[str, Any]:
+    """The clinician of a slot's session."""
+    return {
+        "resourceType": "Practitioner",
+        "id": f"hub-clinician-{slot.clinician_id}",
+        **_meta("Practitioner"),
+        "name": [{"text": slot.clinician_name}],
+    }
+
+
+def hub_practitioner(slot: Any) -> Practitioner:
+    """`hub_practitioner_body` as a validated R4B Practitioner."""
+    return Practitioner.model_validate(hub_practitioner_body(slot))
+
+
+def hub_schedule_body(slot: Any) -> dict[str, Any]:
+    """A rota session as the Schedule its slots belong to: a clinician at a hub."""
+    return {
+        "resourceType": "Schedule",
+        "id": f"rota-session-{slot.session_id}",
+        **_meta("Schedule"),
+        "extension": [
+            {
+                "url": PRACTITIONER_ROLE_EXTENSION,
+                "valueCodeableConcept": {"text": slot.clinician_role.replace("_", " ")},
+            }
+        ],
+        "actor": [
+            {"reference": f"Practitioner/hub-clinician-{slot.clinician_id}"},
+            {"reference": f"Location/hub-{slot.hub_code}"},
+        ],
+    }
+
+
+def hub_schedule(slot: Any) -> Schedule:
+    """`hub_schedule_body` as a validated R4B Schedule."""
+    return Schedule.model_validate(hub_schedule_body(slot))
+
+
+def hub_slot_body(slot: Any) -> dict[str, Any]:
+    """A hub slot: its GPAD national category as the service type, its delivery channel."""
+    return {
+        "resourceType": "Slot",
+        "id": str(slot.id),
+        **_meta("Slot"),
+        "extension": [
+            {
+                "url": DELIVERY_CHANNEL_EXTENSION,
+                "valueCode": DELIVERY_CHANNEL[slot.mode],
+            }
+        ],
+        "serviceType": [{"text": slot.category}],
+        "appointmentType": {"text": slot.mode.replace("_", " ")},
+        "schedule": {"reference": f"Schedule/rota-session-{slot.session_id}"},
+        "status": SLOT_STATUS[slot.status],
+        "start": slot.starts_at.isoformat(),
+        "end": slot.ends_at.isoformat(),
+    }
+
+
+def hub_slot(slot: Any) -> Slot:
+    """`hub_slot_body` as a validated R4B Slot."""
+    return Slot.model_validate(hub_slot_body(slot))
+
+
+def hub_appointment(appointment: Any) -> Appointment:
+    """A booked (or cancelled, attended, missed) hub appointment, versioned for If-Match."""
+    slot = appointment.slot
+    body: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(appointment.id),
+        "meta": {
+            "versionId": str(appointment.version),
+            "profile": [UK_CORE + "Appointment"],
+        },
+        "contained": [
+            {
+                "resourceType": "Organization",
+                "id": "booking-organisation",
+                "identifier": [{"system": ODS_SYSTEM, "value": appointment.booking_org}],
+                "name": appointment.booking_org,
+            }
+        ],
+        "extension": [
+            {
+                "url": BOOKING_ORGANISATION_EXTENSION,
+                "valueReference": {"reference": "#booking-organisation"},
+            }
+        ],
+        "status": HUB_APPOINTMENT_STATUS[appointment.status],
+        "serviceType": [{"text": slot.category}],
+        "appointmentType": {"text": slot.mode.replace("_", " ")},
+        "description": appointment.description,
+        "comment": appointment.comment,
+        "start": slot.starts_at.isoformat(),
+        "end": slot.ends_at.isoformat(),
+        "created": appointment.created_at.isoformat(),
+        "slot": [{"reference": f"Slot/{slot.id}"}],
+        "participant": [
+            {"actor": _patient_ref(appointment.person_id), "status": "accepted"},
+            {
+                "actor": {
+                    "reference": f"Practitioner/hub-clinician-{slot.clinician_id}",
+                    "display": slot.clinician_name,
+                },
+                "status": "accepted",
+            },
+            {
+                "actor": {"reference": f"Location/hub-{slot.hub_code}", "display": slot.hub_name},
+                "status": "accepted",
+            },
+        ],
+    }
+    if appointment.status == "cancelled" and appointment.cancellation_reason:
+        body["cancelationReason"] = {"text": appointment.cancellation_reason}
+    return Appointment.model_validate({k: v for k, v in body.items() if v is not None})
+
+
+def operation_outcome(
+    code: str, spine_code: str, text: str, severity: str = "error"
+) -> OperationOutcome:
+    """An error as GP Connect gives it: the FHIR issue type and the Spine error code."""
+    return OperationOutcome.model_validate(
+        {
+            "resourceType": "OperationOutcome",
+            "id": str(uuid.uuid4()),
+            "meta": {"profile": [UK_CORE + "OperationOutcome"]},
+            "issue": [
+                {
+                    "severity": severity,
+                    "code": code,
+                    "details": {
+                        "coding": [
+                            {"system": SPINE_ERROR_SYSTEM, "code": spine_code, "display": text}
+                        ]
+                    },
+                    "diagnostics": text,
+                }
+            ],
+        }
+    )
+
+
 # --- measurements ------------------------------------------------------------------------------
 
 
@@ -506,6 +703,37 @@ def observations(
 
 
 # --- bundles -----------------------------------------------------------------------------------
+
+
+def searchset_body(
+    base: str,
+    matches: Sequence[dict[str, Any]],
+    included: Sequence[dict[str, Any]] = (),
+    outcomes: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A searchset Bundle as plain JSON from resource bodies (the `*_body` builders), for large
+    searches: building a thousand R4B models costs about a second, so the free-slot search
+    answers with the bodies those models validate (the tests validate every such answer)."""
+    modes = (
+        [("match", r) for r in matches]
+        + [("include", r) for r in included]
+        + [("outcome", r) for r in outcomes]
+    )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "searchset",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "total": len(matches),
+        "entry": [
+            {
+                "fullUrl": f"{base}{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": mode},
+            }
+            for mode, r in modes
+        ],
+    }
 
 
 def bundle(resources: Sequence[Resource], kind: str = "collection", base: str = "") -> Bundle:

@@ -32,6 +32,7 @@ from joinedup.web import (
     delivery,
     directory,
     fhir,
+    fhir_booking,
     governance_pages,
     inequalities,
     mdt,
@@ -105,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people.router)
     app.include_router(consent.router)
     app.include_router(governance_pages.router)
-    for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir):
+    for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
@@ -163,6 +164,8 @@ HEADINGS = {
 def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if fhir_booking.is_fhir_request(request):
+            return fhir_booking.http_error_outcome(exc.status_code, str(exc.detail), exc.headers)
         if is_api_request(request):
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
@@ -175,6 +178,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if fhir_booking.is_fhir_request(request):
+            return fhir_booking.http_error_outcome(400, "Check the request's parameters.", None)
         if is_api_request(request):
             return await request_validation_exception_handler(request, exc)
         return _error_page(request, 400, HEADINGS[400], "Check the web address and try again.")
@@ -204,6 +209,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         return exc.response
 
     async def server_error(request: Request, exc: Exception) -> Response:
+        if fhir_booking.is_fhir_request(request):
+            return fhir_booking.http_error_outcome(500, HEADINGS[500], None)
         return _error_page(request, 500, HEADINGS[500])
 
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -16,32 +16,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.db import make_engine, session_factory
 from joinedup.governance.roles import Principal
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web.app_state import get_population_store, get_sessions, get_settings
 from joinedup.web.security import require
 
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def get_population_store(request: Request) -> PopulationStore:
-    return PopulationStore(get_settings(request).population_dir)
-
-
-def get_sessions(request: Request) -> sessionmaker[Session]:
-    """The care store's session factory, made once per app from the settings' database URL."""
-    factory: sessionmaker[Session] | None = getattr(request.app.state, "care_sessions", None)
-    if factory is None:
-        factory = session_factory(make_engine(get_settings(request).database_url))
-        request.app.state.care_sessions = factory
-    return factory
+__all__ = [
+    "get_population_store",
+    "get_sessions",
+    "get_settings",
+]  # also named here, with the aliases
 
 
 # --- the stores and settings --------------------------------------------------------------------
@@ -70,6 +58,7 @@ CaseFindingViewer = Annotated[
 AggregateViewer = Annotated[Principal, Depends(require("population.view_aggregates"))]
 AggregateExporter = Annotated[Principal, Depends(require("aggregates.export"))]
 DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
+AppointmentBooker = Annotated[Principal, Depends(require("appointments.book"))]
 Auditor = Annotated[Principal, Depends(require("audit.view"))]
 BreakGlassReviewer = Annotated[Principal, Depends(require("break_glass.review"))]
 GovernanceUser = Annotated[

@@ -13,15 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi import APIRouter, HTTPException, Query
 
 from joinedup.directory import services as directory
-from joinedup.web.dependencies import get_sessions
+from joinedup.web.dependencies import Sessions
 
 router = APIRouter(prefix="/api/oruk", tags=["Open Referral UK"])
 
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
 Page = Annotated[int, Query(description="Page number of paginated result (from 1).")]
 PerPage = Annotated[
     int,

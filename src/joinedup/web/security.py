@@ -12,7 +12,9 @@ do). `require`:
   header, or the request is refused with 403.
 
 The principal is put on ``request.state.principal`` by the session middleware
-(`joinedup.web.auth`); tests may instead override `current_principal`.
+(`joinedup.web.auth`); tests may instead override `current_principal`. API clients may instead
+send a system token (``Authorization: Bearer``, `joinedup.web.bearer`): it acts as its user,
+with the same permission checks and no CSRF check (a browser never sends it by itself).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from joinedup.governance.roles import Principal, role_book
+from joinedup.web.bearer import audit_token_out_of_scope, bearer_token, token_principal
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,7 +53,10 @@ def is_api_request(request: Request) -> bool:
 
 
 def current_principal(request: Request) -> Principal | None:
-    """The signed-in user of this request, or None."""
+    """The signed-in user of this request, or None; on the API, a system token's user
+    (`joinedup.web.bearer`) when the request carries ``Authorization: Bearer``."""
+    if is_api_request(request) and (token := bearer_token(request)) is not None:
+        return token_principal(request, token)
     principal: Principal | None = getattr(request.state, "principal", None)
     return principal
 
@@ -91,7 +98,7 @@ class Require:
                     headers={"WWW-Authenticate": 'Cookie realm="joinedup"'},
                 )
             raise SignInRequired(sign_in_url(request))
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS and principal.token_id is None:
             sent = await _csrf_token_sent(request)
             if not (sent and hmac.compare_digest(sent, principal.csrf_token)):
                 raise HTTPException(
@@ -101,6 +108,8 @@ class Require:
                 )
         request.state.principal = principal  # the layout's header reads it
         if not any(principal.can(p) for p in self.permissions):
+            if principal.token_id is not None:
+                await run_in_threadpool(audit_token_out_of_scope, request, principal)
             raise HTTPException(
                 status_code=403,
                 detail="Your role does not allow this. Ask your administrator if you need it.",
