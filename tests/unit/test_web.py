@@ -393,6 +393,14 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
         "/api/fhir/Slot",
         "/api/fhir/Appointment",
         "/api/fhir/Appointment/{appointment_id}",
+        "/api/oruk/",
+        "/api/oruk/services",
+        "/api/oruk/services/{service_id}",
+        "/api/oruk/service_at_locations",
+        "/api/oruk/taxonomies",
+        "/api/oruk/taxonomies/{taxonomy_id}",
+        "/api/oruk/taxonomy_terms",
+        "/api/oruk/taxonomy_terms/{term_id}",
         "/health",
     }
     overview = spec["paths"]["/api/population/overview"]["get"]
