@@ -46,6 +46,7 @@ from joinedup.analytics.scores import icd10
 from joinedup.analytics.scores.charlson import charlson_scores
 from joinedup.analytics.scores.elixhauser import elixhauser_scores
 from joinedup.analytics.scores.hfrs import hfrs_scores, hfrs_weights
+from joinedup.terminology.icd10 import normalise_icd10
 
 SEED = 20261123
 INDEX = dt.date(2025, 3, 31)
@@ -278,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             pc.greater_equal(data.column("date"), pa.scalar(icd10.years_before(INDEX, 2)))
         )
         pq.write_table(window.select(["person_id", "code"]), folder / "hfrs_in.parquet")
-        normal = pa.array([icd10.normalise_icd10(c) for c in data.column("code").to_pylist()])
+        normal = pa.array([normalise_icd10(c) for c in data.column("code").to_pylist()])
         pq.write_table(
             data.select(["person_id", "code", "age"]).append_column("normal", normal),
             folder / "charlson_in.parquet",

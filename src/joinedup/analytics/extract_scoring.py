@@ -45,9 +45,9 @@ from joinedup.analytics.scores import cms, efi
 from joinedup.analytics.scores.charlson import charlson_scores
 from joinedup.analytics.scores.elixhauser import elixhauser_scores
 from joinedup.analytics.scores.hfrs import hfrs_scores
-from joinedup.analytics.scores.icd10 import icd10_code_problem
 from joinedup.errors import UserError
 from joinedup.terminology.codelists import snomed_code_problem
+from joinedup.terminology.icd10 import icd10_code_problem
 
 MAX_AGE = 130
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")

@@ -29,7 +29,7 @@ null date and 1801-01-01 its code for an invalid date submitted; both are read a
   taken; a spell with no discharge date has not ended and is rejected until it has.
 * **Diagnoses** (DIAG_4_01…, falling back to DIAG_3_nn): ICD-10, in episode order then position,
   each distinct code once, position 1 the primary diagnosis of the first episode; normalised by
-  the one ICD-10 rule of `joinedup.analytics.scores.icd10` (``R54X`` → ``R54``; the HES filler
+  the one ICD-10 rule of `joinedup.terminology.icd10` (``R54X`` → ``R54``; the HES filler
   ``-`` is an empty position).
 * **OPCS-4 procedures** (OPERTN_4_nn): no contract table holds procedures yet, so each episode's
   procedures are reported as `Unsupported` ("OPCS-4 procedure"), never silently dropped.
@@ -105,7 +105,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from joinedup.analytics.scores.icd10 import icd10_code_problem, normalise_icd10
 from joinedup.population.ingest.fhir import (
     NHS_ETHNIC_GROUPS,
     imd_decile_of,
@@ -114,6 +113,7 @@ from joinedup.population.ingest.fhir import (
 )
 from joinedup.population.ingest.identity import KeyRef, PersonRef
 from joinedup.population.ingest.records import ReaderItem, Rejected, SourceRow, Unsupported
+from joinedup.terminology.icd10 import icd10_code_problem, normalise_icd10
 
 HesKind = Literal["apc", "ae", "op"]
 
