@@ -37,7 +37,7 @@ null date and 1801-01-01 its code for an invalid date submitted; both are read a
   store may not hold yet, so each reader also yields, once per PSEUDO_HESID, a ``patients`` row
   built from what HES carries, a ``registrations`` row with their practice, and an
   ``organisations`` row per practice used — by the same rules as the FHIR reader
-  (`joinedup.population.ingest.fhir.practice_row` and ``registration_row``: one rule for both).
+  (`joinedup.population.ingest.people.practice_row` and ``registration_row``: one rule for both).
 
   - **SEX** 1 → M, 2 → F; 0 / X (not known) and 9 / 3 (indeterminate, not specified) cannot
     be stored (the contract holds F or M): the patient is rejected with that reason, and the
@@ -105,13 +105,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from joinedup.population.ingest.fhir import (
+from joinedup.population.ingest.identity import KeyRef, PersonRef
+from joinedup.population.ingest.people import (
     NHS_ETHNIC_GROUPS,
     imd_decile_of,
     practice_row,
     registration_row,
 )
-from joinedup.population.ingest.identity import KeyRef, PersonRef
 from joinedup.population.ingest.records import ReaderItem, Rejected, SourceRow, Unsupported
 from joinedup.terminology.icd10 import icd10_code_problem, normalise_icd10
 
