@@ -6,9 +6,11 @@ engine runs them. See docs/adr/0003-analytics-engine-seam.md.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Literal
 
 import ibis
@@ -79,3 +81,15 @@ def put_table(con: BaseBackend, name: str, data: pa.Table) -> ibis.Table:
     """Register an in-memory Arrow table on `con` (spec tests, small lookup tables)."""
     # A view over an in-memory table: temporary on both engines, nothing written to disk.
     return con.create_view(name, ibis.memtable(data), overwrite=True)
+
+
+@contextlib.contextmanager
+def engine_session(engine: Engine = "duckdb") -> Iterator[BaseBackend]:
+    """A connection for one piece of work, released after it: DuckDB's connection is closed,
+    while Spark's session is shared by the process and outlives the work."""
+    con = connect(engine)
+    try:
+        yield con
+    finally:
+        if engine == "duckdb":
+            con.disconnect()
