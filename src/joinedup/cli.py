@@ -484,12 +484,12 @@ def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Setting
     """A workforce baseline for the area's practices and, when the published national data
     sits beside the repository, the published-data mode of practice variation."""
     from joinedup.commissioning.published import default_sources, load_published, published_dir
-    from joinedup.commissioning.workforce import (
+    from joinedup.commissioning.workforce_export import (
         DEMO_COLUMNS,
-        import_workforce,
         rows_to_csv,
         workforce_demo_rows,
     )
+    from joinedup.commissioning.workforce_store import import_workforce
 
     text = rows_to_csv(workforce_demo_rows(store), DEMO_COLUMNS)
     report = import_workforce(sessions, "demo", text, source_name="demo-workforce.csv")
