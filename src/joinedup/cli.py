@@ -497,7 +497,7 @@ def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Setting
         out.print("Workforce baseline: already loaded")
     else:
         out.print(
-            f"Workforce baseline: {report.loaded:,} figures loaded (batch {report.batch_version})"
+            f"Workforce baseline: {report.recorded:,} figures loaded (batch {report.batch_version})"
         )
     sources = default_sources()
     if (published_dir(settings) / "practices.parquet").exists():

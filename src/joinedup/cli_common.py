@@ -8,10 +8,10 @@ Kept free of heavy imports, so `joinedup --help` stays fast.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,7 @@ from joinedup.errors import UserError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from joinedup.import_report import ImportReport
     from joinedup.settings import Settings
 
 HomeOption = Annotated[
@@ -65,23 +66,16 @@ def care_sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-class RejectedLine(Protocol):
-    @property
-    def line(self) -> int: ...
-    @property
-    def reason(self) -> str: ...
-
-
-def report_rejected_lines(out: Console, rejected: Sequence[RejectedLine], committed: bool) -> None:
-    """Print the rejected lines and exit with 1 if there are any; return if there are none."""
-    if not rejected:
+def report_rejected_lines(out: Console, report: ImportReport) -> None:
+    """Print an import's rejected lines and exit with 1 if there are any; return if none."""
+    if not report.rejected:
         return
     rejects = Table(title="Rejected lines")
     rejects.add_column("Line", justify="right")
     rejects.add_column("Reason")
-    for rejection in rejected:
+    for rejection in report.rejected:
         rejects.add_row(str(rejection.line), rejection.reason)
     out.print(rejects)
-    if not committed:
+    if not report.committed:
         out.print("Nothing was loaded (--strict): correct the lines above and load again.")
     raise typer.Exit(1)

@@ -41,7 +41,7 @@ def _audit(sessions: sessionmaker[Session]) -> list[AuditEvent]:
 
 def test_a_good_file_is_one_audited_batch(sessions: sessionmaker[Session]) -> None:
     report = wf_store.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
-    assert (report.lines, report.loaded, report.rejected) == (4, 4, [])
+    assert (report.rows, report.recorded, report.rejected) == (4, 4, [])
     assert report.batch_version == 1 and report.committed
     assert _count(sessions, WorkforceFigure) == 4
     [event] = _audit(sessions)
@@ -55,7 +55,7 @@ def test_a_broken_file_loads_its_good_lines_and_reports_the_rest(
     sessions: sessionmaker[Session],
 ) -> None:
     report = wf_store.import_workforce(sessions, "tester", BROKEN, source_name="broken.csv")
-    assert report.loaded == 4 and [r.line for r in report.rejected] == [6, 7]
+    assert report.recorded == 4 and [r.line for r in report.rejected] == [6, 7]
     with sessions() as session:
         batch = session.scalars(select(WorkforceBatch)).one()
         assert (batch.lines_read, batch.lines_loaded, batch.lines_rejected) == (6, 4, 2)
@@ -63,7 +63,7 @@ def test_a_broken_file_loads_its_good_lines_and_reports_the_rest(
 
 def test_strict_loads_nothing_when_any_line_is_rejected(sessions: sessionmaker[Session]) -> None:
     report = wf_store.import_workforce(sessions, "tester", BROKEN, source_name="b.csv", strict=True)
-    assert not report.committed and len(report.rejected) == 2 and report.loaded == 0
+    assert not report.committed and len(report.rejected) == 2 and report.recorded == 0
     assert _count(sessions, WorkforceBatch) == 0 and _count(sessions, WorkforceFigure) == 0
     assert _audit(sessions) == []
 
@@ -72,7 +72,7 @@ def test_the_same_figures_twice_change_nothing(sessions: sessionmaker[Session]) 
     wf_store.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
     reordered = GOOD.splitlines()[0] + "\n" + "\n".join(reversed(GOOD.splitlines()[1:])) + "\n"
     again = wf_store.import_workforce(sessions, "tester", reordered, source_name="again.csv")
-    assert again.unchanged and again.batch_version == 1 and again.loaded == 0
+    assert again.unchanged and again.batch_version == 1 and again.recorded == 0
     assert _count(sessions, WorkforceBatch) == 1 and _count(sessions, WorkforceFigure) == 4
     assert [e.action for e in _audit(sessions)] == [
         "workforce.import",

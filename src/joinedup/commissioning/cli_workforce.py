@@ -85,15 +85,15 @@ def import_command(
     summary = Table(title=f"Workforce from {file.name}")
     summary.add_column("")
     summary.add_column("Lines", justify="right")
-    summary.add_row("Read", f"{report.lines:,}")
-    summary.add_row("Loaded", f"{report.loaded:,}")
+    summary.add_row("Read", f"{report.rows:,}")
+    summary.add_row("Loaded", f"{report.recorded:,}")
     summary.add_row("Rejected", f"{len(report.rejected):,}")
     out.print(summary)
     if report.unchanged:
         out.print(f"Batch {report.batch_version} already holds these figures: nothing changed.")
     elif report.batch_version is not None:
         out.print(f"Loaded as batch {report.batch_version}.")
-    report_rejected_lines(out, report.rejected, report.committed)
+    report_rejected_lines(out, report)
 
 
 @workforce_app.command("show")

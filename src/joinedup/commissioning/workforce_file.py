@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from joinedup.errors import UserError
+from joinedup.import_report import Rejection
 
 #: joinedup's four roles, in the order pages show them.
 ROLES: dict[str, str] = {
@@ -100,14 +101,6 @@ _PERIOD = re.compile(r"^\d{4}(-\d{2}){0,2}$")
 
 class WorkforceFileError(UserError, ValueError):
     """The file cannot be read as a workforce file (its header, encoding or shape)."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A line that was not loaded, and why (in words a person can act on)."""
-
-    line: int
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -7,30 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
-from joinedup.commissioning.workforce_file import FileLine, Rejection, read_lines
+from joinedup.commissioning.workforce_file import FileLine, read_lines
 from joinedup.commissioning.workforce_models import WorkforceBatch, WorkforceFigure
 from joinedup.governance.roles import Principal
+from joinedup.import_report import ImportReport
 
 PURPOSE = "commissioning: workforce baseline"
-
-
-@dataclass
-class ImportReport:
-    """What an import did. `committed` is False when strict mode refused the file; `unchanged`
-    when the figures were already the latest batch's."""
-
-    lines: int = 0
-    loaded: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    committed: bool = True
-    unchanged: bool = False
-    batch_version: int | None = None
 
 
 def import_workforce(
@@ -44,7 +32,7 @@ def import_workforce(
 ) -> ImportReport:
     """Load a workforce file's text as one batch (see the module docstring)."""
     lines, good, rejected = read_lines(text, least_deprived_first=least_deprived_first)
-    report = ImportReport(lines=lines, rejected=rejected)
+    report = ImportReport(rows=lines, rejected=rejected)
     if strict and rejected:
         report.committed = False
         return report
@@ -82,7 +70,7 @@ def import_workforce(
         uow.session.add(batch)
         uow.session.flush()
         uow.session.add_all(batch_figures(batch.id, good))
-        report.loaded, report.batch_version = len(good), batch.version
+        report.recorded, report.batch_version = len(good), batch.version
         uow.audit.entity_id = str(batch.version)
         uow.audit.detail.update(
             lines=lines, loaded=len(good), rejected=len(rejected), source=source_name

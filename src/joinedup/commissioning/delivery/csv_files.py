@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +19,7 @@ from joinedup.commissioning.delivery.validate import (
     check_submission,
 )
 from joinedup.commissioning.specification import Specification
+from joinedup.import_report import ImportReport, Rejection
 
 CSV_COLUMNS = ("area_code", "element_id", "quarter", "planned_percent", "actual_percent", "notes")
 
@@ -28,20 +28,6 @@ EXPORT_COLUMNS = (*CSV_COLUMNS, "version", "source", "submitted_at", "submitted_
 
 
 FIRST_DATA_LINE = 2  # line 1 of a CSV file is its header
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    recorded: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    committed: bool = True
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
