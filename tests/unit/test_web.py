@@ -18,6 +18,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.navigation import AREAS, Area, visible_areas
 from tests.auth_support import principal, signed_in_app
+from tests.html_support import html_table, html_tables, page_row
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "src" / "joinedup" / "web" / "static" / "vendor"
@@ -52,13 +53,6 @@ def fmt(count: int | None) -> str:
     return "withheld" if count is None else f"{count:,}"
 
 
-def table_row(html: str, key: str) -> str:
-    """The table row whose data-key is `key`."""
-    found = re.search(rf'<tr[^>]*data-key="{re.escape(key)}"[^>]*>(.*?)</tr>', html, re.S)
-    assert found, f"no row for {key}"
-    return found.group(1)
-
-
 def section(html: str, start: str, end: str) -> str:
     return html[html.index(start) : html.index(end, html.index(start))]
 
@@ -82,7 +76,7 @@ def test_the_overview_page_shows_the_area(client: TestClient, small_store: Popul
     assert metadata["synthetic"] is True
     assert f"This is a synthetic area, generated with seed {metadata['seed']}." in html
     for practice in expected.by_practice:
-        row = table_row(section(html, 'id="practice-table"', "</table>"), practice.key)
+        row = html_table(html, "practice-table").row("key", practice.key).html
         assert str(escape(practice.label)) in row
         assert fmt(practice.count) in row
 
@@ -105,13 +99,13 @@ def test_page_and_api_show_the_same_figures(
         # Each chart's table, found by the chart's title (the table's caption).
         caption = re.search(rf'<title id="{table_id}-title">([^<]+)</title>', html)
         assert caption, table_id
-        table = section(html, f">{caption.group(1)}</caption>", "</table>")
+        table = html_table(html, caption=caption.group(1))
         for row in api[name]:
-            cells = table_row(table, row["key"])
+            cells = table.row("key", row["key"]).html
             assert f">{fmt(row['count'])}<" in cells, (name, row)
-    hoods = section(html, 'id="neighbourhood-table"', "</table>")
+    hoods = html_table(html, "neighbourhood-table")
     for row in api["by_neighbourhood"]:
-        assert f"{fmt(row['count'])}<" in table_row(hoods, row["key"])
+        assert f"{fmt(row['count'])}<" in hoods.row("key", row["key"]).html
 
 
 def test_the_charts_describe_themselves(client: TestClient) -> None:
@@ -231,17 +225,15 @@ def test_the_dictionary_lists_every_contract_column(client: TestClient) -> None:
         assert f'id="{table.name}"' in html
         assert str(escape(table.description)) in html
         assert str(escape(table.grain)) in html
-        columns = section(html, f'data-table="{table.name}"', "</table>")
+        [columns] = [t for t in html_tables(html) if t.attrs.get("data-table") == table.name]
         for column in table.columns:
-            row = section(columns, f'data-column="{column.name}"', "</tr>")
+            row = columns.row("column", column.name).html
             assert f">{column.type}<" in row
             assert str(escape(column.description)) in row
             for rule in column.rules():
                 assert str(escape(rule)) in row, (table.name, column.name, rule)
         for key in table.primary_key:
-            assert 'class="nhsuk-tag nhsuk-tag--blue">Key<' in section(
-                columns, f'data-column="{key}"', "</tr>"
-            )
+            assert 'class="nhsuk-tag nhsuk-tag--blue">Key<' in columns.row("column", key).html
 
 
 @pytest.mark.parametrize("table", list(CONTRACTS))
@@ -498,7 +490,7 @@ def test_pages_show_withheld_counts_as_withheld(
     small = [row for row in withheld.by_age_band if row.count is None]
     assert small, "the area should have an age band under 500 people"
     for row in small:
-        assert ">withheld<" in table_row(html, row.key)
+        assert ">withheld<" in page_row(html, "key", row.key).html
 
 
 def test_a_chart_of_nobody_has_no_bars_and_says_so() -> None:
