@@ -16,7 +16,7 @@ from joinedup.population.contracts import CONTRACTS
 from joinedup.population.overview import PopulationOverview, aggregate_overview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.navigation import AREAS, Area, visible_areas
+from joinedup.web.navigation import AREAS, Area, built_areas, route_paths, visible_areas
 from tests.auth_support import principal, signed_in_app
 from tests.html_support import html_table, html_tables, page_row
 
@@ -277,7 +277,8 @@ def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> No
 
     assert '<span class="nhsuk-header__service-name">joinedup</span>' in html
     links = re.findall(r'href="([^"]+)"[^>]*>(?:<strong[^>]*>)?([^<]+)<', nav)
-    assert links == [(area.href, area.title) for area in visible_areas(principal("gp").can)]
+    built = client.app.state.areas  # type: ignore[attr-defined]
+    assert links == [(area.href, area.title) for area in visible_areas(principal("gp").can, built)]
     assert "Governance" not in dict(links).values()  # a GP does not govern
     current = re.search(r'<a [^>]*aria-current="page"><strong [^>]*>([^<]+)<', nav)
     assert current and current.group(1) == "Population"
@@ -286,13 +287,23 @@ def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> No
     assert '<footer class="nhsuk-footer"' in html
 
 
-@pytest.mark.parametrize("area", [a for a in AREAS if not a.available], ids=lambda a: a.href)
-def test_areas_not_built_say_so(client: TestClient, area: Area) -> None:
-    response = client.get(area.href)
+def test_an_area_is_built_when_a_route_serves_it() -> None:
+    paths = ["/", "/case-finding/{list_id}", "/static", "/api/population/overview", "/sign-in"]
 
-    assert response.status_code == 200
-    assert "This part of joinedup is not available yet" in response.text
-    assert f'<span class="nhsuk-caption-l">{escape(area.title)}</span>' in response.text
+    assert [a.title for a in built_areas(paths)] == ["Population", "Case finding"]
+    assert [a.title for a in built_areas(["/population/segments"])] == ["Population"]
+    assert built_areas(["/accessibility", "/neighbourhoods"]) == ()
+
+
+@pytest.mark.parametrize("area", AREAS, ids=lambda a: a.href)
+def test_the_header_links_an_area_only_when_it_has_pages(client: TestClient, area: Area) -> None:
+    nav = section(client.get("/").text, '<nav class="nhsuk-header__navigation"', "</nav>")
+    served = [p for p in route_paths(client.app.routes) if area.is_current(p)]  # type: ignore[attr-defined]
+
+    linked = f'href="{area.href}"' in nav
+    assert served or not linked, f"{area.title} is linked but has no page"
+    if not served:
+        assert client.get(area.href).status_code == 404
 
 
 def test_an_unknown_page_is_an_nhs_style_404(client: TestClient) -> None:
