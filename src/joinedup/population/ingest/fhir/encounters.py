@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from joinedup.population.ingest.fhir.datatypes import (
@@ -14,7 +16,7 @@ from joinedup.population.ingest.fhir.datatypes import (
     version_of,
 )
 from joinedup.population.ingest.fhir.links import Links
-from joinedup.population.ingest.identity import KeyRef
+from joinedup.population.ingest.identity import KeyRef, PersonRef
 from joinedup.population.ingest.records import SourceRow, Unsupported
 
 GP_CLASSES = {"AMB", "VR"}
@@ -24,15 +26,48 @@ VIDEO_TYPES = {"448337001"}  # Telemedicine consultation with patient
 HOME_TYPES = {"439708006", "210098006"}  # Home visit; domiciliary evaluation
 
 
+@dataclass(frozen=True)
+class Visit:
+    """What every class of encounter needs, read (and checked) once."""
+
+    resource: dict[str, Any]
+    label: str
+    location: str
+    code: str  # the encounter class
+    person: PersonRef
+    period: dict[str, Any]
+    start: dt.date
+    end: dt.date
+    provider: str | None  # "Organization/id"
+    types: frozenset[Any]
+
+    def row(self, table: str, values: dict[str, Any], source_id: str | None = None) -> SourceRow:
+        base = {"person_id": self.person, "_version": version_of(self.resource)}
+        return SourceRow(table, {**base, **values}, self.location, source_id or self.label)
+
+
 def map_encounter(links: Links, resource: dict[str, Any], label: str, location: str):
     status = resource.get("status")
     if status in ("cancelled", "entered-in-error", "planned"):
         yield Unsupported("encounter status", location, str(status))
         return
+    visit = read_visit(links, resource, label, location)
+    if visit.code in GP_CLASSES:
+        yield from gp_or_outpatient(links, visit, attended=status != "noshow")
+    elif visit.code == "HH":
+        yield community_contact(visit)
+    elif visit.code == "EMER":
+        yield ae_attendance(links, visit)
+    elif visit.code in INPATIENT_CLASSES:
+        yield from hospital_spell(links, visit)
+    else:
+        yield Unsupported("encounter class", location, visit.code)
+
+
+def read_visit(links: Links, resource: dict[str, Any], label: str, location: str) -> Visit:
     klass = resource.get("class")
     if not isinstance(klass, dict) or not isinstance(klass.get("code"), str):
         raise FieldError("class is not a Coding with a code")
-    code = klass["code"]
     person = links.subject(resource)
     raw_period = resource.get("period")
     period: dict[str, Any] = raw_period if isinstance(raw_period, dict) else {}
@@ -41,117 +76,119 @@ def map_encounter(links: Links, resource: dict[str, Any], label: str, location: 
     if end < start:
         raise FieldError(f"period.end {period['end']!r} is before period.start")
     provider = links.ref(resource.get("serviceProvider"), "serviceProvider", "Organization")
-    provider_code = links.org_code(provider) if provider else None
     types = {c.get("code") for t in resource.get("type") or [] for c in codings(t, "type")}
-    base = {"person_id": person, "_version": version_of(resource)}
-    if code in GP_CLASSES or code == "AMB":
-        specialty = treatment_function(resource)
-        if specialty:
-            yield SourceRow(
-                "outpatient_appointments",
-                {
-                    **base,
-                    "provider_code": provider_code or "UNKNOWN",
-                    "appointment_date": start,
-                    "specialty_code": specialty,
-                    "first_attendance": True,
-                    "attended": status != "noshow",
-                    "cost": None,
-                },
-                location,
-                label,
-            )
-            return
-        if provider is None:
-            raise FieldError("has no serviceProvider (the practice)")
-        links.practices.add(provider)
-        links.trace_gp(person, provider, start)
-        mode = "face_to_face"
-        if code == "VR" or types & VIDEO_TYPES:
-            mode = "video"
-        elif types & TELEPHONE_TYPES:
-            mode = "telephone"
-        elif types & HOME_TYPES:
-            mode = "home_visit"
-        clinician = links.clinician(resource)
-        yield SourceRow(
-            "gp_appointments",
+    code = klass["code"]
+    return Visit(
+        resource, label, location, code, person, period, start, end, provider, frozenset(types)
+    )
+
+
+def provider_code(links: Links, visit: Visit) -> str:
+    return links.org_code(visit.provider) if visit.provider else "UNKNOWN"
+
+
+def gp_or_outpatient(links: Links, visit: Visit, *, attended: bool) -> Iterator[SourceRow]:
+    """An outpatient appointment when it names a treatment function, else a GP appointment."""
+    specialty = treatment_function(visit.resource)
+    if specialty:
+        yield visit.row(
+            "outpatient_appointments",
             {
-                **base,
-                "practice_code": links.org_code(provider),
-                "appointment_date": start,
-                "clinician_id": clinician[0],
-                "clinician_role": clinician[1],
-                "mode": mode,
-                "attended": True,
+                "provider_code": provider_code(links, visit),
+                "appointment_date": visit.start,
+                "specialty_code": specialty,
+                "first_attendance": True,
+                "attended": attended,
                 "cost": None,
             },
-            location,
-            label,
         )
-    elif code == "HH":
+        return
+    if visit.provider is None:
+        raise FieldError("has no serviceProvider (the practice)")
+    links.practices.add(visit.provider)
+    links.trace_gp(visit.person, visit.provider, visit.start)
+    clinician = links.clinician(visit.resource)
+    yield visit.row(
+        "gp_appointments",
+        {
+            "practice_code": links.org_code(visit.provider),
+            "appointment_date": visit.start,
+            "clinician_id": clinician[0],
+            "clinician_role": clinician[1],
+            "mode": gp_mode(visit),
+            "attended": True,
+            "cost": None,
+        },
+    )
+
+
+def gp_mode(visit: Visit) -> str:
+    if visit.code == "VR" or visit.types & VIDEO_TYPES:
+        return "video"
+    if visit.types & TELEPHONE_TYPES:
+        return "telephone"
+    if visit.types & HOME_TYPES:
+        return "home_visit"
+    return "face_to_face"
+
+
+def community_contact(visit: Visit) -> SourceRow:
+    return visit.row(
+        "community_contacts",
+        {
+            "contact_date": visit.start,
+            "service": "district_nursing",
+            "setting": "home",
+            "duration_minutes": minutes(visit.period, visit.start),
+            "cost": None,
+        },
+    )
+
+
+def ae_attendance(links: Links, visit: Visit) -> SourceRow:
+    return visit.row(
+        "ae_attendances",
+        {
+            "provider_code": provider_code(links, visit),
+            "arrival_date": visit.start,
+            "disposal": disposal(visit.resource),
+            "cost": None,
+        },
+    )
+
+
+def hospital_spell(links: Links, visit: Visit) -> Iterator[SourceRow]:
+    """The spell, then each ICD-10 reason as a spell diagnosis in the order given."""
+    yield visit.row(
+        "hospital_spells",
+        {
+            "provider_code": provider_code(links, visit),
+            "admission_date": visit.start,
+            "discharge_date": visit.end,
+            "admission_method": admission_method(visit.resource),
+            "length_of_stay": (visit.end - visit.start).days,
+            "hrg_code": None,
+            "cost": None,
+        },
+    )
+    position = 0
+    for reason in visit.resource.get("reasonCode") or []:
+        found = links.code(reason, "reasonCode", ("icd10",), visit.location)
+        if isinstance(found, Unsupported):
+            continue
+        position += 1
         yield SourceRow(
-            "community_contacts",
+            "spell_diagnoses",
             {
-                **base,
-                "contact_date": start,
-                "service": "district_nursing",
-                "setting": "home",
-                "duration_minutes": minutes(period, start),
-                "cost": None,
+                "spell_id": KeyRef("hospital_spells", visit.label),
+                "person_id": visit.person,
+                "position": position,
+                "icd10_code": found[1].replace(".", "").upper(),
+                "_version": version_of(visit.resource),
             },
-            location,
-            label,
+            visit.location,
+            f"{visit.label}#diagnosis-{position}",
         )
-    elif code == "EMER":
-        yield SourceRow(
-            "ae_attendances",
-            {
-                **base,
-                "provider_code": provider_code or "UNKNOWN",
-                "arrival_date": start,
-                "disposal": disposal(resource),
-                "cost": None,
-            },
-            location,
-            label,
-        )
-    elif code in INPATIENT_CLASSES:
-        yield SourceRow(
-            "hospital_spells",
-            {
-                **base,
-                "provider_code": provider_code or "UNKNOWN",
-                "admission_date": start,
-                "discharge_date": end,
-                "admission_method": admission_method(resource),
-                "length_of_stay": (end - start).days,
-                "hrg_code": None,
-                "cost": None,
-            },
-            location,
-            label,
-        )
-        position = 0
-        for reason in resource.get("reasonCode") or []:
-            found = links.code(reason, "reasonCode", ("icd10",), location)
-            if isinstance(found, Unsupported):
-                continue
-            position += 1
-            yield SourceRow(
-                "spell_diagnoses",
-                {
-                    "spell_id": KeyRef("hospital_spells", label),
-                    "person_id": person,
-                    "position": position,
-                    "icd10_code": found[1].replace(".", "").upper(),
-                    "_version": version_of(resource),
-                },
-                location,
-                f"{label}#diagnosis-{position}",
-            )
-    else:
-        yield Unsupported("encounter class", location, code)
 
 
 def minutes(period: dict[str, Any], start: dt.date) -> int:
