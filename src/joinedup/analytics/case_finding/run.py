@@ -256,34 +256,13 @@ def run_list(
         frozenset(on_register),
     )
     _check_known(sizes, practice, neighbourhood)
-    if excluding:
-        left_out = pa.array(sorted(excluding), pa.int64())
-        rows = rows.filter(pc.invert(pc.is_in(rows["person_id"], value_set=left_out)))
-        sizes = _registered_without(sizes, registered, left_out)
+    rows, sizes = _leaving_out(rows, sizes, registered, excluding)
     allowed = None if within_practices is None else frozenset(within_practices)
-    if allowed is not None:
-        codes = pa.array(sorted(allowed), pa.string())
-        rows = rows.filter(pc.is_in(rows["practice_code"], value_set=codes))
-        sizes = sizes.filter(pc.is_in(sizes["practice_code"], value_set=codes))
+    rows, sizes = _within(rows, sizes, allowed)
     practices = _practice_counts(rows, sizes)
     hoods = _neighbourhood_counts(practices, sizes)
-    if practice and practice not in {p.code for p in practices}:
-        raise OrganisationOutOfScopeError(f"practice {practice!r} is outside this list's scope")
-    if neighbourhood and neighbourhood not in {h.code for h in hoods}:
-        raise OrganisationOutOfScopeError(
-            f"neighbourhood {neighbourhood!r} is outside this list's scope"
-        )
-    scoped_practices = practices
-    scoped_hoods = hoods
-    if neighbourhood:
-        rows = rows.filter(pc.equal(rows["neighbourhood_code"], neighbourhood))
-        scoped_practices = tuple(p for p in practices if p.neighbourhood_code == neighbourhood)
-        scoped_hoods = tuple(h for h in hoods if h.code == neighbourhood)
-    if practice:
-        rows = rows.filter(pc.equal(rows["practice_code"], practice))
-        scoped_practices = tuple(p for p in scoped_practices if p.code == practice)
-        hood = next(p.neighbourhood_code for p in practices if p.code == practice)
-        scoped_hoods = tuple(h for h in scoped_hoods if h.code == hood)
+    _check_in_scope(practices, hoods, practice, neighbourhood)
+    rows, scoped_practices, scoped_hoods = _scoped(rows, practices, hoods, practice, neighbourhood)
     return CaseFindingResult(
         definition=definition,
         index_date=when,
@@ -299,6 +278,63 @@ def run_list(
         within_practices=allowed,
         run_id=run.run_id if run is not None and definition.run_columns else None,
     )
+
+
+def _leaving_out(
+    rows: pa.Table, sizes: pa.Table, registered: pa.Table, excluding: Collection[int]
+) -> tuple[pa.Table, pa.Table]:
+    """Rows and registered counts with the `excluding` people (objectors) taken away."""
+    if not excluding:
+        return rows, sizes
+    left_out = pa.array(sorted(excluding), pa.int64())
+    rows = rows.filter(pc.invert(pc.is_in(rows["person_id"], value_set=left_out)))
+    return rows, _registered_without(sizes, registered, left_out)
+
+
+def _within(
+    rows: pa.Table, sizes: pa.Table, allowed: frozenset[str] | None
+) -> tuple[pa.Table, pa.Table]:
+    """Rows and registered counts of the `allowed` practices only (None: every practice)."""
+    if allowed is None:
+        return rows, sizes
+    codes = pa.array(sorted(allowed), pa.string())
+    rows = rows.filter(pc.is_in(rows["practice_code"], value_set=codes))
+    return rows, sizes.filter(pc.is_in(sizes["practice_code"], value_set=codes))
+
+
+def _check_in_scope(
+    practices: tuple[GroupCount, ...],
+    hoods: tuple[GroupCount, ...],
+    practice: str | None,
+    neighbourhood: str | None,
+) -> None:
+    if practice and practice not in {p.code for p in practices}:
+        raise OrganisationOutOfScopeError(f"practice {practice!r} is outside this list's scope")
+    if neighbourhood and neighbourhood not in {h.code for h in hoods}:
+        raise OrganisationOutOfScopeError(
+            f"neighbourhood {neighbourhood!r} is outside this list's scope"
+        )
+
+
+def _scoped(
+    rows: pa.Table,
+    practices: tuple[GroupCount, ...],
+    hoods: tuple[GroupCount, ...],
+    practice: str | None,
+    neighbourhood: str | None,
+) -> tuple[pa.Table, tuple[GroupCount, ...], tuple[GroupCount, ...]]:
+    """The rows, practices and neighbourhoods of the chosen neighbourhood and practice."""
+    scoped_practices, scoped_hoods = practices, hoods
+    if neighbourhood:
+        rows = rows.filter(pc.equal(rows["neighbourhood_code"], neighbourhood))
+        scoped_practices = tuple(p for p in practices if p.neighbourhood_code == neighbourhood)
+        scoped_hoods = tuple(h for h in hoods if h.code == neighbourhood)
+    if practice:
+        rows = rows.filter(pc.equal(rows["practice_code"], practice))
+        scoped_practices = tuple(p for p in scoped_practices if p.code == practice)
+        hood = next(p.neighbourhood_code for p in practices if p.code == practice)
+        scoped_hoods = tuple(h for h in scoped_hoods if h.code == hood)
+    return rows, scoped_practices, scoped_hoods
 
 
 def _index_date(
