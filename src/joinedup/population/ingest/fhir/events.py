@@ -4,7 +4,9 @@ equivalent)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from joinedup.population.ingest.fhir.datatypes import (
@@ -16,7 +18,8 @@ from joinedup.population.ingest.fhir.datatypes import (
 )
 from joinedup.population.ingest.fhir.links import Links
 from joinedup.population.ingest.fhir.loinc import snomed_equivalent
-from joinedup.population.ingest.records import SourceRow, Unsupported
+from joinedup.population.ingest.identity import PersonRef
+from joinedup.population.ingest.records import ReaderItem, SourceRow, Unsupported
 
 EVENT_SYSTEMS = ("snomed", "icd10", "read2", "ctv3", "loinc")  # preference order
 EVENT_CODE = re.compile(r"^[A-Za-z0-9.\-]{1,20}$")
@@ -97,7 +100,17 @@ def observation_rows(links: Links, resource: dict[str, Any], label: str, locatio
     yield from event(links, resource, label, location, "code", when, value, unit)
 
 
-def event(links: Links, resource, label, location, field_name, when, value, unit):
+def event(
+    links: Links,
+    resource: dict[str, Any],
+    label: str,
+    location: str,
+    field_name: str,
+    when: dt.date,
+    value: float | None,
+    unit: str | None,
+) -> Iterator[ReaderItem]:
+    """The clinical event of the code in `field_name` (Unsupported when no coding is stored)."""
     person = links.subject(resource)
     found = links.code(resource.get(field_name), field_name, EVENT_SYSTEMS, location)
     if isinstance(found, Unsupported):
@@ -106,7 +119,17 @@ def event(links: Links, resource, label, location, field_name, when, value, unit
     yield event_row(person, found, when, value, unit, resource, location, label)
 
 
-def event_row(person, found, when, value, unit, resource, location, source_id):
+def event_row(
+    person: PersonRef,
+    found: tuple[str, str, str],
+    when: dt.date,
+    value: float | None,
+    unit: str | None,
+    resource: dict[str, Any],
+    location: str,
+    source_id: str,
+) -> SourceRow:
+    """A clinical_events row for a (system, code, display) found, ICD-10 in its stored form."""
     system, code, _display = found
     if system == "icd10":
         code = code.replace(".", "").upper()
