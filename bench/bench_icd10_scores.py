@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from joinedup.analytics.scores.hfrs import hfrs_weights
-from joinedup.analytics.scores.icd10 import normalise_icd10
+from joinedup.terminology.icd10 import normalise_icd10
 
 SEED = 20261206
 INDEX = dt.date(2025, 3, 31)

@@ -556,12 +556,12 @@ def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Setting
     """A workforce baseline for the area's practices and, when the published national data
     sits beside the repository, the published-data mode of practice variation."""
     from joinedup.commissioning.published import default_sources, load_published, published_dir
-    from joinedup.commissioning.workforce import (
+    from joinedup.commissioning.workforce_export import (
         DEMO_COLUMNS,
-        import_workforce,
         rows_to_csv,
         workforce_demo_rows,
     )
+    from joinedup.commissioning.workforce_store import import_workforce
 
     text = rows_to_csv(workforce_demo_rows(store), DEMO_COLUMNS)
     report = import_workforce(sessions, "demo", text, source_name="demo-workforce.csv")
@@ -569,7 +569,7 @@ def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Setting
         out.print("Workforce baseline: already loaded")
     else:
         out.print(
-            f"Workforce baseline: {report.loaded:,} figures loaded (batch {report.batch_version})"
+            f"Workforce baseline: {report.recorded:,} figures loaded (batch {report.batch_version})"
         )
     sources = default_sources()
     if (published_dir(settings) / "practices.parquet").exists():

@@ -76,20 +76,27 @@ class RejectedLine(Protocol):
     def reason(self) -> str: ...
 
 
-def report_rejected_lines(
-    out: Console, rejected: Sequence[RejectedLine], committed: bool, *, heading: str = "Line"
-) -> None:
-    """Print the rejected lines and exit with 1 if there are any; return if there are none.
+class RejectedLines(Protocol):
+    """What an import reports of the lines it could not take (`ImportReport` is one)."""
+
+    @property
+    def rejected(self) -> Sequence[RejectedLine]: ...
+    @property
+    def committed(self) -> bool: ...
+
+
+def report_rejected_lines(out: Console, report: RejectedLines, *, heading: str = "Line") -> None:
+    """Print an import's rejected lines and exit with 1 if there are any; return if none.
     `heading` names the line column (a JSON import reports the line each record starts on)."""
-    if not rejected:
+    if not report.rejected:
         return
     rejects = Table(title="Rejected lines" if heading == "Line" else "Rejected records")
     rejects.add_column(heading, justify="right")
     rejects.add_column("Reason")
-    for rejection in rejected:
+    for rejection in report.rejected:
         rejects.add_row(str(rejection.line), rejection.reason)
     out.print(rejects)
-    if not committed:
+    if not report.committed:
         what = "lines" if heading == "Line" else "records"
         out.print(f"Nothing was loaded (--strict): correct the {what} above and load again.")
     raise typer.Exit(1)

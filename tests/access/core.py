@@ -63,8 +63,4 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/sign-out"): ALL,
     ("GET", "/account/password"): ALL,
     ("POST", "/account/password"): ALL,
-    # Areas not built yet: an honest "not available" page for anyone signed in.
-    ("GET", "/neighbourhood"): ALL,
-    ("GET", "/access"): ALL,
-    ("GET", "/directory"): ALL,
 }

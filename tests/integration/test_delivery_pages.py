@@ -7,8 +7,6 @@ measure 0 of an empty cohort, so show no %)."""
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, sign_in_as
+from tests.html_support import page_text
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +61,6 @@ def client_as(app: FastAPI, role: str) -> TestClient:
     return TestClient(app, follow_redirects=False)
 
 
-def text(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
-
-
 def test_the_commissioning_home_links_to_its_pages(app: FastAPI) -> None:
     page = client_as(app, "analyst").get("/commissioning")
     assert page.status_code == 200
@@ -81,7 +76,7 @@ def test_the_tracker_shows_every_element_by_area_with_the_rules(
     assert page.status_code == 200
     assert page.text.count('<tr class="nhsuk-table__row" data-element=') == 17
     assert f'data-area="{area_code}"' in page.text
-    words = text(page.text)
+    words = page_text(page.text)
     assert "Delivery plan: 2026-27 Q3" in words
     assert "Amber: below the plan by less than 10 percentage points" in words
     assert "Record a quarter for an area" in words
@@ -111,7 +106,7 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory(
     )
     page = client.get(done.headers["location"])
     assert page.status_code == 200
-    words = text(page.text)
+    words = page_text(page.text)
     assert "has been recorded as a new version" in words
     assert "2026-27 Q2 45% 41% Amber" in words
     assert 'data-point="2026-27 Q2: actual 41%"' in page.text  # the chart shows it
@@ -131,7 +126,7 @@ def test_a_bad_submission_is_shown_again_with_every_reason(app: FastAPI, area_co
               "csrf_token": CSRF_TOKEN}  # fmt: skip
     page = client.post("/commissioning/delivery/submit", data=fields)
     assert page.status_code == 400
-    words = text(page.text)
+    words = page_text(page.text)
     assert "Planned % 120 is not between 0 and 100" in words
     assert "C2's actual % is measured by joinedup" in words
     assert 'value="120"' in page.text  # what was typed is kept
@@ -149,7 +144,7 @@ def test_the_board_report_and_the_export(app: FastAPI, sessions: sessionmaker[Se
     client = client_as(app, "commissioner")
     report = client.get("/commissioning/delivery/report?quarter=2026-27 Q2")
     assert report.status_code == 200
-    assert "Delivery of the primary care specification, 2026-27 Q2" in text(report.text)
+    assert "Delivery of the primary care specification, 2026-27 Q2" in page_text(report.text)
     export = client.get("/commissioning/delivery.csv")
     assert export.status_code == 200
     assert export.text.splitlines()[0] == ",".join(delivery.EXPORT_COLUMNS)

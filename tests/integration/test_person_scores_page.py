@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html as html_lib
-import re
 import shutil
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
+from tests.html_support import find_table, page_text
 
 
 @dataclass(frozen=True)
@@ -144,17 +144,13 @@ def _views(area: Area, person_id: int) -> list[AuditEvent]:
         )
 
 
-def _text(fragment: str) -> str:
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
 def _table_rows(page: str, table_id: str) -> list[str]:
-    match = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S)
-    if not match:
+    """The data keys of the body rows of the table `table_id` (none when it is not shown)."""
+    table = find_table(page, table_id)
+    if table is None:
         return []
-    body = re.search(r"<tbody.*?</tbody>", match.group(0), re.S)
-    assert body
-    return re.findall(r'<tr[^>]*data-(?:item|group)="([^"]+)"', body.group(0))
+    keys = (row.data("item", "group") for row in table.body_rows)
+    return [key for key in keys if key is not None]
 
 
 def test_a_gp_in_the_persons_neighbourhood_sees_the_page_and_the_view_is_audited(
@@ -165,7 +161,7 @@ def test_a_gp_in_the_persons_neighbourhood_sees_the_page_and_the_view_is_audited
     assert response.status_code == 200
     person = find_person(area.store, person_id)
     assert person is not None
-    page = _text(response.text)
+    page = page_text(response.text)
     n = person.nhs_number
     assert f"{n[:3]} {n[3:6]} {n[6:]}" in page  # 3-3-4
     assert f"{person.date_of_birth.day} {person.date_of_birth:%B %Y}" in page
@@ -195,7 +191,7 @@ def test_the_listed_efi_deficits_equal_the_runs_deficit_count(
         deficits = _table_rows(response.text, "efi-deficits")
         assert len(deficits) == row["efi_deficits"], pid
         assert len(_table_rows(response.text, "ltc-conditions")) == row["ltc_count"], pid
-        page = _text(response.text)
+        page = page_text(response.text)
         assert f"{int(row['efi_deficits'])} of 36 deficits" in page
         assert row["efi_category"] in page
 
@@ -220,11 +216,11 @@ def test_the_page_lists_each_score_with_its_items(
     assert _table_rows(page, "hfrs-groups") == [g.group for g in scores.hfrs_groups]
     for place in scores.segments:
         assert place.segment_id == row[place.scheme_id]
-        assert place.segment_name in _text(page)
+        assert place.segment_name in page_text(page)
     assert scores.risk is not None and scores.risk.factors  # explained by the trained model
     assert scores.risk.factors_source == "model"
     for factor in scores.risk.factors:
-        assert html_lib.escape(factor) in page or factor in _text(page)
+        assert html_lib.escape(factor) in page or factor in page_text(page)
 
 
 def test_risk_and_factors_equal_scoring_the_whole_area(area: Area, results: pd.DataFrame) -> None:
@@ -294,7 +290,7 @@ def test_break_glass_access_shows_the_banner_with_its_expiry(
     response = distant_gp.get(f"/people/{pid}/scores")
     assert response.status_code == 200
     assert 'id="break-glass-banner"' in response.text
-    assert f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}" in _text(response.text)
+    assert f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}" in page_text(response.text)
     assert _views(area, pid)[-1].actor == "distant-gp"
 
 

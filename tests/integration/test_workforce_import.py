@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.cli import app
-from joinedup.commissioning import workforce as wf
+from joinedup.commissioning import workforce_store as wf_store
 from joinedup.commissioning.workforce_models import WorkforceBatch, WorkforceFigure
 
 GOOD = (
@@ -40,39 +40,39 @@ def _audit(sessions: sessionmaker[Session]) -> list[AuditEvent]:
 
 
 def test_a_good_file_is_one_audited_batch(sessions: sessionmaker[Session]) -> None:
-    report = wf.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
-    assert (report.lines, report.loaded, report.rejected) == (4, 4, [])
+    report = wf_store.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
+    assert (report.rows, report.recorded, report.rejected) == (4, 4, [])
     assert report.batch_version == 1 and report.committed
     assert _count(sessions, WorkforceFigure) == 4
     [event] = _audit(sessions)
     assert (event.action, event.entity_id, event.actor) == ("workforce.import", "1", "tester")
     assert event.detail["loaded"] == 4 and event.detail["rejected"] == 0
-    figures = {(f.org_code, f.role): f.fte for f in wf.current_figures(sessions)}
+    figures = {(f.org_code, f.role): f.fte for f in wf_store.current_figures(sessions)}
     assert figures[("P81001", "gp")] == 4 and figures[("PCN01", "direct_patient_care")] == 1.5
 
 
 def test_a_broken_file_loads_its_good_lines_and_reports_the_rest(
     sessions: sessionmaker[Session],
 ) -> None:
-    report = wf.import_workforce(sessions, "tester", BROKEN, source_name="broken.csv")
-    assert report.loaded == 4 and [r.line for r in report.rejected] == [6, 7]
+    report = wf_store.import_workforce(sessions, "tester", BROKEN, source_name="broken.csv")
+    assert report.recorded == 4 and [r.line for r in report.rejected] == [6, 7]
     with sessions() as session:
         batch = session.scalars(select(WorkforceBatch)).one()
         assert (batch.lines_read, batch.lines_loaded, batch.lines_rejected) == (6, 4, 2)
 
 
 def test_strict_loads_nothing_when_any_line_is_rejected(sessions: sessionmaker[Session]) -> None:
-    report = wf.import_workforce(sessions, "tester", BROKEN, source_name="b.csv", strict=True)
-    assert not report.committed and len(report.rejected) == 2 and report.loaded == 0
+    report = wf_store.import_workforce(sessions, "tester", BROKEN, source_name="b.csv", strict=True)
+    assert not report.committed and len(report.rejected) == 2 and report.recorded == 0
     assert _count(sessions, WorkforceBatch) == 0 and _count(sessions, WorkforceFigure) == 0
     assert _audit(sessions) == []
 
 
 def test_the_same_figures_twice_change_nothing(sessions: sessionmaker[Session]) -> None:
-    wf.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
+    wf_store.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
     reordered = GOOD.splitlines()[0] + "\n" + "\n".join(reversed(GOOD.splitlines()[1:])) + "\n"
-    again = wf.import_workforce(sessions, "tester", reordered, source_name="again.csv")
-    assert again.unchanged and again.batch_version == 1 and again.loaded == 0
+    again = wf_store.import_workforce(sessions, "tester", reordered, source_name="again.csv")
+    assert again.unchanged and again.batch_version == 1 and again.recorded == 0
     assert _count(sessions, WorkforceBatch) == 1 and _count(sessions, WorkforceFigure) == 4
     assert [e.action for e in _audit(sessions)] == [
         "workforce.import",
@@ -81,11 +81,13 @@ def test_the_same_figures_twice_change_nothing(sessions: sessionmaker[Session]) 
 
 
 def test_a_later_batch_supersedes_only_what_it_names(sessions: sessionmaker[Session]) -> None:
-    wf.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
+    wf_store.import_workforce(sessions, "tester", GOOD, source_name="good.csv")
     update = "practice_code,pcn_code,period,staff_group,fte\nP81001,PCN01,2025-09,GPs,5\n"
-    report = wf.import_workforce(sessions, "tester", update, source_name="update.csv")
+    report = wf_store.import_workforce(sessions, "tester", update, source_name="update.csv")
     assert report.batch_version == 2
-    current = {(f.org_code, f.role): (f.fte, f.batch_version) for f in wf.current_figures(sessions)}
+    current = {
+        (f.org_code, f.role): (f.fte, f.batch_version) for f in wf_store.current_figures(sessions)
+    }
     # P81001 is now batch 2's (its nurses are gone with batch 1's figure for it); others stay.
     assert current == {
         ("P81001", "gp"): (5, 2),

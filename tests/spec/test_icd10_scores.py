@@ -15,9 +15,9 @@ from joinedup.analytics.scores import charlson, elixhauser, hfrs
 from joinedup.analytics.scores.charlson import charlson_contributions, charlson_scores
 from joinedup.analytics.scores.elixhauser import elixhauser_scores
 from joinedup.analytics.scores.hfrs import hfrs_contributions, hfrs_scores
-from joinedup.analytics.scores.icd10 import normalise_icd10, normalised_icd10
 from joinedup.population.contracts import HOSPITAL_SPELLS, SPELL_DIAGNOSES
 from joinedup.population.validation import conform
+from joinedup.terminology.icd10 import normalise_icd10, normalised_icd10
 from tests.spec.conftest import run
 
 INDEX = dt.date(2024, 6, 30)

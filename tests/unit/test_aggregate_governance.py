@@ -8,7 +8,6 @@ the run's person results) with objections recorded for chosen people of the smal
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import io
 import math
 import re
@@ -33,6 +32,7 @@ from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal, signed_in_app
+from tests.html_support import html_table, html_tables
 
 GP = principal("gp")
 SEGMENTS = "/population/segments"
@@ -131,20 +131,9 @@ def top_share(costs: pd.Series, percent: int) -> float:
     return float(ranked.iloc[: math.ceil(len(ranked) * percent / 100)].sum() / ranked.sum())
 
 
-def text(fragment: str) -> str:
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
 def table(page: str, table_id: str) -> dict[str, dict[str, str]]:
     """Rows of a table by data key; each cell by its data-figure or data-top."""
-    match = re.search(rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', page, re.S)
-    assert match, f"no table {table_id}"
-    rows = {}
-    pattern = r'<tr[^>]*data-(?:segment|key)="([^"]+)"[^>]*>(.*?)</tr>'
-    for key, body in re.findall(pattern, match.group(0), re.S):
-        cells = re.findall(r'<td[^>]*data-(?:figure|top)="([^"]+)"[^>]*>(.*?)</td>', body, re.S)
-        rows[key] = {name: text(value) for name, value in cells}
-    return rows
+    return html_table(page, table_id).keyed(("segment", "key"), ("figure", "top"))
 
 
 def figure(page: str, name: str) -> str:
@@ -313,12 +302,16 @@ def test_every_count_shown_is_suppressed_and_shares_come_from_rounded_counts(
     web = client(settings)
     overview, segments = web.get("/").text, web.get(SEGMENTS).text
 
-    numeric_cells = re.findall(
-        r'<td class="nhsuk-table__cell nhsuk-table__cell--numeric[^"]*"[^>]*>(.*?)</td>',
-        overview + segments,
-        re.S,
-    )
-    counts = [text(c) for c in numeric_cells if not re.search(r"[%£–]", text(c))]
+    numeric_cells = [
+        cell.text
+        for page in (overview, segments)
+        for table in html_tables(page)
+        for row in table.rows
+        for cell in row.cells
+        if cell.tag == "td"
+        and cell.attrs.get("class", "").startswith("nhsuk-table__cell nhsuk-table__cell--numeric")
+    ]
+    counts = [c for c in numeric_cells if not re.search(r"[%£–]", c)]
     assert len(counts) >= 30  # every people column of both pages
     assert all(is_published_count(c) for c in counts), counts
     for name in ("total", "objectors_left_out"):
@@ -329,12 +322,13 @@ def test_every_count_shown_is_suppressed_and_shares_come_from_rounded_counts(
         assert is_published_count(value)
 
     total = int(figure(overview, "total").replace(",", ""))
-    age = re.search(r">Registered population by age band</caption>.*?</table>", overview, re.S)
-    assert age
-    for count, share in re.findall(
-        r"numeric\">([\d,]+)</td>\s*<td[^>]*>([\d.]+%)</td>", age.group(0)
-    ):
-        assert share == pct(int(count.replace(",", "")) / total)
+    age = html_table(overview, caption="Registered population by age band")
+    for row in age.rows:
+        for number, percent in zip(row.cells, row.cells[1:], strict=False):
+            count, share = number.text, percent.text
+            numeric = "numeric" in number.attrs.get("class", "")
+            if numeric and re.fullmatch(r"[\d,]+", count) and re.fullmatch(r"[\d.]+%", share):
+                assert share == pct(int(count.replace(",", "")) / total)
 
     for row in read_csv(web.get("/population/overview.csv").text):
         assert is_published_count(row["people"]), row

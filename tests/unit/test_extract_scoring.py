@@ -21,7 +21,7 @@ from joinedup.analytics.extract_scoring import (
 from joinedup.analytics.oracles.charlson import charlson
 from joinedup.analytics.oracles.elixhauser import elixhauser
 from joinedup.analytics.oracles.hfrs import hfrs
-from joinedup.analytics.scores.icd10_codes import icd10_code_problem
+from joinedup.terminology.icd10 import icd10_code_problem
 
 APC = "artificial_hes_apc_0102.csv"
 INDEX = dt.date(2002, 3, 31)  # the end of the sample's financial year, 2001/02

@@ -27,6 +27,7 @@ from joinedup.analytics.scores.charlson import charlson_scores
 from joinedup.analytics.scores.elixhauser import WEIGHT_SETS as ELIXHAUSER_WEIGHTS
 from joinedup.analytics.scores.elixhauser import elixhauser_scores
 from joinedup.analytics.scores.hfrs import hfrs_scores, hfrs_weights
+from joinedup.terminology.icd10 import normalise_icd10, normalised_icd10
 
 EXAMPLES = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -148,15 +149,15 @@ def by_person(con, expr) -> dict[int, dict]:
 
 @given(st.text(max_size=12))
 def test_normalisation_python_equals_the_oracles_own(code):
-    assert icd10.normalise_icd10(code) == clean_icd10(code)
+    assert normalise_icd10(code) == clean_icd10(code)
 
 
 @EXAMPLES
 @given(st.lists(st.one_of(codes, st.text(max_size=8)), min_size=1, max_size=30))
 def test_normalisation_on_duckdb_equals_python(con, recorded):
     t = put_table(con, "codes", pa.table({"code": pa.array(recorded, pa.string())}))
-    got = con.to_pyarrow(t.select(normal=icd10.normalised_icd10(t.code))).column(0).to_pylist()
-    assert got == [icd10.normalise_icd10(c) for c in recorded]
+    got = con.to_pyarrow(t.select(normal=normalised_icd10(t.code))).column(0).to_pylist()
+    assert got == [normalise_icd10(c) for c in recorded]
 
 
 @EXAMPLES

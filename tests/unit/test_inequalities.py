@@ -22,6 +22,8 @@ from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.commissioning import workforce as wf
+from joinedup.commissioning import workforce_export as wf_export
+from joinedup.commissioning import workforce_store as wf_store
 from joinedup.governance.models import Objection
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -281,8 +283,8 @@ def test_the_workforce_page_and_csv(
     empty = commissioner.get("/commissioning/workforce")
     assert empty.status_code == 200 and 'id="no-figures"' in empty.text
     store = PopulationStore(home.population_dir)
-    text = wf.rows_to_csv(wf.workforce_demo_rows(store), wf.DEMO_COLUMNS)
-    wf.import_workforce(sessions, "test", text, source_name="demo.csv")
+    text = wf_export.rows_to_csv(wf_export.workforce_demo_rows(store), wf_export.DEMO_COLUMNS)
+    wf_store.import_workforce(sessions, "test", text, source_name="demo.csv")
     practice = sorted(wf.area_practices(store, frozenset()))[0]
     page = commissioner.get(f"/commissioning/workforce?code={practice}")
     assert page.status_code == 200

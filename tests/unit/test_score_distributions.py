@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html as html_lib
 import io
 import math
 import re
@@ -30,6 +29,7 @@ from joinedup.governance.models import Objection
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import sign_in_as
+from tests.html_support import Cell, html_tables, page_text
 
 #: The person-results column and the categories of each score, written out independently.
 CATEGORISE = {
@@ -218,13 +218,14 @@ def test_practices_are_sorted_by_the_share_in_the_worst_categories(
         assert len(set(shares)) > 1, score  # the sort is doing something
 
 
-def _text(fragment: str) -> str:
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+def _cells(page: str) -> list[Cell]:
+    """Every table cell of the page, in order."""
+    return [cell for table in html_tables(page) for row in table.rows for cell in row.cells]
 
 
 def _displayed_counts(page: str) -> list[str]:
-    cells = re.findall(r'<td[^>]*data-count="[^"]+"[^>]*>(.*?)</td>', page, re.S)
-    return [_text(c).split(" (")[0] for c in cells]
+    counted = [c for c in _cells(page) if c.tag == "td" and c.data("count")]
+    return [c.text.split(" (")[0] for c in counted]
 
 
 @pytest.mark.parametrize("score", list(sd.SCORES))
@@ -251,14 +252,14 @@ def test_the_page_shows_the_services_figures_and_the_suppression_note(
     result = sd.score_distributions(home, objectors, "charlson", "practice")
     assert result is not None
     page = response.text
-    assert "Counts of 1 to 7 are withheld" in _text(page)
-    rows = re.findall(r'<tr[^>]*data-group="practice:([^"]+)"', page)
+    assert "Counts of 1 to 7 are withheld" in page_text(page)
+    rows_of = (r for t in html_tables(page) for r in t.rows)
+    groups = [r for r in rows_of if (r.data("group") or "").startswith("practice:")]
+    rows = [r.attrs["data-group"].removeprefix("practice:") for r in groups]
     assert rows == [g.code for g in result.groups]  # in the service's (worst-first) order
     first = result.groups[0]
-    row = re.search(rf'data-group="practice:{first.code}"(.*?)</tr>', page, re.S)
-    assert row
-    cells = re.findall(r'data-count="([^"]+)"[^>]*>(.*?)</td>', row.group(1), re.S)
-    shown = {k: _text(v).split(" (")[0] for k, v in cells}
+    row = next(r for r in groups if r.attrs["data-group"] == f"practice:{first.code}")
+    shown = {c.attrs["data-count"]: c.text.split(" (")[0] for c in row.cells if c.data("count")}
     assert shown["people"] == f"{first.people:,}"
     for figure in first.categories:
         want = "withheld" if figure.people is None else f"{figure.people:,}"
@@ -267,7 +268,7 @@ def test_the_page_shows_the_services_figures_and_the_suppression_note(
 
 
 def test_efi_page_says_it_is_for_people_aged_65_and_over(commissioner: TestClient) -> None:
-    page = _text(commissioner.get("/population/scores").text)
+    page = page_text(commissioner.get("/population/scores").text)
     assert "aged 65 and over" in page
 
 

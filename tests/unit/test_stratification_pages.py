@@ -8,7 +8,6 @@ stay out of its home (other tests count the runs and models there).
 
 from __future__ import annotations
 
-import html as html_lib
 import math
 import re
 
@@ -24,6 +23,7 @@ from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from joinedup.web.stratification import comparison_words
 from tests.auth_support import signed_in_app
+from tests.html_support import html_table, page_text
 
 SCHEMES = ("frailty_four_group", "bridges_to_health")
 PAGES = ("/population/segments", "/population/model-card")
@@ -77,20 +77,11 @@ def card_html(client: TestClient) -> str:
     return response.text
 
 
-def _text(fragment: str) -> str:
-    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
-
-
 def _table(page: str, table_id: str) -> dict[str, dict[str, str]]:
     """Rows of the table `table_id` by their data key, each cell by its data-figure or data-top."""
-    match = re.search(rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', page, re.S)
-    assert match, f"no table {table_id}"
-    rows = {}
-    pattern = r'<tr[^>]*data-(?:segment|key|decile|group|scorer)="([^"]+)"[^>]*>(.*?)</tr>'
-    for key, body in re.findall(pattern, match.group(0), re.S):
-        cells = re.findall(r'<td[^>]*data-(?:figure|top)="([^"]+)"[^>]*>(.*?)</td>', body, re.S)
-        rows[key] = {name: _text(value) for name, value in cells}
-    return rows
+    return html_table(page, table_id).keyed(
+        ("segment", "key", "decile", "group", "scorer"), ("figure", "top")
+    )
 
 
 def _pounds(text: str) -> float:
@@ -141,7 +132,7 @@ def test_segment_figures_equal_the_runs_person_results(
 
 
 def test_each_segment_shows_its_description_and_rule_from_the_yaml(segments_html: str) -> None:
-    page = _text(segments_html)
+    page = page_text(segments_html)
     for scheme_id in SCHEMES:
         scheme = builtin_scheme(scheme_id)
         assert scheme.name in page
@@ -175,7 +166,7 @@ def test_conditions_read_as_words(condition: Comparison, words: str) -> None:
 def test_the_run_is_named_with_its_date_engine_and_time(
     segments_html: str, run: StratificationRun
 ) -> None:
-    page = _text(segments_html)
+    page = page_text(segments_html)
     assert run.run_id in page
     assert "Index date 31 March 2026" in page  # the small area's extract date
     assert "Engine DuckDB" in page
@@ -216,7 +207,7 @@ def test_cost_concentration_equals_an_independent_ranking(
 
 def test_practice_and_neighbourhood_rows_are_named(segments_html: str, analysed: Settings) -> None:
     organisations = pd.read_parquet(analysed.population_dir / "organisations.parquet")
-    page = _text(segments_html)
+    page = page_text(segments_html)
     for code in _table(segments_html, "pareto-practices"):
         name = organisations.loc[organisations["org_code"] == code, "name"].iloc[0]
         assert name in page
@@ -233,7 +224,7 @@ def test_without_a_run_the_page_says_how_to_make_one(empty_client: TestClient) -
 
 
 def test_the_model_card_shows_the_saved_card(card_html: str, card: ModelCard) -> None:
-    page = _text(card_html)
+    page = page_text(card_html)
     assert card.model_id in page
     assert card.outcome in page
     deciles = _table(card_html, "calibration-table")

@@ -17,8 +17,9 @@ from joinedup.population.contracts import CONTRACTS
 from joinedup.population.overview import PopulationOverview
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.navigation import AREAS, Area, visible_areas
+from joinedup.web.navigation import AREAS, Area, built_areas, route_paths, visible_areas
 from tests.auth_support import principal, signed_in_app
+from tests.html_support import html_table, html_tables, page_row
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "src" / "joinedup" / "web" / "static" / "vendor"
@@ -53,13 +54,6 @@ def fmt(count: int | None) -> str:
     return "withheld" if count is None else f"{count:,}"
 
 
-def table_row(html: str, key: str) -> str:
-    """The table row whose data-key is `key`."""
-    found = re.search(rf'<tr[^>]*data-key="{re.escape(key)}"[^>]*>(.*?)</tr>', html, re.S)
-    assert found, f"no row for {key}"
-    return found.group(1)
-
-
 def section(html: str, start: str, end: str) -> str:
     return html[html.index(start) : html.index(end, html.index(start))]
 
@@ -83,7 +77,7 @@ def test_the_overview_page_shows_the_area(client: TestClient, small_store: Popul
     assert metadata["synthetic"] is True
     assert f"This is a synthetic area, generated with seed {metadata['seed']}." in html
     for practice in expected.by_practice:
-        row = table_row(section(html, 'id="practice-table"', "</table>"), practice.key)
+        row = html_table(html, "practice-table").row("key", practice.key).html
         assert str(escape(practice.label)) in row
         assert fmt(practice.count) in row
 
@@ -106,13 +100,13 @@ def test_page_and_api_show_the_same_figures(
         # Each chart's table, found by the chart's title (the table's caption).
         caption = re.search(rf'<title id="{table_id}-title">([^<]+)</title>', html)
         assert caption, table_id
-        table = section(html, f">{caption.group(1)}</caption>", "</table>")
+        table = html_table(html, caption=caption.group(1))
         for row in api[name]:
-            cells = table_row(table, row["key"])
+            cells = table.row("key", row["key"]).html
             assert f">{fmt(row['count'])}<" in cells, (name, row)
-    hoods = section(html, 'id="neighbourhood-table"', "</table>")
+    hoods = html_table(html, "neighbourhood-table")
     for row in api["by_neighbourhood"]:
-        assert f"{fmt(row['count'])}<" in table_row(hoods, row["key"])
+        assert f"{fmt(row['count'])}<" in hoods.row("key", row["key"]).html
 
 
 def test_the_charts_describe_themselves(client: TestClient) -> None:
@@ -232,17 +226,15 @@ def test_the_dictionary_lists_every_contract_column(client: TestClient) -> None:
         assert f'id="{table.name}"' in html
         assert str(escape(table.description)) in html
         assert str(escape(table.grain)) in html
-        columns = section(html, f'data-table="{table.name}"', "</table>")
+        [columns] = [t for t in html_tables(html) if t.attrs.get("data-table") == table.name]
         for column in table.columns:
-            row = section(columns, f'data-column="{column.name}"', "</tr>")
+            row = columns.row("column", column.name).html
             assert f">{column.type}<" in row
             assert str(escape(column.description)) in row
             for rule in column.rules():
                 assert str(escape(rule)) in row, (table.name, column.name, rule)
         for key in table.primary_key:
-            assert 'class="nhsuk-tag nhsuk-tag--blue">Key<' in section(
-                columns, f'data-column="{key}"', "</tr>"
-            )
+            assert 'class="nhsuk-tag nhsuk-tag--blue">Key<' in columns.row("column", key).html
 
 
 @pytest.mark.parametrize("table", list(CONTRACTS))
@@ -286,7 +278,8 @@ def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> No
 
     assert '<span class="nhsuk-header__service-name">joinedup</span>' in html
     links = re.findall(r'href="([^"]+)"[^>]*>(?:<strong[^>]*>)?([^<]+)<', nav)
-    assert links == [(area.href, area.title) for area in visible_areas(principal("gp").can)]
+    built = client.app.state.areas  # type: ignore[attr-defined]
+    assert links == [(area.href, area.title) for area in visible_areas(principal("gp").can, built)]
     assert "Governance" not in dict(links).values()  # a GP does not govern
     current = re.search(r'<a [^>]*aria-current="page"><strong [^>]*>([^<]+)<', nav)
     assert current and current.group(1) == "Population"
@@ -295,13 +288,23 @@ def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> No
     assert '<footer class="nhsuk-footer"' in html
 
 
-@pytest.mark.parametrize("area", [a for a in AREAS if not a.available], ids=lambda a: a.href)
-def test_areas_not_built_say_so(client: TestClient, area: Area) -> None:
-    response = client.get(area.href)
+def test_an_area_is_built_when_a_route_serves_it() -> None:
+    paths = ["/", "/case-finding/{list_id}", "/static", "/api/population/overview", "/sign-in"]
 
-    assert response.status_code == 200
-    assert "This part of joinedup is not available yet" in response.text
-    assert f'<span class="nhsuk-caption-l">{escape(area.title)}</span>' in response.text
+    assert [a.title for a in built_areas(paths)] == ["Population", "Case finding"]
+    assert [a.title for a in built_areas(["/population/segments"])] == ["Population"]
+    assert built_areas(["/accessibility", "/neighbourhoods"]) == ()
+
+
+@pytest.mark.parametrize("area", AREAS, ids=lambda a: a.href)
+def test_the_header_links_an_area_only_when_it_has_pages(client: TestClient, area: Area) -> None:
+    nav = section(client.get("/").text, '<nav class="nhsuk-header__navigation"', "</nav>")
+    served = [p for p in route_paths(client.app.routes) if area.is_current(p)]  # type: ignore[attr-defined]
+
+    linked = f'href="{area.href}"' in nav
+    assert served or not linked, f"{area.title} is linked but has no page"
+    if not served:
+        assert client.get(area.href).status_code == 404
 
 
 def test_an_unknown_page_is_an_nhs_style_404(client: TestClient) -> None:
@@ -510,7 +513,7 @@ def test_pages_show_withheld_counts_as_withheld(
     small = [row for row in withheld.by_age_band if row.count is None]
     assert small, "the area should have an age band under 500 people"
     for row in small:
-        assert ">withheld<" in table_row(html, row.key)
+        assert ">withheld<" in page_row(html, "key", row.key).html
 
 
 def test_a_chart_of_nobody_has_no_bars_and_says_so() -> None:

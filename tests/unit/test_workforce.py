@@ -10,17 +10,20 @@ import io
 import pytest
 
 from joinedup.commissioning import workforce as wf
+from joinedup.commissioning import workforce_export as wf_export
+from joinedup.commissioning import workforce_file as wf_file
+from joinedup.commissioning import workforce_store as wf_store
 from joinedup.population.store import PopulationStore
 
 HEADER = "practice_code,pcn_code,period,staff_group,fte,list_size\n"
 
 
-def _records(text: str) -> list[wf.FigureRecord]:
+def _records(text: str) -> list[wf_store.FigureRecord]:
     """Figures as `current_figures` would return them after loading `text` as batch 1."""
-    _, good, rejected = wf.read_lines(text)
+    _, good, rejected = wf_file.read_lines(text)
     assert rejected == []
     return [
-        wf.FigureRecord(
+        wf_store.FigureRecord(
             f.org_code,
             f.level,
             f.org_name,
@@ -32,7 +35,7 @@ def _records(text: str) -> list[wf.FigureRecord]:
             f.imd_quintile,
             1,
         )
-        for f in wf._figures(1, good)
+        for f in wf_store.batch_figures(1, good)
     ]
 
 
@@ -44,10 +47,10 @@ def test_the_published_pcn_layout_is_read(shared_dir) -> None:
         shared_dir / "data/gp_practice_payments_fingertips_heec/pcn_workforce_fte_heec_derived.csv"
     )
     text = path.read_text(encoding="utf-8-sig")
-    lines, good, rejected = wf.read_lines(text)
+    lines, good, rejected = wf_file.read_lines(text)
     assert lines == 15_206
     assert {g.level for g in good} == {"pcn"}
-    assert {g.role for g in good} == set(wf.ROLES)
+    assert {g.role for g in good} == set(wf_file.ROLES)
     # The derived file repeats some PCN-year-group lines (PCN names spelt two ways) and gives
     # a few PCNs two IMD quintiles in one year: each such line is reported, none added up.
     reasons = [r.reason for r in rejected]
@@ -57,7 +60,7 @@ def test_the_published_pcn_layout_is_read(shared_dir) -> None:
     first = next(g for g in good if g.org_code == "U00070" and g.period == "2025")
     assert first.name == "WEST MERTON PCN" and first.imd_quintile == 1
     # The file's quintile 1 holds the lowest IMD scores (least deprived): turned round.
-    _, turned, _ = wf.read_lines(text, least_deprived_first=True)
+    _, turned, _ = wf_file.read_lines(text, least_deprived_first=True)
     merton = next(g for g in turned if g.org_code == "U00070" and g.period == "2025")
     assert merton.imd_quintile == 5
 
@@ -72,8 +75,8 @@ def test_the_published_pcn_layout_is_read(shared_dir) -> None:
     ],
 )
 def test_a_header_without_the_needed_columns_is_refused(header: str, message: str) -> None:
-    with pytest.raises(wf.WorkforceFileError, match=message):
-        wf.read_lines(header)
+    with pytest.raises(wf_file.WorkforceFileError, match=message):
+        wf_file.read_lines(header)
 
 
 def test_every_unusable_line_is_reported_with_its_reason() -> None:
@@ -95,7 +98,7 @@ def test_every_unusable_line_is_reported_with_its_reason() -> None:
             "P1001,PCN1,2025-09,Directors,1,6000",  # 15 good: Directors count as admin
         ]
     )
-    lines, good, rejected = wf.read_lines(text)
+    lines, good, rejected = wf_file.read_lines(text)
     assert lines == 14
     assert [g.line for g in good] == [2, 15]
     reasons = {r.line: r.reason for r in rejected}
@@ -232,16 +235,16 @@ def test_no_peers_means_no_position() -> None:
 
 
 def test_the_demo_file_is_deterministic_plausible_and_loads(small_store: PopulationStore) -> None:
-    rows = wf.workforce_demo_rows(small_store)
-    assert rows == wf.workforce_demo_rows(small_store)
-    text = wf.rows_to_csv(rows, wf.DEMO_COLUMNS)
-    lines, _, rejected = wf.read_lines(text)
+    rows = wf_export.workforce_demo_rows(small_store)
+    assert rows == wf_export.workforce_demo_rows(small_store)
+    text = wf_export.rows_to_csv(rows, wf_export.DEMO_COLUMNS)
+    lines, _, rejected = wf_file.read_lines(text)
     assert rejected == [] and lines == len(rows)
     area = wf.area_practices(small_store, frozenset())
     baseline = wf.workforce_baseline(_records(text), area)
     assert {p.code for p in baseline.practices} == set(area)
     for practice in baseline.practices:
-        for role, national in wf.NATIONAL_FTE_PER_1000.items():
+        for role, national in wf_export.NATIONAL_FTE_PER_1000.items():
             rate = practice.fte[role] / area[practice.code].list_size * 1000
             assert national * 0.74 <= rate <= national * 1.26
     assert all(p.pcn_own_fte["direct_patient_care"] > 0 for p in baseline.pcns)

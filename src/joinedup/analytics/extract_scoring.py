@@ -48,8 +48,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, stored_sql
-from joinedup.analytics.scores.icd10_codes import icd10_code_problem, years_before
+from joinedup.dates import years_before
 from joinedup.errors import UserError
+from joinedup.terminology.icd10 import icd10_code_problem
 
 if TYPE_CHECKING:
     import duckdb

@@ -46,6 +46,7 @@ from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import load_codelist
+from joinedup.terminology.icd10 import normalise_icd10
 
 if TYPE_CHECKING:
     from joinedup.analytics.risk.registry import TrainedModel
@@ -420,7 +421,7 @@ def _groups(
         date = dx["date"]
         if date is None or date > when or (lookback_from is not None and date < lookback_from):
             continue
-        normal = icd10.normalise_icd10(dx["code"])
+        normal = normalise_icd10(dx["code"])
         if normal:
             dates_of.setdefault(normal, set()).add(date)
     groups = []

@@ -79,7 +79,7 @@ def import_command(
     summary.add_row("Recorded", f"{report.recorded:,}")
     summary.add_row("Rejected", f"{len(report.rejected):,}")
     out.print(summary)
-    report_rejected_lines(out, report.rejected, report.committed)
+    report_rejected_lines(out, report)
 
 
 @delivery_app.command("export")

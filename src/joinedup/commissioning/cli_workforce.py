@@ -69,7 +69,7 @@ def import_command(
     home: HomeOption = None,
 ) -> None:
     """Load a workforce file as one versioned batch; every rejected line is listed."""
-    from joinedup.commissioning.workforce import import_workforce
+    from joinedup.commissioning.workforce_store import import_workforce
 
     settings = Settings.from_env(home)
     text = _read_text(file)
@@ -85,15 +85,15 @@ def import_command(
     summary = Table(title=f"Workforce from {file.name}")
     summary.add_column("")
     summary.add_column("Lines", justify="right")
-    summary.add_row("Read", f"{report.lines:,}")
-    summary.add_row("Loaded", f"{report.loaded:,}")
+    summary.add_row("Read", f"{report.rows:,}")
+    summary.add_row("Loaded", f"{report.recorded:,}")
     summary.add_row("Rejected", f"{len(report.rejected):,}")
     out.print(summary)
     if report.unchanged:
         out.print(f"Batch {report.batch_version} already holds these figures: nothing changed.")
     elif report.batch_version is not None:
         out.print(f"Loaded as batch {report.batch_version}.")
-    report_rejected_lines(out, report.rejected, report.committed)
+    report_rejected_lines(out, report)
 
 
 @workforce_app.command("show")
@@ -108,12 +108,13 @@ def show_command(
 ) -> None:
     """The baseline per practice with the PCN roll-up, or one organisation against its peers."""
     from joinedup.commissioning import workforce as wf
+    from joinedup.commissioning import workforce_store as wf_store
     from joinedup.governance.objections import active_objectors
     from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
     with care_sessions(settings) as sessions:
-        figures = wf.current_figures(sessions)
+        figures = wf_store.current_figures(sessions)
         objectors = active_objectors(sessions)
     if not figures:
         raise UserError("no workforce figures yet: load a file with `joinedup workforce import`")
@@ -140,7 +141,7 @@ def _number(value: float | None, digits: int = 1) -> str:
 
 
 def _baseline_table(baseline: WorkforceBaseline, orgs: Sequence[OrgWorkforce], title: str) -> Table:
-    from joinedup.commissioning.workforce import ROLES
+    from joinedup.commissioning.workforce_file import ROLES
 
     table = Table(title=f"{title}, {baseline.period}")
     for heading in (

@@ -76,7 +76,7 @@ def import_command(
             sessions, cli_actor(), sources, source_name=file.name, strict=strict
         )
     print_report(report, file.name)
-    report_rejected_lines(out, report.rejected, report.committed, heading="Record at line")
+    report_rejected_lines(out, report, heading="Record at line")
 
 
 def print_report(report: ImportReport, name: str) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import nhs_number
@@ -34,6 +34,7 @@ from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.models import Objection
 from joinedup.governance.roles import Principal
+from joinedup.import_report import ImportReport, Rejection
 from joinedup.population.reads import extract_date, registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
@@ -156,30 +157,6 @@ def withdraw_objection(
 
 
 # --- importing a list of objections ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A line of an import file that was not loaded, and why (in words a person can act on)."""
-
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    """What an import did: rows read, objections newly recorded, those already in force, and
-    every rejected line. `committed` is False when strict mode refused the whole file."""
-
-    rows: int = 0
-    recorded: int = 0
-    already_recorded: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    committed: bool = True
-
-    @property
-    def accepted(self) -> int:
-        return self.recorded + self.already_recorded
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
+from joinedup.dates import years_before
 from joinedup.population.reads import organisations, registered_population
 from joinedup.population.store import PopulationStore, StoreError
 
@@ -291,14 +292,6 @@ def age_band_index(date_of_birth: ibis.DateValue, on: date) -> ibis.IntegerValue
         for _, _, lowest in AGE_BANDS[1:]
     )
     return sum(steps, start=ibis.literal(0, type="int64"))
-
-
-def years_before(day: date, years: int) -> date:
-    """The same day `years` earlier; 29 February becomes 28 February in a common year."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 def _count_cells(

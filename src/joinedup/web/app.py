@@ -45,6 +45,7 @@ from joinedup.web import (
     workforce,
 )
 from joinedup.web.health import default_health_checks
+from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
 from joinedup.web.security import SignInRequired, is_api_request
 from joinedup.web.templating import STATIC_DIR, templates
@@ -114,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     _add_error_handlers(app)
     auth.install(app)  # who is signed in: sets request.state.principal for every request
+    # The header links only the areas that have pages.
+    app.state.areas = built_areas(route_paths(app.routes))
     return app
 
 

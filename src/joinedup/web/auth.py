@@ -136,10 +136,10 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def landing_page(role: str) -> str:
-    """The first area the role may open (the overview for most)."""
+def landing_page(request: Request, role: str) -> str:
+    """The first built area the role may open (the overview for most)."""
     permissions = role_book().role(role).permissions
-    areas = visible_areas(permissions.__contains__)
+    areas = visible_areas(permissions.__contains__, request.app.state.areas)
     return areas[0].href if areas else "/account/password"
 
 
@@ -151,7 +151,7 @@ def sign_in_page(request: Request, next: str = "", signed_out: bool = False) -> 
     principal: Principal | None = getattr(request.state, "principal", None)
     target = safe_next(next)
     if principal is not None:
-        return RedirectResponse(target or landing_page(principal.role), status_code=303)
+        return RedirectResponse(target or landing_page(request, principal.role), status_code=303)
     notice = "You have signed out." if signed_out else ""
     return _sign_in_form(request, next_url=target or "", notice=notice)
 
@@ -193,7 +193,7 @@ async def sign_in_submit(request: Request) -> Response:
         limiter.failed(address, username)
         return _sign_in_form(request, target or "", username, error=str(failure), status=200)
     token, _ = await run_in_threadpool(start_session, sessions, user, now)
-    response = RedirectResponse(target or landing_page(user.role), status_code=303)
+    response = RedirectResponse(target or landing_page(request, user.role), status_code=303)
     _set_session_cookie(request, response, token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
     return response
@@ -329,7 +329,7 @@ def _password_form(
             "errors": errors or {},
             "changed": changed,
             "csrf_token": principal.csrf_token,
-            "home_url": landing_page(principal.role),
+            "home_url": landing_page(request, principal.role),
         },
         status_code=status,
     )

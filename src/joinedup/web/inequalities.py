@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics import inequalities as iq
 from joinedup.commissioning import workforce as wf
+from joinedup.commissioning import workforce_export as wf_export
+from joinedup.commissioning import workforce_file as wf_file
+from joinedup.commissioning import workforce_store as wf_store
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.suppression import SUPPRESSION_NOTE
@@ -274,7 +277,7 @@ def inequalities_csv(
 def _baseline(
     settings: Settings, sessions: sessionmaker[Session], period: str | None
 ) -> wf.WorkforceBaseline:
-    figures = wf.current_figures(sessions)
+    figures = wf_store.current_figures(sessions)
     store = PopulationStore(settings.population_dir)
     area = wf.area_practices(store if store.exists() else None, active_objectors(sessions))
     baseline = wf.workforce_baseline(figures, area, period or None)
@@ -330,12 +333,12 @@ def workforce_page(
             "commissioning": area_titled("Commissioning"),
             "page_title": "Workforce baseline",
             "baseline": baseline,
-            "roles": wf.ROLES,
+            "roles": wf_file.ROLES,
             "measures": wf.MEASURES,
             "chosen": chosen,
             "comparisons": comparisons,
             "chart": workforce_chart(baseline) if baseline.practices else None,
-            "batches": wf.batches(sessions)[:5],
+            "batches": wf_store.batches(sessions)[:5],
             "page_url": request.url_for("commissioning_workforce").path,
             "csv_url": request.url_for("commissioning_workforce_csv").path + "?" + query,
             "can_export": user.can("aggregates.export"),
@@ -352,7 +355,7 @@ def workforce_csv(
     period: str | None = None,
 ) -> Response:
     baseline = _baseline(settings, sessions, period)
-    rows = wf.baseline_rows(baseline)
+    rows = wf_export.baseline_rows(baseline)
     record_export(
         sessions,
         user,
@@ -360,4 +363,4 @@ def workforce_csv(
         purpose="commissioning: workforce baseline",
         detail={"period": baseline.period, "rows": len(rows)},
     )
-    return csv_download(wf.CSV_COLUMNS, rows, f"workforce_{baseline.period or 'none'}.csv")
+    return csv_download(wf_export.CSV_COLUMNS, rows, f"workforce_{baseline.period or 'none'}.csv")

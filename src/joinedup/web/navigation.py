@@ -1,13 +1,15 @@
 """The service's areas, in the order the header navigation shows them.
 
-An area that is not built yet keeps its final address and shows an honest "not available yet"
-page there; building it means adding its router and setting `available=True`.
+An area is in the header only once it is built: when the app has a route at its address or
+under it (`built_areas`, worked out once when the app is made). An area not built yet has no
+link and no page; building it means adding its router, and the header follows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,13 +27,13 @@ class Area:
     title: str
     href: str
     summary: str
-    available: bool = False
     #: The area's pages, first the area's own; their paths count as inside the area.
     children: tuple[Page, ...] = ()
     #: The permission a user needs to be shown the area (its routes check their own).
     permission: str = "service.use"
 
     def is_current(self, path: str) -> bool:
+        """Whether `path` is inside the area: its address, one of its pages, or under it."""
         if any(path == child.href for child in self.children):
             return True
         if self.href == "/":
@@ -45,7 +47,6 @@ AREAS: tuple[Area, ...] = (
         "/",
         "Who is registered with the area's practices, by practice, neighbourhood, age, sex "
         "and deprivation.",
-        available=True,
         children=(
             Page("Overview", "/"),
             Page("Segments and cost", "/population/segments"),
@@ -60,7 +61,6 @@ AREAS: tuple[Area, ...] = (
         "/case-finding",
         "Lists of people who may benefit from a review, a diagnosis or proactive, coordinated "
         "care, each with the rule that builds it.",
-        available=True,
         permission="case_finding.view_identifiable case_finding.view_pseudonymised",
     ),
     Area(
@@ -68,7 +68,6 @@ AREAS: tuple[Area, ...] = (
         "/care-coordination",
         "The coordinated care register, named professionals, holistic care plans, "
         "multidisciplinary team decisions and the actions that follow them.",
-        available=True,
         children=(
             Page("Overview", "/care-coordination"),
             Page("My worklist", "/care-coordination/worklist", "record.view"),
@@ -99,7 +98,6 @@ AREAS: tuple[Area, ...] = (
         "/commissioning",
         "Delivery of the local primary care specification, fair comparison of practices, "
         "outcome-based contracts and shadow budgets.",
-        available=True,
         children=(
             Page("Commissioning", "/commissioning", "population.view_aggregates"),
             Page("Delivery plan", "/commissioning/delivery", "population.view_aggregates"),
@@ -115,14 +113,12 @@ AREAS: tuple[Area, ...] = (
         "Data dictionary",
         "/data-dictionary",
         "Every table of the population store, its columns and their rules.",
-        available=True,
         permission="data.view_dictionary",
     ),
     Area(
         "Governance",
         "/governance",
         "Who looked at whose record, break-glass access to review, and user accounts.",
-        available=True,
         children=(
             Page("Audit trail", "/governance/audit", "audit.view"),
             Page("Break-glass reviews", "/governance/break-glass", "break_glass.review"),
@@ -132,16 +128,33 @@ AREAS: tuple[Area, ...] = (
 )
 
 
-def visible_areas(can: Callable[[str], bool]) -> list[Area]:
-    """The areas (and within them the pages) a user may be shown; `permission` strings with
-    several names separated by spaces need any one of them."""
+def built_areas(paths: Iterable[str]) -> tuple[Area, ...]:
+    """The areas some route path is inside (`Area.is_current`), in header order."""
+    served = set(paths)
+    return tuple(area for area in AREAS if any(area.is_current(p) for p in served))
+
+
+def route_paths(routes: Iterable[Any], prefix: str = "") -> Iterator[str]:
+    """The full path of every route, looking inside included routers (FastAPI keeps an
+    included router whole, behind a wrapper with `original_router` and its include prefix)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from route_paths(included.routes, prefix + route.include_context.prefix)
+        elif getattr(route, "path", None) is not None:
+            yield prefix + route.path
+
+
+def visible_areas(can: Callable[[str], bool], areas: Sequence[Area]) -> list[Area]:
+    """The built `areas` (and within them the pages) a user may be shown; `permission`
+    strings with several names separated by spaces need any one of them."""
 
     def allowed(permission: str) -> bool:
         return any(can(p) for p in permission.split())
 
     return [
         replace(area, children=tuple(c for c in area.children if allowed(c.permission)))
-        for area in AREAS
+        for area in areas
         if allowed(area.permission)
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +24,6 @@ from joinedup.web.dependencies import (
     Store,
 )
 from joinedup.web.formatting import WITHHELD
-from joinedup.web.navigation import AREAS, Area
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
@@ -172,21 +171,3 @@ def data_dictionary_table_page(request: Request, table: str) -> Response:
     except KeyError:
         raise HTTPException(status_code=404, detail=f"There is no table called {table}.") from None
     return templates.TemplateResponse(request, "data_dictionary/table.html", {"table": entry})
-
-
-def _not_available(area: Area) -> Callable[[Request], Response]:
-    def page(request: Request) -> Response:
-        return templates.TemplateResponse(request, "not_available.html", {"area": area})
-
-    return page
-
-
-for _area in AREAS:
-    if not _area.available:
-        router.add_api_route(
-            _area.href,
-            _not_available(_area),
-            methods=["GET"],
-            dependencies=[Depends(require("service.use"))],
-            name="area_" + _area.href.strip("/").replace("-", "_"),
-        )

@@ -29,7 +29,7 @@ def _page_context(request: Request) -> dict[str, Any]:
 
     principal = getattr(request.state, "principal", None)
     # Signed out, the header shows no areas; signed in, only those the role may open.
-    areas = visible_areas(principal.can) if principal else []
+    areas = visible_areas(principal.can, request.app.state.areas) if principal else []
     return {
         "areas": areas,
         "current_area": current_area(request.url.path, areas),

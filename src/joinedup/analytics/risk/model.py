@@ -25,6 +25,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from joinedup.analytics.risk.features import FEATURE_COLUMNS, features, outcome
+from joinedup.dates import years_before
 
 SEED = 20260331
 THREADS = 1  # more threads spin against DuckDB's own pool and run slower here
@@ -45,14 +46,6 @@ LGB_PARAMS: dict[str, Any] = {
 }
 ROUNDS = 200
 EPS = 1e-6
-
-
-def years_before(day: dt.date, years: int) -> dt.date:
-    """The same day `years` earlier (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass(frozen=True)

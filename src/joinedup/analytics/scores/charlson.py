@@ -19,7 +19,7 @@ assembled in ``charlson_weight_sets.csv``: see ``data/charlson/SOURCE.md``.
 Rules:
 
 * Mapping: Quan 2005 ICD-10 (``data/charlson/charlson_icd10_quan.csv``). A diagnosis is in a
-  condition when its normalised code (``icd10.normalise_icd10``: ``E11.2`` -> ``E112``)
+  condition when its normalised code (``joinedup.terminology.icd10``: ``E11.2`` -> ``E112``)
   starts with one of the condition's 3- or 4-character prefixes. A code can be in several
   conditions. Each condition counts once per person.
 * Severe form supersedes mild: diabetes with complications (``diabwc``) over diabetes

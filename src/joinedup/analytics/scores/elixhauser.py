@@ -20,7 +20,7 @@ The tables come from comorbidipy 0.8.0 (a port of R ``comorbidity``): see
 Rules:
 
 * Mapping: Quan 2005 Elixhauser ICD-10 (``data/elixhauser/elixhauser_icd10_quan.csv``). A
-  diagnosis is in a group when its normalised code (``icd10.normalise_icd10``) starts with
+  diagnosis is in a group when its normalised code (``joinedup.terminology.icd10``) starts with
   one of the group's 3- or 4-character prefixes; a code can be in several groups (``I426``
   is heart failure and alcohol abuse). Each group counts once per person.
 * Hierarchy, the severe form supersedes the milder: complicated over uncomplicated

@@ -11,7 +11,7 @@ Rules:
 
 * 109 ICD-10 groups, each a 3-character category with its points (weights from 0.1 to 7.1,
   summing to 173.2), in ``data/hfrs/hfrs_weights.csv``. A diagnosis belongs to a group when
-  the first three characters of its normalised code (``icd10.normalise_icd10``) are the group:
+  the first three characters of its normalised code (``joinedup.terminology.icd10``) are the group:
   ``F00``, ``F00.1``, ``F001`` and ``f00 `` are all group F00.
 * Look-back: with an index date, the diagnoses dated from the same day two years before the
   index date up to and including the index date count (the index admission and the admissions

@@ -1,22 +1,6 @@
-"""ICD-10 codes as recorded -> one comparable form, and the steps the ICD-10 scores share.
+"""The steps the ICD-10 scores share.
 
-**The normalisation rule** (one rule; the Ibis expression and the Python function agree):
-
-1. remove every character that is not an ASCII letter or digit (dots, spaces, dashes, the
-   asterisk and dagger signs, anything else);
-2. upper-case;
-3. keep the leading ICD-10 code: a letter, two digits, and the digits that follow them, stopping
-   at the first letter after the category. This drops the HES filler ``X`` of a code with no
-   fourth character (``I50X`` -> ``I50``), the HES dagger/asterisk markers written as a
-   trailing ``D``/``A`` (``I50.0D`` -> ``I500``) and any later letters;
-4. anything that does not start with a letter and two digits is not an ICD-10 code: ``None``.
-   It never matches a score table, and the extract service rejects it with its reason.
-
-``I50.0`` -> ``I500`` · ``i500`` -> ``I500`` · ``I50.0D`` -> ``I500`` · ``I50X`` -> ``I50`` ·
-``" f00 "`` -> ``F00`` · ``F00-`` -> ``F00`` · ``0000`` -> ``None``.
-
-(ICD-10-CM categories with a letter in third place, e.g. ``C4A``, are not ICD-10 (WHO / UK
-5th edition) codes and normalise to ``None``.)
+The normalisation rule is `joinedup.terminology.icd10` (``I50.0`` -> ``I500``, ``I50X`` -> ``I50``).
 
 **Shared steps of the ICD-10 scores** (HFRS, Charlson, Elixhauser): which diagnoses count
 (dated on or before the index date and within the look-back), matching codes to groups by
@@ -40,30 +24,13 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-# The plain-Python rule lives in an Ibis-free module (the command line checks codes with it
-# without importing Ibis); re-exported here, where the scores look for it.
-from joinedup.analytics.scores.icd10_codes import (
-    icd10_code_problem,
-    normalise_icd10,
-    years_before,
-)
-
-__all__ = ["icd10_code_problem", "normalise_icd10", "years_before"]
+from joinedup.dates import years_before
+from joinedup.terminology.icd10 import normalised_icd10
 
 DATA = Path(__file__).with_name("data")
 
-# The normalisation patterns in the engines' regex dialects (RE2 in DuckDB, Java in Spark).
-_SQL_NOT_ALNUM = r"[^A-Za-z0-9]"
-_SQL_LEADING_CODE = r"^([A-Z][0-9]{2}[0-9]*)"
-
 # The groups of a person as text for people (and CSV cells): "F00, R54, W19".
 SEPARATOR = ", "
-
-
-def normalised_icd10(code: ir.StringValue) -> ir.StringValue:
-    """The normalisation rule as an Ibis expression (null where the value is not ICD-10)."""
-    cleaned = code.re_replace(_SQL_NOT_ALNUM, "").upper()
-    return cleaned.re_extract(_SQL_LEADING_CODE, 1).nullif("")
 
 
 @functools.cache

@@ -45,6 +45,7 @@ from joinedup.analytics.variation.indicators import (
 )
 from joinedup.analytics.variation.people import STANDARDISED, indicator_cells, with_strata
 from joinedup.analytics.variation.standardisation import STRATA, expected_from_cells
+from joinedup.dates import years_before
 from joinedup.governance.suppression import suppress_count, suppressed_share
 from joinedup.population.reads import extract_date, organisation_names, organisations
 from joinedup.population.store import PopulationStore
@@ -425,18 +426,11 @@ def year_ends(store: PopulationStore, as_of: dt.date | None = None) -> list[dt.d
     first = dt.date.fromisoformat(str(start)[:10]) if start else as_of
     ends = []
     for k in range(MAX_YEARS):
-        end = _years_before(as_of, k)
+        end = years_before(as_of, k)
         if end - dt.timedelta(days=365) < first - dt.timedelta(days=1):
             break
         ends.append(end)
     return ends or [as_of]
-
-
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 def check_adjustment(value: str | None) -> fp.Adjustment:

@@ -1,0 +1,212 @@
+"""Measured actuals: where joinedup holds the data, the actual % is measured, not typed
+(`MEASURE_RULES`), from the coordinated-care measures and continuity, counts suppressed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.carestore.models import Organisation
+from joinedup.commissioning.delivery.areas import Area
+from joinedup.commissioning.delivery.store_cache import STORE_CACHE, remember, store_version
+from joinedup.commissioning.specification import Element
+from joinedup.governance.suppression import suppress_count, suppressed_share
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A measured actual % for one area, element and date, with the rule that made it.
+    Counts are suppressed; the % is worked out from the suppressed counts."""
+
+    percent: float | None
+    numerator: int | None
+    denominator: int | None
+    rule: str  # numerator / denominator in words
+    source: str
+    as_of: dt.date
+
+    @property
+    def text(self) -> str:
+        counts = f"{_count_text(self.numerator)} / {_count_text(self.denominator)}"
+        return f"{counts} {self.rule} ({self.source}, as of {self.as_of:%-d %B %Y})"
+
+
+def _count_text(count: int | None) -> str:
+    return "withheld" if count is None else f"{count:,}"
+
+
+class MeasuresProvider(Protocol):
+    """Where measured actuals come from (the real one: `StoreMeasures`; tests pass fakes).
+    Each method returns None when the data or the service behind it is not available."""
+
+    def coordinated_care(self, as_of: dt.date) -> Sequence[Any] | None:
+        """`CoordinatedCareMeasures`, one per neighbourhood."""
+
+    def continuity(self, as_of: dt.date) -> Sequence[Any] | None:
+        """`PracticeContinuity`, one per practice (unsuppressed)."""
+
+    def practice_neighbourhoods(self) -> Mapping[str, str]:
+        """Practice code → neighbourhood code."""
+
+
+@dataclass(frozen=True)
+class MeasureRule:
+    rule: str
+    source: str
+
+
+MEASURE_RULES: dict[str, MeasureRule] = {
+    "coordinated_care.on_register": MeasureRule(
+        "people in the top 5% emergency-admission risk cohort on the coordinated care register",
+        "care store register and latest risk run",
+    ),
+    "coordinated_care.named_professional": MeasureRule(
+        "people in the top 5% risk cohort with a current named professional",
+        "care store named professionals and latest risk run",
+    ),
+    "coordinated_care.agreed_plan": MeasureRule(
+        "people in the top 5% risk cohort with a care plan they agreed",
+        "care store care plans and latest risk run",
+    ),
+    "coordinated_care.mdt_cadence": MeasureRule(
+        "neighbourhoods (weighted by population) whose MDT met at least {min_meetings_90_days} "
+        "times in the 90 days",
+        "care store MDT meetings",
+    ),
+    "continuity.practice_upc": MeasureRule(
+        "patients with 3+ GP consultations in the year at practices whose mean usual-provider-"
+        "of-care index (UPC) is at least {min_upc}",
+        "population store GP appointments",
+    ),
+}
+
+
+DEFAULT_PARAMETERS: dict[str, Any] = {"min_upc": 0.5, "min_meetings_90_days": 3}
+
+
+_COHORT_NUMERATORS = {
+    "coordinated_care.on_register": "cohort_on_register",
+    "coordinated_care.named_professional": "cohort_with_named_professional",
+    "coordinated_care.agreed_plan": "cohort_with_agreed_plan",
+}
+
+
+def measure(
+    element: Element, area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> Measurement | None:
+    """The measured actual % of `element` in `area` as of `as_of`, or None when the element is
+    typed, the area is not one joinedup measures, or the data are not available."""
+    if element.measure is None or not area.measurable:
+        return None
+    definition = MEASURE_RULES[element.measure]
+    rule = definition.rule.format(
+        **{"min_upc": 0.5, "min_meetings_90_days": 3, **element.parameters}
+    )
+    counts = _measured_counts(element, area, provider, as_of)
+    if counts is None:
+        return None
+    numerator, denominator = counts
+    share = suppressed_share(numerator, denominator)
+    return Measurement(
+        percent=None if share is None else round(100 * share, 1),
+        numerator=suppress_count(numerator),
+        denominator=suppress_count(denominator),
+        rule=rule,
+        source=definition.source,
+        as_of=as_of,
+    )
+
+
+def _measured_counts(
+    element: Element, area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> tuple[int, int] | None:
+    """(numerator, denominator) of the element's rule for the area, unsuppressed."""
+    assert element.measure is not None
+    if element.measure.startswith("coordinated_care."):
+        measures = provider.coordinated_care(as_of)
+        found = next((m for m in measures or () if m.neighbourhood_code == area.org_code), None)
+        if found is None:
+            return None
+        if element.measure == "coordinated_care.mdt_cadence":
+            # Cadence is met or not for the whole neighbourhood: all its people or none.
+            needed = int({**DEFAULT_PARAMETERS, **element.parameters}["min_meetings_90_days"])
+            met = found.mdt_meetings_held_90_days >= needed
+            return (area.population if met else 0), area.population
+        return getattr(found, _COHORT_NUMERATORS[element.measure]), found.top_risk_cohort
+    practices = provider.continuity(as_of)
+    if practices is None:
+        return None
+    minimum = float({**DEFAULT_PARAMETERS, **element.parameters}["min_upc"])
+    home = provider.practice_neighbourhoods()
+    mine = [p for p in practices if home.get(p.practice_code) == area.org_code and p.patients]
+    numerator = sum(p.patients for p in mine if p.upc is not None and p.upc >= minimum)
+    return numerator, sum(p.patients for p in mine)
+
+
+class StoreMeasures:
+    """Measured actuals from joinedup's own stores, each asked once per date.
+
+    The coordinated-care measures (`joinedup.care.measures`) and continuity
+    (`joinedup.analytics.continuity`) are read through their agreed interfaces; where one is
+    not installed yet, its elements show as not measured rather than failing the page.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Any) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self._care: dict[dt.date, Sequence[Any] | None] = {}
+        self._continuity: dict[dt.date, Sequence[Any] | None] = {}
+
+    def coordinated_care(self, as_of: dt.date) -> Sequence[Any] | None:
+        if as_of not in self._care:
+            try:
+                from joinedup.care.measures import coordinated_care_measures
+            except ImportError:
+                self._care[as_of] = None
+            else:
+                self._care[as_of] = coordinated_care_measures(
+                    self.sessions, self.settings, as_of=as_of
+                )
+        return self._care[as_of]
+
+    def continuity(self, as_of: dt.date) -> Sequence[Any] | None:
+        if as_of not in self._continuity:
+            self._continuity[as_of] = self._read_continuity(as_of)
+        return self._continuity[as_of]
+
+    def _read_continuity(self, as_of: dt.date) -> Sequence[Any] | None:
+        from joinedup.governance.objections import active_objectors
+        from joinedup.population.store import PopulationStore, StoreError
+
+        try:
+            from joinedup.analytics.continuity import practice_continuity
+        except ImportError:
+            return None
+        store = PopulationStore(self.settings.population_dir)
+        objectors = active_objectors(self.sessions)
+        key = ("continuity", store_version(store), as_of, hash(objectors))
+        if key not in STORE_CACHE:
+            try:
+                remember(key, practice_continuity(store, as_of=as_of, excluding=objectors))
+            except StoreError:
+                return None
+        return list(STORE_CACHE[key])
+
+    @cached_property
+    def _practices(self) -> dict[str, str]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Organisation.org_code, Organisation.parent_code).where(
+                    Organisation.org_type == "practice"
+                )
+            ).all()
+        return {code: parent for code, parent in rows if parent}
+
+    def practice_neighbourhoods(self) -> Mapping[str, str]:
+        return self._practices
