@@ -132,14 +132,34 @@ def generate(
     report: Annotated[
         bool, typer.Option("--report", help="Print calibration figures after.")
     ] = False,
+    plant_programme: Annotated[
+        float | None,
+        typer.Option(
+            "--plant-programme",
+            help="Plant a programme with this known relative effect on emergency admissions "
+            "(e.g. -0.2) in half the neighbourhoods, for evaluation to find.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
     from joinedup.population.synthetic import generate_area
+    from joinedup.population.synthetic.programme import check_effect
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)
-    with progress_bar() as progress:
-        metadata = generate_area(store, patients=patients, seed=seed, progress=progress)
+    try:
+        if plant_programme is not None:
+            check_effect(plant_programme)
+        with progress_bar() as progress:
+            metadata = generate_area(
+                store,
+                patients=patients,
+                seed=seed,
+                progress=progress,
+                plant_programme=plant_programme,
+            )
+    except ValueError as error:  # an effect or area that cannot carry a programme
+        fail(str(error))
     out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
     if report:
         print_calibration(store)
