@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from joinedup.analytics.evaluation.cli import evaluate_app
 from joinedup.care.cli import care_app
 from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
@@ -66,6 +67,7 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
+app.add_typer(evaluate_app, name="evaluate")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 
 out = Console()

@@ -219,3 +219,13 @@ def _monthly(
     out = np.zeros((people.shape[0], len(months)))
     np.add.at(out, (np.searchsorted(people, frame["person_id"].to_numpy()), month), frame["value"])
     return out
+
+
+def reassigned(panel: Panel, programme: Programme) -> Panel:
+    """The same cohort and months with `programme`'s units treated instead: the cohort rule and
+    start are unchanged, so nothing needs reading again (placebo and calibration runs)."""
+    if programme.start != panel.programme.start or programme.cohort != panel.programme.cohort:
+        raise ProgrammeError("a reassigned programme must keep the start date and cohort rule")
+    cohort = panel.cohort.copy()
+    cohort["treated"] = cohort[f"{programme.unit_kind}_code"].isin(programme.units)
+    return Panel(programme, panel.outcome, cohort, panel.months, panel.exposure, panel.values)
