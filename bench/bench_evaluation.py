@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from joinedup.analytics.evaluation.service import METHODS, evaluate_programme
 from joinedup.analytics.evaluation.programme import find
+from joinedup.analytics.evaluation.service import METHODS, evaluate_programme
 from joinedup.population.store import PopulationStore
 from joinedup.population.synthetic import generate_area
 
@@ -38,7 +38,8 @@ def main() -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         result = evaluate_programme(store, programme, "emergency_admissions", method)
         print(
-            f"{method:18s} {time.perf_counter() - wall:6.1f} s wall {time.process_time() - cpu:6.1f} s CPU"
+            f"{method:18s} {time.perf_counter() - wall:6.1f} s wall "
+            f"{time.process_time() - cpu:6.1f} s CPU"
             f"  estimate {result.estimate:+.3f} ({result.ci_low:+.3f} to {result.ci_high:+.3f})"
         )
 

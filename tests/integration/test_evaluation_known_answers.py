@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -117,7 +116,18 @@ def test_the_command_prints_the_estimate_and_writes_json(areas, tmp_path: Path) 
     home = areas["effect"].root.parent
     out = tmp_path / "did.json"
     result = CliRunner().invoke(
-        app, ["evaluate", "programme", "planted", "--method", "did", "--home", str(home), "--json", str(out)]
+        app,
+        [
+            "evaluate",
+            "programme",
+            "planted",
+            "--method",
+            "did",
+            "--home",
+            str(home),
+            "--json",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Planted effect -20.0%: inside the interval" in result.output

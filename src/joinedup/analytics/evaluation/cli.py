@@ -19,7 +19,9 @@ err = Console(stderr=True)
 
 @evaluate_app.command("programme")
 def programme_command(
-    name: Annotated[str, typer.Argument(help="Programme name (planted: the generator's).")] = "planted",
+    name: Annotated[
+        str, typer.Argument(help="Programme name (planted: the generator's).")
+    ] = "planted",
     outcome: Annotated[
         str,
         typer.Option(
@@ -27,9 +29,7 @@ def programme_command(
             help="emergency_admissions, ae_attendances, bed_days or emergency_cost.",
         ),
     ] = "emergency_admissions",
-    method: Annotated[
-        str, typer.Option("--method", help="did, its or synthetic-control.")
-    ] = "did",
+    method: Annotated[str, typer.Option("--method", help="did, its or synthetic-control.")] = "did",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the whole result to this file.")
     ] = None,
@@ -64,7 +64,11 @@ def _print(result) -> None:  # type: ignore[no-untyped-def]
     say(
         f"Estimate: {result.estimate:+.1%} (95% interval {result.ci_low:+.1%} to "
         f"{result.ci_high:+.1%}); "
-        + ("the interval includes no change." if result.covers_zero else "the interval excludes no change."),
+        + (
+            "the interval includes no change."
+            if result.covers_zero
+            else "the interval excludes no change."
+        ),
         markup=False,
     )
     say(f"The interval: {result.interval_meaning}.", markup=False)

@@ -17,6 +17,7 @@ move before the start), and enough clusters for cluster-robust errors.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def cem_weights(cohort: pd.DataFrame) -> np.ndarray:
     return np.where(matched, weights, 0.0)
 
 
-def balance_table(cohort: pd.DataFrame, weights: np.ndarray) -> list[dict[str, object]]:
+def balance_table(cohort: pd.DataFrame, weights: np.ndarray) -> list[dict[str, Any]]:
     treated = cohort["treated"].to_numpy()
     rows = []
     for column, label in BALANCE.items():
@@ -145,22 +146,20 @@ def evaluate(panel: Panel) -> Evaluation:
     months = np.arange(len(panel.months))
     after = (months >= panel.first_post).astype(int)
     frame = _long(panel, weights, after)
-    design = pd.DataFrame(
-        {"treated": frame["treated"], "after": frame["period"].astype(float)}
-    )
+    design = pd.DataFrame({"treated": frame["treated"], "after": frame["period"].astype(float)})
     design["treated_after"] = design["treated"] * design["after"]
     fit = _fit(frame, design, cluster)
     beta, (low, high) = fit.params["treated_after"], fit.conf_int().loc["treated_after"]
 
     pre_p, event_rows = _event_study(panel, weights, cluster)
-    worst_smd = max(abs(row["smd_after"]) for row in balance)  # type: ignore[arg-type]
+    worst_smd = max(abs(row["smd_after"]) for row in balance)
     checks = [
         Check(
             "balance after matching",
             worst_smd < SMD_LIMIT,
             f"largest standardised mean difference after matching {worst_smd:.3f} "
             f"(limit {SMD_LIMIT}); before matching "
-            f"{max(abs(row['smd_before']) for row in balance):.3f}",  # type: ignore[arg-type]
+            f"{max(abs(row['smd_before']) for row in balance):.3f}",
         ),
         Check(
             "parallel pre-trends",
@@ -173,8 +172,11 @@ def evaluate(panel: Panel) -> Evaluation:
             cluster == "practice",
             f"{practices} practices; cluster-robust errors by practice need at least "
             f"{MIN_CLUSTERS}"
-            + ("" if cluster == "practice" else ", so errors are robust by person (they ignore "
-               "any practice-wide shocks)"),
+            + (
+                ""
+                if cluster == "practice"
+                else ", so errors are robust by person (they ignore any practice-wide shocks)"
+            ),
         ),
         Check(
             "matched sample",
@@ -230,7 +232,7 @@ def _event_study(
     for p in [*names, reference]:
         key = f"gap_{p}"
         estimate = float(fit.params[key]) if key in fit.params else 0.0
-        low, high = (intervals.loc[key] if key in intervals.index else (0.0, 0.0))
+        low, high = intervals.loc[key] if key in intervals.index else (0.0, 0.0)
         rows.append(
             {
                 "months_from_start": (p - reference - 1) * PERIOD_MONTHS,

@@ -42,18 +42,16 @@ def monthly_series(panel: Panel) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame["month"] = [m.isoformat() for m in panel.months]
     # Half an event added to each side keeps the log finite in an empty month.
-    frame["log_ratio"] = np.log(
-        (frame["treated_events"] + 0.5) / frame["treated_months"]
-    ) - np.log((frame["comparison_events"] + 0.5) / frame["comparison_months"])
+    frame["log_ratio"] = np.log((frame["treated_events"] + 0.5) / frame["treated_months"]) - np.log(
+        (frame["comparison_events"] + 0.5) / frame["comparison_months"]
+    )
     return frame
 
 
 def _design(months: list[int], start: int, calendar_month: np.ndarray) -> pd.DataFrame:
     t = np.asarray(months, dtype=float)
     after = (t >= start).astype(float)
-    design = pd.DataFrame(
-        {"time": t, "level": after, "slope": after * (t - start)}
-    )
+    design = pd.DataFrame({"time": t, "level": after, "slope": after * (t - start)})
     for k in range(1, FOURIER_PAIRS + 1):
         design[f"sin{k}"] = np.sin(2 * np.pi * k * calendar_month / 12)
         design[f"cos{k}"] = np.cos(2 * np.pi * k * calendar_month / 12)

@@ -102,7 +102,8 @@ def build_panel(store: PopulationStore, programme: Programme, outcome: str) -> P
     exposure = _exposure(store, people, months)
     values = _monthly(store, OUTCOMES[outcome], people, months)
     admissions = (
-        values if outcome == "emergency_admissions"
+        values
+        if outcome == "emergency_admissions"
         else _monthly(store, OUTCOMES["emergency_admissions"], people, months)
     )
     cohort["prior_admissions"] = admissions[:, PRE_MONTHS - 12 : PRE_MONTHS].sum(axis=1)
@@ -170,7 +171,9 @@ def _month_edges(months: list[dt.date]) -> np.ndarray:
 
 def _exposure(store: PopulationStore, people: np.ndarray, months: list[dt.date]) -> np.ndarray:
     """Person-months registered and alive, per person and month."""
-    regs = pd.read_parquet(store.path("registrations"), columns=["person_id", "start_date", "end_date"])
+    regs = pd.read_parquet(
+        store.path("registrations"), columns=["person_id", "start_date", "end_date"]
+    )
     regs = regs[regs["person_id"].isin(people)]
     deaths = pd.read_parquet(store.path("patients"), columns=["person_id", "date_of_death"])
     deaths = deaths[deaths["person_id"].isin(people)].set_index("person_id")["date_of_death"]

@@ -87,7 +87,9 @@ def _date(value: Any, source: str) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ProgrammeError(f"{source}: start must be a date (YYYY-MM-DD), not {value!r}") from None
+        raise ProgrammeError(
+            f"{source}: start must be a date (YYYY-MM-DD), not {value!r}"
+        ) from None
 
 
 def load_file(path: Path) -> Programme:

@@ -50,7 +50,9 @@ class RegressionToTheMean:
 
     @property
     def everyone_change(self) -> float:
-        return self.everyone_year_two / self.everyone_year_one - 1.0 if self.everyone_year_one else 0.0
+        return (
+            self.everyone_year_two / self.everyone_year_one - 1.0 if self.everyone_year_one else 0.0
+        )
 
     def sentence(self) -> str:
         return (
@@ -69,15 +71,19 @@ def demonstrate(store: PopulationStore, programme: Programme) -> RegressionToThe
         programme.start,
     )
     con = connect("duckdb")
-    tables = read_store(con, store, ["registrations", "patients", "hospital_spells", "organisations"])
+    tables = read_store(
+        con, store, ["registrations", "patients", "hospital_spells", "organisations"]
+    )
     # Registered at both ends of the two years, in a unit without the programme.
     start_people = registered_population(tables["registrations"], tables["patients"], first)
     end_people = registered_population(
         tables["registrations"], tables["patients"], end - dt.timedelta(days=1)
     )
-    people = start_people.select("person_id", "practice_code").join(
-        end_people.select("person_id"), "person_id"
-    ).to_pandas()
+    people = (
+        start_people.select("person_id", "practice_code")
+        .join(end_people.select("person_id"), "person_id")
+        .to_pandas()
+    )
     orgs = tables["organisations"].to_pandas()
     parent = dict(zip(orgs["org_code"], orgs["parent_code"], strict=True))
     unit = people["practice_code"] if programme.practices else people["practice_code"].map(parent)
@@ -99,7 +105,7 @@ def demonstrate(store: PopulationStore, programme: Programme) -> RegressionToThe
     table = table.reindex(people["person_id"], fill_value=0)
     one = table.get(False, pd.Series(0, index=table.index)).to_numpy(dtype=float)
     two = table.get(True, pd.Series(0, index=table.index)).to_numpy(dtype=float)
-    n_top = max(1, int(round(TOP_SHARE * one.shape[0])))
+    n_top = max(1, round(TOP_SHARE * one.shape[0]))
     # Most admissions first; ties at the cut broken by person id, which is unrelated to use.
     top = np.lexsort((table.index.to_numpy(), -one))[:n_top]
     return RegressionToTheMean(

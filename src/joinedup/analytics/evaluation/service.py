@@ -33,6 +33,10 @@ def evaluate_programme(
     demo = rtm.demonstrate(store, programme)
     result.notes += [rtm.WARNING, demo.sentence()]
     result.tables["regression_to_the_mean"] = [
-        {**asdict(demo), "selected_change": demo.selected_change, "everyone_change": demo.everyone_change}
+        {
+            **asdict(demo),
+            "selected_change": demo.selected_change,
+            "everyone_change": demo.everyone_change,
+        }
     ]
     return result

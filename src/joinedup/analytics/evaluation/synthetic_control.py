@@ -12,8 +12,9 @@ The interval is conformal (Chernozhukov, Wüthrich & Zhu, JASA 2021): a relative
 in the 95% interval when, after dividing the treated post-start months by 1 + θ and refitting
 the weights on all months, the post-start misfit is not in the top 5% of the same statistic
 over every cyclic shift of the months. It assumes the synthetic control's monthly errors,
-scaled as Pearson residuals, are exchangeable over time. Alongside it, the placebo-in-space test (each comparison practice in
-turn treated as if it had the programme) gives a rank p-value from post/pre misfit ratios.
+scaled as Pearson residuals, are exchangeable over time. Alongside it, the placebo-in-space
+test (each comparison practice in turn treated as if it had the programme) gives a rank
+p-value from post/pre misfit ratios.
 Checks: the pre-start fit (RMSPE against the treated rate), whether the treated series lies
 within the range of the comparison practices, and how many practices carry the weights.
 """
@@ -78,7 +79,9 @@ def _placebo_rank(rate_t: np.ndarray, donors: np.ndarray, start: int) -> tuple[i
 
     def ratio(target: np.ndarray, pool: np.ndarray) -> float:
         gap = target - pool @ fit_weights(target[:start], pool[:start])
-        return float(np.sqrt((gap[start:] ** 2).mean()) / max(np.sqrt((gap[:start] ** 2).mean()), 1e-12))
+        return float(
+            np.sqrt((gap[start:] ** 2).mean()) / max(np.sqrt((gap[:start] ** 2).mean()), 1e-12)
+        )
 
     treated = ratio(rate_t, donors)
     placebos = [
@@ -100,9 +103,7 @@ def evaluate(panel: Panel) -> Evaluation:
     observed = float(panel.values[treated][:, start:].sum())
     estimate = observed / expected - 1.0
     months_t = panel.exposure[treated].sum(axis=0)
-    accepted = [
-        t for t in GRID if _conformal_p(rate_t, donors, months_t, start, float(t)) > 0.05
-    ]
+    accepted = [t for t in GRID if _conformal_p(rate_t, donors, months_t, start, float(t)) > 0.05]
     low, high = (min(accepted), max(accepted)) if accepted else (float("nan"), float("nan"))
     rmspe = float(np.sqrt(((rate_t[:start] - synthetic[:start]) ** 2).mean()))
     relative_rmspe = rmspe / float(rate_t[:start].mean())

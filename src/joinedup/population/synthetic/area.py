@@ -145,9 +145,7 @@ def _generate(
         people, conditions, issues.polypharmacy, reference.code_set_members(), streams
     )
     ledger = Ledger(people.n)
-    programme = (
-        None if effect is None else plant_programme(effect, area, people, frailty, streams)
-    )
+    programme = None if effect is None else plant_programme(effect, area, people, frailty, streams)
 
     tracker.next()
     deciles = practice_deciles(area, people)

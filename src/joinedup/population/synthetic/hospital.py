@@ -182,7 +182,9 @@ def build_hospital(
     person, admitted, method, kind, los = _untangle(person, admitted, method, kind, los, people)
     if programme is not None:  # before anything is derived from the spells (see programme.py)
         kept = programme.keeps(person, admitted, method == EMERGENCY)
-        person, admitted, method, kind, los = (a[kept] for a in (person, admitted, method, kind, los))
+        person, admitted, method, kind, los = (
+            a[kept] for a in (person, admitted, method, kind, los)
+        )
     age = (admitted - people.dob[person]) / DAYS_PER_YEAR
     discharged = np.minimum(admitted + los, np.minimum(people.end[person], EXTRACT))
     discharged[kind == DIES_IN_SPELL] = people.end[person[kind == DIES_IN_SPELL]]

@@ -89,9 +89,7 @@ def plant_programme(
     start = day_number(PROGRAMME_START)
     practice = _practice_on(people, start)
     in_chosen = np.isin(area.practice_neighbourhood[np.maximum(practice, 0)], chosen)
-    latest_birth = day_number(
-        PROGRAMME_START.replace(year=PROGRAMME_START.year - COHORT_MIN_AGE)
-    )
+    latest_birth = day_number(PROGRAMME_START.replace(year=PROGRAMME_START.year - COHORT_MIN_AGE))
     frail = frailty.count_before(np.full(people.n, start)) >= MODERATE_DEFICITS
     cohort = (practice >= 0) & in_chosen & (people.dob <= latest_birth) & frail
     return PlantedProgramme(
