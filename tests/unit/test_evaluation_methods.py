@@ -117,3 +117,22 @@ def test_an_area_without_a_planted_programme_says_how_to_plant_one() -> None:
     with pytest.raises(ProgrammeError, match="unknown programme 'nope'"):
         find("nope", {})
     assert find("frailty-north", {}).neighbourhoods == ("SYNN01",)
+
+
+def test_the_command_refuses_bad_input_in_one_line(small_area, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    home = str(small_area.home)
+    for args, message in [
+        (["planted"], "no planted programme"),
+        (["frailty-north", "--outcome", "walks"], "unknown outcome 'walks'"),
+        (["frailty-north", "--method", "guess"], "unknown method 'guess'"),
+        (["nope"], "unknown programme 'nope'"),
+        (["--programme-file", str(tmp_path / "missing.yaml")], "cannot read programme file"),
+    ]:
+        result = CliRunner().invoke(app, ["evaluate", "programme", *args, "--home", home])
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+        assert "Traceback" not in result.output
