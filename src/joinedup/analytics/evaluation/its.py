@@ -6,11 +6,14 @@ did.py, so both series age and die alike): a comparison series takes out what bo
 (ageing and deaths in a cohort fixed at the start, seasons, area-wide change). Segmented
 regression (Wagner et al., J Clin Pharm Ther 2002; Bernal, Cummins & Gasparrini, Int J
 Epidemiol 2017): log ratio ~ time + level change + slope change + a Fourier pair for the
-yearly season, by ordinary least squares with Newey-West (HAC) errors (statsmodels). The estimate is
-the relative change at the end of follow-up, exp(level + slope × months) − 1, with its 95%
-interval. Checks: residual autocorrelation (Ljung-Box, shown; the Newey-West errors allow for
-it), a placebo interruption 12 months before the real start fitted on pre-start months only,
-and no trend in the ratio before the start.
+yearly season, by ordinary least squares (statsmodels). The estimate is the relative change at
+the end of follow-up, exp(level + slope × months) − 1. Its 95% interval resamples people (each
+keeping all their months) and refits: a cohort's rate moves in year-long steps (each person's
+chance shocks last a year), which Newey-West (HAC) errors on 42 months cannot see, so the
+Newey-West interval is shown beside it for comparison, not used. Checks: residual
+autocorrelation (Ljung-Box), a placebo interruption 12 months before the real start fitted
+on pre-start months only, and no trend in the ratio before the start (both with Newey-West
+errors).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from joinedup.analytics.evaluation.outcomes import Panel
 from joinedup.analytics.evaluation.result import Check, Evaluation
 
 HAC_LAGS = 3
+BOOTSTRAP = 500
+BOOTSTRAP_SEED = 20_240_401  # fixed: the same data always give the same interval
 FOURIER_PAIRS = 1  # the yearly cycle; more pairs chase noise in a ratio whose seasons mostly cancel
 PLACEBO_MONTHS = 12
 
@@ -41,11 +46,36 @@ def monthly_series(panel: Panel) -> pd.DataFrame:
         rows[f"{name}_months"] = (panel.exposure[group] * w).sum(axis=0)
     frame = pd.DataFrame(rows)
     frame["month"] = [m.isoformat() for m in panel.months]
-    # Half an event added to each side keeps the log finite in an empty month.
-    frame["log_ratio"] = np.log((frame["treated_events"] + 0.5) / frame["treated_months"]) - np.log(
-        (frame["comparison_events"] + 0.5) / frame["comparison_months"]
+    frame["log_ratio"] = _log_ratio(
+        frame["treated_events"].to_numpy(),
+        frame["treated_months"].to_numpy(),
+        frame["comparison_events"].to_numpy(),
+        frame["comparison_months"].to_numpy(),
     )
     return frame
+
+
+def _log_ratio(
+    events_t: np.ndarray, months_t: np.ndarray, events_c: np.ndarray, months_c: np.ndarray
+) -> np.ndarray:
+    # Half an event added to each side keeps the log finite in an empty month.
+    return np.log((events_t + 0.5) / months_t) - np.log((events_c + 0.5) / months_c)
+
+
+def _bootstrap_effects(panel: Panel, design: pd.DataFrame, contrast: np.ndarray) -> np.ndarray:
+    """The end-of-follow-up effect re-estimated on BOOTSTRAP resamples of people (Poisson
+    weights, each person keeping all their months), so the interval carries what ties one
+    month to the next within a person: chance shocks that last a year, deaths, moves."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    treated, weights = panel.treated, cem_weights(panel.cohort)
+    resampled = rng.poisson(1.0, (BOOTSTRAP, weights.shape[0])) * weights[None, :]
+    sums = {}
+    for name, group in (("t", treated), ("c", ~treated)):
+        w = resampled[:, group]
+        sums[name] = (w @ panel.values[group], w @ panel.exposure[group])
+    y = _log_ratio(*sums["t"], *sums["c"])  # BOOTSTRAP × months
+    coefficients, *_ = np.linalg.lstsq(design.to_numpy(), y.T, rcond=None)
+    return np.asarray(contrast @ coefficients)
 
 
 def _design(months: list[int], start: int, calendar_month: np.ndarray) -> pd.DataFrame:
@@ -78,6 +108,8 @@ def evaluate(panel: Panel) -> Evaluation:
     effect = float(contrast @ fit.params)
     se = float(np.sqrt(contrast @ fit.cov_params().to_numpy() @ contrast))
     z = stats.t.ppf(0.975, fit.df_resid)
+    hac_low, hac_high = np.expm1(effect - z * se), np.expm1(effect + z * se)
+    low, high = np.expm1(np.percentile(_bootstrap_effects(panel, design, contrast), [2.5, 97.5]))
 
     residuals = np.asarray(fit.resid)
     ljung = float(acorr_ljungbox(residuals, lags=[6])["lb_pvalue"].iloc[0])
@@ -104,8 +136,8 @@ def evaluate(panel: Panel) -> Evaluation:
         Check(
             "residual autocorrelation",
             ljung >= 0.05,
-            f"Ljung-Box p = {ljung:.3f} at 6 lags (fails below 0.05); the Newey-West errors "
-            f"allow for autocorrelation up to {HAC_LAGS} months either way",
+            f"Ljung-Box p = {ljung:.3f} at 6 lags (fails below 0.05); the interval, from "
+            "resampling people, allows for months tied together however long",
         ),
     ]
     return Evaluation(
@@ -113,11 +145,12 @@ def evaluate(panel: Panel) -> Evaluation:
         method="its",
         outcome=panel.outcome,
         estimate=float(np.expm1(effect)),
-        ci_low=float(np.expm1(effect - z * se)),
-        ci_high=float(np.expm1(effect + z * se)),
+        ci_low=float(low),
+        ci_high=float(high),
         interval_meaning=(
-            "95% confidence interval of exp(level + slope × months) − 1 at the last month of "
-            f"follow-up, from Newey-West errors ({HAC_LAGS} lags)"
+            "95% interval of exp(level + slope × months) − 1 at the last month of follow-up: "
+            f"the central 95% of {BOOTSTRAP} re-estimates on resamples of people (each keeping "
+            "all their months), which, unlike Newey-West errors, carries shocks that last a year"
         ),
         compared=(
             f"the monthly rate of {panel.label} in the programme's cohort divided by the "
@@ -133,8 +166,11 @@ def evaluate(panel: Panel) -> Evaluation:
             ],
         },
         notes=[
+            f"Newey-West ({HAC_LAGS} lags) interval for comparison: {hac_low:+.1%} to "
+            f"{hac_high:+.1%}; narrower than the resampled one when months are tied together "
+            "for longer than its lags reach",
             f"level change {fit.params['level']:+.3f}, slope change "
-            f"{fit.params['slope']:+.4f} a month (log ratio)"
+            f"{fit.params['slope']:+.4f} a month (log ratio)",
         ],
         planted_effect=panel.programme.planted_effect,
     )
