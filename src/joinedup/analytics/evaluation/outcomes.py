@@ -10,8 +10,8 @@ contributing rather than counting as zero use.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import ibis
 import numpy as np
@@ -27,28 +27,33 @@ from joinedup.population.store import PopulationStore
 PRE_MONTHS = 24
 COHORT_MIN_AGE = 65
 COHORT_MIN_DEFICITS = 9  # eFI moderate or severe
-# outcome → (table, date column, value column or None to count rows, rows kept, label)
-OUTCOMES: dict[str, tuple[str, str, str | None, tuple[str, str] | None, str]] = {
-    "emergency_admissions": (
-        "hospital_spells",
-        "admission_date",
-        None,
-        ("admission_method", "emergency"),
-        "emergency admissions",
-    ),
-    "ae_attendances": ("ae_attendances", "arrival_date", None, None, "A&E attendances"),
-    "bed_days": (
-        "hospital_spells",
-        "admission_date",
-        "length_of_stay",
-        ("admission_method", "emergency"),
-        "emergency bed days",
-    ),
+
+
+def _spells(column: str | None) -> Callable[[dict[str, ibis.Table]], ibis.Table]:
+    """Emergency spells by admission date: counted, or summing `column`."""
+
+    def rows(tables: dict[str, ibis.Table]) -> ibis.Table:
+        t = tables["hospital_spells"]
+        t = t.filter(t.admission_method == "emergency")
+        value = ibis.literal(1.0) if column is None else t[column].cast("float64")
+        return t.select("person_id", day=t.admission_date, value=value)
+
+    return rows
+
+
+def _attendances(tables: dict[str, ibis.Table]) -> ibis.Table:
+    t = tables["ae_attendances"]
+    return t.select("person_id", day=t.arrival_date, value=ibis.literal(1.0))
+
+
+# outcome → (tables it reads, its rows as person_id, day, value; label)
+OUTCOMES: dict[str, tuple[tuple[str, ...], Callable[[dict[str, ibis.Table]], ibis.Table], str]] = {
+    "emergency_admissions": (("hospital_spells",), _spells(None), "emergency admissions"),
+    "ae_attendances": (("ae_attendances",), _attendances, "A&E attendances"),
+    "bed_days": (("hospital_spells",), _spells("length_of_stay"), "emergency bed days"),
     "emergency_cost": (
-        "hospital_spells",
-        "admission_date",
-        "cost",
-        ("admission_method", "emergency"),
+        ("hospital_spells",),
+        _spells("cost"),
         "emergency admission cost (£)",
     ),
 }
@@ -80,7 +85,7 @@ class Panel:
 
     @property
     def label(self) -> str:
-        return OUTCOMES[self.outcome][4]
+        return OUTCOMES[self.outcome][2]
 
 
 def check_outcome(outcome: str) -> str:
@@ -100,11 +105,11 @@ def build_panel(store: PopulationStore, programme: Programme, outcome: str) -> P
     cohort = _cohort(tables, programme)
     people = cohort["person_id"].to_numpy()
     exposure = _exposure(store, people, months)
-    values = _monthly(store, OUTCOMES[outcome], people, months)
+    values = _monthly(store, outcome, people, months)
     admissions = (
         values
         if outcome == "emergency_admissions"
-        else _monthly(store, OUTCOMES["emergency_admissions"], people, months)
+        else _monthly(store, "emergency_admissions", people, months)
     )
     cohort["prior_admissions"] = admissions[:, PRE_MONTHS - 12 : PRE_MONTHS].sum(axis=1)
     return Panel(programme, outcome, cohort, months, exposure, values)
@@ -200,21 +205,14 @@ def _days(dates: pd.Series, missing: np.int64) -> np.ndarray:
 
 
 def _monthly(
-    store: PopulationStore,
-    spec: tuple[str, str, str | None, tuple[str, str] | None, str],
-    people: np.ndarray,
-    months: list[dt.date],
+    store: PopulationStore, outcome: str, people: np.ndarray, months: list[dt.date]
 ) -> np.ndarray:
-    table, date_column, value_column, keep, _ = spec
-    con = connect("duckdb")
-    rows = read_store(con, store, [table])[table]
+    """The outcome per person and month (people in `people` order)."""
+    needs, rows_of, _ = OUTCOMES[outcome]
+    rows = rows_of(read_store(connect("duckdb"), store, list(needs)))
     first, after = months[0], _add_months(months[-1], 1)
-    when = rows[date_column]
-    rows = rows.filter((when >= ibis.literal(first)) & (when < ibis.literal(after)))
-    if keep is not None:
-        rows = rows.filter(rows[keep[0]] == keep[1])
-    value: Any = ibis.literal(1.0) if value_column is None else rows[value_column].cast("float64")
-    frame = rows.select("person_id", day=when, value=value).to_pandas()
+    rows = rows.filter((rows.day >= ibis.literal(first)) & (rows.day < ibis.literal(after)))
+    frame = rows.to_pandas()
     frame = frame[frame["person_id"].isin(people)]
     edges = _month_edges(months)
     day = pd.to_datetime(frame["day"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
