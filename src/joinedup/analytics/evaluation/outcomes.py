@@ -25,6 +25,8 @@ from joinedup.population.overview import registered_population
 from joinedup.population.store import PopulationStore
 
 PRE_MONTHS = 24
+# The cohort rule "65+ with moderate or severe frailty", read from the store's records (the
+# generator plants the same rule from its own state: population/synthetic/programme.py).
 COHORT_MIN_AGE = 65
 COHORT_MIN_DEFICITS = 9  # eFI moderate or severe
 
