@@ -3,6 +3,7 @@ interval, the checks of its assumptions (passed or failed, with figures) and pla
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -12,6 +13,9 @@ class Check:
     name: str
     passed: bool
     detail: str  # the figures, in plain words
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "passed", bool(self.passed))  # numpy bools → JSON true/false
 
 
 @dataclass
@@ -37,6 +41,10 @@ class Evaluation:
         return self.ci_low <= value <= self.ci_high
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON: an interval that could not be found is null, never NaN."""
         data = asdict(self)
+        for key in ("estimate", "ci_low", "ci_high"):
+            if math.isnan(data[key]):
+                data[key] = None
         data["covers_zero"] = self.covers_zero
         return data
