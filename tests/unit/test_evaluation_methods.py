@@ -94,12 +94,7 @@ def test_synthetic_control_weights_reproduce_a_convex_combination() -> None:
 
 
 def test_a_programme_file_must_say_what_it_means() -> None:
-    good = {
-        "name": "x",
-        "start": "2024-10-01",
-        "cohort": "65+ with moderate or severe frailty",
-        "practices": ["SYNP001"],
-    }
+    good = _GOOD
     assert from_mapping(good, "x.yaml").units == ("SYNP001",)
     for bad, message in [
         ({**good, "cohort": "everyone"}, "unknown cohort rule"),
@@ -117,6 +112,18 @@ def test_an_area_without_a_planted_programme_says_how_to_plant_one() -> None:
     with pytest.raises(ProgrammeError, match="unknown programme 'nope'"):
         find("nope", {})
     assert find("frailty-north", {}).neighbourhoods == ("SYNN01",)
+    # Only the generator's record of a planted programme carries a known answer.
+    assert from_mapping({**_GOOD, "effect": -0.2}, "x.yaml").planted_effect is None
+    planted = find("planted", {"programmes": [{**_GOOD, "name": "planted", "effect": -0.2}]})
+    assert planted.planted_effect == -0.2
+
+
+_GOOD = {
+    "name": "x",
+    "start": "2024-10-01",
+    "cohort": "65+ with moderate or severe frailty",
+    "practices": ["SYNP001"],
+}
 
 
 def test_the_command_refuses_bad_input_in_one_line(small_area, tmp_path) -> None:
@@ -125,12 +132,18 @@ def test_the_command_refuses_bad_input_in_one_line(small_area, tmp_path) -> None
     from joinedup.cli import app
 
     home = str(small_area.home)
+    early = tmp_path / "early.yaml"
+    early.write_text(
+        "name: early\nneighbourhoods: [SYNN01]\nstart: 2022-04-01\n"
+        "cohort: 65+ with moderate or severe frailty\n"
+    )
     for args, message in [
         (["planted"], "no planted programme"),
         (["frailty-north", "--outcome", "walks"], "unknown outcome 'walks'"),
         (["frailty-north", "--method", "guess"], "unknown method 'guess'"),
         (["nope"], "unknown programme 'nope'"),
         (["--programme-file", str(tmp_path / "missing.yaml")], "cannot read programme file"),
+        (["--programme-file", str(early)], "before the store's history"),
     ]:
         result = CliRunner().invoke(app, ["evaluate", "programme", *args, "--home", home])
         assert result.exit_code == 1, result.output

@@ -100,6 +100,13 @@ def build_panel(store: PopulationStore, programme: Programme, outcome: str) -> P
     check_outcome(outcome)
     metadata = store.metadata()
     months = _months(programme.start, dt.date.fromisoformat(metadata["extract_date"]))
+    history = metadata.get("history_start")
+    if history is not None and months[0] < dt.date.fromisoformat(history):
+        raise ProgrammeError(
+            f"the programme started {programme.start}: its {PRE_MONTHS} months before begin "
+            f"before the store's history ({history}), so the comparison before the start is "
+            "incomplete"
+        )
     con = connect("duckdb")
     tables = read_store(
         con, store, ["registrations", "patients", "clinical_events", "organisations"]

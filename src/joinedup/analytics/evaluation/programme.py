@@ -46,8 +46,9 @@ class Programme:
         return self.neighbourhoods or self.practices
 
 
-def from_mapping(data: Any, source: str) -> Programme:
-    """A programme from parsed YAML or area.json, every fault named with its source."""
+def from_mapping(data: Any, source: str, *, planted: bool = False) -> Programme:
+    """A programme from parsed YAML or area.json, every fault named with its source; only a
+    `planted` one (written by the generator) carries a known effect."""
     if not isinstance(data, dict):
         raise ProgrammeError(f"{source}: a programme must be a mapping of fields")
     name = data.get("name")
@@ -62,7 +63,7 @@ def from_mapping(data: Any, source: str) -> Programme:
     practices = _codes(data.get("practices"), source, "practices")
     if bool(neighbourhoods) == bool(practices):
         raise ProgrammeError(f"{source}: give either neighbourhoods or practices (one of them)")
-    effect = data.get("effect")
+    effect = data.get("effect") if planted else None
     return Programme(
         name=name.strip(),
         start=_date(data.get("start"), source),
@@ -107,7 +108,7 @@ def find(name: str, metadata: dict[str, Any]) -> Programme:
     programme files shipped in programmes/."""
     for entry in metadata.get("programmes", []):
         if entry.get("name") == name:
-            return from_mapping(entry, "area.json")
+            return from_mapping(entry, "area.json", planted=True)
     for path in sorted(PROGRAMME_DIR.glob("*.yaml")):
         programme = load_file(path)
         if programme.name == name:
