@@ -21,6 +21,7 @@ from rich.table import Table
 
 from joinedup.access.cli import access_app
 from joinedup.analytics.engine import DEFAULT_ENGINE, ENGINES, Engine, EngineError, engine_named
+from joinedup.analytics.evaluation.cli import evaluate_app
 from joinedup.care.cli import care_app
 from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
@@ -77,6 +78,7 @@ app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
 app.add_typer(care_app, name="care")
+app.add_typer(evaluate_app, name="evaluate")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 app.add_typer(visits_app, name="visits")
 app.add_typer(directory_app, name="directory")
@@ -149,15 +151,35 @@ def generate(
     report: Annotated[
         bool, typer.Option("--report", help="Print calibration figures after.")
     ] = False,
+    plant_programme: Annotated[
+        float | None,
+        typer.Option(
+            "--plant-programme",
+            help="Plant a programme with this known relative effect on emergency admissions "
+            "(e.g. -0.2) in half the neighbourhoods, for evaluation to find.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
     from joinedup.population.store import PopulationStore
     from joinedup.population.synthetic import generate_area
+    from joinedup.population.synthetic.programme import check_effect
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)
-    with progress_bar() as progress:
-        metadata = generate_area(store, patients=patients, seed=seed, progress=progress)
+    try:
+        if plant_programme is not None:
+            check_effect(plant_programme)
+        with progress_bar() as progress:
+            metadata = generate_area(
+                store,
+                patients=patients,
+                seed=seed,
+                progress=progress,
+                plant_programme=plant_programme,
+            )
+    except ValueError as error:  # an effect or area that cannot carry a programme
+        fail(str(error))
     out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
     keep_organisations_in_step(settings, out)
     if report:

@@ -28,6 +28,7 @@ from joinedup.population.synthetic.organisations import build_area
 from joinedup.population.synthetic.outpatients import build_outpatients
 from joinedup.population.synthetic.people import build_people
 from joinedup.population.synthetic.primary_care import build_gp_appointments
+from joinedup.population.synthetic.programme import check_effect, plant_programme
 from joinedup.population.synthetic.randomness import Streams
 from joinedup.population.synthetic.records import (
     area_metadata,
@@ -64,17 +65,21 @@ def generate_area(
     patients: int = 300_000,
     seed: int = 1,
     progress: Progress | None = None,
+    plant_programme: float | None = None,
 ) -> dict[str, Any]:
     """Generate a whole area into `store` (via store.staging(), so nothing partial is ever
     left), write its metadata with store.write_metadata(...) and return that metadata dict.
 
     `patients` is the number of people registered at the extract date; people who died or
-    moved away during the history window are in the tables too.
+    moved away during the history window are in the tables too. `plant_programme`, a relative
+    effect such as -0.2, plants a programme with that effect on emergency admissions (see
+    programme.py); the metadata then lists it under "programmes".
     """
     _check_arguments(patients, seed, progress)
+    effect = None if plant_programme is None else check_effect(plant_programme)
     tracker = _Tracker(progress)
     with store.staging() as staged:
-        metadata = _generate(staged, patients, seed, tracker)
+        metadata = _generate(staged, patients, seed, tracker, effect)
         staged.write_metadata(metadata)
     tracker.done()
     return metadata
@@ -114,7 +119,7 @@ class _Tracker:
 
 
 def _generate(
-    store: PopulationStore, patients: int, seed: int, tracker: _Tracker
+    store: PopulationStore, patients: int, seed: int, tracker: _Tracker, effect: float | None
 ) -> dict[str, Any]:
     streams = Streams(int(seed))
     profiles, lsoas, codes = (
@@ -140,6 +145,7 @@ def _generate(
         people, conditions, issues.polypharmacy, reference.code_set_members(), streams
     )
     ledger = Ledger(people.n)
+    programme = None if effect is None else plant_programme(effect, area, people, frailty, streams)
 
     tracker.next()
     deciles = practice_deciles(area, people)
@@ -155,7 +161,9 @@ def _generate(
     tracker.next()
     units = build_units(people)
     drivers = build_drivers(people, conditions, frailty, units, streams)
-    hospital = build_hospital(people, conditions, frailty, units, drivers, codes, streams, ledger)
+    hospital = build_hospital(
+        people, conditions, frailty, units, drivers, codes, streams, ledger, programme
+    )
     write("hospital_spells", hospital.spells)
     write("spell_diagnoses", hospital.diagnoses)
     write("ae_attendances", hospital.attendances)
@@ -180,4 +188,7 @@ def _generate(
     del contacts, packages
     tracker.next()
     write("costs", ledger.table())
-    return area_metadata(area, people, deciles, patients, seed, rows)
+    metadata = area_metadata(area, people, deciles, patients, seed, rows)
+    if programme is not None:
+        metadata["programmes"] = [programme.metadata()]
+    return metadata

@@ -48,6 +48,7 @@ from joinedup.population.synthetic.exposure import (
 )
 from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.people import DIED, People
+from joinedup.population.synthetic.programme import PlantedProgramme
 from joinedup.population.synthetic.randomness import Streams, expand
 from joinedup.population.synthetic.reference import ConceptCodes
 from joinedup.population.unit_costs import AE_ATTENDANCE_PENCE, spell_pence
@@ -116,6 +117,7 @@ def build_hospital(
     codes: dict[str, ConceptCodes],
     streams: Streams,
     ledger: Ledger,
+    programme: PlantedProgramme | None = None,
 ) -> Hospital:
     rng = streams("hospital")
     d = drivers
@@ -178,6 +180,11 @@ def build_hospital(
     los[kind == DIES_IN_SPELL] = terminal_los
 
     person, admitted, method, kind, los = _untangle(person, admitted, method, kind, los, people)
+    if programme is not None:  # before anything is derived from the spells (see programme.py)
+        kept = programme.keeps(person, admitted, method == EMERGENCY)
+        person, admitted, method, kind, los = (
+            a[kept] for a in (person, admitted, method, kind, los)
+        )
     age = (admitted - people.dob[person]) / DAYS_PER_YEAR
     discharged = np.minimum(admitted + los, np.minimum(people.end[person], EXTRACT))
     discharged[kind == DIES_IN_SPELL] = people.end[person[kind == DIES_IN_SPELL]]
