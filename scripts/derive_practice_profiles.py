@@ -2,7 +2,7 @@
 
     uv run python scripts/derive_practice_profiles.py [--shared ../shared] [--check]
 
-Writes two small tables under src/joinedup/population/data/ (sources in SOURCE.md there):
+Writes three small tables under src/joinedup/population/data/ (sources in SOURCE.md there):
 
 practice_profiles.csv — one row per real English practice of a few CCGs that were coterminous
     with one local authority in 2019/20: list size, % male, mean age, the share of the list in
@@ -10,6 +10,8 @@ practice_profiles.csv — one row per real English practice of a few CCGs that w
     its practices' sizes and age/sex/deprivation profiles from these rows (scaled, renamed).
 lsoa_deciles.csv — every LSOA (2011) of those local authorities with its IMD 2019 decile, so
     synthetic residents get real LSOA codes whose deprivation follows their practice's.
+practice_locations.csv — each of those practices' postcode and coordinates, so synthetic
+    residents live in their practice's real postcode district, near it.
 
 Age bands. The QOF files give cumulative counts (16+, 18+, 50+, 65+, 30–74, 0–64) and mean
 age, which pin down five bands directly; 18–29 vs 30–49 and 65–74 vs 75+ are split by the one
@@ -31,6 +33,8 @@ OUT = REPO / "src" / "joinedup" / "population" / "data"
 QOF = "data/qof_2019_20_practice_lists_lsoa_imd_hoclibrary"
 STRUCTURES = "data/gp_practice_structures_qof_wylie102/structures_2019_2020.csv"
 IMD_SCORES = "data/gp_practice_payments_fingertips_heec/fingertips_practice_imd_score_93553.csv"
+EPRACCUR = "data/gp_practice_structures_qof_wylie102/epraccur_location_info.csv"
+COORDINATES = "data/gp_practice_structures_qof_wylie102/GP_info_and_coordinates.csv"
 
 # CCGs whose 2019/20 boundary was one local authority (so residents' LSOAs can be drawn from
 # that authority), chosen to span affluent to deprived and suburban to urban.
@@ -100,6 +104,25 @@ def practice_imd(shared: Path) -> pd.DataFrame:
     return imd
 
 
+def practice_locations(shared: Path, profiles: pd.DataFrame) -> pd.DataFrame:
+    """Postcode (ODS epraccur) and coordinates of each profile practice.
+
+    Coordinates come from the geocoded practice list; a practice missing there (closed since
+    2019/20) takes the mean of its local authority's other practices and is marked estimated.
+    """
+    ods = pd.read_csv(shared / EPRACCUR, usecols=["column00", "column09"])
+    ods = ods.rename(columns={"column00": "source_practice_code", "column09": "postcode"})
+    geo = pd.read_csv(shared / COORDINATES, usecols=["PRACTICE_CODE", "lat", "lon"])
+    geo = geo.rename(columns={"PRACTICE_CODE": "source_practice_code"})
+    table = profiles[["area", "source_practice_code"]].merge(ods, how="left")
+    table = table.merge(geo, how="left")
+    table["coordinates_estimated"] = table["lat"].isna()
+    for column in ("lat", "lon"):
+        area_mean = table.groupby("area")[column].transform("mean")
+        table[column] = table[column].fillna(area_mean).round(5)
+    return table[["source_practice_code", "postcode", "lat", "lon", "coordinates_estimated"]]
+
+
 def build(shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     structures = pd.read_csv(shared / STRUCTURES)
     structures["area"] = (
@@ -155,7 +178,11 @@ def main() -> int:
     )
     args = parser.parse_args()
     profiles, lsoas = build(args.shared)
-    outputs = {"practice_profiles.csv": render(profiles), "lsoa_deciles.csv": render(lsoas)}
+    outputs = {
+        "practice_profiles.csv": render(profiles),
+        "lsoa_deciles.csv": render(lsoas),
+        "practice_locations.csv": render(practice_locations(args.shared, profiles)),
+    }
     if args.check:
         stale = [n for n, text in outputs.items() if (OUT / n).read_text() != text]
         for name in stale:

@@ -29,3 +29,18 @@ def test_header_lists_missing_and_unknown_columns(tmp_path: Path) -> None:
     (only,) = list(read_contract_csv("costs", path))
     assert isinstance(only, Rejected)
     assert "missing columns financial_year" in only.reason and "unknown columns year" in only.reason
+
+
+def test_optional_columns_may_be_left_out(tmp_path: Path) -> None:
+    """A patients extract without names, addresses or telephone numbers still loads."""
+    path = tmp_path / "patients.csv"
+    path.write_text(
+        "person_id,nhs_number,date_of_birth,sex,ethnicity,lsoa_code,imd_decile,care_home,"
+        "housebound,carer,date_of_death\n"
+        "1,,1950-01-02,F,White,,,false,false,false,\n",
+        encoding="utf-8",
+    )
+    (row,) = list(read_contract_csv("patients", path))
+    assert isinstance(row, SourceRow), row
+    assert row.values["date_of_birth"].isoformat() == "1950-01-02"
+    assert "given_name" not in row.values

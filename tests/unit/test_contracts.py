@@ -99,7 +99,7 @@ def test_a_column_that_cannot_take_its_type_is_a_structural_error():
 
 
 def test_conform_orders_columns_as_the_contract_declares():
-    shuffled = patients().select(list(reversed(PATIENTS.column_names)))
+    shuffled = patients().select(list(reversed(patients().column_names)))
     assert conform(PATIENTS, shuffled).column_names == PATIENTS.column_names
 
 
@@ -155,3 +155,9 @@ def test_staging_replaces_the_store_only_on_success(tmp_path):
     assert store.metadata() == {"seed": 1}
     assert store.read("patients").num_rows == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["population"]
+
+
+def test_an_optional_column_left_out_is_added_empty():
+    conformed = conform(PATIENTS, patients().drop_columns(["date_of_death"]))
+    assert conformed.column_names == PATIENTS.column_names
+    assert conformed["date_of_death"].null_count == conformed.num_rows

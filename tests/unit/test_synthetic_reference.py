@@ -35,7 +35,7 @@ def script(name: str) -> ModuleType:
 
 def test_derived_files_are_small_and_have_their_sources_beside_them():
     files = [*POPULATION_DATA.glob("*.csv"), *TERMINOLOGY_DATA.glob("generator_*.csv")]
-    assert len(files) == 4
+    assert len(files) == 6
     assert sum(f.stat().st_size for f in files) < 1_000_000
     for folder in (POPULATION_DATA, TERMINOLOGY_DATA):
         source = (folder / "SOURCE.md").read_text()
@@ -47,6 +47,8 @@ def test_practice_profiles_match_a_rebuild_from_shared(shared_dir: Path):
     profiles, lsoas = derive.build(shared_dir)
     assert (POPULATION_DATA / "practice_profiles.csv").read_text() == derive.render(profiles)
     assert (POPULATION_DATA / "lsoa_deciles.csv").read_text() == derive.render(lsoas)
+    locations = derive.practice_locations(shared_dir, profiles)
+    assert (POPULATION_DATA / "practice_locations.csv").read_text() == derive.render(locations)
 
 
 def test_generator_codes_match_a_rebuild_from_shared(shared_dir: Path):

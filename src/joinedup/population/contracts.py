@@ -216,6 +216,39 @@ PATIENTS = TableContract(
         _c("housebound", "bool", "Housebound: cannot leave home without substantial help."),
         _c("carer", "bool", "Is an unpaid carer for someone else."),
         _c("date_of_death", "date", "Date of death, if the person has died.", nullable=True),
+        # Identity for direct care. Optional: hospital extracts carry no names or addresses.
+        _c("given_name", "string", "First name as the person is known.", nullable=True),
+        _c("family_name", "string", "Surname.", nullable=True),
+        _c(
+            "address_line",
+            "string",
+            "Home address without the postcode, one line (house, street, town).",
+            nullable=True,
+        ),
+        _c(
+            "postcode",
+            "string",
+            "Postcode of the home address (UK format, e.g. BL1 4QT).",
+            nullable=True,
+            pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$",
+        ),
+        _c("phone", "string", "Contact telephone number as recorded.", nullable=True),
+        _c(
+            "home_latitude",
+            "float",
+            "Latitude of the home (WGS84), for planning home visits.",
+            nullable=True,
+            minimum=49.0,
+            maximum=61.0,
+        ),
+        _c(
+            "home_longitude",
+            "float",
+            "Longitude of the home (WGS84), for planning home visits.",
+            nullable=True,
+            minimum=-9.0,
+            maximum=2.5,
+        ),
     ),
 )
 

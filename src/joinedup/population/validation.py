@@ -47,7 +47,15 @@ class Violation:
 
 
 def conform(contract: TableContract, table: pa.Table) -> pa.Table:
-    """Order and cast `table`'s columns to the contract's schema, or raise ContractError."""
+    """Order and cast `table`'s columns to the contract's schema, or raise ContractError.
+
+    An optional column the table leaves out is added empty: sources that never carry it (a
+    hospital extract has no names) still fit the contract.
+    """
+    names = set(table.column_names)
+    for column in contract.columns:
+        if column.nullable and column.name not in names:
+            table = table.append_column(column.name, pa.nulls(table.num_rows, column.arrow_type))
     names = set(table.column_names)
     missing = [c for c in contract.column_names if c not in names]
     unknown = sorted(names - set(contract.column_names))

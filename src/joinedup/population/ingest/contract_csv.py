@@ -6,8 +6,9 @@ column for every line it cannot convert. The columns, their types and which may 
 read from the table's contract (`joinedup.population.contracts`), never restated here; range,
 pattern, allowed-value and reference rules are checked by the batch's validation.
 
-Header: every contract column must be there and nothing else (a clear message lists the missing
-and the unknown columns; order does not matter). Values: ``int`` whole numbers; ``float``
+Header: every required contract column must be there and nothing else (a clear message lists the
+missing and the unknown columns; order does not matter); an optional column may be left out, and is
+then empty on every line (so an extract with no names or addresses still loads). Values: ``int`` whole numbers; ``float``
 numbers; ``bool`` true/false, yes/no, 1/0, t/f, y/n (any case); ``date`` YYYY-MM-DD; an empty
 cell is empty (None), allowed only in a column the contract marks optional.
 """
@@ -84,7 +85,7 @@ def header_problem(table: TableContract, header: list[str]) -> str | None:
     """Why `header` is not the table's columns (missing, unknown, repeated); None if it is."""
     expected = table.column_names
     repeated = sorted({name for name in header if header.count(name) > 1})
-    missing = [name for name in expected if name not in header]
+    missing = [c.name for c in table.columns if not c.nullable and c.name not in header]
     unknown = [name for name in header if name not in expected]
     parts = []
     if missing:

@@ -23,6 +23,7 @@ from joinedup.population.synthetic.costs import Ledger
 from joinedup.population.synthetic.exposure import build_drivers, build_units
 from joinedup.population.synthetic.frailty import build_frailty
 from joinedup.population.synthetic.hospital import build_hospital
+from joinedup.population.synthetic.identities import build_identities
 from joinedup.population.synthetic.medications import build_issues
 from joinedup.population.synthetic.organisations import build_area
 from joinedup.population.synthetic.outpatients import build_outpatients
@@ -150,7 +151,9 @@ def _generate(
     tracker.next()
     deciles = practice_deciles(area, people)
     write("organisations", organisations_table(area, deciles, streams("organisations")))
-    write("patients", patients_table(people, lsoas, frailty))
+    identities = build_identities(area, people, streams)
+    write("patients", patients_table(people, lsoas, frailty, identities))
+    del identities
     write("registrations", registrations_table(area, people))
     tracker.next()
     write("clinical_events", build_clinical_events(people, conditions, frailty, codes, streams))

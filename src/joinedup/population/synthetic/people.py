@@ -26,6 +26,10 @@ LEAVE_RATE = 0.025  # share of a list that moves out of the area each year
 ARRIVED_IN_WINDOW = 0.12  # share of today's list who registered during the history window
 MOVED_PRACTICE = 0.05  # share who changed practice within the area during the window
 OLDEST = 105.0
+#: England's population aged 75 and over by five-year band, in thousands (ONS mid-2022
+#: population estimates for England; rounded, written without internet access: check against
+#: the ONS release). The top band is 100+, about 0.3% of people aged 75+.
+OLDEST_BANDS = ((75, 2118), (80, 1379), (85, 850), (90, 370), (95, 135), (100, 13))
 
 
 @dataclass
@@ -143,10 +147,22 @@ def _ages(area: Area, profiles: PracticeProfiles, rng: np.random.Generator) -> n
     hi = np.array([b[1] for b in AGE_BANDS], dtype=np.float64)[bands]
     u = rng.random(int(bands.shape[0]))
     age = lo + u * (hi - lo)
-    # Above 75 the number alive falls by about 8.5% a year of age (truncated exponential).
-    old = bands == len(AGE_BANDS) - 1
-    rate, top = 0.085, OLDEST - 75.0
-    age[old] = 75.0 - np.log(1 - u[old] * (1 - np.exp(-rate * top))) / rate
+    old = np.flatnonzero(bands == len(AGE_BANDS) - 1)
+    age[old] = _oldest_ages(old.size, rng)
+    return age
+
+
+def _oldest_ages(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Ages of people aged 75 and over, spread as England's population is (OLDEST_BANDS)."""
+    edges = np.array([band[0] for band in OLDEST_BANDS] + [OLDEST], dtype=np.float64)
+    shares = np.array([band[1] for band in OLDEST_BANDS], dtype=np.float64)
+    band = rng.choice(len(shares), size=n, p=shares / shares.sum())
+    u = rng.random(n)
+    age = edges[band] + u * (edges[band + 1] - edges[band])
+    # Among centenarians the number alive still halves about every 18 months.
+    top = band == len(shares) - 1
+    rate, width = 0.45, OLDEST - edges[-2]
+    age[top] = edges[-2] - np.log(1 - u[top] * (1 - np.exp(-rate * width))) / rate
     return age
 
 

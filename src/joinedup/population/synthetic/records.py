@@ -17,11 +17,12 @@ from joinedup.population.synthetic.calendar import (
 )
 from joinedup.population.synthetic.costs import Ledger, pounds
 from joinedup.population.synthetic.frailty import Frailty
+from joinedup.population.synthetic.identities import Identities
 from joinedup.population.synthetic.medications import Issues
 from joinedup.population.synthetic.organisations import Area
 from joinedup.population.synthetic.people import DIED, ETHNICITIES, LEFT, People
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 
 def practice_deciles(area: Area, people: People) -> np.ndarray:
@@ -124,7 +125,9 @@ def organisations_table(
     return pa.Table.from_pylist(rows)
 
 
-def patients_table(people: People, lsoas: reference.Lsoas, frailty: Frailty) -> pa.Table:
+def patients_table(
+    people: People, lsoas: reference.Lsoas, frailty: Frailty, identities: Identities
+) -> pa.Table:
     died = people.status == DIED
     return pa.table(
         {
@@ -139,6 +142,13 @@ def patients_table(people: People, lsoas: reference.Lsoas, frailty: Frailty) -> 
             "housebound": pa.array(frailty.housebound),
             "carer": pa.array(frailty.carer),
             "date_of_death": date_array(np.where(died, people.end, 0), missing=~died),
+            "given_name": pa.array(identities.given_name, pa.string()),
+            "family_name": pa.array(identities.family_name, pa.string()),
+            "address_line": pa.array(identities.address_line, pa.string()),
+            "postcode": pa.array(identities.postcode, pa.string()),
+            "phone": pa.array(identities.phone, pa.string()),
+            "home_latitude": pa.array(identities.latitude, pa.float64()),
+            "home_longitude": pa.array(identities.longitude, pa.float64()),
         }
     )
 

@@ -52,6 +52,15 @@ class Lsoas:
 
 
 @dataclass(frozen=True)
+class PracticeLocations:
+    """Postcode and coordinates of each profile practice (rows as in PracticeProfiles)."""
+
+    postcode: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+
+
+@dataclass(frozen=True)
 class ConceptCodes:
     """The codes the generator records for one concept, with their relative weights."""
 
@@ -92,6 +101,32 @@ def practice_profiles() -> PracticeProfiles:
         band_shares=np.column_stack([t[c].to_numpy().astype(np.float64) for c in BAND_COLUMNS]),
         imd_decile=t["imd_decile"].to_numpy().astype(np.int8),
     )
+
+
+@cache
+def practice_locations() -> PracticeLocations:
+    profile_codes = _read(
+        "joinedup.population", "practice_profiles.csv", ("area", "lad_code", "source_practice_code")
+    )["source_practice_code"].to_pylist()
+    t = _read("joinedup.population", "practice_locations.csv", ("source_practice_code", "postcode"))
+    if t["source_practice_code"].to_pylist() != profile_codes:
+        raise RuntimeError(
+            "practice_locations.csv is out of step with practice_profiles.csv: "
+            "rebuild both with scripts/derive_practice_profiles.py"
+        )
+    return PracticeLocations(
+        postcode=np.asarray(t["postcode"].to_pylist(), dtype=object),
+        latitude=t["lat"].to_numpy().astype(np.float64),
+        longitude=t["lon"].to_numpy().astype(np.float64),
+    )
+
+
+@cache
+def first_names_by_decade() -> list[dict[str, str]]:
+    """ONS top-ten first names by birth decade and sex (year, sex, names separated by ;)."""
+    return _read(
+        "joinedup.population", "first_names_by_decade.csv", ("year", "sex", "names")
+    ).to_pylist()
 
 
 @cache
