@@ -9,6 +9,7 @@ are streamed to the batch's rejects file, located by file and entry rather than 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,9 @@ class ImportReport:
     def accepted(self) -> int:
         """Lines taken: newly recorded or already held."""
         return self.recorded + self.already_recorded
+
+
+def rejects_path_for(output_path: Path) -> Path:
+    """Where the rejected rows of a command writing `output_path` go: ``<name>.rejects.csv``
+    beside it (`joinedup score`, `joinedup news2`)."""
+    return output_path.with_name(f"{output_path.stem}.rejects.csv")

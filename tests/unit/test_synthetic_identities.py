@@ -40,7 +40,9 @@ def test_homes_are_in_real_postcode_districts_of_the_areas_practices(
 ) -> None:
     ods = shared_dir / "data/gp_practice_structures_qof_wylie102/epraccur_location_info.csv"
     with ods.open(encoding="utf-8") as handle:
-        districts = {row["column09"].split()[0] for row in csv.DictReader(handle) if row["column09"]}
+        districts = {
+            row["column09"].split()[0] for row in csv.DictReader(handle) if row["column09"]
+        }
     outward = {person["postcode"].split()[0] for person in patients}
     assert outward and outward <= districts
 

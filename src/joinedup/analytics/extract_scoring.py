@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, stored_sql
 from joinedup.dates import years_before
 from joinedup.errors import UserError
+from joinedup.import_report import rejects_path_for
 from joinedup.terminology.icd10 import icd10_code_problem
 
 if TYPE_CHECKING:
@@ -183,11 +184,6 @@ class ExtractScoringResult:
             "people_scored": self.people_scored,
             "people_not_scored": self.people_not_scored,
         }
-
-
-def rejects_path_for(output_path: Path) -> Path:
-    """Where the rejects of `output_path` are written: `<name>.rejects.csv` beside it."""
-    return output_path.with_name(f"{output_path.stem}.rejects.csv")
 
 
 def score_extract(

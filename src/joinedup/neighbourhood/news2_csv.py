@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from joinedup.errors import UserError
+from joinedup.import_report import rejects_path_for
 from joinedup.neighbourhood.news2 import (
     PARAMETERS,
     ImplausibleObservations,
@@ -121,11 +122,6 @@ class News2CsvResult:
     @property
     def written(self) -> int:
         return self.complete + self.incomplete
-
-
-def rejects_path_for(output_path: Path) -> Path:
-    """Where the rejects of `output_path` go: ``<name>.rejects.csv`` beside it."""
-    return output_path.with_name(f"{output_path.stem}.rejects.csv")
 
 
 def score_csv(input_path: Path, output: Path | TextIO) -> News2CsvResult:

@@ -8,9 +8,10 @@ pattern, allowed-value and reference rules are checked by the batch's validation
 
 Header: every required contract column must be there and nothing else (a clear message lists the
 missing and the unknown columns; order does not matter); an optional column may be left out, and is
-then empty on every line (so an extract with no names or addresses still loads). Values: ``int`` whole numbers; ``float``
-numbers; ``bool`` true/false, yes/no, 1/0, t/f, y/n (any case); ``date`` YYYY-MM-DD; an empty
-cell is empty (None), allowed only in a column the contract marks optional.
+then empty on every line (so an extract with no names or addresses still loads).
+Values: ``int`` whole numbers; ``float`` numbers; ``bool`` true/false, yes/no, 1/0, t/f, y/n
+(any case); ``date`` YYYY-MM-DD; an empty cell is empty (None), allowed only in a column the
+contract marks optional.
 """
 
 from __future__ import annotations

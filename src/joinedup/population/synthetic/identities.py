@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
+from typing import Any
 
 import numpy as np
 
@@ -125,10 +126,10 @@ def _family_names(scheme: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _addresses(profile: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    n = profile.shape[0]
+    n = int(profile.shape[0])
     streets = _draw(last_names("en_GB"), n, rng)
     kinds = np.array(STREET_TYPES, dtype=object)[rng.integers(len(STREET_TYPES), size=n)]
-    numbers = rng.integers(1, 180, size=n)
+    numbers: np.ndarray = rng.integers(1, 180, size=n)
     towns = reference.practice_profiles().area[profile]
     lines = [
         f"{number} {street} {kind}, {town}"
@@ -142,8 +143,8 @@ def _postcodes(profile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     practice_postcodes = reference.practice_locations().postcode[profile]
     outward = np.array([code.split()[0] for code in practice_postcodes], dtype=object)
     sector = np.array([code.split()[1][0] for code in practice_postcodes], dtype=object)
-    n = profile.shape[0]
-    elsewhere = rng.random(n) < 0.4
+    n = int(profile.shape[0])
+    elsewhere: np.ndarray = rng.random(size=n) < 0.4
     sector[elsewhere] = rng.integers(1, 10, size=int(elsewhere.sum())).astype(str)
     units = UNIT_LETTERS[rng.integers(len(UNIT_LETTERS), size=(n, 2))]
     return np.array(
@@ -156,7 +157,7 @@ def _homes(profile: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, n
     """Homes scattered around the practice: uniform bearing, exponential distance."""
     locations = reference.practice_locations()
     lat0, lon0 = locations.latitude[profile], locations.longitude[profile]
-    n = profile.shape[0]
+    n = int(profile.shape[0])
     km = rng.exponential(HOME_RADIUS_KM, size=n)
     bearing = rng.uniform(0, 2 * np.pi, size=n)
     lat = lat0 + km * np.cos(bearing) / KM_PER_DEGREE_LAT
@@ -211,8 +212,9 @@ def last_names(locale: str) -> NameList:
     return _name_list(_person_provider(locale).last_names)
 
 
-def _person_provider(locale: str) -> type:
-    provider: type = import_module(f"faker.providers.person.{locale}").Provider
+def _person_provider(locale: str) -> Any:
+    """Faker's person provider class of a locale (its name lists are class attributes)."""
+    provider = import_module(f"faker.providers.person.{locale}").Provider
     return provider
 
 
