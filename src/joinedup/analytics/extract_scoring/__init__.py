@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from joinedup.analytics.extract_scoring.checking import (
+    DATE_FORMATS,
+    MAX_AGE,
     check_rows,
     nothing_scored,
     open_extract,
@@ -63,6 +65,8 @@ from joinedup.analytics.extract_scoring.writing import sql_path, write_rejects
 from joinedup.import_report import rejects_path_for
 
 __all__ = [
+    "DATE_FORMATS",
+    "MAX_AGE",
     "SCORERS",
     "ExtractError",
     "ExtractScoringResult",
