@@ -1,255 +1,34 @@
-"""Score a CSV extract: the service behind ``joinedup score SCORE INPUT.csv [-o OUT.csv]``.
-
-An extract is a CSV file with a header row and one row per coded entry: ``person_id,code``
-plus, where the score uses them, ``date`` and ``age``. Each score declares the columns it
-takes in `SCORERS`. Header names are matched without regard to case or surrounding spaces;
-columns the score does not use are ignored (and named in `ExtractScoringResult.ignored_columns`).
-
-* **person_id is any text** (a number, a HES token such as ``TEST…``, a pseudonym, a UUID): it
-  is written back exactly as given, less the spaces around it (leading zeros, inner spaces
-  and case kept). Rows with the same text are the same person. Codes, dates and ages are read
-  less the spaces around them too.
-* **Structural problems stop the run** with an `ExtractError` that says what to fix: no such
-  file, not a CSV text file (binary, not UTF-8, not comma-separated), no header, a header
-  column with no name, a column the score uses named twice, a required column missing, an
-  index date given for an extract with no ``date`` column — and an extract in which no row
-  could be scored (its rejects are still written, so the reasons can be read).
-* **Every row is checked**, and each row with a problem becomes a `Reject` with its row number
-  (the line in the file; the header is line 1) and every reason, in words a person can act
-  on: person_id empty; code empty or not a code of the score's code system; date not a real
-  date (``YYYY-MM-DD`` or ``DD/MM/YYYY``), or empty when an index date is given; age not a
-  whole number from 0 to 130, or different from the age given for the same person earlier; a
-  row with more or fewer values than the header has columns; a value holding a line break.
-  Nothing is dropped silently: every data row is either scored or rejected
-  (``rows_read == rows_accepted + rows_rejected``; blank lines are counted separately).
-
-How (ADR 0016): DuckDB reads the file with every column typed as text (so identifiers and codes
-stay exactly as written) and keeps the lines it cannot split into the header's columns; the
-checks are SQL over those rows, each distinct code, date and age judged once by the Python
-rules below. The score's pipeline runs as SQL compiled from its Ibis pipeline
-(`analytics.score_sql`) on the accepted rows — the ICD-10 scores on the identifiers as given,
-eFI and CMS (which read person_id as an integer) on each person's number — and the scores are
-written with each person's identifier, in order of first appearance. With an output path
-the scores are written there and the rejects beside it as ``<name>.rejects.csv`` (even when
-empty, so a pipeline can rely on it).
-
-Adding a score is one entry in `SCORERS`.
-"""
+"""Reading an extract and checking it in DuckDB: the file and its header (structural problems
+stop the run), then every row (each problem becomes a `Reject` with its reasons)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, stored_sql
-from joinedup.dates import years_before
-from joinedup.errors import UserError
+from joinedup.analytics.extract_scoring.specs import ExtractError, Reject, ScorerSpec
+from joinedup.analytics.extract_scoring.writing import file_order, sql_path
 from joinedup.import_report import rejects_path_for
-from joinedup.terminology.icd10 import icd10_code_problem
 
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 MAX_AGE = 130
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UK_DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 
-_SQL_TYPES = {"person_id": "int64", "code": "string", "date": "date", "age": "int64"}
-
-
-class ExtractError(UserError, ValueError):
-    """The extract cannot be scored as it is (a structural problem): the message says what to
-    fix."""
-
-
-def _snomed_code_problem(code: str) -> str | None:
-    # Imported when a SNOMED score is asked for: the ICD-10 path stays light.
-    from joinedup.terminology.codelists import snomed_code_problem
-
-    return snomed_code_problem(code)
-
-
-@dataclass(frozen=True)
-class ScorerSpec:
-    """How to score an extract: the pipeline and the columns it takes."""
-
-    pipeline: str  # "module:function", imported only when the pipeline has to be compiled
-    title: str
-    required: tuple[str, ...] = ("person_id", "code")
-    optional: tuple[str, ...] = ("date",)
-    # Why a code cannot be used (None when it can): ICD-10 unless the score says otherwise.
-    code_problem: Callable[[str], str | None] = icd10_code_problem
-    # The ICD-10 scores: the index date only chooses the rows that count (on or before it and,
-    # with a look-back, on or after the same day that many years earlier), so the pipeline is
-    # compiled ahead (`analytics.score_sql`) and rows outside the window reach it without a
-    # code. Other scores are compiled with the index date when they are asked for.
-    compiled_ahead: bool = False
-    lookback_years: int | None = None
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-    def load_pipeline(self) -> Callable[..., Any]:
-        module, name = self.pipeline.split(":")
-        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-    def input_schema(self, header: Iterable[str]) -> dict[str, str]:
-        """The columns the pipeline is given, with their Ibis types."""
-        if self.compiled_ahead:  # no date (the window is applied first); age always, if taken
-            names = [n for n in self.columns if n != "date"]
-            # The ICD-10 pipelines only group and join on person_id: it stays text.
-            return {name: _SQL_TYPES[name] for name in names} | {"person_id": "string"}
-        names = [n for n in self.columns if n in set(header)]
-        return {name: _SQL_TYPES[name] for name in names}
-
-
-SCORERS: dict[str, ScorerSpec] = {
-    "hfrs": ScorerSpec(
-        "joinedup.analytics.scores.hfrs:hfrs_scores",
-        "Hospital Frailty Risk Score (ICD-10)",
-        compiled_ahead=True,
-        lookback_years=2,  # hfrs.LOOKBACK_YEARS (a test holds them together)
-    ),
-    "charlson": ScorerSpec(
-        "joinedup.analytics.scores.charlson:charlson_scores",
-        "Charlson Comorbidity Index (ICD-10)",
-        optional=("date", "age"),
-        compiled_ahead=True,
-    ),
-    "elixhauser": ScorerSpec(
-        "joinedup.analytics.scores.elixhauser:elixhauser_scores",
-        "Elixhauser comorbidity, van Walraven (ICD-10)",
-        compiled_ahead=True,
-    ),
-    "efi": ScorerSpec(
-        "joinedup.analytics.scores.efi:score_codes",
-        "electronic Frailty Index (SNOMED CT)",
-        code_problem=_snomed_code_problem,
-    ),
-    "cms": ScorerSpec(
-        "joinedup.analytics.scores.cms:score_codes",
-        "Cambridge Multimorbidity Score, general outcome (SNOMED CT)",
-        code_problem=_snomed_code_problem,
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A row that was not scored: where it is in the file, why, and what it held."""
-
-    row: int
-    reason: str
-    values: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ExtractScoringResult:
-    """What scoring an extract produced."""
-
-    score: str
-    rejects: list[Reject]
-    rows_read: int
-    rows_accepted: int
-    blank_lines: int
-    people_scored: int
-    # people whose every row was rejected (so they have no score), by person_id
-    people_not_scored: int
-    # header columns the score does not use, as written in the file
-    ignored_columns: list[str] = field(default_factory=list)
-    # the scores (one row per person, in order of first appearance), unless only written out
-    scores: pa.Table | None = None
-    output_path: Path | None = None
-    rejects_path: Path | None = None
-
-    @property
-    def rows_rejected(self) -> int:
-        return len(self.rejects)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows_read": self.rows_read,
-            "rows_accepted": self.rows_accepted,
-            "rows_rejected": self.rows_rejected,
-            "blank_lines": self.blank_lines,
-            "people_scored": self.people_scored,
-            "people_not_scored": self.people_not_scored,
-        }
-
-
-def score_extract(
-    score: str,
-    input_path: Path,
-    output_path: Path | None = None,
-    *,
-    index_date: dt.date | None = None,
-    keep_scores: bool = True,
-    **options: Any,
-) -> ExtractScoringResult:
-    """Validate and score the extract at `input_path`; write the scores and rejects if asked.
-
-    `options` go to the score's pipeline (e.g. ``weights="quan2011"`` for Charlson). With
-    `keep_scores` false the scores are only written to `output_path` (no Arrow table is built).
-    Raises `ExtractError` for an unknown score, a structural problem with the file, or an
-    extract in which no row could be scored (after writing its rejects).
-    """
-    import duckdb
-
-    spec = SCORERS.get(score)
-    if spec is None:
-        raise ExtractError(f"unknown score {score!r}: choose one of {', '.join(sorted(SCORERS))}")
-    path = Path(input_path)
-    extract = _open_extract(spec, path, index_date=index_date)
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")  # the command prints its own summary
-        checked = _check_rows(con, spec, extract, index_date)
-        if output_path is not None:
-            output_path = Path(output_path)
-            output_path.parent.mkdir(parents=True, exist_ok=True)
-            _write_rejects(rejects_path_for(output_path), extract.header, checked.rejects)
-        if checked.rows_accepted == 0:
-            raise ExtractError(_nothing_scored(path, checked, output_path))
-        query = _scores_query(spec, extract.header, index_date, options)
-        result = ExtractScoringResult(
-            score=score,
-            rejects=checked.rejects,
-            rows_read=checked.rows_read,
-            rows_accepted=checked.rows_accepted,
-            blank_lines=checked.blank_lines,
-            people_scored=_count(con, "SELECT count(*) FROM people"),
-            people_not_scored=checked.people_not_scored,
-            ignored_columns=extract.ignored,
-        )
-        _score(con, spec, query, extract.header, index_date)
-        source = "scored"
-        if keep_scores or output_path is None:
-            con.execute("CREATE TABLE kept AS SELECT * FROM scored")  # computed once
-            result.scores = con.sql("SELECT * FROM kept").fetch_arrow_table()
-            source = "kept"
-        if output_path is not None:
-            con.execute(f"COPY {source} TO '{_sql_path(output_path)}' (HEADER, DELIMITER ',')")
-            result.output_path = output_path
-            result.rejects_path = rejects_path_for(output_path)
-    finally:
-        con.close()
-    return result
-
 
 # --- the file and its header --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Extract:
+class Extract:
     path: Path
     header: dict[str, int]  # a used column -> its position in the file
     width: int  # columns in the header
@@ -257,7 +36,7 @@ class _Extract:
     empty_lines: list[int]  # physical line numbers of lines with nothing on them
 
 
-def _open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -> _Extract:
+def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -> Extract:
     data = _read_bytes(path)
     end = data.find(b"\n")
     try:
@@ -269,9 +48,7 @@ def _open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -
             f"{path.name} is empty: expected a header row such as {','.join(spec.required)}"
         )
     raw = next(csv.reader([first_line]))
-    return _Extract(
-        path, *_check_header(spec, raw, path, index_date=index_date), _empty_lines(data)
-    )
+    return Extract(path, *_check_header(spec, raw, path, index_date=index_date), _empty_lines(data))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -349,7 +126,7 @@ def _check_header(
 
 
 @dataclass(frozen=True)
-class _Checked:
+class Checked:
     rejects: list[Reject]
     rows_read: int
     rows_accepted: int
@@ -357,9 +134,9 @@ class _Checked:
     people_not_scored: int
 
 
-def _check_rows(
-    con: duckdb.DuckDBPyConnection, spec: ScorerSpec, extract: _Extract, index_date: dt.date | None
-) -> _Checked:
+def check_rows(
+    con: duckdb.DuckDBPyConnection, spec: ScorerSpec, extract: Extract, index_date: dt.date | None
+) -> Checked:
     """Read the file into `judged` (every data row, its line, values and problems) and return
     the rejects; the accepted rows are those with no problem."""
     structural, blank = _read_rows(con, extract)
@@ -368,7 +145,7 @@ def _check_rows(
     dates_read = index_date is not None or not spec.compiled_ahead
     _judge_rows(con, extract.header, meanings={"date": dates_read, "age": True})
     _number_people(con, ages="age" in extract.header)
-    names = _file_order(extract.header)
+    names = file_order(extract.header)
     rejected = con.execute(
         f"SELECT line, j.reason, {', '.join(f'e.{n}' for n in names)} FROM judged AS j "
         "JOIN extract_lines AS e USING (line) WHERE j.reason IS NOT NULL ORDER BY line"
@@ -378,8 +155,8 @@ def _check_rows(
         for line, reason, *values in rejected
     ]
     rejects = sorted(rejects + structural, key=lambda r: r.row)
-    accepted = _count(con, "SELECT coalesce(sum(accepted_rows), 0) FROM persons")
-    return _Checked(
+    accepted = query_count(con, "SELECT coalesce(sum(accepted_rows), 0) FROM persons")
+    return Checked(
         rejects,
         rows_read=accepted + len(rejects),
         rows_accepted=accepted,
@@ -400,7 +177,7 @@ def _number_people(con: duckdb.DuckDBPyConnection, *, ages: bool) -> None:
         f"min(line) FILTER (reason IS NULL) AS first_line, {ages_given} FROM judged GROUP BY person"
     )
     con.execute(persons)
-    if ages and _count(con, "SELECT count(*) FROM persons WHERE youngest <> oldest"):
+    if ages and query_count(con, "SELECT count(*) FROM persons WHERE youngest <> oldest"):
         _refuse_second_ages(con)
         con.execute(persons)
     con.execute(
@@ -417,7 +194,7 @@ def _people_not_scored(con: duckdb.DuckDBPyConnection, structural: list[Reject])
         "CREATE TABLE unreadable AS SELECT unnest($people) AS person",
         {"people": sorted(unreadable) or [""]},
     )
-    return _count(
+    return query_count(
         con,
         "SELECT count(*) FROM (SELECT person FROM persons WHERE accepted_rows = 0 "
         "UNION SELECT person FROM unreadable) AS u WHERE person <> '' AND NOT EXISTS "
@@ -425,7 +202,7 @@ def _people_not_scored(con: duckdb.DuckDBPyConnection, structural: list[Reject])
     )
 
 
-def _read_rows(con: duckdb.DuckDBPyConnection, extract: _Extract) -> tuple[list[Reject], int]:
+def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[Reject], int]:
     """`extract_lines`: each data row DuckDB could split into the header's columns, with its line.
 
     Returns the rows it could not (wrong number of values, not CSV) as rejects, and how many
@@ -433,7 +210,7 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: _Extract) -> tuple[list[
     columns = {f"c{i}": "VARCHAR" for i in range(extract.width)}
     used = ", ".join(f"c{i}" for i in sorted(extract.header.values()))  # the rest is not kept
     con.execute(
-        f"CREATE TABLE parsed AS SELECT {used} FROM read_csv('{_sql_path(extract.path)}', "
+        f"CREATE TABLE parsed AS SELECT {used} FROM read_csv('{sql_path(extract.path)}', "
         "header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
         "columns=$columns, store_rejects=true)",
         {"columns": columns},
@@ -457,7 +234,7 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: _Extract) -> tuple[list[
     return structural, blank
 
 
-def _structural_reject(line: int, csv_line: str, message: str, extract: _Extract) -> Reject:
+def _structural_reject(line: int, csv_line: str, message: str, extract: Extract) -> Reject:
     values = next(csv.reader([csv_line.strip("\r\n")]), [])
     held = {name: values[i] for name, i in extract.header.items() if i < len(values)}
     if len(values) == extract.width:  # split fine by Python: DuckDB's own complaint
@@ -472,7 +249,7 @@ def _structural_reject(line: int, csv_line: str, message: str, extract: _Extract
     )
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, extract: _Extract, skipped: list[int]) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, extract: Extract, skipped: list[int]) -> None:
     """`extract_lines` = `parsed` with each row's line: the n-th row read is on line n + 2
     (after the header) plus the lines DuckDB skipped before it (blank, or rejected)."""
     # After the j-th skipped line (from 0), every row from number s_j - 2 - j on moves down one.
@@ -545,7 +322,7 @@ def _judge_rows(
     as written, what its date and age mean where `meanings` asks, and its reason (null:
     accepted). A column whose meaning is not asked for is joined only to its values with a
     problem (usually none, so no join at all)."""
-    ordered = _file_order(header)  # reasons in the file's column order
+    ordered = file_order(header)  # reasons in the file's column order
     columns, joins, problems = ["e.line", f"{_trimmed('e.person_id')} AS person"], [], []
     for name in ordered:
         if name == "person_id":
@@ -561,7 +338,7 @@ def _judge_rows(
             columns.append(f"{name}_values.meaning AS {name}_value")
             joins.append(f"LEFT JOIN {name}_values ON coalesce(e.{name}, '') = {name}_values.given")
             problems.append(f"{name}_values.problem")
-        elif _count(con, f"SELECT count(*) FROM {name}_values WHERE problem IS NOT NULL"):
+        elif query_count(con, f"SELECT count(*) FROM {name}_values WHERE problem IS NOT NULL"):
             joins.append(
                 f"LEFT JOIN (SELECT given, problem FROM {name}_values WHERE problem IS NOT NULL) "
                 f"AS {name}_values ON coalesce(e.{name}, '') = {name}_values.given"
@@ -639,7 +416,7 @@ def _parse_age(value: str) -> tuple[int | None, str | None]:
     return int(value), None
 
 
-def _nothing_scored(path: Path, checked: _Checked, output_path: Path | None) -> str:
+def nothing_scored(path: Path, checked: Checked, output_path: Path | None) -> str:
     if checked.rows_read == 0:
         return f"{path.name} has a header but no rows to score"
     first = checked.rejects[0]
@@ -652,90 +429,6 @@ def _nothing_scored(path: Path, checked: _Checked, output_path: Path | None) -> 
     )
 
 
-# --- scoring ------------------------------------------------------------------------------
-
-
-def _scores_query(
-    spec: ScorerSpec, header: dict[str, int], index_date: dt.date | None, options: dict[str, Any]
-) -> str:
-    schema = spec.input_schema(header)
-    if spec.compiled_ahead and not options:
-        return stored_sql(_score_name(spec))
-    if spec.compiled_ahead:
-        return pipeline_sql(spec.load_pipeline(), schema, **options)
-    return pipeline_sql(spec.load_pipeline(), schema, index_date=index_date, **options)
-
-
-def _score_name(spec: ScorerSpec) -> str:
-    return next(name for name, s in SCORERS.items() if s is spec)
-
-
-def _score(
-    con: duckdb.DuckDBPyConnection,
-    spec: ScorerSpec,
-    query: str,
-    header: dict[str, int],
-    index_date: dt.date | None,
-) -> None:
-    """`scored`: the score of each person, with their identifier, in order of first appearance.
-
-    The ICD-10 pipelines group by the identifier as given; eFI and CMS read person_id as an
-    integer, so they get each person's number and the identifier is put back after."""
-    by_text = spec.input_schema(header)["person_id"] == "string"
-    inputs = []
-    for name in spec.input_schema(header):
-        if name == "person_id":
-            inputs.append("j.person AS person_id" if by_text else "p.person_key AS person_id")
-        elif name == "code":
-            inputs.append(_code(spec, index_date))
-        elif name in header:
-            inputs.append(f"j.{name}_value AS {name}")
-        else:
-            inputs.append(f"NULL::{'BIGINT' if name == 'age' else 'VARCHAR'} AS {name}")
-    numbered = "" if by_text else "JOIN people AS p ON j.person = p.identifier "
-    con.execute(
-        f"CREATE VIEW {INPUT_TABLE} AS SELECT {', '.join(inputs)} FROM judged AS j "
-        f"{numbered}WHERE j.reason IS NULL"
-    )
-    key = "identifier" if by_text else "person_key"
-    con.execute(
-        f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
-        f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.{key} ORDER BY p.person_key"
-    )
-
-
-def _code(spec: ScorerSpec, index_date: dt.date | None) -> str:
-    """The code as the pipeline gets it: outside the index date's window, none (the person is
-    still scored, as the pipeline given the window would; ADR 0016)."""
-    if not spec.compiled_ahead or index_date is None:
-        return "j.code_value AS code"
-    window = f"j.date_value <= DATE '{index_date.isoformat()}'"
-    if spec.lookback_years is not None:
-        start = years_before(index_date, spec.lookback_years)
-        window += f" AND j.date_value >= DATE '{start.isoformat()}'"
-    return f"CASE WHEN {window} THEN j.code_value END AS code"
-
-
-def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
+def query_count(con: duckdb.DuckDBPyConnection, query: str) -> int:
     row = con.execute(query).fetchone()
     return int(row[0]) if row else 0
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
-def _file_order(header: dict[str, int]) -> list[str]:
-    return sorted(header, key=header.__getitem__)
-
-
-def _write_rejects(path: Path, header: dict[str, int], rejects: list[Reject]) -> None:
-    columns = _file_order(header)
-    extra = ["(unnamed)"] if any("(unnamed)" in r.values for r in rejects) else []
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["row", "reason", *columns, *extra])
-        for reject in rejects:
-            writer.writerow(
-                [reject.row, reject.reason, *(reject.values.get(n, "") for n in [*columns, *extra])]
-            )
