@@ -181,6 +181,47 @@ def revoke_sessions(
     return ended
 
 
+FLASH_KINDS = ("notice", "error")
+FLASH_MAX_LENGTH = 500
+
+
+def set_flash(sessions: sessionmaker[Session], session_id: str, kind: str, text: str) -> None:
+    """Hold a one-shot message for the session's next page (replacing any not yet shown).
+
+    Messages after a redirect live here, on the server, rather than in the web address, so
+    no one can put their own words into an official-looking box with a link (issue 14)."""
+    if kind not in FLASH_KINDS:
+        raise ValueError(f"a flash message is one of {', '.join(FLASH_KINDS)}")
+    with sessions() as session, session.begin():
+        session.connection(execution_options={WRITE_TRANSACTION: True})
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id == session_id)
+            .values(flash={"kind": kind, "text": text[:FLASH_MAX_LENGTH]})
+        )
+
+
+def take_flash(sessions: sessionmaker[Session], session_id: str) -> dict[str, str]:
+    """The session's message, if any, cleared as it is read ({} when there is none).
+
+    Read first without a write transaction, as nearly every page has no message; the clearing
+    UPDATE is guarded so that of two pages opened at once only one shows it."""
+    with sessions() as session:
+        flash = session.scalar(select(WebSession.flash).where(WebSession.id == session_id))
+    if not flash:
+        return {}
+    with sessions() as session, session.begin():
+        session.connection(execution_options={WRITE_TRANSACTION: True})
+        cleared = session.execute(
+            update(WebSession)
+            .where(WebSession.id == session_id, WebSession.flash.is_not(None))
+            .values(flash=None)
+        )
+    if not cleared.rowcount:  # type: ignore[attr-defined]
+        return {}
+    return {str(k): str(v) for k, v in flash.items()}
+
+
 def _touch(sessions: sessionmaker[Session], session_id: str, now: dt.datetime) -> None:
     """Move `last_seen_at` to `now` unless another request already did so this minute."""
     with sessions() as session, session.begin():
