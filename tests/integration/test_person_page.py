@@ -175,9 +175,7 @@ def test_adding_moving_and_assigning_through_the_forms(setup: Setup) -> None:
     assert moved.status_code == stale.status_code == 303
     assert "changed after you opened it" in client.get(f"/people/{person}").text
 
-    unchosen = client.post(
-        f"/people/{person}/named-professional", data={"csrf_token": CSRF_TOKEN}
-    )
+    unchosen = client.post(f"/people/{person}/named-professional", data={"csrf_token": CSRF_TOKEN})
     assert unchosen.headers["location"] == f"/people/{person}/named-professional"
     chooser = client.get(f"/people/{person}/named-professional")
     assert chooser.status_code == 200 and "Choose a named professional." in chooser.text
