@@ -64,7 +64,8 @@ HASH_DIFFERS = "the entry's hash differs from the anchored hash (the chain was r
 
 def append_anchor(path: Path, entry_id: int, entry_hash: str, now: dt.datetime) -> Anchor:
     """Append the head (`entry_id`, `entry_hash`) to the anchors file; never rewrites it."""
-    record = {"entry_id": entry_id, "entry_hash": entry_hash, "recorded_at": now.isoformat()}
+    recorded_at = now.isoformat()
+    record = {"entry_id": entry_id, "entry_hash": entry_hash, "recorded_at": recorded_at}
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -73,7 +74,7 @@ def append_anchor(path: Path, entry_id: int, entry_hash: str, now: dt.datetime) 
         os.fsync(fd)
     finally:
         os.close(fd)
-    return Anchor(entry_id, entry_hash, record["recorded_at"])
+    return Anchor(entry_id, entry_hash, recorded_at)
 
 
 def read_anchors(path: Path) -> list[Anchor]:
