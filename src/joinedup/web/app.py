@@ -140,12 +140,15 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        # Decided before routing: a mount (/static) rewrites the scope's root_path in place.
+        cacheable = _is_static(scope)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if scope.get("state", {}).get(IDENTIFIABLE) or not _is_static(scope):
+                if scope.get("state", {}).get(IDENTIFIABLE) or not cacheable:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
