@@ -548,7 +548,18 @@ def demo(
     _demo_care(sessions, settings)
     _demo_directory(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
+    _demo_anchor(sessions, settings)
     serve(host=host, port=port, home=settings.home)
+
+
+def _demo_anchor(sessions: Any, settings: Settings) -> None:
+    """Anchor the audit chain's head outside the care store (`joinedup audit verify` checks it)."""
+    import datetime as dt
+
+    from joinedup.governance.audit_anchor import anchor_head
+
+    anchor_head(sessions, settings.audit_anchors_path, dt.datetime.now(dt.UTC))
+    out.print(f"Audit chain anchored in {settings.audit_anchors_path}")
 
 
 def _demo_care(sessions: Any, settings: Settings) -> None:

@@ -6,6 +6,10 @@ JOINEDUP_OSRM_URL   base URL of the area's OSRM server for visit travel times (d
                     travel is estimated from straight-line distance)
 JOINEDUP_TRAVEL_WINDING   road distance ÷ straight-line distance for that estimate (default 1.3)
 JOINEDUP_TRAVEL_SPEED_KMH average urban driving speed for that estimate (default 30)
+JOINEDUP_SESSION_IDLE_MINUTES   sign a web user out after this long without a request (default 30)
+JOINEDUP_SESSION_LIFETIME_HOURS sign a web user out this long after signing in (default 12)
+JOINEDUP_AUDIT_ANCHORS  the append-only file of audit-chain anchors (default
+                        JOINEDUP_HOME/audit-anchors.jsonl)
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ class Settings:
     # As written in the environment; checked where they are used (neighbourhood.visits.travel).
     travel_winding: str | None = None
     travel_speed_kmh: str | None = None
+    # As written; checked by governance.sessions.SessionLimits.from_settings.
+    session_idle_minutes: str | None = None
+    session_lifetime_hours: str | None = None
+    audit_anchors: Path | None = None
+
+    @property
+    def audit_anchors_path(self) -> Path:
+        """The append-only file of audit-chain anchors (`governance.audit_anchor`)."""
+        return self.audit_anchors or self.home / "audit-anchors.jsonl"
 
     @property
     def population_dir(self) -> Path:
@@ -38,4 +51,11 @@ class Settings:
             osrm_url=os.environ.get("JOINEDUP_OSRM_URL") or None,
             travel_winding=os.environ.get("JOINEDUP_TRAVEL_WINDING") or None,
             travel_speed_kmh=os.environ.get("JOINEDUP_TRAVEL_SPEED_KMH") or None,
+            session_idle_minutes=os.environ.get("JOINEDUP_SESSION_IDLE_MINUTES") or None,
+            session_lifetime_hours=os.environ.get("JOINEDUP_SESSION_LIFETIME_HOURS") or None,
+            audit_anchors=_path(os.environ.get("JOINEDUP_AUDIT_ANCHORS")),
         )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).resolve() if value else None

@@ -20,6 +20,8 @@ from joinedup.care.named_professionals import current_named_professional
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
+from joinedup.governance.roles import Principal
+from joinedup.governance.sessions import start_session
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import find_person
@@ -70,6 +72,35 @@ def _as(app: FastAPI, users: dict[str, int], name: str, role: str) -> TestClient
     return TestClient(app, follow_redirects=False)
 
 
+def _with_session(
+    app: FastAPI, sessions: Sessions, users: dict[str, int], name: str, role: str
+) -> TestClient:
+    """Signed in with a real server-side session row, which holds the one-shot messages."""
+    with sessions() as session:
+        user = session.get(User, users[name])
+        assert user is not None
+        _token, web_session = start_session(sessions, user, _now())
+    sign_in_as(
+        app,
+        Principal(
+            user_id=user.id,
+            username=name,
+            display_name=name.title(),
+            role=role,
+            organisations=(),
+            csrf_token=CSRF_TOKEN,
+            session_id=web_session.id,
+        ),
+    )
+    return TestClient(app, follow_redirects=False)
+
+
+def _error_box(html: str) -> str:
+    summary = html.split('class="nhsuk-error-summary"', 1)
+    assert len(summary) == 2, "no error summary on the page"
+    return summary[1].split("<p>", 1)[1].split("</p>", 1)[0].strip()
+
+
 def _views(sessions: Sessions, person: int) -> list[tuple[str, str]]:
     with sessions() as session:
         rows = session.execute(
@@ -115,37 +146,39 @@ def test_the_page_is_audited_and_shows_the_person_across_providers(setup: Setup)
 
 def test_adding_moving_and_assigning_through_the_forms(setup: Setup) -> None:
     app, sessions, users, _practice, person = setup
-    client = _as(app, users, "coord", "care_coordinator")
+    client = _with_session(app, sessions, users, "coord", "care_coordinator")
     form = {"csrf_token": CSRF_TOKEN, "person_id": str(person), "source": "referral"}
 
     refused = client.post("/care-coordination/register", data=form)  # no reason
+    assert refused.status_code == 303 and refused.headers["location"] == f"/people/{person}"
+    assert _error_box(client.get(f"/people/{person}").text) == "The reason is required."
     added = client.post("/care-coordination/register", data={**form, "reason": "carer asked"})
+    assert added.headers["location"] == f"/people/{person}"
+    assert "Added to the coordinated care register." in client.get(f"/people/{person}").text
     again = client.post("/care-coordination/register", data={**form, "reason": "again"})
-
-    assert refused.status_code == 303 and "error=" in refused.headers["location"]
-    assert (
-        added.headers["location"]
-        == f"/people/{person}?notice=Added+to+the+coordinated+care+register."
-    )
-    assert "already+on+the+coordinated+care+register" in again.headers["location"]
+    assert "already on the coordinated care register" in client.get(f"/people/{person}").text
+    assert again.headers["location"] == f"/people/{person}"
     entry = reg.entry_for_person(sessions, person)
     assert entry is not None and entry.source == "referral"
-    page = client.get(f"/people/{person}?notice=x")
-    assert 'data-status="identified"' in page.text
+    page = client.get(f"/people/{person}")  # the message was shown once
+    assert 'data-status="identified"' in page.text and "already on the" not in page.text
 
     moved = client.post(
         f"/care-coordination/register/{entry.id}/move",
         data={"csrf_token": CSRF_TOKEN, "to_status": "invited", "expected_version": "1"},
     )
+    assert "Register entry moved to invited." in client.get(f"/people/{person}").text
     stale = client.post(
         f"/care-coordination/register/{entry.id}/move",
         data={"csrf_token": CSRF_TOKEN, "to_status": "invited", "expected_version": "1"},
     )
-    assert moved.status_code == 303 and "notice=" in moved.headers["location"]
-    assert "changed+after+you+opened+it" in stale.headers["location"]
+    assert moved.status_code == stale.status_code == 303
+    assert "changed after you opened it" in client.get(f"/people/{person}").text
 
+    unchosen = client.post(f"/people/{person}/named-professional", data={"csrf_token": CSRF_TOKEN})
+    assert unchosen.headers["location"] == f"/people/{person}/named-professional"
     chooser = client.get(f"/people/{person}/named-professional")
-    assert chooser.status_code == 200
+    assert chooser.status_code == 200 and "Choose a named professional." in chooser.text
     choice = f"{users['coord']}:care_coordinator"
     assert f'value="{choice}"' in chooser.text
     assigned = client.post(
@@ -193,3 +226,21 @@ def test_case_finding_leaves_out_register_members_and_coverage_counts_them(
     assert (before.on_register, after.on_register, after.found) == (0, 1, before.found)
     [mine] = [p for p in after.by_practice if p.code == practice]
     assert mine.on_register == 1 and mine.share == 1 / mine.found
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "notice=Phone+0800+123+4567+with+your+password",
+        "error=Phone+0800+123+4567+with+your+password",
+        "notice=Phone+0800+123+4567&error=Phone+0800+123+4567",
+    ],
+)
+def test_words_in_the_web_address_never_reach_a_message_box(setup: Setup, query: str) -> None:
+    app, sessions, users, _practice, person = setup
+    client = _with_session(app, sessions, users, "coord", "care_coordinator")
+    for path in (f"/people/{person}", f"/people/{person}/named-professional"):
+        page = client.get(f"{path}?{query}")
+        assert page.status_code == 200
+        assert "0800" not in page.text
+        assert 'id="notice"' not in page.text and "nhsuk-error-summary" not in page.text

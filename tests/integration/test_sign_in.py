@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
+from joinedup.errors import UserError
 from joinedup.governance import users
 from joinedup.governance.models import User, WebSession
 from joinedup.governance.sessions import (
     ABSOLUTE_TIMEOUT,
     IDLE_TIMEOUT,
+    SessionLimits,
     end_session,
     principal_for_token,
     session_id_for,
@@ -425,3 +427,92 @@ def test_the_principal_carries_the_role_organisations_and_csrf_token(area: Sessi
     assert end_session(area, web_session.id, T0)
     assert not end_session(area, web_session.id, T0)  # already ended: nothing more to audit
     assert principal_for_token(area, token, T0) is None
+
+
+def _signed_out_page(client: TestClient) -> httpx.Response:
+    """Open a page after the clock moved: the redirect to sign in, then the sign-in page."""
+    bounced = client.get("/account/password", follow_redirects=False)
+    assert bounced.status_code == 303
+    assert bounced.headers["location"].startswith("/sign-in?")
+    return client.get(bounced.headers["location"])
+
+
+def test_an_idle_session_ends_and_the_sign_in_page_says_why(
+    client: TestClient, clock: Clock
+) -> None:
+    assert sign_in(client).status_code == 303
+    clock.advance(minutes=29)
+    assert signed_in(client)
+    clock.advance(minutes=29)  # busy within 30 minutes: still signed in
+    assert signed_in(client)
+    clock.advance(minutes=30)
+
+    page = _signed_out_page(client)
+
+    assert "You were signed out after 30 minutes without activity." in page.text
+    assert not signed_in(client)
+
+
+def test_a_busy_session_ends_after_its_lifetime_and_the_sign_in_page_says_why(
+    client: TestClient, clock: Clock
+) -> None:
+    assert sign_in(client).status_code == 303
+    for _ in range(12 * 3 - 1):  # a request every 20 minutes: never idle
+        clock.advance(minutes=20)
+        assert signed_in(client)
+    clock.advance(minutes=20)
+
+    page = _signed_out_page(client)
+
+    assert "You were signed out 12 hours after signing in" in page.text
+
+
+def test_the_timeouts_come_from_the_settings(
+    area: Sessions, care_store: str, tmp_path: Path, clock: Clock
+) -> None:
+    settings = Settings(
+        home=tmp_path,
+        database_url=care_store,
+        session_idle_minutes="5",
+        session_lifetime_hours="1",
+    )
+    app = create_app(settings)
+    auth.install(app, clock=clock)
+    with TestClient(app) as client:
+        signed = sign_in(client)
+        assert f"Max-Age={60 * 60}" in signed.headers["set-cookie"]
+        clock.advance(minutes=6)
+        assert "signed out after 5 minutes without" in _signed_out_page(client).text
+        sign_in(client)
+        for _ in range(14):
+            clock.advance(minutes=4)
+            assert signed_in(client)
+        clock.advance(minutes=4)
+        assert "You were signed out 1 hour after signing in" in _signed_out_page(client).text
+
+
+@pytest.mark.parametrize(
+    ("idle", "lifetime", "problem"),
+    [
+        ("0", None, "JOINEDUP_SESSION_IDLE_MINUTES must be a positive number"),
+        ("half an hour", None, "JOINEDUP_SESSION_IDLE_MINUTES must be a positive number"),
+        (None, "-1", "JOINEDUP_SESSION_LIFETIME_HOURS must be a positive number"),
+        ("120", "1", "the idle timeout cannot be longer than the session lifetime"),
+    ],
+)
+def test_bad_timeouts_are_a_clear_error(
+    tmp_path: Path, idle: str | None, lifetime: str | None, problem: str
+) -> None:
+    settings = Settings(
+        home=tmp_path,
+        database_url="sqlite://",
+        session_idle_minutes=idle,
+        session_lifetime_hours=lifetime,
+    )
+    with pytest.raises(UserError, match=problem):
+        SessionLimits.from_settings(settings)
+
+
+def test_the_sign_in_page_shows_only_its_own_words_for_an_ended_code(client: TestClient) -> None:
+    page = client.get("/sign-in", params={"ended": "Phone 0800 123 4567"})
+    assert "0800" not in page.text and "data-notice" not in page.text

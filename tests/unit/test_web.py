@@ -542,3 +542,25 @@ def test_a_chart_scales_bars_to_the_largest_group() -> None:
     assert chart.bars[0].width == pytest.approx(chart.bar_area, abs=0.1)
     assert [bar.value_text for bar in chart.bars] == ["30 (75.0%)", "10 (25.0%)", "withheld"]
     assert "The largest group is A: 30 people (75.0%)" in chart.description
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/", {}),  # a page
+        ("/", {"HX-Request": "true"}),  # an HTMX fragment
+        ("/api/population/overview", {}),  # JSON
+        ("/no-such-page", {}),  # an error page
+        ("/sign-in", {}),  # a public page: one rule, no exceptions to get wrong
+    ],
+)
+def test_every_answer_but_the_static_assets_is_no_store(
+    client: TestClient, path: str, headers: dict[str, str]
+) -> None:
+    response = client.get(path, headers=headers, follow_redirects=False)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_the_static_assets_may_be_cached(client: TestClient) -> None:
+    response = client.get("/static/css/joinedup.css")
+    assert response.status_code == 200 and "cache-control" not in response.headers

@@ -1,12 +1,15 @@
 """``joinedup audit``: check the audit trail's hash chain and read it from the command line.
 
     joinedup audit verify [--expect-head HASH]
+    joinedup audit anchor
     joinedup audit show --person 123 | --user j.smith [--since 2026-11-01] [--limit 50]
 
-`verify` exits 1 naming the first bad row when the chain is broken. It prints the head hash
-and the number of entries: record them somewhere the database's administrators cannot write
-(a ticket, a signed e-mail, another system), because removing the newest entries leaves a
-shorter chain that still holds; ``--expect-head`` with a recorded hash detects that.
+`verify` exits 1 naming the first bad row when the chain is broken, and naming the anchor
+when the chain no longer matches one written before (`joinedup.governance.audit_anchor`: a
+chain rebuilt after an edit, or cut short). When all holds it appends the head to the anchors
+file. `anchor` appends the head without re-reading the whole chain. Keep a copy of the
+anchors file, or the head hash, where the database's administrators cannot write (a ticket,
+a signed e-mail, another system); ``--expect-head`` checks a hash recorded that way.
 
 `show` is itself audited (action ``audit.query``, actor ``cli:<operating-system user>``).
 
@@ -45,6 +48,8 @@ out = Console()
 err = Console(stderr=True)
 
 CLI_ROLE = "command line"
+#: Mismatched anchors `verify` lists before saying how many more there are.
+ANCHOR_PROBLEMS_SHOWN = 5
 
 
 def _sessions(home: Path | None) -> sessionmaker[Session]:
@@ -64,28 +69,59 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Check every audit entry's hash and link; print the head hash and count to record."""
+    """Check every audit entry's hash and link, and the chain against every anchor written
+    before (JOINEDUP_AUDIT_ANCHORS); when all hold, anchor the head and print it."""
     from joinedup.governance.audit import verify_audit_chain
+    from joinedup.governance.audit_anchor import append_anchor, check_anchors, read_anchors
 
-    report = verify_audit_chain(_sessions(home), expect_head=expect_head)
+    settings = Settings.from_env(home)
+    sessions = _sessions(home)
+    anchors_path = settings.audit_anchors_path
+    anchors = read_anchors(anchors_path)
+    report = verify_audit_chain(sessions, expect_head=expect_head)
+    mismatched = check_anchors(sessions, anchors)
     if report.bad_row_id is not None:
         err.print(
             f"[red]Audit chain broken at entry {report.bad_row_id}[/red]: {report.problem}.",
             highlight=False,
         )
         err.print(f"{report.rows_checked - 1:,} entries before it hold.", highlight=False)
-        raise typer.Exit(1)
-    if not report.ok:
+    elif not report.ok:
         err.print(f"[red]Audit chain check failed[/red]: {report.problem}.", highlight=False)
         err.print(f"Expected head: {expect_head}", highlight=False)
-    summary = f"{report.rows_checked:,} audit entries checked"
-    if report.ok:
+    for problem in mismatched[:ANCHOR_PROBLEMS_SHOWN]:
+        err.print(f"[red]Audit chain does not match its {problem}[/red].", highlight=False)
+    if len(mismatched) > ANCHOR_PROBLEMS_SHOWN:
+        err.print(f"… and {len(mismatched) - ANCHOR_PROBLEMS_SHOWN:,} more anchors.")
+    if report.bad_row_id is not None:
+        raise typer.Exit(1)
+    summary = f"{report.rows_checked:,} audit entries checked against {len(anchors):,} anchors"
+    if report.ok and not mismatched:
         out.print(f"[green]Audit chain intact[/green]: {summary}.", highlight=False)
     out.print(f"Head entry: {report.head_id or '-'}", highlight=False)
     out.print(f"Head hash: {report.head_hash}", highlight=False)
-    if not report.ok:
+    if not report.ok or mismatched:
         raise typer.Exit(1)
-    out.print("Record the head hash elsewhere: `--expect-head` checks it later.", highlight=False)
+    if report.head_id is not None:
+        append_anchor(anchors_path, report.head_id, report.head_hash, dt.datetime.now(dt.UTC))
+        out.print(f"Anchored the head in {anchors_path}.", highlight=False)
+
+
+@audit_app.command("anchor")
+def anchor(home: HomeOption = None) -> None:
+    """Append the chain's head to the anchors file (after checking the anchors before it)."""
+    from joinedup.governance.audit_anchor import anchor_head
+
+    settings = Settings.from_env(home)
+    written = anchor_head(_sessions(home), settings.audit_anchors_path, dt.datetime.now(dt.UTC))
+    if written is None:
+        out.print("The audit trail is empty: nothing to anchor yet.")
+        return
+    out.print(
+        f"Anchored entry {written.entry_id} ({written.entry_hash}) in "
+        f"{settings.audit_anchors_path}.",
+        highlight=False,
+    )
 
 
 def _table(rows: list[AuditRow], title: str) -> Table:

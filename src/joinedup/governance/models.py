@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from joinedup.carestore.db import Base, UTCDateTime
@@ -66,6 +66,8 @@ class WebSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The one-shot message for the next page ({"kind": "notice"|"error", "text": ...}).
+    flash: Mapped[dict[str, str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CareTeamMember(Base):

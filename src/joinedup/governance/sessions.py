@@ -4,7 +4,9 @@ The browser's cookie holds a random token (`secrets.token_urlsafe(32)`: 256 bits
 keeps only its SHA-256, so a copy of the database cannot be replayed as cookies. A session ends
 when the user signs out, changes their password or is disabled (`revoked_at`), after 30 minutes
 without a request (idle timeout) and, at the latest, 12 hours after sign-in (absolute timeout),
-the session-expiry pattern of the OWASP Session Management Cheat Sheet.
+the session-expiry pattern of the OWASP Session Management Cheat Sheet. Both are configurable
+(`SessionLimits.from_settings`: JOINEDUP_SESSION_IDLE_MINUTES, JOINEDUP_SESSION_LIFETIME_HOURS),
+and `look_up` says which one ended a session so the sign-in page can tell the user why.
 
 `last_seen_at` is refreshed at most once a minute so that reading pages does not write to the
 database on every request. That refresh is bookkeeping of the session itself, not a change
@@ -17,14 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import WRITE_TRANSACTION
 from joinedup.carestore.uow import unit_of_work
+from joinedup.errors import UserError
 from joinedup.governance.models import User, UserOrganisation, WebSession
 from joinedup.governance.roles import Principal
+from joinedup.settings import Settings
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
@@ -33,6 +38,50 @@ TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 128
 PURPOSE = "information governance: sign-in"
+#: Why a session the browser still holds no longer signs it in (`look_up`).
+ENDED_IDLE = "idle"
+ENDED_LIFETIME = "lifetime"
+ENDED_OTHERWISE = "ended"  # signed out, password changed, user disabled or unknown
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a session may sit idle, and how long it may last at all."""
+
+    idle: dt.timedelta = IDLE_TIMEOUT
+    lifetime: dt.timedelta = ABSOLUTE_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.idle <= dt.timedelta(0) or self.lifetime <= dt.timedelta(0):
+            raise UserError("session timeouts must be positive")
+        if self.idle > self.lifetime:
+            raise UserError("the idle timeout cannot be longer than the session lifetime")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionLimits:
+        """The limits in `settings` (JOINEDUP_SESSION_IDLE_MINUTES, _LIFETIME_HOURS), else 30
+        minutes and 12 hours; a clear error for a value that is not a positive number."""
+        idle = _positive(settings.session_idle_minutes, "JOINEDUP_SESSION_IDLE_MINUTES")
+        hours = _positive(settings.session_lifetime_hours, "JOINEDUP_SESSION_LIFETIME_HOURS")
+        return cls(
+            idle=dt.timedelta(minutes=idle) if idle is not None else IDLE_TIMEOUT,
+            lifetime=dt.timedelta(hours=hours) if hours is not None else ABSOLUTE_TIMEOUT,
+        )
+
+
+DEFAULT_LIMITS = SessionLimits()
+
+
+def _positive(value: str | None, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or number == float("inf"):
+        raise UserError(f"{name} must be a positive number, not {value!r}")
+    return number
 
 
 def session_id_for(token: str) -> str:
@@ -41,7 +90,10 @@ def session_id_for(token: str) -> str:
 
 
 def start_session(
-    sessions: sessionmaker[Session], user: User, now: dt.datetime
+    sessions: sessionmaker[Session],
+    user: User,
+    now: dt.datetime,
+    limits: SessionLimits = DEFAULT_LIMITS,
 ) -> tuple[str, WebSession]:
     """A new session for `user` (who has just proved who they are); returns its cookie token."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -61,7 +113,7 @@ def start_session(
             csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
             created_at=now,
             last_seen_at=now,
-            expires_at=now + ABSOLUTE_TIMEOUT,
+            expires_at=now + limits.lifetime,
         )
         uow.session.add(web_session)
         signed_in = uow.session.get(User, user.id)
@@ -71,11 +123,26 @@ def start_session(
 
 
 def principal_for_token(
-    sessions: sessionmaker[Session], token: str, now: dt.datetime
+    sessions: sessionmaker[Session],
+    token: str,
+    now: dt.datetime,
+    limits: SessionLimits = DEFAULT_LIMITS,
 ) -> Principal | None:
     """The signed-in user of a cookie token, or None if it is unknown, ended or timed out."""
+    principal, _why = look_up(sessions, token, now, limits)
+    return principal
+
+
+def look_up(
+    sessions: sessionmaker[Session],
+    token: str,
+    now: dt.datetime,
+    limits: SessionLimits = DEFAULT_LIMITS,
+) -> tuple[Principal | None, str | None]:
+    """(the signed-in user of a cookie token, None) or (None, why it no longer signs in:
+    `ENDED_IDLE`, `ENDED_LIFETIME` or `ENDED_OTHERWISE`)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        return None
+        return None, ENDED_OTHERWISE
     session_id = session_id_for(token)
     with sessions() as session:
         found = session.execute(
@@ -84,10 +151,13 @@ def principal_for_token(
             .where(WebSession.id == session_id)
         ).one_or_none()
         if found is None:
-            return None
+            return None, ENDED_OTHERWISE
         web_session, user = found
-        if not is_current(web_session, now) or not user.active:
-            return None
+        why = why_ended(web_session, now, limits)
+        if why is None and not user.active:
+            why = ENDED_OTHERWISE
+        if why is not None:
+            return None, why
         organisations = tuple(
             session.scalars(
                 select(UserOrganisation.org_code)
@@ -97,7 +167,7 @@ def principal_for_token(
         )
     if now - web_session.last_seen_at >= TOUCH_INTERVAL:
         _touch(sessions, session_id, now)
-    return Principal(
+    principal = Principal(
         user_id=user.id,
         username=user.username,
         display_name=user.display_name,
@@ -106,15 +176,29 @@ def principal_for_token(
         csrf_token=web_session.csrf_token,
         session_id=session_id,
     )
+    return principal, None
 
 
-def is_current(web_session: WebSession, now: dt.datetime) -> bool:
-    """Not revoked, not past its absolute expiry and not idle for too long."""
-    return (
-        web_session.revoked_at is None
-        and now < web_session.expires_at
-        and now - web_session.last_seen_at < IDLE_TIMEOUT
-    )
+def is_current(
+    web_session: WebSession, now: dt.datetime, limits: SessionLimits = DEFAULT_LIMITS
+) -> bool:
+    """Not revoked, not past its lifetime and not idle for too long."""
+    return why_ended(web_session, now, limits) is None
+
+
+def why_ended(
+    web_session: WebSession, now: dt.datetime, limits: SessionLimits = DEFAULT_LIMITS
+) -> str | None:
+    """None while the session is current; else why not. The lifetime is counted from sign-in
+    under today's limits as well as by the expiry stamped then, so shortening it applies at
+    once; a session past both limits is reported as past its lifetime (the harder stop)."""
+    if web_session.revoked_at is not None:
+        return ENDED_OTHERWISE
+    if now >= web_session.expires_at or now - web_session.created_at >= limits.lifetime:
+        return ENDED_LIFETIME
+    if now - web_session.last_seen_at >= limits.idle:
+        return ENDED_IDLE
+    return None
 
 
 def end_session(sessions: sessionmaker[Session], session_id: str, now: dt.datetime) -> bool:
@@ -179,6 +263,47 @@ def revoke_sessions(
             web_session.revoked_at = now
             ended += 1
     return ended
+
+
+FLASH_KINDS = ("notice", "error")
+FLASH_MAX_LENGTH = 500
+
+
+def set_flash(sessions: sessionmaker[Session], session_id: str, kind: str, text: str) -> None:
+    """Hold a one-shot message for the session's next page (replacing any not yet shown).
+
+    Messages after a redirect live here, on the server, rather than in the web address, so
+    no one can put their own words into an official-looking box with a link (issue 14)."""
+    if kind not in FLASH_KINDS:
+        raise ValueError(f"a flash message is one of {', '.join(FLASH_KINDS)}")
+    with sessions() as session, session.begin():
+        session.connection(execution_options={WRITE_TRANSACTION: True})
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id == session_id)
+            .values(flash={"kind": kind, "text": text[:FLASH_MAX_LENGTH]})
+        )
+
+
+def take_flash(sessions: sessionmaker[Session], session_id: str) -> dict[str, str]:
+    """The session's message, if any, cleared as it is read ({} when there is none).
+
+    Read first without a write transaction, as nearly every page has no message; the clearing
+    UPDATE is guarded so that of two pages opened at once only one shows it."""
+    with sessions() as session:
+        flash = session.scalar(select(WebSession.flash).where(WebSession.id == session_id))
+    if not flash:
+        return {}
+    with sessions() as session, session.begin():
+        session.connection(execution_options={WRITE_TRANSACTION: True})
+        cleared = session.execute(
+            update(WebSession)
+            .where(WebSession.id == session_id, WebSession.flash.is_not(None))
+            .values(flash=None)
+        )
+    if not cleared.rowcount:  # type: ignore[attr-defined]
+        return {}
+    return {str(k): str(v) for k, v in flash.items()}
 
 
 def _touch(sessions: sessionmaker[Session], session_id: str, now: dt.datetime) -> None:

@@ -70,6 +70,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
+STATIC_PREFIX = "/static"
+
 DESCRIPTION = (
     "joinedup's JSON API: the population overview and the population-store data dictionary. "
     "All figures come from the same service functions as the web pages."
@@ -98,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Named checks behind /health; each store adds its own (see web/health.py).
     app.state.health_checks = default_health_checks()
     app.add_middleware(SecurityHeadersMiddleware)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(api.service_router)
     app.include_router(case_finding.router)
@@ -122,7 +124,13 @@ def create_app(settings: Settings) -> FastAPI:
 
 class SecurityHeadersMiddleware:
     """Adds the Content-Security-Policy and related headers to every response, and
-    ``Cache-Control: no-store`` to every answer about a named person (`web.person_gate`)."""
+    ``Cache-Control: no-store`` to every response but the static assets (ADR 0007).
+
+    No-store for everything rather than only for what looks identifiable: pages, HTMX fragments,
+    JSON, FHIR, downloads and even error and redirect answers of a signed-in user may hold a
+    person's data, and one rule cannot miss a new route. Only /static (the same bytes for
+    everyone) may be cached; the person gate's flag (`IDENTIFIABLE`) is thereby always honoured.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -132,16 +140,28 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        # Decided before routing: a mount (/static) rewrites the scope's root_path in place.
+        cacheable = _is_static(scope)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                if scope.get("state", {}).get(IDENTIFIABLE):  # left by the person gate
+                if scope.get("state", {}).get(IDENTIFIABLE) or not cacheable:
                     headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _is_static(scope: Scope) -> bool:
+    """Whether the request is for a vendored static asset (the only cacheable answers)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path.startswith(STATIC_PREFIX + "/")
 
 
 def _error_page(request: Request, status_code: int, heading: str, message: str = "") -> Response:

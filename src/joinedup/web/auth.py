@@ -37,9 +37,12 @@ from joinedup.errors import UserError
 from joinedup.governance.ratelimit import SignInLimiter
 from joinedup.governance.roles import Principal, role_book
 from joinedup.governance.sessions import (
-    ABSOLUTE_TIMEOUT,
+    DEFAULT_LIMITS,
+    ENDED_IDLE,
+    ENDED_LIFETIME,
+    SessionLimits,
     end_session,
-    principal_for_token,
+    look_up,
     start_session,
 )
 from joinedup.governance.users import (
@@ -78,6 +81,7 @@ def install(app: FastAPI, *, clock: Clock | None = None) -> None:
     replace the clock and the limiter, which is what tests use to move time)."""
     clock = clock or utc_now
     app.state.auth_clock = clock
+    app.state.session_limits = SessionLimits.from_settings(app.state.settings)
     app.state.sign_in_limiter = SignInLimiter(clock=lambda: clock().timestamp())
     if not getattr(app.state, "auth_installed", False):
         app.add_middleware(SessionMiddleware)
@@ -89,6 +93,11 @@ def _now(request: HTTPConnection) -> dt.datetime:
     return clock()
 
 
+def _limits(request: HTTPConnection) -> SessionLimits:
+    limits: SessionLimits = getattr(request.app.state, "session_limits", DEFAULT_LIMITS)
+    return limits
+
+
 def _limiter(request: Request) -> SignInLimiter:
     limiter: SignInLimiter | None = getattr(request.app.state, "sign_in_limiter", None)
     if limiter is None:
@@ -97,7 +106,8 @@ def _limiter(request: Request) -> SignInLimiter:
 
 
 class SessionMiddleware:
-    """Puts the principal of the request's session cookie (or None) on request.state."""
+    """Puts the principal of the request's session cookie (or None) on request.state, and,
+    when the cookie's session has timed out, why (``session_ended``: for the sign-in page)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,14 +116,42 @@ class SessionMiddleware:
         if scope["type"] == "http":
             connection = HTTPConnection(scope)
             token = connection.cookies.get(SESSION_COOKIE, "")
-            principal = None
+            principal, why = None, None
             if token:
                 sessions = get_sessions(Request(scope))
-                principal = await run_in_threadpool(
-                    principal_for_token, sessions, token, _now(connection)
+                principal, why = await run_in_threadpool(
+                    look_up, sessions, token, _now(connection), _limits(connection)
                 )
-            scope.setdefault("state", {})["principal"] = principal
+            state = scope.setdefault("state", {})
+            state["principal"] = principal
+            state["session_ended"] = why if why in ENDED_MESSAGES else None
         await self.app(scope, receive, send)
+
+
+# --- why the user must sign in again ----------------------------------------------------------
+
+#: The sign-in page's ``?ended=`` codes (a fixed table: the address carries no words of its own).
+ENDED_MESSAGES = {
+    ENDED_IDLE: "You were signed out after {idle} without activity. Sign in again to carry on.",
+    ENDED_LIFETIME: "You were signed out {lifetime} after signing in, as every session ends "
+    "then. Sign in again to carry on.",
+}
+
+
+def ended_message(code: str, limits: SessionLimits) -> str:
+    """The sign-in page's words for an ``?ended=`` code ("" for anything else)."""
+    template = ENDED_MESSAGES.get(code)
+    if template is None:
+        return ""
+    return template.format(idle=_duration(limits.idle), lifetime=_duration(limits.lifetime))
+
+
+def _duration(length: dt.timedelta) -> str:
+    minutes = round(length.total_seconds() / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 # --- where to go after signing in -------------------------------------------------------------
@@ -147,12 +185,14 @@ def landing_page(request: Request, role: str) -> str:
 
 
 @router.get("/sign-in", name="sign_in")
-def sign_in_page(request: Request, next: str = "", signed_out: bool = False) -> Response:
+def sign_in_page(
+    request: Request, next: str = "", signed_out: bool = False, ended: str = ""
+) -> Response:
     principal: Principal | None = getattr(request.state, "principal", None)
     target = safe_next(next)
     if principal is not None:
         return RedirectResponse(target or landing_page(request, principal.role), status_code=303)
-    notice = "You have signed out." if signed_out else ""
+    notice = "You have signed out." if signed_out else ended_message(ended, _limits(request))
     return _sign_in_form(request, next_url=target or "", notice=notice)
 
 
@@ -192,7 +232,7 @@ async def sign_in_submit(request: Request) -> Response:
     except SignInFailed as failure:
         limiter.failed(address, username)
         return _sign_in_form(request, target or "", username, error=str(failure), status=200)
-    token, _ = await run_in_threadpool(start_session, sessions, user, now)
+    token, _ = await run_in_threadpool(start_session, sessions, user, now, _limits(request))
     response = RedirectResponse(target or landing_page(request, user.role), status_code=303)
     _set_session_cookie(request, response, token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
@@ -242,7 +282,7 @@ def _set_session_cookie(request: Request, response: Response, token: str) -> Non
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
+        max_age=int(_limits(request).lifetime.total_seconds()),
         path="/",
         secure=_is_https(request),
         httponly=True,

@@ -11,11 +11,10 @@ count suppressed. Writes need ``care.write`` and a CSRF token (checked by `requi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import latest_run
@@ -39,9 +38,11 @@ from joinedup.governance.audit import record_list_view
 from joinedup.governance.consent import current_consent
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.relationships import Access, user_practices
+from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import extract_date
+from joinedup.web import flash
 from joinedup.web.dependencies import (
     AggregateViewer,
     AppSettings,
@@ -164,14 +165,17 @@ def register_add(
     except reg.RegisterNotAllowed as exc:
         raise HTTPException(status_code=403, detail=_sentence(exc)) from None
     except reg.AlreadyOnRegister as exc:
-        return _back_to_person(person_id, notice=_sentence(exc))
+        return _back_to_person(request, user, person_id, notice=_sentence(exc))
     except UserError as exc:
-        return _back_to_person(person_id, error=_sentence(exc))
-    return _back_to_person(person_id, notice="Added to the coordinated care register.")
+        return _back_to_person(request, user, person_id, error=_sentence(exc))
+    return _back_to_person(
+        request, user, person_id, notice="Added to the coordinated care register."
+    )
 
 
 @router.post("/care-coordination/register/{entry_id}/move", name="care_register_move")
 def register_move(
+    request: Request,
     user: Writer,
     sessions: Sessions,
     entry_id: int,
@@ -200,9 +204,11 @@ def register_move(
     except reg.RegisterNotAllowed as exc:
         raise HTTPException(status_code=403, detail=_sentence(exc)) from None
     except UserError as exc:
-        return _back_to_person(entry.person_id, error=_sentence(exc))
+        return _back_to_person(request, user, entry.person_id, error=_sentence(exc))
     label = reg.STATE_LABELS.get(to_status, to_status).lower()
-    return _back_to_person(entry.person_id, notice=f"Register entry moved to {label}.")
+    return _back_to_person(
+        request, user, entry.person_id, notice=f"Register entry moved to {label}."
+    )
 
 
 # --- named professional ------------------------------------------------------------------------
@@ -232,13 +238,14 @@ def named_professional_form(
             "labels": PROFESSIONAL_LABELS,
             "kinds": NAMED_PROFESSIONAL_ROLES,
             "csrf_token": user.csrf_token,
-            "error": request.query_params.get("error", ""),
+            "error": flash.take(request, user)["error"],
         },
     )
 
 
 @router.post("/people/{person_id}/named-professional", name="named_professional_assign")
 def named_professional_assign(
+    request: Request,
     person_id: int,
     user: Writer,
     sessions: Sessions,
@@ -248,8 +255,11 @@ def named_professional_assign(
     """`professional` is "<user id>:<kind>" from the form's choice of candidates."""
     user_part, _, kind = professional.partition(":")
     if not user_part.isdigit() or kind not in NAMED_PROFESSIONAL_ROLES:
-        return _redirect(
-            f"/people/{person_id}/named-professional", error="Choose a named professional."
+        return flash.redirect_with(
+            request,
+            user,
+            f"/people/{person_id}/named-professional",
+            error="Choose a named professional.",
         )
     try:
         assign(
@@ -263,8 +273,10 @@ def named_professional_assign(
     except reg.RegisterNotAllowed as exc:
         raise HTTPException(status_code=403, detail=_sentence(exc)) from None
     except UserError as exc:
-        return _redirect(f"/people/{person_id}/named-professional", error=_sentence(exc))
-    return _back_to_person(person_id, notice="Named professional recorded.")
+        return flash.redirect_with(
+            request, user, f"/people/{person_id}/named-professional", error=_sentence(exc)
+        )
+    return _back_to_person(request, user, person_id, notice="Named professional recorded.")
 
 
 # --- the person page ---------------------------------------------------------------------------
@@ -310,8 +322,7 @@ def person_page(
             "can_write": user.can("care.write"),
             "can_record_consent": user.can("consent.record"),
             "csrf_token": user.csrf_token,
-            "notice": request.query_params.get("notice", ""),
-            "error": request.query_params.get("error", ""),
+            **flash.take(request, user),  # notice, error
             "sources": REGISTER_SOURCES,
             "from_list": from_list if from_list in {d.id for d in cf.list_definitions()} else "",
         },
@@ -389,13 +400,10 @@ def coverage_page(
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _back_to_person(person_id: int, *, notice: str = "", error: str = "") -> Response:
-    return _redirect(f"/people/{person_id}", notice=notice, error=error)
-
-
-def _redirect(path: str, **params: Any) -> Response:
-    query = urlencode({k: v for k, v in params.items() if v})
-    return RedirectResponse(path + ("?" + query if query else ""), status_code=303)
+def _back_to_person(
+    request: Request, user: Principal, person_id: int, *, notice: str = "", error: str = ""
+) -> Response:
+    return flash.redirect_with(request, user, f"/people/{person_id}", notice=notice, error=error)
 
 
 def _sentence(exc: Exception) -> str:

@@ -62,8 +62,13 @@ def current_principal(request: Request) -> Principal | None:
 
 
 def sign_in_url(request: Request) -> str:
+    """The sign-in page, coming back here afterwards; with ``ended=<code>`` when the browser's
+    session has just timed out, so the page can say why (`joinedup.web.auth.ENDED_MESSAGES`)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return request.url_for("sign_in").path + "?" + urlencode({"next": target})
+    query = {"next": target}
+    if ended := getattr(request.state, "session_ended", None):
+        query["ended"] = ended
+    return request.url_for("sign_in").path + "?" + urlencode(query)
 
 
 async def _csrf_token_sent(request: Request) -> str:
