@@ -6,6 +6,8 @@ JOINEDUP_OSRM_URL   base URL of the area's OSRM server for visit travel times (d
                     travel is estimated from straight-line distance)
 JOINEDUP_TRAVEL_WINDING   road distance ÷ straight-line distance for that estimate (default 1.3)
 JOINEDUP_TRAVEL_SPEED_KMH average urban driving speed for that estimate (default 30)
+JOINEDUP_DISCLOSURE_K     the smallest group a pseudonymised output may show (default 10;
+                          `joinedup.governance.disclosure`)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class Settings:
     # As written in the environment; checked where they are used (neighbourhood.visits.travel).
     travel_winding: str | None = None
     travel_speed_kmh: str | None = None
+    disclosure_k: str | None = None
 
     @property
     def population_dir(self) -> Path:
@@ -38,4 +41,5 @@ class Settings:
             osrm_url=os.environ.get("JOINEDUP_OSRM_URL") or None,
             travel_winding=os.environ.get("JOINEDUP_TRAVEL_WINDING") or None,
             travel_speed_kmh=os.environ.get("JOINEDUP_TRAVEL_SPEED_KMH") or None,
+            disclosure_k=os.environ.get("JOINEDUP_DISCLOSURE_K") or None,
         )

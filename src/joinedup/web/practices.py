@@ -447,7 +447,11 @@ def practice_indicator_people(
         rows=len(people),
         identifiable=audience.identifiable,
     )
-    rows = drilldown.people_rows(store, audience, people[:PAGE_ROWS])
+    if audience.identifiable:
+        rows, withheld = drilldown.people_rows(store, audience, people[:PAGE_ROWS]), 0
+    else:  # k-anonymous over everyone counted, then the first rows
+        disclosed = drilldown.pseudonymised_people(audience, people)
+        rows, withheld = disclosed.rows[:PAGE_ROWS], disclosed.withheld
     response = templates.TemplateResponse(
         request,
         "commissioning/practices/people.html",
@@ -461,7 +465,9 @@ def practice_indicator_people(
             "rows": rows,
             "count": behind.count,
             "as_of": as_of,
-            "more_rows": len(people) > PAGE_ROWS,
+            "more_rows": len(people) - withheld > PAGE_ROWS,
+            "withheld": withheld,
+            "k": audience.k,
             "page_rows": PAGE_ROWS,
         },
     )
