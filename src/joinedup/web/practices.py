@@ -449,9 +449,9 @@ def practice_indicator_people(
     )
     if audience.identifiable:
         rows, withheld = drilldown.people_rows(store, audience, people[:PAGE_ROWS]), 0
-    else:  # k-anonymous over everyone counted, then the first rows
-        disclosed = drilldown.pseudonymised_people(audience, people)
-        rows, withheld = disclosed.rows[:PAGE_ROWS], disclosed.withheld
+    else:  # the rows shown are k-anonymous by themselves (there is no download)
+        disclosed = drilldown.pseudonymised_people(audience, people[:PAGE_ROWS])
+        rows, withheld = disclosed.rows, disclosed.withheld
     response = templates.TemplateResponse(
         request,
         "commissioning/practices/people.html",
@@ -465,7 +465,7 @@ def practice_indicator_people(
             "rows": rows,
             "count": behind.count,
             "as_of": as_of,
-            "more_rows": len(people) - withheld > PAGE_ROWS,
+            "more_rows": len(people) > PAGE_ROWS,
             "withheld": withheld,
             "k": audience.k,
             "page_rows": PAGE_ROWS,

@@ -89,7 +89,7 @@ def people_rows(
     store: PopulationStore, audience: Audience, people: list[vm.CountedPerson]
 ) -> list[dict[str, Any]]:
     """One row per person: NHS number for a named audience, else a pseudonym and an age band
-    (k-anonymous over `people`: pass everyone counted, then take the first rows)."""
+    (k-anonymous over `people`, people in a small group left out)."""
     if not audience.identifiable:
         return pseudonymised_people(audience, people).rows
     numbers = _nhs_numbers(store, sorted({p.person_id for p in people}))
