@@ -346,7 +346,8 @@ def test_the_commissioning_csv_is_pseudonymised_objector_free_and_audited(world:
     assert response.headers["x-rows-withheld"] == str(withheld)
     assert not {r["pseudonym"] for r in rows} & set(pseudonyms(key, objectors))
     _assert_no_identifier(response.text, nhs_numbers(world.store))
-    by_name = dict(zip(pseudonyms(key, expected.rows["person_id"].to_pylist()), expected.people()))
+    everyone = pseudonyms(key, expected.rows["person_id"].to_pylist())
+    by_name = dict(zip(everyone, expected.people(), strict=True))
     for row in rows:
         identifying = {k: v for k, v in row.items() if k not in ("age_band", "evidence")}
         assert str(by_name[row["pseudonym"]]["person_id"]) not in identifying.values()
