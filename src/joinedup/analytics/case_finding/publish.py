@@ -1,4 +1,5 @@
-"""What leaves: rows for a page (identifiable, or pseudonymised given a key) and the CSV export."""
+"""What leaves: rows for a page (identifiable, or pseudonymised and k-anonymous given a key) and
+the CSV export."""
 
 from __future__ import annotations
 
@@ -62,18 +63,9 @@ def _table(disclosed: list[dict[str, Any]], rows: pa.Table) -> pa.Table:
     return pa.table({c: pa.array([r[c] for r in disclosed], types[c]) for c in columns})
 
 
-def page_rows(
-    result: CaseFindingResult,
-    limit: int,
-    *,
-    pseudonym_key: bytes | None = None,
-    k: int = DEFAULT_K,
-) -> list[dict[str, Any]]:
-    """The first `limit` people as the page shows them: identifiable (with the NHS number in
-    3-3-4 groups) or, given a key, pseudonymised and made k-anonymous over the whole list
-    (the CSV the page offers), so the page shows only rows the CSV holds."""
-    if pseudonym_key is not None:
-        return disclosed_rows(result.rows, pseudonym_key, k).rows[:limit]
+def page_rows(result: CaseFindingResult, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` named people as the page shows them (the NHS number in 3-3-4 groups).
+    A pseudonymised page shows the first rows of `disclosed_rows` instead: the CSV it offers."""
     return [
         {**row, "nhs_number_display": format_nhs_number(row["nhs_number"])}
         for row in result.rows.slice(0, limit).to_pylist()
