@@ -353,7 +353,7 @@ def test_the_commissioning_csv_is_pseudonymised_objector_free_and_audited(world:
         assert str(by_name[row["pseudonym"]]["person_id"]) not in identifying.values()
     (export,) = events(world, "export.case_finding_list")
     assert export.actor == user.actor and export.detail["identifiable"] is False
-    assert export.detail["rows"] == expected.total
+    assert export.detail["rows"] == expected.total and export.detail["withheld"] == withheld
     assert export.purpose.startswith("commissioning")
 
 

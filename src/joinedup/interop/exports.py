@@ -189,6 +189,7 @@ def export_case_finding(
         raise ExportRefused(
             f"{user.username} can export named people only in the practices they work in"
         ) from None
+    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     record_export(
         sessions,
         user,
@@ -199,6 +200,7 @@ def export_case_finding(
             "practice": practice,
             "neighbourhood": neighbourhood,
             "rows": result.total,
+            "withheld": withheld,  # by disclosure control: the export holds rows - withheld
             "identifiable": audience.identifiable,
         },
         channel=CLI,
@@ -206,7 +208,6 @@ def export_case_finding(
     kind = "" if audience.identifiable else "_pseudonymised"
     scope = practice or neighbourhood or ("practices" if audience.identifiable else "area")
     name = f"{list_id}_{scope}{kind}_{result.index_date.isoformat()}.csv"
-    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     return Export(text.encode("utf-8"), name, result.total - withheld, withheld)
 
 

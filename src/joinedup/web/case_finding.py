@@ -169,6 +169,7 @@ def case_finding_csv(
         raise HTTPException(status_code=404, detail=reason)
     audience = _audience(user, sessions, settings)
     result = _run(store, list_id, audience, practice or None, neighbourhood or None, run)
+    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     record_export(
         sessions,
         user,
@@ -178,13 +179,13 @@ def case_finding_csv(
             "list": list_id,
             "scope": _scope(result),
             "rows": result.total,
+            "withheld": withheld,  # by disclosure control: the CSV holds rows - withheld
             "identifiable": audience.identifiable,
         },
     )
     scope = practice or neighbourhood or ("practices" if audience.identifiable else "area")
     kind = "" if audience.identifiable else "_pseudonymised"
     name = f"{list_id}_{scope}{kind}_{result.index_date.isoformat()}.csv"
-    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
