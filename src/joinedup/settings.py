@@ -10,6 +10,8 @@ JOINEDUP_SESSION_IDLE_MINUTES   sign a web user out after this long without a re
 JOINEDUP_SESSION_LIFETIME_HOURS sign a web user out this long after signing in (default 12)
 JOINEDUP_AUDIT_ANCHORS  the append-only file of audit-chain anchors (default
                         JOINEDUP_HOME/audit-anchors.jsonl)
+JOINEDUP_DISCLOSURE_K     the smallest group a pseudonymised output may show (default 10;
+                          `joinedup.governance.disclosure`)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Settings:
     session_idle_minutes: str | None = None
     session_lifetime_hours: str | None = None
     audit_anchors: Path | None = None
+    disclosure_k: str | None = None
 
     @property
     def audit_anchors_path(self) -> Path:
@@ -54,6 +57,7 @@ class Settings:
             session_idle_minutes=os.environ.get("JOINEDUP_SESSION_IDLE_MINUTES") or None,
             session_lifetime_hours=os.environ.get("JOINEDUP_SESSION_LIFETIME_HOURS") or None,
             audit_anchors=_path(os.environ.get("JOINEDUP_AUDIT_ANCHORS")),
+            disclosure_k=os.environ.get("JOINEDUP_DISCLOSURE_K") or None,
         )
 
 

@@ -62,5 +62,6 @@ def case_finding_audience(
         rule.practices,
         rule.excluding,
         rule.pseudonym_key,
+        rule.k,
         on_register=register_members(sessions),
     )

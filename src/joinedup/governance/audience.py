@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.governance.audit import COMMISSIONING, DIRECT_CARE
+from joinedup.governance.disclosure import DEFAULT_K, disclosure_k
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.pseudonyms import area_key
 from joinedup.governance.relationships import user_practices
@@ -34,6 +35,7 @@ class Audience:
     practices: frozenset[str] | None  # None: the whole area
     excluding: frozenset[int]  # people left out (objectors, beyond direct care)
     pseudonym_key: bytes | None  # set when people are shown by pseudonym
+    k: int = DEFAULT_K  # pseudonymised rows leave only in groups of at least k (disclosure)
 
     @property
     def purpose(self) -> str:
@@ -55,4 +57,6 @@ def list_audience(user: Principal, sessions: sessionmaker[Session], settings: Se
         with sessions() as session:
             practices = user_practices(session, user.user_id)
         return Audience(True, practices, frozenset(), None)
-    return Audience(False, None, active_objectors(sessions), area_key(settings))
+    return Audience(
+        False, None, active_objectors(sessions), area_key(settings), disclosure_k(settings)
+    )

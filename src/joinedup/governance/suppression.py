@@ -18,8 +18,8 @@ from __future__ import annotations
 SUPPRESSED_BELOW = 8  # counts 1..7 are withheld
 ROUND_TO = 5
 SUPPRESSION_NOTE = (
-    "Counts of 1 to 7 are withheld and other counts rounded to the nearest 5, so that no one "
-    "can be recognised from them; shares are worked out from the rounded counts."
+    "Counts of 1 to 7 are withheld and other counts rounded to the nearest 5, to lower the "
+    "risk that anyone is recognised from them; shares are worked out from the rounded counts."
 )
 
 

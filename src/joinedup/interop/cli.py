@@ -72,6 +72,12 @@ def _write(export: Export, output: Path | None, fmt: str = "csv") -> None:
         output.write_bytes(export.body)
     where = output or "standard output"
     err.print(f"exported {export.rows:,} row(s) to {where} (audited)", highlight=False)
+    if export.withheld:
+        err.print(
+            f"{export.withheld:,} pseudonymised row(s) withheld: still in a group smaller than "
+            "the disclosure threshold after age banding and place generalisation",
+            highlight=False,
+        )
 
 
 def _check_format(fmt: str) -> None:

@@ -8,7 +8,8 @@ get, exactly as on the web, and every export is an audit event naming the user "
   `analytics.published_segments`);
 * case-finding lists: named people in the user's own practices for direct care, else the whole
   area by pseudonym with objectors left out (`governance.audience`, with the register left out
-  by `care.case_finding_audience`);
+  by `care.case_finding_audience`) and made k-anonymous (`governance.disclosure`: age bands,
+  place generalised where a group is small, the residue withheld and counted);
 * one person's record as FHIR: only with a legitimate relationship (`governance.relationships`).
 """
 
@@ -47,6 +48,7 @@ class Export:
     body: bytes
     filename: str
     rows: int
+    withheld: int = 0  # pseudonymised people withheld by disclosure control (k-anonymity)
 
 
 def cli_principal(sessions: sessionmaker[Session], username: str) -> Principal:
@@ -187,6 +189,7 @@ def export_case_finding(
         raise ExportRefused(
             f"{user.username} can export named people only in the practices they work in"
         ) from None
+    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     record_export(
         sessions,
         user,
@@ -197,6 +200,7 @@ def export_case_finding(
             "practice": practice,
             "neighbourhood": neighbourhood,
             "rows": result.total,
+            "withheld": withheld,  # by disclosure control: the export holds rows - withheld
             "identifiable": audience.identifiable,
         },
         channel=CLI,
@@ -204,8 +208,7 @@ def export_case_finding(
     kind = "" if audience.identifiable else "_pseudonymised"
     scope = practice or neighbourhood or ("practices" if audience.identifiable else "area")
     name = f"{list_id}_{scope}{kind}_{result.index_date.isoformat()}.csv"
-    text = cf.csv_text(result, pseudonym_key=audience.pseudonym_key)
-    return Export(text.encode("utf-8"), name, result.total)
+    return Export(text.encode("utf-8"), name, result.total - withheld, withheld)
 
 
 def export_person_fhir(

@@ -9,8 +9,10 @@ Who sees what (information governance, issue 5):
   practice or neighbourhood outside them is refused with **403** (a code the area does not
   have at all is 404). Every view and export is audited; objectors stay on these lists;
 * a user with only ``case_finding.view_pseudonymised`` (commissioner, analyst) sees the whole
-  area with each person as a keyed-hash pseudonym, objectors left out and every count
-  suppressed (`joinedup.governance.suppression`); views and the export are audited too.
+  area with each person as a keyed-hash pseudonym, objectors left out, every count
+  suppressed (`joinedup.governance.suppression`) and the rows k-anonymous (age bands, place
+  generalised, the residue withheld: `joinedup.governance.disclosure`); views and the export
+  are audited too.
 
 Holding both permissions (a manager) means the identifiable view.
 
@@ -167,6 +169,7 @@ def case_finding_csv(
         raise HTTPException(status_code=404, detail=reason)
     audience = _audience(user, sessions, settings)
     result = _run(store, list_id, audience, practice or None, neighbourhood or None, run)
+    text, withheld = cf.published_csv(result, pseudonym_key=audience.pseudonym_key, k=audience.k)
     record_export(
         sessions,
         user,
@@ -176,6 +179,7 @@ def case_finding_csv(
             "list": list_id,
             "scope": _scope(result),
             "rows": result.total,
+            "withheld": withheld,  # by disclosure control: the CSV holds rows - withheld
             "identifiable": audience.identifiable,
         },
     )
@@ -183,11 +187,13 @@ def case_finding_csv(
     kind = "" if audience.identifiable else "_pseudonymised"
     name = f"{list_id}_{scope}{kind}_{result.index_date.isoformat()}.csv"
     return Response(
-        cf.csv_text(result, pseudonym_key=audience.pseudonym_key),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
+            # How many people disclosure control withheld (the page says so in words).
+            "X-Rows-Withheld": str(withheld),
         },
     )
 
@@ -232,6 +238,11 @@ def case_finding_list(
         rows=result.total,
         identifiable=audience.identifiable,
     )
+    disclosed = (
+        None
+        if audience.pseudonym_key is None
+        else cf.disclosed_rows(result.rows, audience.pseudonym_key, audience.k)
+    )
     partial = is_htmx_partial(request)
     query = urlencode(
         {k: v for k, v in (("practice", practice), ("neighbourhood", neighbourhood)) if v}
@@ -241,10 +252,13 @@ def case_finding_list(
     context = {
         "definition": definition,
         "result": result,
-        "rows": cf.page_rows(result, PAGE_ROWS, pseudonym_key=audience.pseudonym_key),
+        "rows": disclosed.rows[:PAGE_ROWS] if disclosed else cf.page_rows(result, PAGE_ROWS),
+        "withheld": disclosed.withheld if disclosed else 0,
+        "csv_rows": len(disclosed.rows) if disclosed else result.total,
+        "k": audience.k,
         "shown_columns": [c for c in result.columns if c.page],
         "page_rows": PAGE_ROWS,
-        "more_rows": result.total > PAGE_ROWS,
+        "more_rows": (len(disclosed.rows) if disclosed else result.total) > PAGE_ROWS,
         "identifiable": audience.identifiable,
         # The person page (their record, and where they join the coordinated care register).
         "can_open_records": audience.identifiable and user.can("record.view"),

@@ -447,7 +447,11 @@ def practice_indicator_people(
         rows=len(people),
         identifiable=audience.identifiable,
     )
-    rows = drilldown.people_rows(store, audience, people[:PAGE_ROWS])
+    if audience.identifiable:
+        rows, withheld = drilldown.people_rows(store, audience, people[:PAGE_ROWS]), 0
+    else:  # the rows shown are k-anonymous by themselves (there is no download)
+        disclosed = drilldown.pseudonymised_people(audience, people[:PAGE_ROWS])
+        rows, withheld = disclosed.rows, disclosed.withheld
     response = templates.TemplateResponse(
         request,
         "commissioning/practices/people.html",
@@ -462,6 +466,8 @@ def practice_indicator_people(
             "count": behind.count,
             "as_of": as_of,
             "more_rows": len(people) > PAGE_ROWS,
+            "withheld": withheld,
+            "k": audience.k,
             "page_rows": PAGE_ROWS,
         },
     )

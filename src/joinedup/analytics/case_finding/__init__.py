@@ -55,10 +55,13 @@ from joinedup.analytics.case_finding.pipeline import (
     run_scores,
 )
 from joinedup.analytics.case_finding.publish import (
+    LIST_QUASI_IDENTIFIERS,
     csv_text,
+    disclosed_rows,
     export_csv,
     page_rows,
     pseudonymised_rows,
+    published_csv,
 )
 from joinedup.analytics.case_finding.rules import (
     PIPELINES,
@@ -79,6 +82,7 @@ __all__ = [
     "AVAILABLE",
     "GP_TABLES",
     "LISTS_FILE",
+    "LIST_QUASI_IDENTIFIERS",
     "PERSON_COLUMNS",
     "PIPELINES",
     "PSEUDONYMISED_COLUMNS",
@@ -100,6 +104,7 @@ __all__ = [
     "UnknownOrganisationError",
     "case_finding_pipeline",
     "csv_text",
+    "disclosed_rows",
     "export_csv",
     "extract_date",
     "format_nhs_number",
@@ -109,6 +114,7 @@ __all__ = [
     "page_rows",
     "population",
     "pseudonymised_rows",
+    "published_csv",
     "run_list",
     "run_scores",
     "unavailable_reason",

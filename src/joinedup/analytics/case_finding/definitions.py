@@ -44,11 +44,12 @@ ROW_COLUMNS = (
 PERSON_COLUMNS = ROW_COLUMNS[:8]
 
 
-#: Columns of a pseudonymised row and CSV: a keyed-hash pseudonym in place of the person, and
-#: no NHS number or date of birth (`joinedup.governance.pseudonyms`).
+#: Columns of a pseudonymised row and CSV: a keyed-hash pseudonym in place of the person, no
+#: NHS number or date of birth (`joinedup.governance.pseudonyms`), and a 5-year age band in
+#: place of the age (`joinedup.governance.disclosure`).
 PSEUDONYMISED_COLUMNS = (
     "pseudonym",
-    *(c for c in ROW_COLUMNS if c not in ("person_id", "nhs_number")),
+    *("age_band" if c == "age" else c for c in ROW_COLUMNS if c not in ("person_id", "nhs_number")),
 )
 
 

@@ -3,8 +3,8 @@
 The service behind the "people behind a count" page: who the practice's count is made of
 (`matrix.people_behind`, at the store's extract date), filtered and shown by the list-audience
 rule of `joinedup.governance.audience` — named (formatted NHS number) only for a user who works
-in the practice, otherwise by keyed-hash pseudonym with objectors left out and the number of
-people suppressed.
+in the practice, otherwise by keyed-hash pseudonym with objectors left out, the number of
+people suppressed and the rows k-anonymous over age band and sex (`joinedup.governance.disclosure`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from joinedup.analytics.variation import matrix as vm
 from joinedup.governance.audience import Audience
+from joinedup.governance.disclosure import Disclosed, QuasiIdentifiers, k_anonymise
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.governance.suppression import suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
@@ -68,17 +69,29 @@ def people_behind_count(
     return PeopleBehind(as_of, audience.identifiable, people)
 
 
+#: On one practice's page the practice is given, so only age and sex can be generalised.
+PRACTICE_QUASI_IDENTIFIERS = QuasiIdentifiers(fixed=("sex",))
+
+
+def pseudonymised_people(audience: Audience, people: list[vm.CountedPerson]) -> Disclosed:
+    """Every person counted, by pseudonym with a 5-year age band, k-anonymous over age band
+    and sex within the practice (`joinedup.governance.disclosure`: the residue withheld)."""
+    assert audience.pseudonym_key is not None  # set for every audience that is not named
+    keys = pseudonyms(audience.pseudonym_key, [p.person_id for p in people])
+    plain = [
+        {"pseudonym": k, "age": p.age, "sex": p.sex, "count": p.count}
+        for k, p in zip(keys, people, strict=True)
+    ]
+    return k_anonymise(plain, PRACTICE_QUASI_IDENTIFIERS, audience.k)
+
+
 def people_rows(
     store: PopulationStore, audience: Audience, people: list[vm.CountedPerson]
 ) -> list[dict[str, Any]]:
-    """One row per person: NHS number for a named audience, else a pseudonym."""
+    """One row per person: NHS number for a named audience, else a pseudonym and an age band
+    (k-anonymous over `people`, people in a small group left out)."""
     if not audience.identifiable:
-        assert audience.pseudonym_key is not None  # set for every audience that is not named
-        keys = pseudonyms(audience.pseudonym_key, [p.person_id for p in people])
-        return [
-            {"pseudonym": k, "age": p.age, "sex": p.sex, "count": p.count}
-            for k, p in zip(keys, people, strict=True)
-        ]
+        return pseudonymised_people(audience, people).rows
     numbers = _nhs_numbers(store, sorted({p.person_id for p in people}))
     return [
         {
