@@ -75,7 +75,8 @@ def _people(store: PopulationStore) -> tuple[str, str, int, int, dt.date]:
         ).fetchall()
     admitted = next(r for r in rows if r[3])
     hood = admitted[1]
-    quiet = next(r for r in rows if r[1] == hood and not r[3] and r[0] != admitted[0])
+    # Both people at one practice, so that a nurse of any other practice is an outsider to both.
+    quiet = next(r for r in rows if r[2] == admitted[2] and not r[3] and r[0] != admitted[0])
     other = next(r[2] for r in rows if r[2] != admitted[2])
     return hood, other, admitted[0], quiet[0], extract
 

@@ -206,7 +206,10 @@ class DirectoryServiceTerm(Base):
         ORUK_ID, ForeignKey("directory_services.id"), index=True
     )
     taxonomy_term_id: Mapped[str] = mapped_column(
-        ORUK_ID, ForeignKey("directory_taxonomy_terms.id"), index=True
+        # Named by hand: the convention's name is longer than PostgreSQL's 63 characters.
+        ORUK_ID,
+        ForeignKey("directory_taxonomy_terms.id", name="fk_directory_service_terms_term"),
+        index=True,
     )
     link_type: Mapped[str | None] = mapped_column(String(50))
 
@@ -221,7 +224,10 @@ class DirectoryServiceAtLocation(Base):
         ORUK_ID, ForeignKey("directory_services.id"), index=True
     )
     location_id: Mapped[str] = mapped_column(
-        ORUK_ID, ForeignKey("directory_locations.id"), index=True
+        # Named by hand: the convention's name is longer than PostgreSQL's 63 characters.
+        ORUK_ID,
+        ForeignKey("directory_locations.id", name="fk_directory_service_at_locations_location"),
+        index=True,
     )
 
     location: Mapped[DirectoryLocation] = relationship()

@@ -279,7 +279,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["location_id"],
             ["directory_locations.id"],
-            name=op.f("fk_directory_service_at_locations_location_id_directory_locations"),
+            name=op.f("fk_directory_service_at_locations_location"),
         ),
         sa.ForeignKeyConstraint(
             ["service_id"],
@@ -312,7 +312,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["taxonomy_term_id"],
             ["directory_taxonomy_terms.id"],
-            name=op.f("fk_directory_service_terms_taxonomy_term_id_directory_taxonomy_terms"),
+            name=op.f("fk_directory_service_terms_term"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_service_terms")),
     )
