@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.store import PopulationStore, StoreError
 
 # --- the registration rule ----------------------------------------------------------------------
@@ -143,8 +144,7 @@ class PersonIdentity:
         return display_name(self.given_name, self.family_name)
 
     def age_on(self, day: dt.date) -> int:
-        before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
-        return day.year - self.date_of_birth.year - int(before_birthday)
+        return age_on(self.date_of_birth, day)
 
 
 def find_person(store: PopulationStore, person_id: int) -> PersonIdentity | None:
@@ -197,6 +197,38 @@ def people_summaries(store: PopulationStore, person_ids: Iterable[int]) -> dict[
         return {}
     frame = _index(store).reindex(ids).dropna(subset=["date_of_birth"])
     return {int(pid): _summary(int(pid), row) for pid, row in frame.iterrows()}
+
+
+@dataclass(frozen=True)
+class PersonLabel:
+    """How a list names a person: name, NHS number and age ("WEBB, Kim (NHS number
+    935 611 4935, aged 91)" as text)."""
+
+    person_id: int
+    name: str | None
+    nhs_number: str  # 3 3 4
+    age: int
+
+    def __str__(self) -> str:
+        details = f"NHS number {self.nhs_number}, aged {self.age}"
+        return f"{self.name} ({details})" if self.name else details
+
+
+def person_labels(
+    store: PopulationStore, person_ids: Iterable[int], on: dt.date
+) -> dict[int, PersonLabel]:
+    """A `PersonLabel` for each of `person_ids` the store knows, aged on `on`."""
+    if not store.exists():
+        return {}
+    return {
+        pid: PersonLabel(pid, s.name, format_nhs_number(s.nhs_number), age_on(s.date_of_birth, on))
+        for pid, s in people_summaries(store, person_ids).items()
+    }
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day`."""
+    return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
 
 
 def search_people(
