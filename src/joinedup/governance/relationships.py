@@ -108,7 +108,9 @@ def break_glass_expiry(
         return _grant_expiry(session, user_id, person_id, now or dt.datetime.now(dt.UTC))
 
 
-def relationship_scope(sessions: sessionmaker[Session], user_id: int) -> tuple[frozenset[str], frozenset[int]]:
+def relationship_scope(
+    sessions: sessionmaker[Session], user_id: int
+) -> tuple[frozenset[str], frozenset[int]]:
     """Whom the user has a legitimate relationship with, break-glass aside: the practices whose
     registered people they may see, and the people whose care team they are on."""
     with sessions() as session:

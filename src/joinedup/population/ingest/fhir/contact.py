@@ -31,7 +31,9 @@ def contact_fields(resource: dict[str, Any], today: dt.date | None = None) -> di
     name = _first_current(resource.get("name"), NAME_USES, today)
     address = _first_current(resource.get("address"), ADDRESS_USES, today)
     phones = [
-        p for p in resource.get("telecom") or [] if isinstance(p, dict) and p.get("system") == "phone"
+        p
+        for p in resource.get("telecom") or []
+        if isinstance(p, dict) and p.get("system") == "phone"
     ]
     phone = _first_current(phones, PHONE_USES, today)
     return {
