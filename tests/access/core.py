@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/case-finding"): CASE_FINDING,
     ("GET", "/case-finding/{list_id}"): CASE_FINDING,
     ("GET", "/case-finding/{list_id}.csv"): CASE_FINDING,
+    ("GET", "/people/search"): RECORD,
     ("GET", "/people/{person_id}/scores"): RECORD,
     ("GET", "/people/{person_id}/break-glass"): BREAK_GLASS,
     ("POST", "/people/{person_id}/break-glass"): BREAK_GLASS,

@@ -168,7 +168,7 @@ def test_a_gp_sees_named_people_of_their_own_practice_only(world: World) -> None
     for row in expected.people()[:10]:
         n = row["nhs_number"]
         assert f'<a href="/people/{row["person_id"]}/scores"' in html
-        assert f">{n[:3]} {n[3:6]} {n[6:]}</a>" in html
+        assert f">{n[:3]} {n[3:6]} {n[6:]}</span>" in html
     (view,) = events(world)
     assert (view.action, view.actor, view.entity_id) == ("view.case_finding_list", gp.actor, LIST)
     assert view.purpose == "direct care"

@@ -258,7 +258,7 @@ def test_a_list_page_shows_its_rule_people_and_counts(
         assert f'data-person="{row["person_id"]}"' in html
         nhs = row["nhs_number"]
         assert f'href="/people/{row["person_id"]}/scores"' in html
-        assert f">{nhs[:3]} {nhs[3:6]} {nhs[6:]}</a>" in html
+        assert f">{nhs[:3]} {nhs[3:6]} {nhs[6:]}</span>" in html
     assert f'data-figure="total">{result.total:,}<' in html
     assert 'href="/case-finding/raised-bp-no-hypertension.csv"' in html
     for tag in re.findall(r"<script\b[^>]*>", html):

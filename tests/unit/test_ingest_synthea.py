@@ -3,6 +3,7 @@ against the bundles independently, eFI deficits found for Synthea's SNOMED CT co
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -77,3 +78,31 @@ SYNTHEA_EFI = {
 @pytest.mark.parametrize(("code", "deficit"), sorted(SYNTHEA_EFI.items()))
 def test_efi_codelists_cover_synthea_concepts(code, deficit):
     assert ("snomed", code) in load_codelist(deficit)
+
+
+def test_synthea_names_addresses_and_phones_come_through(tmp_path, bundles):
+    """Each Patient's official name (exactly as the source gives it), home address and
+    phone reach the patients table, read straight from the bundles for comparison."""
+    settings = Settings.from_env(tmp_path)
+    run_batch(settings, read_fhir(bundles), source="synthea subset")
+    columns = ["nhs_number", "given_name", "family_name", "address_line", "postcode", "phone"]
+    stored = {
+        (r["given_name"], r["family_name"]): r
+        for r in PopulationStore(settings.population_dir).read("patients", columns).to_pylist()
+    }
+    expected = []
+    for path in bundles:
+        for entry in json.loads(path.read_text(encoding="utf-8"))["entry"]:
+            patient = entry["resource"]
+            if patient["resourceType"] == "Patient":
+                expected.append(patient)
+    assert len(stored) == len(expected) == SUBSET
+    for patient in expected:
+        official = next(n for n in patient["name"] if n.get("use") == "official")
+        row = stored[(" ".join(official["given"]), official["family"])]
+        home = patient["address"][0]
+        assert row["address_line"].startswith(f"{home['line'][0]}, {home['city']}")
+        assert row["address_line"].endswith(home["postalCode"])  # a US ZIP is no UK postcode
+        assert row["postcode"] is None
+        phone = next(t["value"] for t in patient["telecom"] if t["system"] == "phone")
+        assert row["phone"] == phone

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care import mdt
 from joinedup.care.mdt_agenda import CARED_FOR_STATES
-from joinedup.care.mdt_people import nhs_labels
+from joinedup.care.mdt_people import list_labels
 from joinedup.care.models import RegisterEntry
 from joinedup.errors import UserError
 from joinedup.governance.models import User, UserOrganisation
@@ -85,7 +85,7 @@ def seed_demo_meetings(
     )
     decisions, actions = _decide(sessions, organiser, detail)
     people = {i.person_id for i in detail.agenda}
-    labels = nhs_labels(PopulationStore(settings.population_dir), people)
+    labels = list_labels(PopulationStore(settings.population_dir), people)
     upcoming_id = mdt.schedule_meeting(
         sessions,
         organiser,

@@ -29,7 +29,7 @@ from joinedup.care.person_record import RunPlace, run_place
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
-from joinedup.population.reads import PersonIdentity, find_person, practices_of
+from joinedup.population.reads import PersonIdentity, find_person, person_labels, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -66,13 +66,11 @@ def visible_people(
     return {p for p in ids if person_access(sessions, principal, p, practices.get(p)).allowed}
 
 
-def nhs_labels(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, str]:
-    """'NHS number 943 476 5919' for each person (how the minutes name people)."""
-    ids = sorted(set(person_ids))
-    if not ids or not store.exists():
-        return {}
-    found = (find_person(store, p) for p in ids)
-    return {p.person_id: f"NHS number {format_nhs_number(p.nhs_number)}" for p in found if p}
+def list_labels(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, str]:
+    """How lists and minutes name each person: "WEBB, Kim (NHS number 935 611 4935, aged
+    91)", aged today."""
+    labels = person_labels(store, person_ids, dt.date.today())
+    return {person_id: str(label) for person_id, label in labels.items()}
 
 
 @dataclass(frozen=True)

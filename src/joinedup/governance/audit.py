@@ -99,6 +99,23 @@ def record_list_view(
     )
 
 
+def record_search(
+    sessions: sessionmaker[Session], principal: Principal, *, kinds: list[str], shown: int
+) -> None:
+    """Record that `principal` searched for a person by `kinds` of key (name, date_of_birth,
+    nhs_number) and is about to see `shown` people. The values typed are never recorded."""
+    _record_alone(
+        sessions,
+        actor=principal.actor,
+        actor_role=principal.role,
+        action="search.people",
+        entity_type="person_search",
+        entity_id="people",
+        purpose=DIRECT_CARE,
+        detail={"kinds": list(kinds), "shown": shown},
+    )
+
+
 def record_export(
     sessions: sessionmaker[Session],
     principal: Principal,

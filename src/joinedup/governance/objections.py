@@ -67,6 +67,19 @@ def active_objectors(sessions: sessionmaker[Session]) -> frozenset[int]:
         )
 
 
+def objections_of(sessions: sessionmaker[Session], person_id: int) -> list[str]:
+    """The kinds of objection in force for one person (`KINDS` keys), in `KINDS` order."""
+    with sessions() as session:
+        kinds = set(
+            session.scalars(
+                select(Objection.kind).where(
+                    Objection.person_id == person_id, Objection.withdrawn_at.is_(None)
+                )
+            )
+        )
+    return [kind for kind in KINDS if kind in kinds]
+
+
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ObjectionError(f"an objection's kind must be one of {', '.join(KINDS)}, not {kind!r}")

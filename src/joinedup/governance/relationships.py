@@ -94,16 +94,44 @@ def person_access(
         )
         if on_team is not None:
             return Access(True, "care_team")
-        expires = session.scalar(
-            select(BreakGlassGrant.expires_at)
-            .where(
-                BreakGlassGrant.person_id == person_id,
-                BreakGlassGrant.user_id == principal.user_id,
-                BreakGlassGrant.expires_at > now,
-            )
-            .order_by(BreakGlassGrant.expires_at.desc())
-            .limit(1)
-        )
+        expires = _grant_expiry(session, principal.user_id, person_id, now)
         if expires is not None:
             return Access(True, "break_glass", expires)
     return Access(False)
+
+
+def break_glass_expiry(
+    sessions: sessionmaker[Session], user_id: int, person_id: int, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When the user's unexpired break-glass grant for the person ends (None: none in force)."""
+    with sessions() as session:
+        return _grant_expiry(session, user_id, person_id, now or dt.datetime.now(dt.UTC))
+
+
+def relationship_scope(
+    sessions: sessionmaker[Session], user_id: int
+) -> tuple[frozenset[str], frozenset[int]]:
+    """Whom the user has a legitimate relationship with, break-glass aside: the practices whose
+    registered people they may see, and the people whose care team they are on."""
+    with sessions() as session:
+        team = session.scalars(
+            select(CareTeamMember.person_id).where(
+                CareTeamMember.user_id == user_id, CareTeamMember.ended_at.is_(None)
+            )
+        )
+        return user_practices(session, user_id), frozenset(team)
+
+
+def _grant_expiry(
+    session: Session, user_id: int, person_id: int, now: dt.datetime
+) -> dt.datetime | None:
+    return session.scalar(
+        select(BreakGlassGrant.expires_at)
+        .where(
+            BreakGlassGrant.person_id == person_id,
+            BreakGlassGrant.user_id == user_id,
+            BreakGlassGrant.expires_at > now,
+        )
+        .order_by(BreakGlassGrant.expires_at.desc())
+        .limit(1)
+    )

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.store import PopulationStore, StoreError
 
 # --- the registration rule ----------------------------------------------------------------------
@@ -130,10 +131,20 @@ class PersonIdentity:
     practice_name: str | None
     neighbourhood_code: str | None
     neighbourhood_name: str | None
+    # Identity for direct care; None where the source carries none (hospital extracts).
+    given_name: str | None = None
+    family_name: str | None = None
+    address_line: str | None = None
+    postcode: str | None = None
+    phone: str | None = None
+
+    @property
+    def display_name(self) -> str | None:
+        """The name as NHS patient banners show it: "SMITH, Jane" (None when unnamed)."""
+        return display_name(self.given_name, self.family_name)
 
     def age_on(self, day: dt.date) -> int:
-        before_birthday = (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day)
-        return day.year - self.date_of_birth.year - int(before_birthday)
+        return age_on(self.date_of_birth, day)
 
 
 def find_person(store: PopulationStore, person_id: int) -> PersonIdentity | None:
@@ -157,6 +168,108 @@ def find_person(store: PopulationStore, person_id: int) -> PersonIdentity | None
         organisation.name if organisation else None,
         neighbourhood.code if neighbourhood else None,
         neighbourhood.name if neighbourhood else None,
+        *(_text_or_none(row[column]) for column in CONTACT_COLUMNS),
+    )
+
+
+def display_name(given: str | None, family: str | None) -> str | None:
+    """FAMILY, Given (the NHS patient banner's order); whichever part is known."""
+    parts = [p for p in ((family or "").upper(), given or "") if p]
+    return ", ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    """One person in a list: enough to recognise them (name, NHS number, date of birth)."""
+
+    person_id: int
+    name: str | None
+    nhs_number: str
+    date_of_birth: dt.date
+    sex: str
+    practice_code: str | None
+
+
+def people_summaries(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, PersonSummary]:
+    """Name, NHS number and date of birth of each of `person_ids` the store knows."""
+    ids = sorted({int(p) for p in person_ids})
+    if not ids:
+        return {}
+    frame = _index(store).reindex(ids).dropna(subset=["date_of_birth"])
+    return {int(pid): _summary(int(pid), row) for pid, row in frame.iterrows()}
+
+
+@dataclass(frozen=True)
+class PersonLabel:
+    """How a list names a person: name, NHS number and age ("WEBB, Kim (NHS number
+    935 611 4935, aged 91)" as text)."""
+
+    person_id: int
+    name: str | None
+    nhs_number: str  # 3 3 4
+    age: int
+
+    def __str__(self) -> str:
+        details = f"NHS number {self.nhs_number}, aged {self.age}"
+        return f"{self.name} ({details})" if self.name else details
+
+
+def person_labels(
+    store: PopulationStore, person_ids: Iterable[int], on: dt.date
+) -> dict[int, PersonLabel]:
+    """A `PersonLabel` for each of `person_ids` the store knows, aged on `on`."""
+    if not store.exists():
+        return {}
+    return {
+        pid: PersonLabel(pid, s.name, format_nhs_number(s.nhs_number), age_on(s.date_of_birth, on))
+        for pid, s in people_summaries(store, person_ids).items()
+    }
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Age in whole years on `day`."""
+    return day.year - born.year - int((day.month, day.day) < (born.month, born.day))
+
+
+def search_people(
+    store: PopulationStore,
+    *,
+    within_practices: Iterable[str],
+    within_people: Iterable[int] = (),
+    family_name: str = "",
+    given_name: str = "",
+    date_of_birth: dt.date | None = None,
+    nhs_number: str = "",
+    limit: int = 50,
+) -> list[PersonSummary]:
+    """People registered at `within_practices` or among `within_people` who match every key
+    given: names as a case-insensitive prefix, date of birth and NHS number exactly. Ordered by
+    name; at most `limit`. The caller decides the scope (the user's relationships)."""
+    frame = _index(store)
+    scope = frame["practice_code"].isin(list(within_practices)) | frame.index.isin(
+        np.fromiter((int(p) for p in within_people), dtype=np.int64)
+    )
+    found = frame[scope]
+    for column, prefix in (("family_name", family_name), ("given_name", given_name)):
+        if prefix.strip():
+            names = found[column].fillna("").str.casefold()
+            found = found[names.str.startswith(prefix.strip().casefold())]
+    if date_of_birth is not None:
+        found = found[found["date_of_birth"] == pd.Timestamp(date_of_birth)]
+    if nhs_number:
+        found = found[found["nhs_number"] == nhs_number]
+    found = found.sort_values(["family_name", "given_name", "date_of_birth"], na_position="last")
+    return [_summary(int(pid), row) for pid, row in found.head(limit).iterrows()]
+
+
+def _summary(person_id: int, row: pd.Series) -> PersonSummary:
+    return PersonSummary(
+        person_id,
+        display_name(_text_or_none(row["given_name"]), _text_or_none(row["family_name"])),
+        str(row["nhs_number"]),
+        _as_date(row["date_of_birth"]),  # type: ignore[arg-type]
+        str(row["sex"]),
+        _text_or_none(row["practice_code"]),
     )
 
 
@@ -229,6 +342,8 @@ def registered_person_ids(store: PopulationStore) -> np.ndarray:
 
 
 IDENTITY_COLUMNS = ("person_id", "nhs_number", "date_of_birth", "sex", "date_of_death")
+#: Optional identity for direct care (absent from stores written before it, or null).
+CONTACT_COLUMNS = ("given_name", "family_name", "address_line", "postcode", "phone")
 
 
 def _index(store: PopulationStore) -> pd.DataFrame:
@@ -255,10 +370,14 @@ def _identities(root: str, patients: int, registrations: int, on: dt.date) -> pd
         registered = registered_population(
             con.read_parquet(store.path("registrations")), everyone, on
         ).select("person_id", "practice_code")
+        contact = {
+            c: everyone[c] if c in everyone.columns else ibis.null("string")
+            for c in CONTACT_COLUMNS
+        }
         frame = (
-            everyone.select(*IDENTITY_COLUMNS)
+            everyone.select(*IDENTITY_COLUMNS, **contact)
             .left_join(registered, "person_id")
-            .select(*IDENTITY_COLUMNS, "practice_code")
+            .select(*IDENTITY_COLUMNS, *CONTACT_COLUMNS, "practice_code")
             .to_pandas()
         )
     finally:

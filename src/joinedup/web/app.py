@@ -38,6 +38,7 @@ from joinedup.web import (
     mdt,
     pages,
     people,
+    person_search,
     register,
     scores,
     stratification,
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(case_finding.router)
     app.include_router(stratification.router)
     app.include_router(scores.router)
+    app.include_router(person_search.router)  # before /people/{person_id}
     app.include_router(people.router)
     app.include_router(consent.router)
     app.include_router(governance_pages.router)

@@ -37,6 +37,7 @@ from joinedup.care.register import register_members
 from joinedup.governance.audit import record_export, record_list_view
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
+from joinedup.population.reads import people_summaries
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.dependencies import (
@@ -249,10 +250,12 @@ def case_finding_list(
     )
     list_url = request.url_for("case_finding_list", list_id=list_id).path
     csv_url = request.url_for("case_finding_csv", list_id=list_id).path
+    rows = disclosed.rows[:PAGE_ROWS] if disclosed else cf.page_rows(result, PAGE_ROWS)
     context = {
         "definition": definition,
         "result": result,
-        "rows": disclosed.rows[:PAGE_ROWS] if disclosed else cf.page_rows(result, PAGE_ROWS),
+        "rows": rows,
+        "names": _names(store, rows) if audience.identifiable else {},
         "withheld": disclosed.withheld if disclosed else 0,
         "csv_rows": len(disclosed.rows) if disclosed else result.total,
         "k": audience.k,
@@ -283,6 +286,12 @@ def case_finding_list(
     if partial:
         response.headers["HX-Push-Url"] = list_url + ("?" + query if query else "")
     return response
+
+
+def _names(store: PopulationStore, rows: list[dict[str, Any]]) -> dict[int, str | None]:
+    """Each shown person's name (FAMILY, Given) for an identifiable list."""
+    people = people_summaries(store, (row["person_id"] for row in rows))
+    return {person_id: summary.name for person_id, summary in people.items()}
 
 
 def _scope_name(result: cf.CaseFindingResult, audience: CaseFindingAudience) -> str:

@@ -34,7 +34,7 @@ from joinedup.care.actions import (
 )
 from joinedup.care.mdt_people import (
     is_attendee,
-    nhs_labels,
+    list_labels,
     person_summary,
     visible_people,
 )
@@ -227,7 +227,7 @@ def _meeting_page(
         identifiable=True,
     )
     may_run = meetings.may_run_meeting(sessions, user, detail.meeting.id)
-    labels = nhs_labels(store, [i.person_id for i in shown])
+    labels = list_labels(store, [i.person_id for i in shown])
     return templates.TemplateResponse(
         request,
         "mdt/meeting.html",
@@ -333,7 +333,7 @@ def close(
     def write() -> None:
         detail = _meeting_or_404(sessions, meeting_id)
         people = {i.person_id for i in detail.agenda} | {a.person_id for a in detail.carried_in}
-        meetings.close_meeting(sessions, user, meeting_id, people=nhs_labels(store, people))
+        meetings.close_meeting(sessions, user, meeting_id, people=list_labels(store, people))
 
     return _meeting_write(request, user, sessions, store, meeting_id, write, "closed")
 
@@ -589,7 +589,7 @@ def _action_page(
         what="care_action",
         detail={"action_id": action_id},
     )
-    labels = nhs_labels(store, [action.person_id])
+    labels = list_labels(store, [action.person_id])
     return templates.TemplateResponse(
         request,
         "mdt/action.html",

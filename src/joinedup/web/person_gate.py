@@ -59,6 +59,8 @@ T = TypeVar("T")
 NO_STORE = {"Cache-Control": "no-store"}
 #: Left on ``request.state`` by the gate: the response shows (or concerns) a named person.
 IDENTIFIABLE = "identifiable_person"
+#: Left on ``request.state`` by the gate: the `OpenedPerson` (every person page's banner).
+OPENED = "opened_person"
 NOT_FOUND = "There is no person with that number."
 NO_RELATIONSHIP = (
     "You have no legitimate relationship with this person: they are not registered where you "
@@ -235,6 +237,7 @@ def person_gate(
         if not verdict.allowed:
             raise GateAnswer(answers.refused(request, user, person_id, verdict, subject))
         opened = OpenedPerson(person, verdict.access, verdict.basis, user, sessions)
+        setattr(request.state, OPENED, opened)  # the layout's patient banner shows this person
         if what is not None:
             opened.record_view(what, _audit_detail(request, verdict, asked))
         return opened

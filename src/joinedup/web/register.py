@@ -21,7 +21,7 @@ from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
 from joinedup.care.coverage import list_coverage
-from joinedup.care.mdt_people import nhs_labels
+from joinedup.care.mdt_people import list_labels
 from joinedup.care.models import NAMED_PROFESSIONAL_ROLES, REGISTER_SOURCES, REGISTER_STATES
 from joinedup.care.named_professionals import (
     PROFESSIONAL_LABELS,
@@ -100,6 +100,7 @@ def register_list(
     request: Request,
     user: Viewer,
     sessions: Sessions,
+    store: Store,
     status: str = "",
     practice: str = "",
 ) -> Response:
@@ -128,6 +129,7 @@ def register_list(
         {
             "page_title": "Coordinated care register",
             "entries": entries,
+            "names": list_labels(store, [e.person_id for e in entries]),
             "states": [(s, reg.STATE_LABELS[s]) for s in REGISTER_STATES],
             "status": status,
             "practice": practice,
@@ -301,7 +303,7 @@ def person_page(
         request,
         "care/person.html",
         {
-            "page_title": f"Person {person_id}",
+            "page_title": "Care record",
             "person": person,
             "nhs_number": format_nhs_number(person.nhs_number),
             "age": person.age_on(as_of),
@@ -354,7 +356,7 @@ def worklist_page(
             "work": work,
             "labels": PROFESSIONAL_LABELS,
             # By NHS number, as every other page names people (the person id means nothing).
-            "names": nhs_labels(store, work.people),
+            "names": list_labels(store, work.people),
         },
     )
 

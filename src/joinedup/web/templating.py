@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 
 from joinedup import __version__
+from joinedup.care.banner import PatientBanner, patient_banner
 from joinedup.web import formatting
 from joinedup.web.charts import bar_chart
 from joinedup.web.navigation import current_area, visible_areas
@@ -27,6 +29,17 @@ def _page_context(request: Request) -> dict[str, Any]:
     def page_url(name: str, /, **params: Any) -> str:
         return request.url_for(name, **params).path
 
+    def banner() -> PatientBanner | None:
+        """The patient banner of the person the gate opened (None on other pages)."""
+        opened = getattr(request.state, "opened_person", None)  # person_gate.OPENED
+        if opened is None:
+            return None
+        if not hasattr(request.state, "patient_banner"):
+            request.state.patient_banner = patient_banner(
+                opened.sessions, opened.person, opened.user.user_id, date.today()
+            )
+        return request.state.patient_banner  # type: ignore[no-any-return]
+
     principal = getattr(request.state, "principal", None)
     # Signed out, the header shows no areas; signed in, only those the role may open.
     areas = visible_areas(principal.can, request.app.state.areas) if principal else []
@@ -35,6 +48,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "current_area": current_area(request.url.path, areas),
         "static_url": static_url,
         "page_url": page_url,
+        "patient_banner": banner,
         "version": __version__,
         # The signed-in user (or None), for the header only: pages decide what to show from
         # the permission booleans their route passes, never from the role.

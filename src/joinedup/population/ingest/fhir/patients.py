@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from joinedup.population.ingest.fhir.contact import contact_fields
 from joinedup.population.ingest.fhir.datatypes import (
     FieldError,
     codings,
@@ -116,6 +117,7 @@ def map_patient(links: Links, resource: dict[str, Any], label: str, location: st
             "housebound": False,
             "carer": False,
             "date_of_death": death,
+            **contact_fields(resource),
             "_version": version_of(resource),
         },
         location,
