@@ -170,7 +170,9 @@ class WardAlert(Base):
             name="action_taken",
         ),
         CheckConstraint("version >= 1", name="version_positive"),
-        UniqueConstraint("admission_id", "rule_id", "raised_at", name="uq_ward_alerts_admission_rule_raised"),
+        UniqueConstraint(
+            "admission_id", "rule_id", "raised_at", name="uq_ward_alerts_admission_rule_raised"
+        ),
         Index("ix_ward_alerts_state_due", "state", "due_by"),
     )
 
