@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,7 +50,7 @@ from joinedup.neighbourhood.models import (
 )
 from joinedup.population.reads import PersonIdentity
 
-WRITE_PERMISSION = "care.write"
+WRITE_PERMISSION = "ward.use"
 WARD_ORG_TYPES = ("neighbourhood", "hub", "pcn")
 REASON_MAX = 500
 READMISSION_WINDOW = dt.timedelta(days=30)
@@ -699,3 +700,122 @@ def is_readmission(stay: WardAdmission, everyone: Iterable[WardAdmission]) -> bo
         and dt.timedelta(0) <= stay.admitted_at - other.discharged_at <= READMISSION_WINDOW
         for other in everyone
     )
+
+
+# --- the board ---
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One patient on the board: their latest set, its trend, missed readings, open alerts."""
+
+    admission_id: int
+    person_id: int
+    pathway: str
+    admitted_at: dt.datetime
+    expected_stay_days: int
+    latest_at: dt.datetime | None
+    latest: news2.News2Result | None
+    #: "up", "down", "same" against the previous complete set; None without two complete sets.
+    trend: str | None
+    missed_readings: int
+    open_alerts: int
+    overdue_alerts: int
+
+
+def board(sessions: sessionmaker[Session], ward_id: int, now: dt.datetime) -> list[BoardRow]:
+    """The ward's open admissions, those with the most urgent open alerts first."""
+    with sessions() as session:
+        stays = _open_admissions(session, ward_id)
+        ids = [s.id for s in stays]
+        sets = _recent_sets(session, ids)
+        alert_rows = session.execute(
+            select(WardAlert.admission_id, WardAlert.rule_id, WardAlert.due_by).where(
+                WardAlert.admission_id.in_(ids), WardAlert.state != "closed"
+            )
+        ).all()
+    rows = [_board_row(stay, sets.get(stay.id, []), alert_rows, now) for stay in stays]
+    return sorted(rows, key=lambda r: (-r.overdue_alerts, -r.open_alerts, -_urgency(r)))
+
+
+def _recent_sets(session: Session, admission_ids: list[int]) -> dict[int, list[ReadingSet]]:
+    """Each admission's sets, newest first (the board reads the latest and the trend)."""
+    found: dict[int, list[ReadingSet]] = {}
+    if not admission_ids:
+        return found
+    for row in session.scalars(
+        select(ReadingSet)
+        .where(ReadingSet.admission_id.in_(admission_ids))
+        .order_by(ReadingSet.admission_id, ReadingSet.taken_at.desc())
+    ):
+        found.setdefault(row.admission_id, []).append(row)
+    return found
+
+
+def _board_row(
+    stay: WardAdmission, sets: list[ReadingSet], alert_rows: Sequence[Any], now: dt.datetime
+) -> BoardRow:
+    mine = [a for a in alert_rows if a.admission_id == stay.id]
+    complete = [s.news2_total for s in sets if s.news2_total is not None]
+    trend = None
+    if len(complete) >= 2:
+        trend = (
+            "up" if complete[0] > complete[1] else "down" if complete[0] < complete[1] else "same"
+        )
+    return BoardRow(
+        admission_id=stay.id,
+        person_id=stay.person_id,
+        pathway=stay.pathway,
+        admitted_at=stay.admitted_at,
+        expected_stay_days=stay.expected_stay_days,
+        latest_at=sets[0].taken_at if sets else None,
+        latest=stored_result(sets[0]) if sets else None,
+        trend=trend,
+        missed_readings=sum(1 for a in mine if a.rule_id == "missed-reading"),
+        open_alerts=len(mine),
+        overdue_alerts=sum(1 for a in mine if a.due_by < now),
+    )
+
+
+def _urgency(row: BoardRow) -> int:
+    if row.latest is None:
+        return -1
+    return row.latest.total if row.latest.total is not None else row.latest.partial_sum
+
+
+def admission_of(sessions: sessionmaker[Session], person_id: int) -> WardAdmission | None:
+    """The person's open admission, or else their latest one; None if never admitted."""
+    with sessions() as session:
+        return session.scalars(
+            select(WardAdmission)
+            .where(WardAdmission.person_id == person_id)
+            .order_by(WardAdmission.discharged_at.is_not(None), WardAdmission.admitted_at.desc())
+            .limit(1)
+        ).first()
+
+
+def chart_sets(sessions: sessionmaker[Session], admission_id: int) -> list[ReadingSet]:
+    with sessions() as session:
+        return reading_sets(session, admission_id)
+
+
+def ward_of_admission(sessions: sessionmaker[Session], admission_id: int) -> int:
+    with sessions() as session:
+        ward_id = session.scalar(
+            select(WardAdmission.ward_id).where(WardAdmission.id == admission_id)
+        )
+    if ward_id is None:
+        raise WardNotFound("such admission")
+    return int(ward_id)
+
+
+def ward_organisations(sessions: sessionmaker[Session]) -> list[Organisation]:
+    """The neighbourhoods and hubs a ward may belong to."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Organisation)
+                .where(Organisation.org_type.in_(WARD_ORG_TYPES), Organisation.active.is_(True))
+                .order_by(Organisation.name)
+            )
+        )
