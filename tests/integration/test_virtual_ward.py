@@ -306,3 +306,20 @@ def test_discharge_needs_closed_alerts_and_readmission_is_counted(vw: Ward) -> N
     assert measures.occupancy == pytest.approx(measures.bed_days / 40)
     assert 1.9 < measures.bed_days < 2.1
     assert again != admission
+
+
+def test_the_board_shows_latest_set_trend_and_open_alerts_most_urgent_first(vw: Ward) -> None:
+    calm_person = vw.admit(11)
+    worse_person = vw.admit(12)
+    vw.read(calm_person, CALM, 1)
+    vw.read(worse_person, CALM, 1)
+    vw.read(worse_person, UNWELL, 60)
+    home_kit = Observations(None, 96, False, 130, 80, None, 37.0)
+    vw.read(calm_person, home_kit, 120)  # incomplete: latest, but no trend from it
+    rows = ward.board(vw.sessions, vw.ward_id, dt.datetime.now(dt.UTC))
+    assert [r.admission_id for r in rows] == [worse_person, calm_person]
+    worse, calm = rows
+    assert worse.latest is not None and worse.latest.total == 8 and worse.trend == "up"
+    assert worse.open_alerts == 1
+    assert calm.latest is not None and calm.latest.total is None and calm.trend is None
+    assert calm.open_alerts == 0

@@ -728,49 +728,88 @@ def board(sessions: sessionmaker[Session], ward_id: int, now: dt.datetime) -> li
     with sessions() as session:
         stays = _open_admissions(session, ward_id)
         ids = [s.id for s in stays]
-        sets = _recent_sets(session, ids)
+        latest = _latest_sets(session, ids)
+        totals = _last_two_totals(session, ids)
         alert_rows = session.execute(
             select(WardAlert.admission_id, WardAlert.rule_id, WardAlert.due_by).where(
                 WardAlert.admission_id.in_(ids), WardAlert.state != "closed"
             )
         ).all()
-    rows = [_board_row(stay, sets.get(stay.id, []), alert_rows, now) for stay in stays]
+    by_admission: dict[int, list[Any]] = {}
+    for alert in alert_rows:
+        by_admission.setdefault(alert.admission_id, []).append(alert)
+    rows = [
+        _board_row(
+            stay, latest.get(stay.id), totals.get(stay.id, []), by_admission.get(stay.id, []), now
+        )
+        for stay in stays
+    ]
     return sorted(rows, key=lambda r: (-r.overdue_alerts, -r.open_alerts, -_urgency(r)))
 
 
-def _recent_sets(session: Session, admission_ids: list[int]) -> dict[int, list[ReadingSet]]:
-    """Each admission's sets, newest first (the board reads the latest and the trend)."""
-    found: dict[int, list[ReadingSet]] = {}
+def _latest_sets(session: Session, admission_ids: list[int]) -> dict[int, ReadingSet]:
+    """Each admission's latest set, by one windowed query (the board needs no more of them)."""
     if not admission_ids:
-        return found
-    for row in session.scalars(
-        select(ReadingSet)
-        .where(ReadingSet.admission_id.in_(admission_ids))
-        .order_by(ReadingSet.admission_id, ReadingSet.taken_at.desc())
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=ReadingSet.admission_id, order_by=ReadingSet.taken_at.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(ReadingSet.id, rank).where(ReadingSet.admission_id.in_(admission_ids)).subquery()
+    )
+    latest = session.scalars(
+        select(ReadingSet).join(ranked, ranked.c.id == ReadingSet.id).where(ranked.c.rank == 1)
+    )
+    return {row.admission_id: row for row in latest}
+
+
+def _last_two_totals(session: Session, admission_ids: list[int]) -> dict[int, list[int]]:
+    """Each admission's two latest complete NEWS2 totals, newest first (for the trend)."""
+    if not admission_ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=ReadingSet.admission_id, order_by=ReadingSet.taken_at.desc())
+        .label("rank")
+    )
+    ranked = (
+        select(ReadingSet.admission_id, ReadingSet.news2_total, rank)
+        .where(ReadingSet.admission_id.in_(admission_ids), ReadingSet.news2_total.is_not(None))
+        .subquery()
+    )
+    totals: dict[int, list[int]] = {}
+    for admission_id, total, _ in session.execute(
+        select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.admission_id, ranked.c.rank)
     ):
-        found.setdefault(row.admission_id, []).append(row)
-    return found
+        totals.setdefault(admission_id, []).append(total)
+    return totals
+
+
+def _trend(totals: list[int]) -> str | None:
+    if len(totals) < 2:
+        return None
+    return "up" if totals[0] > totals[1] else "down" if totals[0] < totals[1] else "same"
 
 
 def _board_row(
-    stay: WardAdmission, sets: list[ReadingSet], alert_rows: Sequence[Any], now: dt.datetime
+    stay: WardAdmission,
+    latest: ReadingSet | None,
+    totals: list[int],
+    alert_rows: Sequence[Any],
+    now: dt.datetime,
 ) -> BoardRow:
-    mine = [a for a in alert_rows if a.admission_id == stay.id]
-    complete = [s.news2_total for s in sets if s.news2_total is not None]
-    trend = None
-    if len(complete) >= 2:
-        trend = (
-            "up" if complete[0] > complete[1] else "down" if complete[0] < complete[1] else "same"
-        )
+    mine = alert_rows  # this admission's open alerts
     return BoardRow(
         admission_id=stay.id,
         person_id=stay.person_id,
         pathway=stay.pathway,
         admitted_at=stay.admitted_at,
         expected_stay_days=stay.expected_stay_days,
-        latest_at=sets[0].taken_at if sets else None,
-        latest=stored_result(sets[0]) if sets else None,
-        trend=trend,
+        latest_at=latest.taken_at if latest else None,
+        latest=stored_result(latest) if latest else None,
+        trend=_trend(totals),
         missed_readings=sum(1 for a in mine if a.rule_id == "missed-reading"),
         open_alerts=len(mine),
         overdue_alerts=sum(1 for a in mine if a.due_by < now),
