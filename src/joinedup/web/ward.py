@@ -19,7 +19,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from joinedup.care.mdt_people import nhs_labels
 from joinedup.errors import UserError
@@ -42,7 +42,7 @@ from joinedup.web.person_gate import IDENTIFIABLE, OpenedPerson, person_gate
 from joinedup.web.templating import templates
 from joinedup.web.ward_chart import news2_chart
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Opened = OpenedPerson[Access]
 PERMISSIONS = (service.WRITE_PERMISSION,)
 MEASURE_DAYS = 30
