@@ -147,6 +147,8 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "area_code": "SYNN01",
         "element_id": "A1",
         "appointment_id": "1",
+        "ward_id": "1",
+        "alert_id": "1",
     }
 
 

@@ -43,6 +43,7 @@ from joinedup.web import (
     scores,
     stratification,
     variation,
+    ward,
     workforce,
 )
 from joinedup.web.health import default_health_checks
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(governance_pages.router)
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
+    app.include_router(ward.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)

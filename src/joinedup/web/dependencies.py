@@ -59,6 +59,8 @@ AggregateViewer = Annotated[Principal, Depends(require("population.view_aggregat
 AggregateExporter = Annotated[Principal, Depends(require("aggregates.export"))]
 DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
 AppointmentBooker = Annotated[Principal, Depends(require("appointments.book"))]
+#: The virtual ward: board, alert queue, readings, admission and discharge.
+WardUser = Annotated[Principal, Depends(require("ward.use"))]
 Auditor = Annotated[Principal, Depends(require("audit.view"))]
 BreakGlassReviewer = Annotated[Principal, Depends(require("break_glass.review"))]
 GovernanceUser = Annotated[

@@ -81,6 +81,7 @@ AREAS: tuple[Area, ...] = (
         "Neighbourhood",
         "/neighbourhood",
         "The virtual ward with NEWS2 and escalation, caseloads and a day's home-visit route.",
+        permission="ward.use",
     ),
     Area(
         "Access",
