@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from joinedup.governance.person_search import SearchError, find_people, person_query
 from joinedup.population.nhs_numbers import format_nhs_number
@@ -14,7 +14,7 @@ from joinedup.population.reads import age_on, organisation_names
 from joinedup.web.dependencies import Sessions, Store, Viewer
 from joinedup.web.templating import templates
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 @router.get("/people/search", name="person_search")

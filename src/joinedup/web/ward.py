@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from joinedup.care.mdt_people import nhs_labels
+from joinedup.care.mdt_people import list_labels
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.relationships import Access
@@ -134,7 +134,7 @@ def _board_context(
     return {
         "ward": ward,
         "rows": rows,
-        "labels": nhs_labels(store, [r.person_id for r in rows]),
+        "labels": list_labels(store, [r.person_id for r in rows]),
         "responses": news2.RESPONSES,
     }
 
@@ -192,7 +192,7 @@ def alerts_page(
         user,
         ward=ward,
         queue=queue,
-        labels=nhs_labels(store, [a.person_id for a in queue]),
+        labels=list_labels(store, [a.person_id for a in queue]),
         now=dt.datetime.now(dt.UTC),
         actions=ACTIONS_TAKEN,
         error=error,
