@@ -400,6 +400,28 @@ def test_the_pages_refuse_without_consent_and_say_why(world: World) -> None:
     assert len(events(world)) == before  # nothing shown, nothing audited, nothing saved
 
 
+def test_the_person_page_offers_the_plan_only_when_allowed_and_consent_in_place(
+    world: World,
+) -> None:
+    person = person_at(world, world.practices[0])
+    coordinator = client_as(world, add_user(world, "care_coordinator", (world.neighbourhood,)))
+    page = coordinator.get(f"/people/{person}").text
+    assert "Start the care plan" not in page  # the plan's route would answer 403
+    assert coordinator.get(f"/people/{person}/care-plan").status_code == 403
+    assert 'id="plan-consent"' in page
+
+    recorded = coordinator.post(
+        f"/people/{person}/consent",
+        data={"csrf_token": CSRF_TOKEN, "action": "consent", "decision": "given", "then": "person"},
+        follow_redirects=False,
+    )
+    assert recorded.status_code == 303
+    assert recorded.headers["location"].startswith(f"/people/{person}?notice=")
+    page = coordinator.get(f"/people/{person}").text
+    assert "Start the care plan" in page and 'id="plan-consent"' not in page
+    assert coordinator.get(f"/people/{person}/care-plan/edit").status_code == 200
+
+
 # --- the pages -----------------------------------------------------------------------------------
 
 

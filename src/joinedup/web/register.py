@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
+from joinedup.care.care_plan import plan_access
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
 from joinedup.care.coverage import list_coverage
 from joinedup.care.mdt_people import nhs_labels
@@ -305,6 +306,8 @@ def person_page(
             "team": care_team(sessions, person_id),
             "consent": current_consent(sessions, person_id),
             "plan": plan_summary(sessions, person_id),
+            # The care plan's own sharing rule, so the page offers only what its routes allow.
+            "plan_access": plan_access(sessions, user, person_id, person.practice_code),
             "actions": open_actions_of(sessions, person_id),
             "today": dt.date.today(),
             "can_write": user.can("care.write"),
