@@ -34,7 +34,7 @@ from joinedup.care.named_professionals import (
     named_professional_history,
 )
 from joinedup.care.person_record import open_actions_of, person_record, plan_summary
-from joinedup.care.worklist import worklist
+from joinedup.care.worklist import ACTION_GROUPS, worklist
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.consent import current_consent
@@ -344,6 +344,7 @@ def worklist_page(
         {
             "page_title": "My worklist",
             "work": work,
+            "action_groups": ACTION_GROUPS,
             "labels": PROFESSIONAL_LABELS,
             # By NHS number, as every other page names people (the person id means nothing).
             "names": nhs_labels(store, work.people),
