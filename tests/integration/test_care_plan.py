@@ -191,6 +191,63 @@ def test_a_second_first_save_is_a_conflict_not_a_second_plan(world: World) -> No
     assert plan_rows(world) == (1, 1)
 
 
+def test_two_users_changing_different_fields_both_keep_their_change(world: World) -> None:
+    mine = world.practices[0]
+    nurse, gp = add_user(world, "nurse", (mine,)), add_user(world, "gp", (mine,))
+    person = person_at(world, mine)
+    start = plans.save_plan(world.sessions, nurse, person, content(), base_version=0).content
+    housing = start.needs.model_copy(update={"housing": "Stairs are hard"})
+    theirs = start.model_copy(update={"needs": housing, "goals": []})  # and removes the goal
+    plans.save_plan(world.sessions, nurse, person, theirs, base_version=1)
+
+    new_goal = plans.Goal(id="g2", description="Cook one meal a day")
+    actions = [
+        start.actions[0].model_copy(update={"due_on": dt.date(2027, 3, 1)}),
+        *start.actions[1:],
+    ]
+    me = start.model_copy(
+        update={"what_matters": "Seeing my grandchildren", "actions": actions,
+                "goals": [*start.goals, new_goal]}
+    )  # fmt: skip
+    saved = plans.save_plan(world.sessions, gp, person, me, base_version=1)
+
+    assert saved.version == 3
+    got = saved.content
+    assert got.needs.housing == "Stairs are hard"  # theirs
+    assert got.what_matters == "Seeing my grandchildren"  # mine
+    assert [g.id for g in got.goals] == ["g2"]  # their removal and my addition
+    assert got.actions[0].due_on == dt.date(2027, 3, 1) and len(got.actions) == 2
+    assert actions_of(world, person)["Falls assessment"].due_on == dt.date(2027, 3, 1)
+    assert events(world, "care_plan.save")[-1].detail["merged_with_version"] == 2
+
+
+def test_two_users_changing_one_field_lose_nothing_without_a_choice(world: World) -> None:
+    mine = world.practices[0]
+    nurse, gp = add_user(world, "nurse", (mine,)), add_user(world, "gp", (mine,))
+    person = person_at(world, mine)
+    plans.save_plan(world.sessions, nurse, person, content(), base_version=0)
+    plans.save_plan(world.sessions, nurse, person, content("Theirs", goals=[]), base_version=1)
+    before = plan_rows(world)
+
+    with pytest.raises(plans.PlanChangedMeanwhile) as caught:
+        plans.save_plan(world.sessions, gp, person, content("Mine"), base_version=1)
+    assert [(c.key, c.mine, c.theirs) for c in caught.value.conflicts] == [
+        ("what_matters", "Mine", "Theirs")
+    ]
+    assert plan_rows(world) == before  # nothing saved
+
+    # A choice made against an older version than the one now saved is not applied.
+    with pytest.raises(plans.PlanChangedMeanwhile):
+        plans.save_plan(world.sessions, gp, person, content("Mine"), base_version=1,
+                        resolutions={"what_matters": "mine"}, resolved_against=1)  # fmt: skip
+    assert plan_rows(world) == before
+
+    saved = plans.save_plan(world.sessions, gp, person, content("Mine"), base_version=1,
+                            resolutions={"what_matters": "mine"}, resolved_against=2)  # fmt: skip
+    assert saved.content.what_matters == "Mine"  # the explicit choice
+    assert saved.content.goals == []  # their removal of the goal, which I did not touch
+
+
 # --- tracked actions ----------------------------------------------------------------------------
 
 
@@ -343,12 +400,35 @@ def test_the_pages_refuse_without_consent_and_say_why(world: World) -> None:
     assert len(events(world)) == before  # nothing shown, nothing audited, nothing saved
 
 
+def test_the_person_page_offers_the_plan_only_when_allowed_and_consent_in_place(
+    world: World,
+) -> None:
+    person = person_at(world, world.practices[0])
+    coordinator = client_as(world, add_user(world, "care_coordinator", (world.neighbourhood,)))
+    page = coordinator.get(f"/people/{person}").text
+    assert "Start the care plan" not in page  # the plan's route would answer 403
+    assert coordinator.get(f"/people/{person}/care-plan").status_code == 403
+    assert 'id="plan-consent"' in page
+
+    recorded = coordinator.post(
+        f"/people/{person}/consent",
+        data={"csrf_token": CSRF_TOKEN, "action": "consent", "decision": "given", "then": "person"},
+        follow_redirects=False,
+    )
+    assert recorded.status_code == 303
+    assert recorded.headers["location"].startswith(f"/people/{person}?notice=")
+    page = coordinator.get(f"/people/{person}").text
+    assert "Start the care plan" in page and 'id="plan-consent"' not in page
+    assert coordinator.get(f"/people/{person}/care-plan/edit").status_code == 200
+
+
 # --- the pages -----------------------------------------------------------------------------------
 
 
 def form_of(html: str) -> dict[str, str]:
     """The plan form's fields as the browser would send them (text, hidden, select, textarea)."""
     fields: dict[str, str] = {}
+    html = re.sub(r'<input[^>]*type="radio"[^>]*>', "", html)  # none is chosen on arrival
     for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
         fields[name] = str(value)
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>([^<]*)</textarea>', html):
@@ -381,7 +461,8 @@ def test_writing_a_plan_through_the_pages_and_a_conflict(world: World) -> None:
     assert str(escape(HOSTILE)) in view.text and HOSTILE not in view.text
     assert 'data-version="1"' in view.text and "Walk to the shop" in view.text
 
-    # Both open the form at version 1; Alice saves first, Bob's save then conflicts.
+    # Both open the form at version 1; Alice saves first, then Bob, who changed another field:
+    # the two saves merge and both changes are kept.
     alice_form, bob_form = (
         form_of(alice.get(f"{base}/edit").text),
         form_of(bob.get(f"{base}/edit").text),
@@ -389,28 +470,50 @@ def test_writing_a_plan_through_the_pages_and_a_conflict(world: World) -> None:
     alice_form["what_matters"] = "Alice's words"
     assert alice.post(f"{base}/edit", data=alice_form, follow_redirects=False).status_code == 303
     bob_form["goal-0-target"] = "Twice a week, typed by Bob"
-    conflict = bob.post(f"{base}/edit", data=bob_form, follow_redirects=False)
+    merged = bob.post(f"{base}/edit", data=bob_form, follow_redirects=False)
 
-    assert conflict.status_code == 409
-    html = conflict.text
-    assert "data-changed-by>alice<" in html and 'id="side-by-side"' in html
-    assert "Twice a week, typed by Bob" in html  # what Bob typed is kept
-    assert 'name="base_version" value="2"' in html  # saving again is a choice after review
-    assert "Alice&#39;s words" in html  # their version, shown side by side
-    assert plans.current_plan(world.sessions, person).version == 2  # type: ignore[union-attr]
-
-    again = bob.post(f"{base}/edit", data=form_of(html), follow_redirects=False)
-    assert again.status_code == 303
+    assert merged.status_code == 303
+    assert merged.headers["location"] == f"{base}?saved=3&merged=1"
+    assert 'id="merged"' in bob.get(merged.headers["location"]).text
     latest = plans.current_plan(world.sessions, person)
     assert latest is not None and latest.version == 3 and latest.saved_by == "bob"
     assert latest.content.goals[0].target == "Twice a week, typed by Bob"
-
+    assert latest.content.what_matters == "Alice's words"
     diff = bob.get(f"{base}/diff?from=1&to=3").text
     assert "Goal 1 target set to “Twice a week, typed by Bob”" in diff
     versions = bob.get(f"{base}/versions").text
     assert re.findall(r"data-saved-by>(\w+)<", versions) == ["bob", "alice", "alice"]
+
+    # Both change the same field: nothing is saved until Bob chooses, and what he typed stays.
+    alice_form, bob_form = (
+        form_of(alice.get(f"{base}/edit").text),
+        form_of(bob.get(f"{base}/edit").text),
+    )
+    alice_form.update({"needs_housing": "Alice: stairlift fitted", "self_management": "Diary"})
+    assert alice.post(f"{base}/edit", data=alice_form, follow_redirects=False).status_code == 303
+    bob_form.update({"needs_housing": "Bob: damp in the bedroom", "crisis_escalation": "Call 111"})
+    conflict = bob.post(f"{base}/edit", data=bob_form, follow_redirects=False)
+    assert conflict.status_code == 409
+    html = conflict.text
+    assert "data-changed-by>alice<" in html and 'id="side-by-side"' in html
+    assert 'data-conflict="needs.housing"' in html and html.count("data-conflict=") == 1
+    assert "Bob: damp in the bedroom" in html and "Alice: stairlift fitted" in html
+    assert 'name="base_version" value="3"' in html and 'name="theirs_version" value="4"' in html
+    assert plans.current_plan(world.sessions, person).version == 4  # type: ignore[union-attr]
+
+    unchosen = bob.post(f"{base}/edit", data=form_of(html), follow_redirects=False)
+    assert unchosen.status_code == 409 and 'href="#choice-1-mine"' in unchosen.text
+    assert plans.current_plan(world.sessions, person).version == 4  # type: ignore[union-attr]
+
+    chosen = {**form_of(html), "resolve-needs.housing": "theirs"}
+    assert bob.post(f"{base}/edit", data=chosen, follow_redirects=False).status_code == 303
+    latest = plans.current_plan(world.sessions, person)
+    assert latest is not None and latest.version == 5
+    assert latest.content.needs.housing == "Alice: stairlift fitted"  # Bob's explicit choice
+    assert latest.content.self_management == "Diary"  # Alice's other change kept
+    assert latest.content.crisis_plan.escalation == "Call 111"  # and Bob's
     agree = bob.post(
-        f"{base}/agree", data={"csrf_token": CSRF_TOKEN, "version": "3"}, follow_redirects=False
+        f"{base}/agree", data={"csrf_token": CSRF_TOKEN, "version": "5"}, follow_redirects=False
     )
     assert agree.status_code == 303
     printed = bob.get(f"{base}/print").text
@@ -480,6 +583,49 @@ def _run_threads(count: int, work: Any) -> list[Any]:
     for t in threads:
         t.join(timeout=120)
     return results
+
+
+def test_three_users_racing_on_different_fields_lose_no_update(world: World) -> None:
+    gp = add_user(world, "gp", (world.practices[0],))
+    person = person_at(world, world.practices[0])
+    start = plans.save_plan(world.sessions, gp, person, content(), base_version=0).content
+    edits = {
+        0: {"what_matters": "Racing: what matters"},
+        1: {"self_management": "Racing: self-management"},
+        2: {"needs": start.needs.model_copy(update={"housing": "Racing: housing"})},
+    }
+    results = _run_threads(
+        3,
+        lambda i: plans.save_plan(
+            world.sessions, gp, person, start.model_copy(update=edits[i]), base_version=1
+        ),
+    )
+    assert all(isinstance(r, plans.PlanVersion) for r in results), results
+    latest = plans.current_plan(world.sessions, person)
+    assert latest is not None and latest.version == 4 == plan_rows(world)[1]
+    got = latest.content
+    assert (got.what_matters, got.self_management, got.needs.housing) == (
+        "Racing: what matters", "Racing: self-management", "Racing: housing",
+    )  # fmt: skip
+
+
+def test_three_users_racing_on_one_field_lose_nothing(world: World) -> None:
+    gp = add_user(world, "gp", (world.practices[0],))
+    person = person_at(world, world.practices[0])
+    plans.save_plan(world.sessions, gp, person, content(), base_version=0)
+    results = _run_threads(
+        3,
+        lambda i: plans.save_plan(
+            world.sessions, gp, person, content(f"Racer {i}"), base_version=1
+        ),
+    )
+    winners = [r for r in results if isinstance(r, plans.PlanVersion)]
+    losers = [r for r in results if isinstance(r, plans.PlanChangedMeanwhile)]
+    assert len(winners) == 1 and len(losers) == 2, results
+    for lost in losers:  # each refused save still holds what its user typed, and the conflict
+        assert lost.mine is not None and lost.mine.what_matters.startswith("Racer ")
+        assert [c.key for c in lost.conflicts] == ["what_matters"]
+    assert plan_rows(world) == (1, 2)
 
 
 def test_parallel_saves_from_one_base_never_both_succeed(world: World) -> None:

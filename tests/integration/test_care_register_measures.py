@@ -294,7 +294,7 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
         theirs = _entry(session, 4, "NBH01", "active", other, review=today)
         _named(session, theirs, other, today)
         _action(session, 3, me, today - dt.timedelta(days=1), "open")
-        _action(session, 3, me, today + dt.timedelta(days=30), "open")  # not yet
+        _action(session, 3, me, today + dt.timedelta(days=30), "open")  # later, still mine
         _action(session, 3, me, today, "done", today)
         _action(session, 4, other, today, "open")
 
@@ -305,7 +305,10 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
         (2, "register review"),
         (1, "register review"),
     ]
-    assert [(a.person_id, a.overdue(today)) for a in work.actions] == [(3, True)]
+    assert [(a.person_id, a.overdue(today), a.group(today)) for a in work.actions] == [
+        (3, True, "overdue"),
+        (3, False, "later"),
+    ]
     assert [a.person_id for a in work.allocations] == [2]
     assert [(r.person_id, r.reason) for r in work.risers] == [
         (2, "eFI frailty worsened from fit to severe")

@@ -28,7 +28,7 @@ crisis plan and ceilings of treatment matter (vital interests), and is reviewed 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ from joinedup.care.plan_content import (
     new_item_id,
     parse_content,
 )
+from joinedup.care.plan_merge import Choice, FieldConflict, MergeResult, merge_plans
 from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.consent import current_consent
@@ -57,6 +58,8 @@ from joinedup.governance.roles import Principal
 
 __all__ = [
     "CarePlanContent",
+    "Choice",
+    "FieldConflict",
     "Goal",
     "KeyContact",
     "PlanAccess",
@@ -82,6 +85,8 @@ NOTE_MAX = 1_000
 AGREED_WITH_MAX = 500
 REMOVED_OUTCOME = "Removed from the care plan"
 DONE_OUTCOME = "Marked done in the care plan"
+#: Merged saves tried in a row before asking the user to try again (a race of many writers).
+MERGE_ATTEMPTS = 5
 
 
 class PlanError(UserError, ValueError):
@@ -124,6 +129,8 @@ class PlanChangedMeanwhile(PlanError):
 
     def __init__(self, theirs: PlanVersion, base: PlanVersion | None, mine: CarePlanContent | None):
         self.theirs, self.base, self.mine = theirs, base, mine
+        # The three-way merge of mine and theirs, when a save was refused (not an agreement).
+        self.merge: MergeResult | None = None
         when = _moment_words(theirs.saved_at)
         super().__init__(
             f"the plan was changed by {theirs.saved_by} at {when} (version {theirs.version}): "
@@ -136,6 +143,11 @@ class PlanChangedMeanwhile(PlanError):
         if self.base is None:
             return ["They wrote the first version of the plan."]
         return diff_contents(self.base.content, self.theirs.content)
+
+    @property
+    def conflicts(self) -> list[FieldConflict]:
+        """The fields both changed differently, each waiting for the user's choice."""
+        return self.merge.unresolved if self.merge else []
 
 
 def _moment_words(moment: dt.datetime) -> str:
@@ -339,16 +351,61 @@ def save_plan(
     *,
     base_version: int,
     change_note: str | None = None,
+    resolutions: Mapping[str, Choice] | None = None,
+    resolved_against: int | None = None,
 ) -> PlanVersion:
     """Save `content` as the next version of `person_id`'s plan, started from `base_version`.
 
     `base_version` is the version the user started editing (0: the person had no plan). If
-    someone saved since, raises `PlanChangedMeanwhile` and saves nothing. The caller has
-    checked the user may edit this person's plan (`plan_access`).
+    someone saved since, their change and this one are merged against that base
+    (`joinedup.care.plan_merge`): fields changed by one side only are taken from that side and
+    the merge is saved. Fields both changed need the user's choice: `resolutions` (conflict key
+    to "mine"/"theirs"), made while looking at version `resolved_against`; without a choice for
+    each (or if the plan moved on again since) raises `PlanChangedMeanwhile` with the
+    conflicts and saves nothing. The caller has checked the user may edit this person's plan
+    (`plan_access`).
     """
     _check_writer(principal)
     note = _text(change_note, NOTE_MAX, "change note")
-    content = _with_ids(content)
+    mine = _with_ids(content)
+    attempt, against, merged_with = mine, base_version, None
+    for _ in range(MERGE_ATTEMPTS):
+        try:
+            saved = _save_once(
+                sessions, principal, person_id, attempt, against, note, base_version, merged_with
+            )
+        except _Conflict:
+            changed = _changed_meanwhile(sessions, person_id, base_version, mine)
+            chosen = resolutions if resolved_against == changed.theirs.version else None
+            base_doc = changed.base.content.document() if changed.base else blank_content()
+            merge = merge_plans(
+                base_doc, mine.document(), changed.theirs.content.document(), chosen
+            )
+            if merge.unresolved:
+                changed.merge = merge
+                raise changed from None
+            attempt, against, merged_with = merge.content(), changed.theirs.version, changed.theirs
+            continue
+        result = plan_version(sessions, person_id, saved)
+        assert result is not None  # just committed
+        return result
+    raise PlanError("several people are changing this plan at once: reload the page and try again")
+
+
+def _save_once(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    person_id: int,
+    content: CarePlanContent,
+    against: int,
+    note: str | None,
+    started_from: int,
+    merged_with: PlanVersion | None,
+) -> int:
+    """One attempt to save `content` on top of version `against`; raises `_Conflict` if stale."""
+    detail: dict[str, Any] = {"base_version": started_from}
+    if merged_with is not None:
+        detail["merged_with_version"] = merged_with.version
     try:
         with unit_of_work(
             sessions,
@@ -358,9 +415,9 @@ def save_plan(
             entity_type="care_plan",
             person_id=person_id,
             purpose=PURPOSE,
-            detail={"base_version": base_version},
+            detail=detail,
         ) as uow:
-            plan = _bump_version(uow.session, principal, person_id, base_version, content, uow.now)
+            plan = _bump_version(uow.session, principal, person_id, against, content, uow.now)
             stored = _sync_actions(uow.session, principal, plan, content, uow.now)
             uow.session.add(
                 CarePlanVersion(
@@ -381,18 +438,13 @@ def save_plan(
                 actions=len(stored.actions),
                 has_note=note is not None,
             )
-            saved_version = plan.version
-    except _Conflict:
-        raise _changed_meanwhile(sessions, person_id, base_version, content) from None
+            return plan.version
     except IntegrityError:
         # Only a parallel first save can break a constraint here (the unique person_id);
         # anything else is a bug and must not pass for a conflict.
-        if base_version > 0 or current_plan(sessions, person_id) is None:
+        if against > 0 or current_plan(sessions, person_id) is None:
             raise
-        raise _changed_meanwhile(sessions, person_id, base_version, content) from None
-    result = plan_version(sessions, person_id, saved_version)
-    assert result is not None  # just committed
-    return result
+        raise _Conflict from None
 
 
 def _bump_version(

@@ -279,7 +279,8 @@ def parse_content(data: Mapping[str, Any]) -> CarePlanContent:
 # --- the difference between two versions, in words ----------------------------------------
 
 
-def _shown(value: object) -> str:
+def shown(value: object) -> str:
+    """A field's value as the pages and the diff show it ("" for blank)."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool):
@@ -290,7 +291,7 @@ def _shown(value: object) -> str:
 
 
 def _change(what: str, old: object, new: object) -> str | None:
-    before, after = _shown(old), _shown(new)
+    before, after = shown(old), shown(new)
     if before == after:
         return None
     if not before:

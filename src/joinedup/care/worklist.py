@@ -2,7 +2,8 @@
 
 * people due for review — on the user's caseload, whose register review date or care-plan
   review date is within `LOOK_AHEAD` days (or passed), or whose entry is in `review_due`;
-* actions due — open tracked actions the user owns, due within `LOOK_AHEAD` days or overdue;
+* actions — every open tracked action the user owns, grouped overdue / due this week / later /
+  no date (`ACTION_GROUPS`): an action due beyond the look-ahead is still the owner's to do;
 * new allocations — people the user became named professional for in the last
   `NEW_ALLOCATION_DAYS` days;
 * risers — people on the user's caseload who rose between the last two stratification runs
@@ -26,6 +27,14 @@ from joinedup.settings import Settings
 
 LOOK_AHEAD = dt.timedelta(days=14)
 NEW_ALLOCATION_DAYS = 14
+THIS_WEEK = dt.timedelta(days=6)  # today and the next six days
+#: The worklist's groups of open actions, in the order shown.
+ACTION_GROUPS = {
+    "overdue": "Overdue",
+    "this_week": "Due this week",
+    "later": "Due later",
+    "no_date": "No due date",
+}
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,19 @@ class ActionDue:
     action_id: int
     person_id: int
     title: str
-    due_on: dt.date
+    due_on: dt.date | None
     version: int
 
     def overdue(self, today: dt.date) -> bool:
-        return self.due_on < today
+        return self.due_on is not None and self.due_on < today
+
+    def group(self, today: dt.date) -> str:
+        """Which of `ACTION_GROUPS` the action falls in on `today`."""
+        if self.due_on is None:
+            return "no_date"
+        if self.due_on < today:
+            return "overdue"
+        return "this_week" if self.due_on <= today + THIS_WEEK else "later"
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ def worklist(
     horizon = today + LOOK_AHEAD
     with sessions() as session:
         reviews = _reviews(session, user_id, horizon)
-        actions = _actions(session, user_id, horizon)
+        actions = _actions(session, user_id)
         allocations = _allocations(session, user_id, today)
     compared, risers = _risers(settings, people)
     return Worklist(today, len(people), reviews, actions, allocations, risers, compared)
@@ -123,14 +140,13 @@ def _reviews(session: Session, user_id: int, horizon: dt.date) -> tuple[ReviewDu
     return tuple(found)
 
 
-def _actions(session: Session, user_id: int, horizon: dt.date) -> tuple[ActionDue, ...]:
+def _actions(session: Session, user_id: int) -> tuple[ActionDue, ...]:
     rows = session.execute(
         select(CareAction.id, CareAction.person_id, CareAction.title, CareAction.due_on)
         .add_columns(CareAction.version)
         .where(
             CareAction.owner_user_id == user_id,
             CareAction.status == "open",
-            CareAction.due_on <= horizon,
         )
         .order_by(CareAction.due_on, CareAction.id)
     )

@@ -8,9 +8,12 @@ before anything is rendered. Writes go through the service (`save_plan`, `agree_
 one transaction with its audit event.
 
 The edit form carries the version it started from (``base_version``). When someone saved
-since, the form comes back with what the user typed, who changed the plan and when, what they
-changed, and both versions side by side; its base becomes the version now saved, so saving
-again is a deliberate choice made after seeing their change. Goals, actions and contacts are
+since, the service merges the two saves three ways (`joinedup.care.plan_merge`); if both
+changed the same field, the form comes back with what the user typed, who changed the plan and
+when, what they changed, both versions side by side and a "keep mine / keep theirs" choice for
+each field both changed. The base stays the version the user started from, and the form
+carries the version the choices were made against (``theirs_version``), so saving again merges
+anew and applies the choices only if nobody saved meanwhile. Goals, actions and contacts are
 repeatable rows; "add another" is a plain form round trip (no script: strict CSP).
 """
 
@@ -135,6 +138,7 @@ def care_plan_page(
     version: int | None = None,
     saved: int | None = None,
     agreed: int | None = None,
+    merged: int | None = None,
 ) -> Response:
     person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
     person_id = person.person_id
@@ -155,6 +159,7 @@ def care_plan_page(
         access=access,
         saved=saved,
         agreed=agreed,
+        merged=bool(merged),
         csrf_token=user.csrf_token,
     )
 
@@ -283,8 +288,9 @@ async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
     try:
         content = parse_content(draft)
         saved = plans.save_plan(
-            sessions, user, person_id, content, base_version=base, change_note=note
-        )
+            sessions, user, person_id, content, base_version=base, change_note=note,
+            resolutions=_resolutions(form), resolved_against=_int(form.get("theirs_version")),
+        )  # fmt: skip
     except PlanContentError as exc:
         return _edit_page(
             request, user, person, access, draft, base_version=base, change_note=note,
@@ -295,15 +301,19 @@ async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
             "care_plan.conflict", {"base_version": base, "their_version": exc.theirs.version}
         )
         return _edit_page(
-            request, user, person, access, draft, base_version=exc.theirs.version, change_note=note,
-            conflict=exc, status_code=409,
+            request, user, person, access, draft, base_version=base, change_note=note,
+            conflict=exc, problems=_unchosen(form, exc), status_code=409,
         )  # fmt: skip
     except plans.PlanError as exc:
         return _edit_page(
             request, user, person, access, draft, base_version=base, change_note=note,
             problems=[("what_matters", _sentence(exc))], status_code=400,
         )  # fmt: skip
-    return RedirectResponse(f"/people/{person_id}/care-plan?saved={saved.version}", status_code=303)
+    # A save that lands more than one version after its base was merged with others' changes.
+    merged = "&merged=1" if saved.version > base + 1 else ""
+    return RedirectResponse(
+        f"/people/{person_id}/care-plan?saved={saved.version}{merged}", status_code=303
+    )
 
 
 def _edit_page(
@@ -360,6 +370,25 @@ def _int(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def _resolutions(form: FormData) -> dict[str, plans.Choice]:
+    """The user's choice for each field both they and someone else changed ("resolve-<key>")."""
+    chosen: dict[str, plans.Choice] = {}
+    for name, value in form.multi_items():
+        if name.startswith("resolve-") and value in ("mine", "theirs"):
+            chosen[name.removeprefix("resolve-")] = "mine" if value == "mine" else "theirs"
+    return chosen
+
+
+def _unchosen(form: FormData, exc: plans.PlanChangedMeanwhile) -> list[tuple[str, str]]:
+    """Each choice left unmade on a conflict form the user saved (none on the first refusal)."""
+    if _int(form.get("theirs_version")) != exc.theirs.version:
+        return []
+    return [
+        (f"choice-{n}-mine", f"Choose whether to keep your or {exc.theirs.saved_by}'s {c.label}")
+        for n, c in enumerate(exc.conflicts, start=1)
+    ]
 
 
 def _sentence(exc: Exception) -> str:

@@ -107,6 +107,8 @@ def record_consent_decision(
     decision: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
     objection_kind: Annotated[str, Form()] = "",
+    # "person": the decision was recorded in place on the person page; go back there.
+    then: Annotated[str, Form()] = "",
 ) -> Response:
     person_id, user, sessions = opened.person_id, opened.user, opened.sessions
     form = {"decision": decision, "note": note, "objection_kind": objection_kind}
@@ -136,6 +138,9 @@ def record_consent_decision(
             error_field=field,
             form=form,
         )
+    if then == "person" and action == "consent":
+        person = request.url_for("person_page", person_id=person_id).path
+        return RedirectResponse(f"{person}?notice=Their+decision+has+been+recorded.", 303)
     target = request.url_for("person_consent", person_id=person_id).path
     return RedirectResponse(f"{target}?recorded={action}", status_code=303)
 

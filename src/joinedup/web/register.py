@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
+from joinedup.care.care_plan import plan_access
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
 from joinedup.care.coverage import list_coverage
 from joinedup.care.mdt_people import list_labels
@@ -32,7 +33,7 @@ from joinedup.care.named_professionals import (
     named_professional_history,
 )
 from joinedup.care.person_record import open_actions_of, person_record, plan_summary
-from joinedup.care.worklist import worklist
+from joinedup.care.worklist import ACTION_GROUPS, worklist
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.consent import current_consent
@@ -319,6 +320,8 @@ def person_page(
             "team": care_team(sessions, person_id),
             "consent": current_consent(sessions, person_id),
             "plan": plan_summary(sessions, person_id),
+            # The care plan's own sharing rule, so the page offers only what its routes allow.
+            "plan_access": plan_access(sessions, user, person_id, person.practice_code),
             "actions": open_actions_of(sessions, person_id),
             "today": dt.date.today(),
             "can_write": user.can("care.write"),
@@ -354,6 +357,7 @@ def worklist_page(
         {
             "page_title": "My worklist",
             "work": work,
+            "action_groups": ACTION_GROUPS,
             "labels": PROFESSIONAL_LABELS,
             # By NHS number, as every other page names people (the person id means nothing).
             "names": list_labels(store, work.people),

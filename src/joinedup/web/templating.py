@@ -46,6 +46,8 @@ def _page_context(request: Request) -> dict[str, Any]:
     return {
         "areas": areas,
         "current_area": current_area(request.url.path, areas),
+        # The logo's link: the first area the user may open (where sign-in lands them).
+        "home_url": areas[0].href if areas else page_url("overview"),
         "static_url": static_url,
         "page_url": page_url,
         "patient_banner": banner,
