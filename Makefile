@@ -25,7 +25,7 @@ serve: setup ## serve whatever area is already generated
 	$(RUN) joinedup serve
 
 test: setup system-deps lint ## lint, then run the whole test suite (two workers, one test file each)
-	$(RUN) pytest -n 2 --dist loadfile
+	$(RUN) pytest -n 2 --dist loadfile --durations=20
 
 lint: setup ## ruff lint and format check, mypy on the service and engine interfaces, import layers
 	$(RUN) ruff check src tests bench scripts
