@@ -26,7 +26,7 @@ from joinedup.population.reads import PersonIdentity, find_person, registered_pe
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
-from joinedup.web.dependencies import get_sessions
+from joinedup.web.app_state import get_sessions
 from joinedup.web.person_gate import (
     FHIR_ANSWERS,
     OpenedPerson,

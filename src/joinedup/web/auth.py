@@ -51,7 +51,8 @@ from joinedup.governance.users import (
     authenticate,
     change_password,
 )
-from joinedup.web.dependencies import ServiceUser, get_sessions
+from joinedup.web.app_state import get_sessions
+from joinedup.web.dependencies import ServiceUser
 from joinedup.web.navigation import visible_areas
 from joinedup.web.templating import templates
 

@@ -44,7 +44,7 @@ from joinedup.care.plan_content import (
 from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import PersonIdentity
-from joinedup.web.dependencies import get_sessions
+from joinedup.web.app_state import get_sessions
 from joinedup.web.person_gate import AccessRule, OpenedPerson, Verdict, person_gate
 from joinedup.web.templating import templates
 

@@ -25,13 +25,6 @@ from joinedup.settings import Settings
 from joinedup.web.app_state import get_population_store, get_sessions, get_settings
 from joinedup.web.security import require
 
-__all__ = [
-    "get_population_store",
-    "get_sessions",
-    "get_settings",
-]  # also named here, with the aliases
-
-
 # --- the stores and settings --------------------------------------------------------------------
 
 AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -46,13 +46,13 @@ from joinedup.governance.users import active_users_with
 from joinedup.population.reads import PersonIdentity, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web.app_state import get_population_store
 from joinedup.web.dependencies import (
     AppSettings,
     Sessions,
     Store,
     Viewer,
     Writer,
-    get_population_store,
 )
 from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.person_gate import OpenedPerson, Verdict, person_gate, person_not_found

@@ -50,7 +50,7 @@ from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.reads import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
-from joinedup.web.dependencies import get_population_store, get_sessions
+from joinedup.web.app_state import get_population_store, get_sessions
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
