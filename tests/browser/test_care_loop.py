@@ -81,14 +81,17 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     expect(coordinator.locator("#identifiable-notice")).to_be_visible()
     row = coordinator.locator("#people-table tbody tr").first
     person_id = int(row.get_attribute("data-person") or "0")
-    nhs_number = row.locator("th a").inner_text()
-    assert person_id and re.fullmatch(r"\d{3} \d{3} \d{4}", nhs_number)
+    name = row.locator("th a").inner_text()
+    nhs_number = row.locator("th .joinedup-nhs-number").inner_text()
+    assert person_id and name and re.fullmatch(r"\d{3} \d{3} \d{4}", nhs_number)
     at_viewport(coordinator, "care-loop-01-case-finding", row)
 
     # 2. From the list's row to the person's page, and onto the register (source: this list).
     row.get_by_role("link", name=re.compile("^Open")).click()
     expect(coordinator).to_have_url(re.compile(rf"/people/{person_id}\?list={LIST_ID}"))
-    expect(coordinator.locator("h1")).to_have_text(nhs_number)
+    expect(coordinator.locator("h1")).to_have_text("Care record")
+    expect(coordinator.locator('[data-banner="nhs_number"]')).to_have_text(nhs_number)
+    expect(coordinator.locator('[data-banner="name"]')).to_have_text(name)
     expect(coordinator.locator("#not-on-register")).to_have_text(
         "Not on the coordinated care register."
     )
@@ -161,8 +164,8 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     screenshot(coordinator, "care-loop-07-mdt-agenda")
 
     # 7. The person's summary at the meeting; a decision whose action the nurse owns.
-    agenda_row.get_by_role("link", name=nhs_number).click()
-    expect(coordinator.locator("h1")).to_have_text(f"NHS number {nhs_number}")
+    agenda_row.get_by_role("link", name=re.compile(re.escape(nhs_number))).click()
+    expect(coordinator.locator("h1")).to_have_text(name)
     expect(coordinator.locator("#reasons")).to_contain_text("New on the register")
     expect(coordinator.locator("#plan-status")).to_contain_text("Agreed")
     coordinator.get_by_label("Record a decision").fill(

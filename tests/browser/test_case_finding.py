@@ -60,7 +60,10 @@ def test_open_a_list_filter_by_practice_and_download_it(
     link = page.locator(f'[data-person="{first["person_id"]}"] th a')
     expect(link).to_have_attribute("href", f"/people/{first['person_id']}/scores")
     n = first["nhs_number"]
-    expect(link).to_have_text(f"{n[:3]} {n[3:6]} {n[6:]}")
+    # Named, with the NHS number under the name (issue 13: a person, not a number).
+    expect(link).not_to_have_text("")
+    number = page.locator(f'[data-person="{first["person_id"]}"] th .joinedup-nhs-number')
+    expect(number).to_have_text(f"{n[:3]} {n[3:6]} {n[6:]}")
     screenshot(page, "case-finding-list")
     page.locator("#rule").screenshot(path=str(SCREENSHOTS / "case-finding-rule.png"))
 
