@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import Principal
-from joinedup.neighbourhood import alert_queue, ward
+from joinedup.neighbourhood import alert_queue, ward, ward_views
 from joinedup.neighbourhood.models import ReadingSet, WardAdmission, WardAlert
 from joinedup.neighbourhood.news2 import Observations
 from joinedup.population.reads import PersonIdentity
@@ -291,7 +291,7 @@ def test_discharge_needs_closed_alerts_and_readmission_is_counted(vw: Ward) -> N
         ward.discharge(vw.sessions, vw.nurse, admission, outcome="home")
     again = vw.admit(11)  # back within 30 days: a readmission
     vw.admit(12)
-    measures = ward.ward_measures(
+    measures = ward_views.ward_measures(
         vw.sessions,
         vw.ward_id,
         start=NOW - dt.timedelta(days=1),
@@ -316,7 +316,7 @@ def test_the_board_shows_latest_set_trend_and_open_alerts_most_urgent_first(vw: 
     vw.read(worse_person, UNWELL, 60)
     home_kit = Observations(None, 96, False, 130, 80, None, 37.0)
     vw.read(calm_person, home_kit, 120)  # incomplete: latest, but no trend from it
-    rows = ward.board(vw.sessions, vw.ward_id, dt.datetime.now(dt.UTC))
+    rows = ward_views.board(vw.sessions, vw.ward_id, dt.datetime.now(dt.UTC))
     assert [r.admission_id for r in rows] == [worse_person, calm_person]
     worse, calm = rows
     assert worse.latest is not None and worse.latest.total == 8 and worse.trend == "up"

@@ -29,6 +29,7 @@ from joinedup.governance.roles import Principal
 from joinedup.governance.users import active_users_with
 from joinedup.neighbourhood import alert_queue, news2
 from joinedup.neighbourhood import ward as service
+from joinedup.neighbourhood import ward_views as views
 from joinedup.neighbourhood.models import (
     ACTIONS_TAKEN,
     ADMISSION_SOURCES,
@@ -81,7 +82,7 @@ def wards_page(
     now = dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=MEASURE_DAYS)
     rows = [
-        (w, service.ward_measures(sessions, w.id, start=start, end=now, now=now))
+        (w, views.ward_measures(sessions, w.id, start=start, end=now, now=now))
         for w in service.wards(sessions)
     ]
     return _page(
@@ -89,7 +90,7 @@ def wards_page(
         "ward/index.html",
         user,
         rows=rows,
-        organisations=service.ward_organisations(sessions),
+        organisations=views.ward_organisations(sessions),
         error=error,
         days=MEASURE_DAYS,
     )
@@ -120,7 +121,7 @@ def _board_context(
     request: Request, user: Principal, sessions: Sessions, store: Store, ward_id: int
 ) -> dict[str, Any]:
     ward = _found(service.get_ward, sessions, ward_id)
-    rows = service.board(sessions, ward_id, dt.datetime.now(dt.UTC))
+    rows = views.board(sessions, ward_id, dt.datetime.now(dt.UTC))
     record_list_view(
         sessions,
         user,
@@ -209,7 +210,7 @@ def _alert_step(
     **values: Any,
 ) -> Response:
     alert = _found(alert_queue.get_alert, sessions, alert_id)
-    ward_id = service.ward_of_admission(sessions, alert.admission_id)
+    ward_id = views.ward_of_admission(sessions, alert.admission_id)
     try:
         step(sessions, user, alert_id, **values)
     except UserError as exc:
@@ -354,8 +355,8 @@ def chart_page(request: Request, opened: ChartGate, sessions: Sessions) -> Respo
 
 
 def _chart(request: Request, opened: Opened, sessions: Sessions, **context: Any) -> Response:
-    admission = service.admission_of(sessions, opened.person_id)
-    sets = service.chart_sets(sessions, admission.id) if admission else []
+    admission = views.admission_of(sessions, opened.person_id)
+    sets = views.chart_sets(sessions, admission.id) if admission else []
     return _page(
         request,
         "ward/chart.html",
@@ -376,7 +377,7 @@ def _chart(request: Request, opened: Opened, sessions: Sessions, **context: Any)
 @router.post("/neighbourhood/people/{person_id}/ward/readings", name="ward_reading")
 async def record_reading(request: Request, opened: Gated, sessions: Sessions) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    admission = service.admission_of(sessions, opened.person_id)
+    admission = views.admission_of(sessions, opened.person_id)
     try:
         if admission is None:
             raise service.WardError(["this person is not on a virtual ward"])
@@ -413,7 +414,7 @@ def discharge(
     sessions: Sessions,
     outcome: Annotated[str, Form()] = "",
 ) -> Response:
-    admission = service.admission_of(sessions, opened.person_id)
+    admission = views.admission_of(sessions, opened.person_id)
     try:
         if admission is None:
             raise service.WardError(["this person is not on a virtual ward"])
