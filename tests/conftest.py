@@ -6,6 +6,10 @@ unit, integration and browser tests all look at the same realistic data.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,17 +30,73 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """A folder `build` fills once per test run, shared by every xdist worker.
+
+    The workers of one run share the parent of their temporary folders; the first to ask
+    builds under a file lock while the other waits, so a session fixture's area is generated
+    once rather than once per worker. What is built here is read-only to tests: each worker
+    copies or links what it may write (`worker_home`).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    shared = root / "built-once"
+    shared.mkdir(exist_ok=True)
+    target = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".built").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            build(target)
+            (target / ".built").touch()
+    return target
+
+
+def worker_home(tmp_path_factory: pytest.TempPathFactory, built: Path, name: str) -> Settings:
+    """This worker's copy of a built home: the population store linked, the rest copied."""
+    home = tmp_path_factory.mktemp(name)
+    for entry in built.iterdir():
+        if entry.name == "population":
+            (home / "population").symlink_to(entry.resolve(), target_is_directory=True)
+        elif entry.is_dir():
+            shutil.copytree(entry, home / entry.name, symlinks=True)
+        elif entry.name != ".built":
+            shutil.copy2(entry, home / entry.name)
+    return Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
+
+
+def generated_area(
+    tmp_path_factory: pytest.TempPathFactory, patients: int, seed: int, **options: object
+) -> Settings:
+    """A generated area (built once per run for these arguments), as this worker's home."""
+    from joinedup.population.synthetic import generate_area
+
+    name = f"area-{patients}-{seed}" + "".join(f"-{k}-{v}" for k, v in sorted(options.items()))
+    built = built_once(
+        tmp_path_factory,
+        name,
+        lambda home: generate_area(
+            PopulationStore(home / "population"), patients=patients, seed=seed, **options
+        ),
+    )
+    return worker_home(tmp_path_factory, built, name)
+
+
 @pytest.fixture(scope="session")
 def small_area(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings whose population store holds a generated 6,000-person area."""
-    from joinedup.population.synthetic import generate_area
+    return generated_area(tmp_path_factory, SMALL_AREA_PATIENTS, SMALL_AREA_SEED)
 
-    home = tmp_path_factory.mktemp("area")
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    generate_area(
-        PopulationStore(settings.population_dir), patients=SMALL_AREA_PATIENTS, seed=SMALL_AREA_SEED
-    )
-    return settings
+
+@pytest.fixture(scope="session")
+def area_40k(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A 40,000-person area (seed 11): big enough for the risk model to show what it can do
+    and for calibration and structure to be judged on another seed than the small area's."""
+    return generated_area(tmp_path_factory, 40_000, 11)
 
 
 @pytest.fixture(scope="session")
@@ -59,15 +119,18 @@ def scored_area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) 
     from joinedup.analytics.stratify import stratify
     from joinedup.carestore.migrate import upgrade
 
-    home = tmp_path_factory.mktemp("scored-area")
-    (home / "population").symlink_to(small_area.population_dir, target_is_directory=True)
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    upgrade(settings.database_url)
-    train_admission_model(settings)
-    model = load_model(settings)
+    def build(home: Path) -> None:
+        (home / "population").symlink_to(small_area.population_dir.resolve())
+        settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
+        upgrade(settings.database_url)
+        train_admission_model(settings)
+        model = load_model(settings)
 
-    def explained(tables: dict[str, ibis.Table], index_date: object) -> ibis.Table:
-        return ibis.memtable(score_population(model, tables, index_date))
+        def explained(tables: dict[str, ibis.Table], index_date: object) -> ibis.Table:
+            return ibis.memtable(score_population(model, tables, index_date))
 
-    stratify(settings, risk_scorer=explained)
-    return settings
+        stratify(settings, risk_scorer=explained)
+
+    return worker_home(
+        tmp_path_factory, built_once(tmp_path_factory, "scored-area", build), "scored-area"
+    )

@@ -18,7 +18,7 @@ from joinedup.population.calibration import (
     last_full_financial_year,
 )
 from joinedup.population.store import PopulationStore, StoreError
-from joinedup.population.synthetic import generate_area
+from joinedup.settings import Settings
 
 EXTRACT = dt.date(2026, 3, 31)
 
@@ -56,9 +56,8 @@ def test_the_small_area_meets_every_published_figure(small_store: PopulationStor
 
 
 @pytest.mark.slow
-def test_a_larger_area_with_another_seed_meets_every_published_figure(tmp_path: Path):
-    store = PopulationStore(tmp_path / "area")
-    generate_area(store, patients=40_000, seed=11)
+def test_a_larger_area_with_another_seed_meets_every_published_figure(area_40k: Settings):
+    store = PopulationStore(area_40k.population_dir)
     assert out_of_tolerance(calibration_figures(store)) == []
 
 

@@ -57,17 +57,6 @@ def small_features(small_tables: dict) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def area_40k(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A 40,000-person area: big enough for the model to show what it can do."""
-    from joinedup.population.synthetic import generate_area
-
-    home = tmp_path_factory.mktemp("risk40k")
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    generate_area(PopulationStore(settings.population_dir), patients=40_000, seed=11)
-    return settings
-
-
-@pytest.fixture(scope="session")
 def trained(area_40k: Settings) -> TrainedModel:
     return train_admission_model(area_40k)
 

@@ -13,7 +13,7 @@ import pytest
 
 from joinedup.population.contracts import CONTRACTS
 from joinedup.population.store import PopulationStore
-from joinedup.population.synthetic import generate_area
+from joinedup.settings import Settings
 from joinedup.terminology.codelists import codelist_table, list_codelists
 
 pytestmark = pytest.mark.slow
@@ -32,9 +32,8 @@ CONDITION_LISTS = (
 
 
 @pytest.fixture(scope="module")
-def sql(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    store = PopulationStore(tmp_path_factory.mktemp("structure") / "area")
-    generate_area(store, patients=40_000, seed=23)
+def sql(area_40k: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    store = PopulationStore(area_40k.population_dir)
     con = duckdb.connect()
     for name in CONTRACTS:
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{store.path(name)}')")
