@@ -167,7 +167,9 @@ def first_contact(
     with _caseload_work(sessions, actor, referral_id, "sp_referral.first_contact") as (uow, ref):
         if ref.status != "referred":
             problems.append("first contact is already recorded for this referral")
-        problems += _time_problems(contact_at, ref.referred_at, uow.now, "first contact")
+        problems += _time_problems(
+            contact_at, ref.referred_at, uow.now, "first contact", "the referral"
+        )
         if problems:
             raise SocialPrescribingError(problems)
         ref.first_contact_at = contact_at
@@ -294,7 +296,7 @@ def follow_up(
     with _active_work(sessions, actor, referral_id, "sp_contact.follow_up", problems) as (uow, ref):
         first = ref.first_contact_at
         assert first is not None
-        more = _time_problems(contact_at, first, uow.now, "a follow-up")
+        more = _time_problems(contact_at, first, uow.now, "a follow-up", "first contact")
         if more:
             raise SocialPrescribingError(more)
         contact = SocialPrescribingContact(
@@ -412,13 +414,15 @@ def _not_active(status: str) -> str:
     }.get(status, "this referral is not open")
 
 
-def _time_problems(at: dt.datetime, after: dt.datetime, now: dt.datetime, what: str) -> list[str]:
+def _time_problems(
+    at: dt.datetime, after: dt.datetime, now: dt.datetime, what: str, after_what: str
+) -> list[str]:
     if at.tzinfo is None:
         return [f"the time of {what} needs a time zone"]
     if at > now + FUTURE_TOLERANCE:
         return [f"the time of {what} is in the future"]
     if at < after:
-        return [f"{what} cannot be before the referral or first contact"]
+        return [f"{what} cannot be before {after_what}"]
     return []
 
 
