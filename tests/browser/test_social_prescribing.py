@@ -151,6 +151,7 @@ def test_a_link_worker_takes_a_person_from_referral_to_discharge(
         page.goto("/social-prescribing/reports")
         expect(page.locator("h1")).to_have_text("Social prescribing reports")
         expect(page.locator("#by-source")).to_be_visible()
+        expect(page.locator("#outcomes")).to_contain_text("WEMWBS")
         screenshot(page, "sp-06-reports")
         assert problems.errors == []
     finally:
