@@ -1,7 +1,7 @@
 """Social prescribing's services on both backends: a referral needs consent and a relationship
-and is one open per person; the link worker's journey from first contact to discharge; a
-decline re-codes the referral; a bad measure is refused whole; and the report's paired change
-and its interval against an independent computation."""
+and is one open per person, a decline re-codes it, a bad measure is refused whole; the link
+worker's journey from first contact to discharge; and the report's paired change and its
+interval against an independent computation."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _refer(sessions: sessionmaker[Session], actor: Principal, person_id: int) ->
     )
 
 
-def test_referral_needs_consent_a_relationship_and_one_open_per_person(
+def test_referral_consent_relationship_decline_and_refused_input(
     sessions: sessionmaker[Session],
 ) -> None:
     gp, link = _area(sessions)
@@ -123,6 +123,41 @@ def test_referral_needs_consent_a_relationship_and_one_open_per_person(
         assert event.person_id == 11 and "bereavement" not in str(event.detail)
         assert "loneliness" not in str(event.detail)
     assert _audit_count(sessions) == before + 1
+
+    # Declining at first contact closes the referral and re-codes it.
+    first = _refer(sessions, gp, 31)
+    referrals.first_contact(sessions, link, first, contact_at=_now(), mode="video", accepted=False)
+    with sessions() as session:
+        row = session.get(SocialPrescribingReferral, first)
+        assert row is not None and (row.status, row.snomed_code) == ("declined", DECLINED_CODE)
+    second = _refer(sessions, gp, 31)  # a declined referral is closed: the person may be again
+    referrals.first_contact(sessions, link, second, contact_at=_now(), mode="phone", accepted=True)
+    before = _audit_count(sessions)
+    with pytest.raises(referrals.SocialPrescribingError) as refused:
+        referrals.record_measure(
+            sessions,
+            link,
+            second,
+            instrument="wemwbs",
+            timepoint="start",
+            answers=[3] * 12 + [6, None],
+        )
+    assert refused.value.problems == [
+        "question 13 is answered 1 to 5, not 6",
+        "question 14 is not answered",
+    ]
+    with pytest.raises(referrals.SocialPrescribingError, match="in the future"):
+        referrals.follow_up(
+            sessions,
+            link,
+            second,
+            contact_at=_now() + dt.timedelta(days=2),
+            mode="phone",
+            note="x",
+        )
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SocialPrescribingMeasure)) == 0
+    assert _audit_count(sessions) == before
 
 
 def test_a_link_worker_takes_a_referral_from_first_contact_to_discharge(
@@ -176,45 +211,6 @@ def test_a_link_worker_takes_a_referral_from_first_contact_to_discharge(
     assert caseload.caseload(sessions, link.user_id, NOW) == []
     with pytest.raises(referrals.SocialPrescribingError, match="discharged"):
         referrals.follow_up(sessions, link, referral_id, contact_at=_now(), mode="phone", note="x")
-
-
-def test_declining_recodes_the_referral_and_a_bad_measure_stores_nothing(
-    sessions: sessionmaker[Session],
-) -> None:
-    gp, link = _area(sessions)
-    first = _refer(sessions, gp, 31)
-    referrals.first_contact(sessions, link, first, contact_at=_now(), mode="video", accepted=False)
-    with sessions() as session:
-        row = session.get(SocialPrescribingReferral, first)
-        assert row is not None and (row.status, row.snomed_code) == ("declined", DECLINED_CODE)
-    second = _refer(sessions, gp, 31)  # a declined referral is closed: the person may be again
-    referrals.first_contact(sessions, link, second, contact_at=_now(), mode="phone", accepted=True)
-    before = _audit_count(sessions)
-    with pytest.raises(referrals.SocialPrescribingError) as refused:
-        referrals.record_measure(
-            sessions,
-            link,
-            second,
-            instrument="wemwbs",
-            timepoint="start",
-            answers=[3] * 12 + [6, None],
-        )
-    assert refused.value.problems == [
-        "question 13 is answered 1 to 5, not 6",
-        "question 14 is not answered",
-    ]
-    with pytest.raises(referrals.SocialPrescribingError, match="in the future"):
-        referrals.follow_up(
-            sessions,
-            link,
-            second,
-            contact_at=_now() + dt.timedelta(days=2),
-            mode="phone",
-            note="x",
-        )
-    with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(SocialPrescribingMeasure)) == 0
-    assert _audit_count(sessions) == before
 
 
 def test_the_report_pairs_start_and_end_and_gives_the_t_interval(
