@@ -547,6 +547,7 @@ def demo(
     _demo_users(sessions)
     _demo_care(sessions, settings)
     _demo_directory(sessions, settings, seed)
+    _demo_social_prescribing(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
     _demo_anchor(sessions, settings)
     serve(host=host, port=port, home=settings.home)
@@ -583,6 +584,20 @@ def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:
         out.print("Community-services directory: already loaded")
     else:
         out.print(f"Community-services directory: {report.loaded:,} services (Open Referral UK)")
+
+
+def _demo_social_prescribing(sessions: Any, settings: Settings, seed: int) -> None:
+    """A year of social prescribing referrals with outcomes, onward to the directory's services."""
+    from joinedup.directory.social_prescribing.synthetic import seed_social_prescribing
+
+    made = seed_social_prescribing(sessions, settings, seed)
+    if made.referrals:
+        out.print(
+            f"Social prescribing: {made.referrals:,} referrals, {made.open:,} open with the demo "
+            f"link worker, {made.with_end_measure:,} with an end measure"
+        )
+    else:
+        out.print("Social prescribing: already seeded (or no directory or link worker)")
 
 
 def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Settings) -> None:

@@ -41,6 +41,7 @@ from joinedup.web import (
     person_search,
     register,
     scores,
+    social_prescribing,
     stratification,
     variation,
     ward,
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
     app.include_router(ward.router)
+    app.include_router(social_prescribing.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)

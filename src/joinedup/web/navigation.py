@@ -84,6 +84,21 @@ AREAS: tuple[Area, ...] = (
         permission="ward.use",
     ),
     Area(
+        "Social prescribing",
+        "/social-prescribing",
+        "The link worker's caseload: referrals, what matters, plans, onward referrals to "
+        "community services, wellbeing outcomes and their reports.",
+        children=(
+            Page("Caseload", "/social-prescribing", "social_prescribing.use"),
+            Page(
+                "Reports",
+                "/social-prescribing/reports",
+                "population.view_aggregates social_prescribing.use",
+            ),
+        ),
+        permission="social_prescribing.use",
+    ),
+    Area(
         "Access",
         "/access",
         "Extended-access hubs: rotas, appointment slots and booking for any patient of the "
