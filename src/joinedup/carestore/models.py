@@ -37,6 +37,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.commissioning.models",
     "joinedup.commissioning.workforce_models",
     "joinedup.directory.models",
+    "joinedup.directory.navigation_models",
     "joinedup.access.models",
     "joinedup.neighbourhood.models",
 )
