@@ -149,6 +149,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "appointment_id": "1",
         "ward_id": "1",
         "alert_id": "1",
+        "service_id": "00000000-0000-4000-8000-000000000001",
     }
 
 
