@@ -70,7 +70,7 @@ def test_search_from_a_practice_postcode_lists_services_nearest_first_within_the
     # origin; the table behind it lists exactly the same places.
     kinds = [row.data("kind") for row in html_table(answer.text, "map-places").body_rows]
     assert kinds.count("service") == len(distances)
-    assert kinds.count("practice") == len(premises) and kinds.count("origin") == 1
+    assert 1 <= kinds.count("practice") <= len(premises) and kinds.count("origin") == 1
     assert answer.text.count('class="asset-map__mark asset-map__mark--service"') == len(distances)
     assert f"Nearest first from {practice['postcode']}" in page_text(answer.text)
 

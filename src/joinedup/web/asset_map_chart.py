@@ -30,6 +30,11 @@ class Mark:
     label: str
     number: int | None = None  # a service's number in the results list
 
+    @property
+    def label_left(self) -> bool:
+        """Whether a text label goes left of the mark (near the right edge)."""
+        return self.x > WIDTH - 180
+
 
 @dataclass(frozen=True)
 class ScaleBar:
@@ -57,24 +62,32 @@ def asset_map_chart(
     """The map of the area's neighbourhoods and practices, the services found (numbered as in
     the results) and the point searched from."""
     placed = [(i, s) for i, s in enumerate(services, start=1) if s.point is not None]
-    points = [p.point for p in (*places.neighbourhoods, *places.practices)]
-    points += [s.point for _, s in placed if s.point is not None]
-    if origin is not None:
-        points.append(origin)
+    found = [s.point for _, s in placed if s.point is not None]
+    area = [p.point for p in (*places.neighbourhoods, *places.practices)]
+    # From a point, the map frames the point and what was found; else the whole area.
+    points = [origin, *found] if origin is not None else [*area, *found]
     if not points:
         return AssetMapChart(WIDTH, HEIGHT, (), None, "Nothing to draw: no place is known.")
     project, km_per_unit = _projection(points)
+
+    def inside(point: Point) -> bool:
+        x, y = project(point)
+        return 0 <= x <= WIDTH and 0 <= y <= HEIGHT
+
     marks = [
         Mark(*project(n.point), "neighbourhood", f"{n.name} (centre)")
         for n in places.neighbourhoods
+        if inside(n.point)
     ]
-    marks += [Mark(*project(p.point), "practice", p.name) for p in places.practices]
+    marks += [
+        Mark(*project(p.point), "practice", p.name) for p in places.practices if inside(p.point)
+    ]
     marks += [Mark(*project(s.point), "service", s.name, i) for i, s in placed if s.point]
     if origin is not None:
         marks.append(Mark(*project(origin), "origin", origin_label or "Searched from here"))
     description = (
-        f"Map of {len(places.neighbourhoods)} neighbourhood centres, {len(places.practices)} "
-        f"practices and {len(placed)} services found"
+        f"Map of {sum(m.kind == 'neighbourhood' for m in marks)} neighbourhood centres, "
+        f"{sum(m.kind == 'practice' for m in marks)} practices and {len(placed)} services found"
         + (f", around {origin_label}" if origin is not None and origin_label else "")
         + ". The table below lists the same places."
     )
