@@ -26,6 +26,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from joinedup.directory import models as m
+
+# `_distances` is the ORUK API's own proximity ranking, shared so both measure alike.
 from joinedup.directory.services import (
     ServiceQuery,
     _distances,
