@@ -8,7 +8,7 @@ Directory is large and licensed per use), so places come from what the store its
   modelled on); for a store that does not say (an ingested extract), the median of the home
   coordinates of the practice's registered people, which lie around it.
 * **A postcode** (`place_postcode`): a practice's own postcode places exactly; otherwise the
-  median home of the registered people sharing the postcode, then its sector ("LS6 2"), then
+  median home of the people sharing the postcode, then its sector ("LS6 2"), then
   its district ("LS6") — each only when at least `MIN_HOMES` homes share it, so a place never
   stands for one household.
 * **A person's home** (`person_home`): their own home coordinates, for pages opened from the
