@@ -10,7 +10,7 @@ Screenshots: test-artifacts/screenshots/navigation-NN-*.png.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from joinedup.population.places import practice_locations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal
-from tests.browser.support import DESKTOP, LiveServer, PageProblems
+from tests.browser.support import DESKTOP, PageProblems
 
 pytestmark = pytest.mark.browser
 
@@ -35,41 +35,35 @@ WITHIN_KM = "3"
 
 
 @pytest.fixture(scope="module")
-def navigation_server(
-    small_area: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str, str]]:
-    """The small area's directory in a care store of this module's own, seven signposts
-    already recorded to the service nearest the navigator's first practice; yields the URL,
-    that practice's postcode and the service's name."""
-    database = tmp_path_factory.mktemp("navigation") / "care.db"
-    settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
-    with LiveServer(settings) as live:
-        sessions = session_factory(make_engine(settings.database_url))
-        seed_directory(sessions, settings)
-        with sessions() as session:
-            user = session.scalars(select(User).where(User.role == "care_navigator")).one()
-            orgs = tuple(
-                session.scalars(
-                    select(UserOrganisation.org_code).where(UserOrganisation.user_id == user.id)
-                )
+def navigation_server(live_server: str, small_area: Settings) -> tuple[str, str, str]:
+    """The session's live server with the small area's directory loaded and seven signposts
+    already recorded to the service nearest the navigator's first practice; the URL, that
+    practice's postcode and the service's name."""
+    sessions = session_factory(make_engine(small_area.database_url))
+    seed_directory(sessions, small_area)  # idempotent: a second load changes nothing
+    with sessions() as session:
+        user = session.scalars(select(User).where(User.role == "care_navigator")).one()
+        orgs = tuple(
+            session.scalars(
+                select(UserOrganisation.org_code).where(UserOrganisation.user_id == user.id)
             )
-        navigator = principal("care_navigator", user_id=user.id, organisations=orgs)
-        practice = navigator_practices(sessions, navigator)[0]  # the form's first choice
-        place = practice_locations(PopulationStore(settings.population_dir))[practice.org_code]
-        assert place.postcode is not None
-        found = find_services(sessions, AssetQuery(origin=place.point), dt.date.today())
-        nearest = found.near[0]
-        need = next(n for n in needs(sessions) if n.name == nearest.needs[0])
-        for _ in range(7):
-            record_signposting(
-                sessions,
-                navigator,
-                practice_code=practice.org_code,
-                need_term_id=need.term_id,
-                destination=Destination(nearest.name, service_id=nearest.id),
-                outcome="signposted",
-            )
-        yield live.url, place.postcode, nearest.name
+        )
+    navigator = principal("care_navigator", user_id=user.id, organisations=orgs)
+    practice = navigator_practices(sessions, navigator)[0]  # the form's first choice
+    place = practice_locations(PopulationStore(small_area.population_dir))[practice.org_code]
+    assert place.postcode is not None
+    nearest = find_services(sessions, AssetQuery(origin=place.point), dt.date.today()).near[0]
+    need = next(n for n in needs(sessions) if n.name == nearest.needs[0])
+    for _ in range(7):
+        record_signposting(
+            sessions,
+            navigator,
+            practice_code=practice.org_code,
+            need_term_id=need.term_id,
+            destination=Destination(nearest.name, service_id=nearest.id),
+            outcome="signposted",
+        )
+    return live_server, place.postcode, nearest.name
 
 
 def test_a_care_navigator_finds_a_service_records_signposting_and_sees_it_counted(
