@@ -150,6 +150,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "ward_id": "1",
         "alert_id": "1",
         "onward_id": "1",
+        "service_id": "00000000-0000-4000-8000-000000000001",
     }
 
 

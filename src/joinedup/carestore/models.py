@@ -38,6 +38,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.commissioning.workforce_models",
     "joinedup.directory.models",
     "joinedup.directory.social_prescribing.models",
+    "joinedup.directory.navigation_models",
     "joinedup.access.models",
     "joinedup.neighbourhood.models",
 )

@@ -17,11 +17,12 @@ Everything is clearly fictional: names carry the area's fictional place names, d
 phone numbers come from Ofcom's range reserved for drama (01632 960000–960999), and postcodes
 use the ZZ area, which Royal Mail does not assign.
 
-Geography: the synthetic population store has none, so the area is laid out around a nominal
-centre in England (`AREA_CENTRE`): neighbourhoods on a ring 5 km out, each neighbourhood's
-practices 1.5 km around it, services 0.2–1.2 km from one of their neighbourhood's practices.
-`practice_points` gives those practice positions, so other features place practices the same
-way.
+Geography: services sit 0.2–1.2 km from one of their neighbourhood's practices, and a practice
+stands where the population store places it (`joinedup.population.places`: the synthetic area
+gives each practice the premises of the real practice it is modelled on), so distances from a
+person's home, a postcode or a neighbourhood mean something. Only a store that places no
+practice falls back to a nominal layout around `AREA_CENTRE` (neighbourhoods on a ring 5 km
+out, their practices 1.5 km around them). `practice_points` gives the practice positions used.
 
 `synthetic_directory` returns the directory as an ORUK page, the same document `joinedup
 directory export` writes; `seed_directory` loads it through the ordinary import (so the demo
@@ -43,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.directory.importer import ImportReport, SourceFile, import_directory
 from joinedup.directory.services import page_object
 from joinedup.directory.taxonomies import OPEN_ELIGIBILITY, derived_id
+from joinedup.population.places import PracticePlace, practice_locations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
@@ -149,30 +151,56 @@ def _ring(count: int, index: int) -> float:
 
 
 def area_layout(store: PopulationStore) -> tuple[list[Place], dict[str, list[Place]]]:
-    """Neighbourhoods and, by neighbourhood code, their practices, with nominal positions."""
+    """Neighbourhoods and, by neighbourhood code, their practices, with their positions.
+
+    A practice stands where the population store places it (`population.places`); a
+    neighbourhood at the centroid of its practices. Only a store that places no practice of a
+    neighbourhood falls back to the nominal ring around `AREA_CENTRE`."""
     orgs = store.read("organisations", columns=["org_code", "name", "org_type", "parent_code"])
     rows = sorted(orgs.to_pylist(), key=lambda o: o["org_code"])
     hoods = [o for o in rows if o["org_type"] == "neighbourhood"]
-    neighbourhoods = [
-        Place(
+    located = practice_locations(store)
+    neighbourhoods: list[Place] = []
+    practices: dict[str, list[Place]] = {}
+    for i, o in enumerate(hoods):
+        nominal = Place(
             o["org_code"],
             o["name"],
             *_offset(*AREA_CENTRE, NEIGHBOURHOOD_RING_KM, _ring(len(hoods), i)),
         )
-        for i, o in enumerate(hoods)
-    ]
-    practices: dict[str, list[Place]] = {}
-    for hood in neighbourhoods:
-        own = [o for o in rows if o["org_type"] == "practice" and o["parent_code"] == hood.code]
-        practices[hood.code] = [
+        own = [p for p in rows if p["org_type"] == "practice" and p["parent_code"] == nominal.code]
+        places = [
             Place(
-                o["org_code"],
-                o["name"],
-                *_offset(hood.lat, hood.lon, PRACTICE_RING_KM, _ring(len(own), i) + 0.3),
+                p["org_code"],
+                p["name"],
+                *_practice_point(located, p["org_code"], j, len(own), nominal),
             )
-            for i, o in enumerate(own)
+            for j, p in enumerate(own)
         ]
+        if places and any(p.code in located for p in places):
+            lat, lon = centroid([(p.lat, p.lon) for p in places if p.code in located])
+            nominal = Place(nominal.code, nominal.name, lat, lon)
+        neighbourhoods.append(nominal)
+        practices[nominal.code] = places
     return neighbourhoods, practices
+
+
+def _practice_point(
+    located: dict[str, PracticePlace], code: str, index: int, count: int, hood: Place
+) -> tuple[float, float]:
+    """Where the store places the practice, else on a ring around its neighbourhood."""
+    if code in located:
+        point = located[code].point
+        return round(point.lat, 6), round(point.lon, 6)
+    return _offset(hood.lat, hood.lon, PRACTICE_RING_KM, _ring(count, index) + 0.3)
+
+
+def centroid(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """The mean latitude and longitude of a few points a few km apart."""
+    return (
+        round(sum(p[0] for p in points) / len(points), 6),
+        round(sum(p[1] for p in points) / len(points), 6),
+    )
 
 
 def practice_points(store: PopulationStore) -> dict[str, tuple[float, float]]:

@@ -25,6 +25,7 @@ from joinedup.population.store import StoreError
 from joinedup.settings import Settings
 from joinedup.web import (
     api,
+    asset_map,
     auth,
     care_plans,
     case_finding,
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(social_prescribing.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
+    app.include_router(asset_map.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
     _add_error_handlers(app)

@@ -54,6 +54,11 @@ DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
 AppointmentBooker = Annotated[Principal, Depends(require("appointments.book"))]
 #: The virtual ward: board, alert queue, readings, admission and discharge.
 WardUser = Annotated[Principal, Depends(require("ward.use"))]
+#: Care navigation at first contact: recording signposting, and seeing it counted.
+NavigationRecorder = Annotated[Principal, Depends(require("navigation.record"))]
+NavigationViewer = Annotated[
+    Principal, Depends(require("navigation.record", "population.view_aggregates"))
+]
 Auditor = Annotated[Principal, Depends(require("audit.view"))]
 BreakGlassReviewer = Annotated[Principal, Depends(require("break_glass.review"))]
 GovernanceUser = Annotated[

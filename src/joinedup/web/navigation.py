@@ -108,6 +108,15 @@ AREAS: tuple[Area, ...] = (
         "Directory",
         "/directory",
         "Community services and social prescribing referrals and their outcomes.",
+        children=(
+            Page("Asset map", "/directory"),
+            Page("Gaps", "/directory/gaps"),
+            Page(
+                "Care navigation",
+                "/directory/navigation",
+                "navigation.record population.view_aggregates",
+            ),
+        ),
     ),
     Area(
         "Commissioning",

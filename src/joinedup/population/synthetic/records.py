@@ -214,6 +214,9 @@ def area_metadata(
     rows: dict[str, int],
 ) -> dict[str, Any]:
     registered = np.bincount(people.practice[people.current], minlength=area.practices)
+    # Where each practice is: the premises of the real practice it is modelled on (homes are
+    # scattered around them), so maps and distances have real geography.
+    premises = reference.practice_locations()
     practices = [
         {
             "code": area.practice_codes[i],
@@ -221,6 +224,9 @@ def area_metadata(
             "neighbourhood": area.neighbourhood_codes[area.practice_neighbourhood[i]],
             "registered": int(registered[i]),
             "imd_decile": int(practice_deciles[i]),
+            "postcode": str(premises.postcode[area.practice_profile[i]]),
+            "latitude": round(float(premises.latitude[area.practice_profile[i]]), 6),
+            "longitude": round(float(premises.longitude[area.practice_profile[i]]), 6),
         }
         for i in range(area.practices)
     ]
