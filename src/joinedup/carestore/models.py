@@ -39,6 +39,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.directory.models",
     "joinedup.access.models",
     "joinedup.neighbourhood.models",
+    "joinedup.neighbourhood.caseload_models",
 )
 
 
