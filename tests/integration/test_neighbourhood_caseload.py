@@ -112,7 +112,13 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
     who = [find_person(store, p) for p in people]
     assert all(who)
     entries = [
-        cl.add_to_caseload(sessions, nurse, who[0], hood, _entry(ana, acuity="high", fixed_time=600)),  # type: ignore[arg-type]
+        cl.add_to_caseload(
+            sessions,
+            nurse,
+            who[0],  # type: ignore[arg-type]
+            hood,
+            _entry(ana, acuity="high", fixed_time=600),
+        ),
         cl.add_to_caseload(
             sessions,
             nurse,

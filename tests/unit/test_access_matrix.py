@@ -149,6 +149,8 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "appointment_id": "1",
         "ward_id": "1",
         "alert_id": "1",
+        "code": "SYNN01",  # the neighbourhood caseload pages: 404 where allowed
+        "member_id": "1",
     }
 
 

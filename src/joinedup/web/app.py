@@ -46,6 +46,7 @@ from joinedup.web import (
     ward,
     workforce,
 )
+from joinedup.web import caseload as caseload_pages
 from joinedup.web.health import default_health_checks
 from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
     app.include_router(ward.router)
+    app.include_router(caseload_pages.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)
