@@ -83,7 +83,8 @@ def route_map(plan: Plan, nurse_names: Mapping[str, str]) -> Markup:
         )
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'id="route-map" aria-labelledby="route-map-title" style="max-width:100%;height:auto;'
-        f'background:#f0f4f5"><title id="route-map-title">Map of the day\'s routes: each '
-        f"nurse's visits in order from their base</title>{''.join(marks)}</svg>"
+        f'id="route-map" aria-labelledby="route-map-title" width="100%">'
+        f"<title id=\"route-map-title\">Map of the day's routes: each nurse's visits in order "
+        f'from their base</title><rect width="{WIDTH}" height="{HEIGHT}" fill="#f0f4f5"/>'
+        f"{''.join(marks)}</svg>"
     )
