@@ -52,6 +52,7 @@ Opened = OpenedPerson[Access]
 PERMISSIONS = (service.WRITE_PERMISSION,)
 SOLVE_SECONDS = 2.0  # per option: the page waits for it
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_NURSE_ID = re.compile(r"\bN\d+\b")  # the planner names nurses N<member id>
 
 
 def _page(request: Request, template: str, user: Principal, **context: Any) -> Response:
@@ -187,6 +188,7 @@ def visit_day_page(
         visit_types=visit_views.VISIT_TYPE_LABELS,
         outcome_labels=visit_views.OUTCOME_LABELS,
         now=dt.datetime.now(UK_TIME_ZONE).strftime("%H:%M"),
+        named=lambda text: _NURSE_ID.sub(lambda m: view.nurse_names.get(m[0], m[0]), text),
     )
 
 
