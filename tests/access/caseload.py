@@ -20,3 +20,4 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/neighbourhood/people/{person_id}/caseload"): CARE_AT_HOME,
     ("POST", "/neighbourhood/people/{person_id}/caseload/discharge"): CARE_AT_HOME,
 }
+ROUTES[("GET", "/neighbourhood/caseload/{code}/find")] = CARE_AT_HOME

@@ -147,13 +147,15 @@ def _has_team(sessions: sessionmaker[Session], code: str) -> bool:
 def _people(store: PopulationStore, code: str, on: dt.date, count: int) -> list[int]:
     practices = {c for c, o in organisations(store).items() if o.parent_code == code}
     ids = registered_person_ids(store).tolist()
-    mine = [p for p, practice in practices_of(store, ids).items() if practice in practices]
-    older = [
-        p
-        for p in mine
-        if (who := find_person(store, p)) is not None and who.age_on(on) >= OLDEST_FIRST_AGE
-    ]
-    homes = home_points(store, older[: count * 3])
+    mine = (p for p, practice in practices_of(store, ids).items() if practice in practices)
+    older: list[int] = []
+    for person_id in mine:  # in id order, stopping once there are enough to choose from
+        who = find_person(store, person_id)
+        if who is not None and who.age_on(on) >= OLDEST_FIRST_AGE:
+            older.append(person_id)
+            if len(older) >= count * 3:
+                break
+    homes = home_points(store, older)
     return [p for p in older if p in homes][:count]
 
 

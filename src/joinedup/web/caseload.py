@@ -22,12 +22,13 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from joinedup.care import register as reg
 from joinedup.care.mdt_people import list_labels
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
-from joinedup.governance.relationships import Access
+from joinedup.governance.relationships import Access, user_practices
 from joinedup.governance.roles import Principal
 from joinedup.neighbourhood import capacity as capacity_service
 from joinedup.neighbourhood import caseload as service
@@ -119,13 +120,14 @@ def caseload_page(
 ) -> Response:
     name = _hood_name(sessions, code)
     entries = service.caseload(sessions, code)
+    candidates = _register_candidates(sessions, user, code, {e.person_id for e in entries})
     record_list_view(
         sessions,
         user,
         what="neighbourhood_caseload",
         list_id=f"caseload-{code}",
         scope={"neighbourhood": code},
-        rows=len(entries),
+        rows=len(entries) + len(candidates),
         identifiable=True,
     )
     _identifiable(request)
@@ -137,10 +139,35 @@ def caseload_page(
         hood_name=name,
         team=service.team(sessions, code),
         entries=entries,
-        labels=list_labels(store, [e.person_id for e in entries]),
+        candidates=candidates,
+        labels=list_labels(store, [e.person_id for e in entries] + candidates),
         today=_today(),
         visit_types=visit_views.VISIT_TYPE_LABELS,
     )
+
+
+def _register_candidates(
+    sessions: Sessions, user: Principal, code: str, on_caseload: set[int]
+) -> list[int]:
+    """People on the coordinated care register in this neighbourhood, in the user's practices,
+    not yet on the caseload: intake from the register."""
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    entries = reg.list_entries(sessions, practices=practices, neighbourhood=code, limit=200)
+    return sorted({e.person_id for e in entries if e.is_open} - on_caseload)
+
+
+@router.get("/neighbourhood/caseload/{code}/find", name="caseload_find")
+def find_for_caseload(
+    request: Request, code: str, user: WardUser, sessions: Sessions, person_id: str = ""
+) -> Response:
+    """From a person number to the person's caseload page (the gate decides who may see it)."""
+    _hood_name(sessions, code)
+    if not person_id.strip().isdigit():
+        path = request.url_for("caseload", code=code).path
+        return flash.redirect_with(request, user, path, error="Give the person number.")
+    path = request.url_for("person_caseload", person_id=int(person_id)).path
+    return RedirectResponse(path + "?intake=referral", status_code=303)
 
 
 # --- the day of visits --------------------------------------------------------------------------
@@ -362,6 +389,7 @@ def person_caseload_page(
     user: WardUser,
     sessions: Sessions,
     opened: Annotated[Opened, Depends(person_gate("person.caseload", permissions=PERMISSIONS))],
+    intake: str = "referral",
 ) -> Response:
     person = opened.person
     hood = person.neighbourhood_code
@@ -373,6 +401,7 @@ def person_caseload_page(
         entries=service.entries_of(sessions, person.person_id),
         nurses=[m for m in service.team(sessions, hood) if m.visits] if hood else [],
         intake_sources=INTAKE_SOURCES,
+        intake=intake if intake in INTAKE_SOURCES else "referral",
         acuities=ACUITIES,
         visit_types=VISIT_TYPES,
         visit_type_labels=visit_views.VISIT_TYPE_LABELS,
