@@ -23,6 +23,7 @@ from joinedup.neighbourhood.caseload_demo import demo_principal, seed_demo_casel
 from joinedup.population.reads import organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web import caseload as caseload_pages
 from joinedup.web.formatting import UK_TIME_ZONE
 from tests.browser.support import DESKTOP, LiveServer, PageProblems
 
@@ -41,6 +42,8 @@ def visits_server(
     seeded with a small team, caseload and rota (12 people, so each solve is quick)."""
     database = tmp_path_factory.mktemp("visits") / "care.db"
     settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
+    solve_seconds = caseload_pages.SOLVE_SECONDS
+    caseload_pages.SOLVE_SECONDS = 1.0  # the server runs in this process: keep solves short
     with LiveServer(settings) as live:
         sessions = session_factory(make_engine(settings.database_url))
         store = PopulationStore(settings.population_dir)
@@ -59,6 +62,7 @@ def visits_server(
         )
         assert seeded == 1
         yield live.url, hood
+    caseload_pages.SOLVE_SECONDS = solve_seconds
 
 
 def test_a_day_is_planned_worked_and_replanned_when_a_nurse_goes_off_sick(

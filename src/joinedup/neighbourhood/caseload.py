@@ -294,10 +294,6 @@ class Entry:
     def priority(self) -> int:
         return PRIORITY_OF_ACUITY[self.acuity]
 
-    @property
-    def review_due(self) -> bool:
-        return self.discharged_at is None and self.next_review <= dt.date.today()
-
 
 def _entry_problems(req: EntryRequest) -> list[str]:
     problems = []
