@@ -21,3 +21,4 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/neighbourhood/people/{person_id}/caseload/discharge"): CARE_AT_HOME,
 }
 ROUTES[("GET", "/neighbourhood/caseload/{code}/find")] = CARE_AT_HOME
+ROUTES[("POST", "/neighbourhood/caseload/{code}/visits/urgent")] = CARE_AT_HOME

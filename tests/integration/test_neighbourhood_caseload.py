@@ -95,7 +95,7 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
     sync_organisations(store, sessions)
     hood = next(c for c, o in organisations(store).items() if o.org_type == "neighbourhood")
     nurse = _user(sessions, "nurse", hood)
-    people = _people(store, hood, 7)
+    people = _people(store, hood, 8)
     base = home_points(store, people)[people[0]]
 
     def member(name: str, role: str, **extra: object) -> int:
@@ -129,7 +129,7 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
         cl.add_to_caseload(sessions, nurse, who[2], hood, _entry(ben, two_person=True)),  # type: ignore[arg-type]
         *(
             cl.add_to_caseload(sessions, nurse, p, hood, _entry(cai, preferred_nurse_id=ben))  # type: ignore[arg-type]
-            for p in who[3:]
+            for p in who[3:7]
         ),
     ]
 
@@ -139,7 +139,7 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
     assert len(refused.value.problems) == 2
     with pytest.raises(cl.CaseloadError, match="visiting role"):
         social = cl.team(sessions, hood)[-1].id
-        cl.add_to_caseload(sessions, nurse, who[6], hood, _entry(social))  # type: ignore[arg-type]
+        cl.add_to_caseload(sessions, nurse, who[7], hood, _entry(social))  # type: ignore[arg-type]
 
     visit_day.set_shifts(
         sessions,
@@ -193,10 +193,21 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
     assert (report.caseload, report.visits_due, report.nurses_on_shift) == (7, 7, 2)
     assert report.care_minutes["high"] == 30 and report.total_care_minutes == 8 * 30
 
+    # An urgent visit for someone not in today's plan: replanned in from 11:00.
+    urgent = cl.add_to_caseload(sessions, nurse, who[7], hood, _entry(cai, acuity="high"))  # type: ignore[arg-type]
+    visit_day.urgent_visit(sessions, nurse, store, hood, DAY, urgent, 11 * 60, TRAVEL, seconds=1)
+    with_urgent = visit_day.current_plan(visit_day.plans_of_day(sessions, hood, DAY))
+    assert with_urgent is not None and check(with_urgent.plan, TRAVEL) == []
+    planned = {s.visit_id: s.start for r in with_urgent.plan.routes for s in r.stops}
+    assert planned[visit_day.visit_id(urgent)] >= 11 * 60
+    assert visit_day.visit_id(urgent) in {c["visit_id"] for c in with_urgent.changes}
+    with pytest.raises(cl.CaseloadError, match="already has a visit today"):
+        visit_day.urgent_visit(sessions, nurse, store, hood, DAY, urgent, 11 * 60, TRAVEL)
+
     cl.discharge(sessions, nurse, who[3], entries[3], "goals_met")  # type: ignore[arg-type]
     with pytest.raises(cl.CaseloadError, match="already been discharged"):
         cl.discharge(sessions, nurse, who[3], entries[3], "goals_met")  # type: ignore[arg-type]
-    assert len(cl.caseload(sessions, hood)) == 6
+    assert len(cl.caseload(sessions, hood)) == 7
     with sessions() as session:
         actions = session.scalars(select(AuditEvent.action)).all()
         details = " ".join(str(d) for d in session.scalars(select(AuditEvent.detail)))

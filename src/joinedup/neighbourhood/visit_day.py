@@ -13,7 +13,8 @@
   latest adopted row of the day.
 * **Same-day replan**: `nurse_off` records the absence and replans the adopted plan with the
   planner's `replan` (visits done or in hand are kept; the rest move as little as they can),
-  keeping what changed and who must be told.
+  keeping what changed and who must be told; `urgent_visit` adds a visit today for someone on
+  the caseload who is not in the plan, and replans the same way.
 * **Outcomes**: `record_outcome` records what happened at a planned visit (done, not at home,
   declined, needs review) and updates the caseload entry: its last outcome, and "needs review"
   brings the next review forward to that day.
@@ -24,8 +25,9 @@ Solving runs outside any transaction (seconds long); each write is then one `uni
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +60,7 @@ from joinedup.neighbourhood.visits.model import (
     Plan,
     Visit,
 )
-from joinedup.neighbourhood.visits.replan import replan
+from joinedup.neighbourhood.visits.replan import Replan, replan
 from joinedup.neighbourhood.visits.solver import plan_day
 from joinedup.neighbourhood.visits.travel import TravelTimes
 from joinedup.population.reads import home_points
@@ -276,6 +278,8 @@ class StoredPlan:
     nurses_to_tell: tuple[str, ...]
     created_at: dt.datetime
     replaces_id: int | None
+    plan_neighbourhood: str
+    plan_day: dt.date
 
 
 def plan_options(
@@ -368,6 +372,8 @@ def _stored(row: DayPlan) -> StoredPlan:
         tuple(row.nurses_to_tell or ()),
         row.created_at,
         row.replaces_id,
+        row.neighbourhood_code,
+        row.day,
     )
 
 
@@ -507,35 +513,102 @@ def nurse_off(
 ) -> int:
     """The nurse goes off sick from `from_time`: replan the rest of the day; the replan's id."""
     check_can_write(actor)
-    plan = current_plan(plans_of_day(sessions, neighbourhood_code, day))
-    if plan is None:
-        raise CaseloadError(["the day has no adopted plan to replan"])
+    plan = _adopted(sessions, neighbourhood_code, day)
     if nurse_id(member_id) not in plan.plan.day.nurse_ids:
         raise CaseloadError(["that nurse is not on the day's plan"])
-    events = _events(plan.plan, outcomes(sessions, neighbourhood_code, day), member_id, from_time)
+    recorded = outcomes(sessions, neighbourhood_code, day)
+    off = NurseOff.model_validate({"nurse_id": nurse_id(member_id), "from": from_time})
+    events = _events(plan.plan, recorded, from_time, nurses_off=[off])
     result = replan(plan.plan, events, travel, seconds=seconds)
-    with unit_of_work(
-        sessions,
-        actor=actor.actor,
-        actor_role=actor.role,
-        action="visit_day.nurse_off",
-        entity_type="visit_day_plan",
-        purpose=DIRECT_CARE,
-        detail={"member_id": member_id, "changes": len(result.changes)},
-    ) as uow:
-        shift = uow.session.scalars(
+
+    def mark_off(session: Session) -> None:
+        shift = session.scalars(
             select(RotaShift).where(RotaShift.member_id == member_id, RotaShift.day == day)
         ).first()
         if shift is not None:
             shift.off_from = from_time
+
+    detail = {"member_id": member_id, "changes": len(result.changes)}
+    return _keep_replan(sessions, actor, plan, result, "visit_day.nurse_off", detail, mark_off)
+
+
+def urgent_visit(
+    sessions: sessionmaker[Session],
+    actor: Principal,
+    store: PopulationStore,
+    neighbourhood_code: str,
+    day: dt.date,
+    entry_id: int,
+    now: int,
+    travel: TravelTimes,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+) -> int:
+    """Add a visit today for a caseload entry not due today (an urgent call): replan the rest
+    of the day from `now` with the visit in it, as the entry's named nurse set it; its id."""
+    check_can_write(actor)
+    plan = _adopted(sessions, neighbourhood_code, day)
+    entry = next((e for e in caseload(sessions, neighbourhood_code) if e.id == entry_id), None)
+    if entry is None:
+        raise CaseloadNotFound("such person on this neighbourhood's caseload")
+    if visit_id(entry_id) in {v.id for v in plan.plan.day.visits}:
+        raise CaseloadError(["the person already has a visit today"])
+    home = home_points(store, [entry.person_id]).get(entry.person_id)
+    if home is None:
+        raise CaseloadError(["the person's home has no coordinates to plan a visit to"])
+    visit = _visit(entry, home)
+    if visit.latest_start < now:
+        # Wanted today, after the window the named nurse set: from now, within four hours.
+        end = min(24 * 60 - 1, now + 240)
+        if end - now < visit.duration_min:
+            raise CaseloadError(["too little of the day is left for the visit"])
+        visit = visit.model_copy(
+            update={"window_start": now, "window_end": end, "fixed_time": None}
+        )
+    events = _events(
+        plan.plan, outcomes(sessions, neighbourhood_code, day), now, urgent_visits=[visit]
+    )
+    result = replan(plan.plan, events, travel, seconds=seconds)
+    detail = {"entry_id": entry_id, "changes": len(result.changes)}
+    return _keep_replan(sessions, actor, plan, result, "visit_day.urgent_visit", detail, None)
+
+
+def _adopted(sessions: sessionmaker[Session], neighbourhood_code: str, day: dt.date) -> StoredPlan:
+    plan = current_plan(plans_of_day(sessions, neighbourhood_code, day))
+    if plan is None:
+        raise CaseloadError(["the day has no adopted plan to replan"])
+    return plan
+
+
+def _keep_replan(
+    sessions: sessionmaker[Session],
+    actor: Principal,
+    before: StoredPlan,
+    result: Replan,
+    action: str,
+    detail: dict[str, Any],
+    also: Callable[[Session], None] | None,
+) -> int:
+    """Store the replan as the day's adopted plan, with what changed and who must be told."""
+    with unit_of_work(
+        sessions,
+        actor=actor.actor,
+        actor_role=actor.role,
+        action=action,
+        entity_type="visit_day_plan",
+        purpose=DIRECT_CARE,
+        detail=detail,
+    ) as uow:
+        if also is not None:
+            also(uow.session)
         row = DayPlan(
-            neighbourhood_code=neighbourhood_code,
-            day=day,
+            neighbourhood_code=before.plan_neighbourhood,
+            day=before.plan_day,
             kind="replan",
-            continuity_weight=plan.plan.continuity_weight,
+            continuity_weight=before.plan.continuity_weight,
             plan=result.plan.model_dump(mode="json", by_alias=True),
             adopted=True,
-            replaces_id=plan.id,
+            replaces_id=before.id,
             changes=[
                 {"visit_id": c.visit_id, "what": c.what, "tell_patient": c.tell_patient}
                 for c in result.changes
@@ -550,7 +623,14 @@ def nurse_off(
         return int(row.id)
 
 
-def _events(plan: Plan, recorded: Mapping[str, str], member_id: int, now: int) -> Events:
+def _events(
+    plan: Plan,
+    recorded: Mapping[str, str],
+    now: int,
+    *,
+    nurses_off: Sequence[NurseOff] = (),
+    urgent_visits: Sequence[Visit] = (),
+) -> Events:
     """What has happened by `now`: visits with an outcome are done; a visit the plan has under
     way at `now` without an outcome is in hand (started)."""
     planned = {s.visit_id for r in plan.routes for s in r.stops}
@@ -565,7 +645,8 @@ def _events(plan: Plan, recorded: Mapping[str, str], member_id: int, now: int) -
     )
     return Events(
         now=now,
-        nurses_off=[NurseOff.model_validate({"nurse_id": nurse_id(member_id), "from": now})],
+        nurses_off=list(nurses_off),
+        urgent_visits=list(urgent_visits),
         done=done,
         started=started,
     )

@@ -4,8 +4,8 @@
   the caseload (named people: audited as a list view, no-store);
 * ``…/{code}/visits?day=`` — the day's plan: each nurse's route in order with times, the map
   (server-side SVG), unplanned visits with reasons, the two options (least travel, most
-  continuity) with both figures to choose between, and "nurse off sick" to replan the rest of
-  the day, showing what changed and who must be told;
+  continuity) with both figures to choose between, and "nurse off sick" or "an urgent visit"
+  to replan the rest of the day, showing what changed and who must be told;
 * ``…/{code}/visits/nurses/{member_id}?day=`` — a nurse's day for a phone: the next visit,
   address, what to do, and the outcome form (which updates the caseload);
 * ``…/{code}/capacity?day=`` — capacity against demand with the QNI thresholds;
@@ -294,6 +294,39 @@ def nurse_off(
     except UserError as exc:
         return _back_to_day(request, user, code, day, error=_error(exc))
     return _back_to_day(request, user, code, day, notice="The rest of the day has been replanned.")
+
+
+@router.post("/neighbourhood/caseload/{code}/visits/urgent", name="visit_day_urgent")
+def urgent_visit(
+    request: Request,
+    code: str,
+    user: WardUser,
+    sessions: Sessions,
+    store: Store,
+    settings: AppSettings,
+    day: Annotated[dt.date, Form()],
+    entry_id: Annotated[int, Form()],
+    now: Annotated[str, Form()] = "",
+) -> Response:
+    _hood_name(sessions, code)
+    minutes = _minutes(now)
+    if minutes is None:
+        return _back_to_day(request, user, code, day, error="Give the time now as HH:MM")
+    try:
+        visit_day.urgent_visit(
+            sessions,
+            user,
+            store,
+            code,
+            day,
+            entry_id,
+            minutes,
+            travel_times(settings),
+            seconds=SOLVE_SECONDS,
+        )
+    except UserError as exc:
+        return _back_to_day(request, user, code, day, error=_error(exc))
+    return _back_to_day(request, user, code, day, notice="The urgent visit is in the day's plan.")
 
 
 @router.get("/neighbourhood/caseload/{code}/visits/nurses/{member_id}", name="nurse_day")
