@@ -546,6 +546,7 @@ def demo(
     _demo_variation(store, sessions)
     _demo_users(sessions)
     _demo_care(sessions, settings)
+    _demo_caseloads(store, sessions)
     _demo_directory(sessions, settings, seed)
     _demo_social_prescribing(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
@@ -573,6 +574,18 @@ def _demo_care(sessions: Any, settings: Settings) -> None:
         f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
         f"{care.meetings_upcoming} upcoming"
     )
+
+
+def _demo_caseloads(store: PopulationStore, sessions: Any) -> None:
+    """Each neighbourhood's team, caseload and a week's rota from today (issues 15, 16)."""
+    import datetime as dt
+
+    from joinedup.neighbourhood.caseload_demo import demo_principal, seed_demo_caseloads
+
+    seeded = seed_demo_caseloads(
+        sessions, store, demo_principal(sessions), first_day=dt.date.today()
+    )
+    out.print(f"Neighbourhood caseloads: {seeded} neighbourhoods seeded with a team and rota")
 
 
 def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:

@@ -41,6 +41,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "joinedup.directory.navigation_models",
     "joinedup.access.models",
     "joinedup.neighbourhood.models",
+    "joinedup.neighbourhood.caseload_models",
 )
 
 

@@ -477,3 +477,24 @@ def _organisations(path: str, modified: int) -> Mapping[str, Organisation]:
             for r in rows
         }
     )
+
+
+def home_points(
+    store: PopulationStore, person_ids: Iterable[int]
+) -> dict[int, tuple[float, float]]:
+    """Each person's home as (latitude, longitude), for planning home visits; people whose
+    home has no coordinates (or stores written before the columns) are left out."""
+    ids = sorted({int(p) for p in person_ids})
+    path = table_file(store, "patients")
+    if not ids or path is None:
+        return {}
+    columns = set(pq.read_schema(path).names)
+    if not {"home_latitude", "home_longitude"} <= columns:
+        return {}
+    rows = one_person_reader.rows(
+        "SELECT person_id, home_latitude, home_longitude FROM read_parquet(?) "
+        "WHERE person_id IN (SELECT unnest(?::BIGINT[])) "
+        "AND home_latitude IS NOT NULL AND home_longitude IS NOT NULL",
+        [path, ids],
+    )
+    return {int(p): (float(lat), float(lon)) for p, lat, lon in rows}
