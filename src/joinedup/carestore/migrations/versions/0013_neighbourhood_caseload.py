@@ -2,7 +2,7 @@
 (one open per person per neighbourhood, by a partial unique index), rota shifts, the day's
 plans (options and replans) and visit outcomes.
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0010 (the virtual ward)
 Created: 2026-12-06
 """
