@@ -29,6 +29,7 @@ from joinedup.web import (
     care_plans,
     case_finding,
     consent,
+    contracts,
     delivery,
     directory,
     fhir,
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(domain.router)
     app.include_router(ward.router)
     app.include_router(inequalities.router)
+    app.include_router(contracts.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)
     app.include_router(pages.router)
