@@ -135,24 +135,57 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         _ae(4, 4, D(2025, 4, 2)),  # 200 in April 2025 (year 2)
     ],
     "outpatient_appointments": [
-        {"appointment_id": 1, "person_id": 1, "provider_code": "T1",
-         "appointment_date": D(2024, 7, 1), "specialty_code": "300", "first_attendance": True,
-         "attended": True, "cost": 5.0},  # 100 in July 2024
-        {"appointment_id": 2, "person_id": 1, "provider_code": "T1",
-         "appointment_date": D(2024, 7, 2), "specialty_code": "300", "first_attendance": False,
-         "attended": False, "cost": 5.0},  # did not attend: not priced
+        {
+            "appointment_id": 1,
+            "person_id": 1,
+            "provider_code": "T1",
+            "appointment_date": D(2024, 7, 1),
+            "specialty_code": "300",
+            "first_attendance": True,
+            "attended": True,
+            "cost": 5.0,
+        },  # 100 in July 2024
+        {
+            "appointment_id": 2,
+            "person_id": 1,
+            "provider_code": "T1",
+            "appointment_date": D(2024, 7, 2),
+            "specialty_code": "300",
+            "first_attendance": False,
+            "attended": False,
+            "cost": 5.0,
+        },  # did not attend: not priced
     ],
     "community_contacts": [
-        {"contact_id": 1, "person_id": 5, "contact_date": D(2024, 9, 30),
-         "service": "district_nursing", "setting": "home", "duration_minutes": 30,
-         "cost": 1.0},  # 50 in September 2024: the last day of membership counts
-        {"contact_id": 2, "person_id": 5, "contact_date": D(2024, 10, 5),
-         "service": "district_nursing", "setting": "home", "duration_minutes": 30,
-         "cost": 1.0},  # after moving away: not priced
+        {
+            "contact_id": 1,
+            "person_id": 5,
+            "contact_date": D(2024, 9, 30),
+            "service": "district_nursing",
+            "setting": "home",
+            "duration_minutes": 30,
+            "cost": 1.0,
+        },  # 50 in September 2024: the last day of membership counts
+        {
+            "contact_id": 2,
+            "person_id": 5,
+            "contact_date": D(2024, 10, 5),
+            "service": "district_nursing",
+            "setting": "home",
+            "duration_minutes": 30,
+            "cost": 1.0,
+        },  # after moving away: not priced
     ],
     "medications": [
-        {"issue_id": 1, "person_id": 1, "issue_date": D(2024, 4, 15), "code_system": "dmd",
-         "code": "123", "name": "Medicine", "cost": 12.34},  # recorded cost, April 2024
+        {
+            "issue_id": 1,
+            "person_id": 1,
+            "issue_date": D(2024, 4, 15),
+            "code_system": "dmd",
+            "code": "123",
+            "name": "Medicine",
+            "cost": 12.34,
+        },  # recorded cost, April 2024
     ],
 }
 
@@ -263,8 +296,7 @@ def test_caps_limit_the_provider() -> None:
 def test_what_if_recomputes_each_year(ledger) -> None:  # type: ignore[no-untyped-def]
     # The provider bears all of the first 10%, nothing beyond, no cap: year 1's loss of
     # 1,182.34 against 1,980 is 59.7%, so it bears 198.00.
-    whole = RiskShare(gain=(Band(0.1, 1.0),), loss=(Band(0.1, 1.0),), gain_cap=None,
-                      loss_cap=None)
+    whole = RiskShare(gain=(Band(0.1, 1.0),), loss=(Band(0.1, 1.0),), gain_cap=None, loss_cap=None)
     first, _ = what_if(ledger, whole)
     assert first.provider == -198.00 and first.commissioner == -984.34
     assert ledger.years[0].settlement.provider == -34.65  # the ledger's own terms unchanged
@@ -296,11 +328,17 @@ def _broken(path: str, value: Any) -> dict[str, Any]:
         ("cohort.conditions", [{"column": "shoe_size", "op": ">", "value": 9}], "shoe_size"),
         ("capitation.age_sex_weights", [{"ages": "0-64", "F": 1, "M": 1}], "open-ended"),
         ("capitation.need_weights.weights", {"very": 2}, "need_weights"),
-        ("risk_share.gain", [{"up_to": 0.05, "provider_share": 0.5},
-                             {"up_to": 0.02, "provider_share": 0.25}], "rise band by band"),
+        (
+            "risk_share.gain",
+            [{"up_to": 0.05, "provider_share": 0.5}, {"up_to": 0.02, "provider_share": 0.25}],
+            "rise band by band",
+        ),
         ("risk_share.loss_cap", 2, "loss_cap"),
-        ("outcomes.measures", [{"measure": "emergency_admissions", "target_change": -0.05,
-                                "share": 0.6}], "add up to 1"),
+        (
+            "outcomes.measures",
+            [{"measure": "emergency_admissions", "target_change": -0.05, "share": 0.6}],
+            "add up to 1",
+        ),
     ],
 )
 def test_contract_file_faults_are_named(path: str, value: Any, message: str) -> None:

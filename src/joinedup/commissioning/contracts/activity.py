@@ -124,8 +124,18 @@ def store_tables(con: ibis.BaseBackend, store: PopulationStore) -> dict[str, ibi
 # tests/unit/test_capitated_contract_ledger.py): most cohort rules need only these, and the
 # whole summary (every score and activity count) takes several times as long to compute.
 LEAN_COLUMNS = frozenset(
-    {"person_id", "practice_code", "age", "sex", "imd_decile", "care_home", "housebound",
-     "efi_deficits", "efi_score", "efi_category"}
+    {
+        "person_id",
+        "practice_code",
+        "age",
+        "sex",
+        "imd_decile",
+        "care_home",
+        "housebound",
+        "efi_deficits",
+        "efi_score",
+        "efi_category",
+    }
 )
 
 
@@ -152,7 +162,9 @@ def lean_summary(tables: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
     flags = tables["patients"].select("person_id", "care_home", "housebound")
     frailty = efi.from_store(tables, day)
     frailty = frailty.select(
-        "person_id", efi_deficits=frailty.deficits, efi_score=frailty.efi,
+        "person_id",
+        efi_deficits=frailty.deficits,
+        efi_score=frailty.efi,
         efi_category=frailty.category,
     )
     t = people.left_join(flags, "person_id").drop("person_id_right")
@@ -230,7 +242,9 @@ def _spans(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.DataFrame
     regs_frame = regs.to_pandas().sort_values(["person_id", "start_date"])
     patients = tables["patients"].join(ids, "person_id").select("person_id", "date_of_death")
     deaths_frame = patients.to_pandas()
-    deaths = dict(zip(deaths_frame["person_id"], _dates(deaths_frame["date_of_death"]), strict=True))
+    deaths = dict(
+        zip(deaths_frame["person_id"], _dates(deaths_frame["date_of_death"]), strict=True)
+    )
     by_person: dict[int, list[tuple[dt.date, dt.date | None]]] = {}
     for pid, start, end in zip(
         regs_frame["person_id"],
@@ -243,7 +257,9 @@ def _spans(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.DataFrame
     for pid, year_start in zip(members["person_id"], members["first_day"], strict=True):
         frm, to = _chain(by_person.get(int(pid), []), year_start)
         rows.append((pid, frm, to, deaths.get(int(pid))))
-    spans = pd.DataFrame(rows, columns=["person_id", "registered_from", "registered_to", "date_of_death"])
+    spans = pd.DataFrame(
+        rows, columns=["person_id", "registered_from", "registered_to", "date_of_death"]
+    )
     spans["year"] = members["year"].to_numpy()
     return spans
 

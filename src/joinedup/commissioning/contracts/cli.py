@@ -35,9 +35,7 @@ def _ledger(name: str, home: Path | None):  # type: ignore[no-untyped-def]
         contract = find_contract(name)
         store = PopulationStore(Settings.from_env(home).population_dir)
         if not store.exists():
-            raise UserError(
-                f"no population store at {store.root}: run `joinedup generate` first"
-            )
+            raise UserError(f"no population store at {store.root}: run `joinedup generate` first")
         return build_ledger(store, contract)
     except (UserError, OSError) as error:
         err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)

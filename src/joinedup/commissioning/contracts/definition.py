@@ -11,6 +11,7 @@ and ADR 0024. Every fault is a `ContractError` naming the file and the field to 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -346,7 +347,7 @@ def _capitation(raw: Any, where: str) -> Capitation:
     if not isinstance(bands, list) or not bands:
         raise ContractError(f"{where}: age_sex_weights must be a list of age bands")
     age_sex = tuple(_age_band(b, f"{where}: age_sex_weights {i}") for i, b in enumerate(bands, 1))
-    for before, after in zip(age_sex, age_sex[1:], strict=False):
+    for before, after in itertools.pairwise(age_sex):
         if before.age_to is None or after.age_from != before.age_to + 1:
             raise ContractError(
                 f"{where}: age bands must follow on without gaps or overlaps "
@@ -433,7 +434,7 @@ def _bands(raw: Any, where: str) -> tuple[Band, ...]:
 def check_bands(bands: tuple[Band, ...], where: str) -> tuple[Band, ...]:
     """Bands must rise: each band's edge above the one before (what-if terms are checked too)."""
     edges = [b.up_to for b in bands]
-    if edges[0] <= 0 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if edges[0] <= 0 or any(b <= a for a, b in itertools.pairwise(edges)):
         raise ContractError(f"{where}: band edges (up_to) must be above 0 and rise band by band")
     return bands
 

@@ -160,7 +160,7 @@ def annual_capitation(contract: Contract, members: pd.DataFrame) -> np.ndarray:
 
 def ledger_months(contract: Contract, extract: dt.date) -> list[tuple[int, dt.date]]:
     """(contract year, first day of month) of every whole month of the contract by `extract`."""
-    months = []
+    months: list[tuple[int, dt.date]] = []
     for year in range(1, contract.years + 1):
         day = contract.year_start(year)
         while day <= contract.year_end(year):
@@ -320,8 +320,16 @@ def _outcomes(
         baseline = 1000 * before / years_before if years_before else None
         if rate is None or not baseline:
             results.append(
-                OutcomeResult(measure, baseline, rate, None, False, available, 0.0,
-                              "no baseline to compare with")
+                OutcomeResult(
+                    measure,
+                    baseline,
+                    rate,
+                    None,
+                    False,
+                    available,
+                    0.0,
+                    "no baseline to compare with",
+                )
             )
             continue
         change = rate / baseline - 1
@@ -333,8 +341,14 @@ def _outcomes(
         )
         results.append(
             OutcomeResult(
-                measure, round(baseline, 1), round(rate, 1), change, met, available,
-                available if met else 0.0, reason,
+                measure,
+                round(baseline, 1),
+                round(rate, 1),
+                change,
+                met,
+                available,
+                available if met else 0.0,
+                reason,
             )
         )
     return tuple(results)

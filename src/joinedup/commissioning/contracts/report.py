@@ -32,29 +32,45 @@ def statement_lines(year: YearStatement, settlement: Settlement | None = None) -
     lines = [Line("1", "Capitated budget", s.budget, f"{year.member_years:,.2f} member-years")]
     for i, (service, amount) in enumerate(year.spend.items(), start=1):
         lines.append(
-            Line(f"2.{i}", f"Spend: {SERVICES[service][0]}", amount,
-                 f"{year.units[service]:,.2f} {SERVICES[service][1]}s at the contract tariff")
+            Line(
+                f"2.{i}",
+                f"Spend: {SERVICES[service][0]}",
+                amount,
+                f"{year.units[service]:,.2f} {SERVICES[service][1]}s at the contract tariff",
+            )
         )
     lines.append(Line("2", "Spend at contract tariff", s.spend, "sum of lines 2.1 onwards"))
     word = {"gain": "gain (underspend)", "loss": "loss (overspend)"}.get(s.kind, "no variance")
     lines.append(Line("3", f"Variance: {word}", s.variance, "line 1 − line 2"))
     for i, band in enumerate(s.bands, start=1):
         lines.append(
-            Line(f"3.{i}", f"Variance {band.label}", band.amount,
-                 f"provider {band.provider_share:.0%}: £{band.provider:,.2f}; commissioner "
-                 f"£{band.commissioner:,.2f}")
+            Line(
+                f"3.{i}",
+                f"Variance {band.label}",
+                band.amount,
+                f"provider {band.provider_share:.0%}: £{band.provider:,.2f}; commissioner "
+                f"£{band.commissioner:,.2f}",
+            )
         )
     cap_note = "no cap" if s.cap is None else f"capped at £{s.cap:,.2f}"
     lines.append(
-        Line("4", f"Provider's share of the {s.kind}" if s.kind != "none" else "Provider's share",
-             s.provider, f"sum of provider amounts, £{s.provider_before_cap:,.2f}, {cap_note}; "
-             "positive: the provider gains, negative: it bears a loss")
+        Line(
+            "4",
+            f"Provider's share of the {s.kind}" if s.kind != "none" else "Provider's share",
+            s.provider,
+            f"sum of provider amounts, £{s.provider_before_cap:,.2f}, {cap_note}; "
+            "positive: the provider gains, negative: it bears a loss",
+        )
     )
     lines.append(Line("5", "Commissioner's share", s.commissioner, "line 3 − line 4"))
     lines.append(Line("6", "Settled value of care", s.settled_value, "line 2 + line 4"))
     lines.append(
-        Line("7", "Value at risk withheld against outcomes", -year.value_at_risk,
-             f"{year.value_at_risk / year.budget:.0%} of line 1" if year.budget else "")
+        Line(
+            "7",
+            "Value at risk withheld against outcomes",
+            -year.value_at_risk,
+            f"{year.value_at_risk / year.budget:.0%} of line 1" if year.budget else "",
+        )
     )
     for i, o in enumerate(year.outcomes, start=1):
         lines.append(Line(f"8.{i}", f"Outcome: {o.measure.label}", o.earned, o.reason))
@@ -152,17 +168,21 @@ class EvaluationReport:
         ]
 
 
-def evaluation_report(store: PopulationStore, contract: Contract, today: dt.date) -> EvaluationReport:
+def evaluation_report(
+    store: PopulationStore, contract: Contract, today: dt.date
+) -> EvaluationReport:
     link = contract.evaluation
     if link is None:
-        return EvaluationReport(contract.name, "", "", "", today, None,
-                                "the contract names no programme to evaluate")
+        return EvaluationReport(
+            contract.name, "", "", "", today, None, "the contract names no programme to evaluate"
+        )
     try:
-        result = evaluate_programme(store, resolve(store, link.programme, None), link.outcome,
-                                    link.method)
+        result = evaluate_programme(
+            store, resolve(store, link.programme, None), link.outcome, link.method
+        )
         problem = None
     except UserError as error:  # the programme or outcome cannot be evaluated here
         result, problem = None, str(error)
-    return EvaluationReport(contract.name, link.programme, link.method, link.outcome, today,
-                            result, problem)
-
+    return EvaluationReport(
+        contract.name, link.programme, link.method, link.outcome, today, result, problem
+    )

@@ -97,5 +97,7 @@ def _band_lines(variance: float, budget: float, bands: tuple[Band, ...]) -> tupl
         )
         lower_share, lower = band.up_to, edge
     beyond = max(0, left - lower)
-    lines.append(BandLine(f"over {lower_share:.1%} of budget", beyond / 100, 0.0, 0.0, beyond / 100))
+    lines.append(
+        BandLine(f"over {lower_share:.1%} of budget", beyond / 100, 0.0, 0.0, beyond / 100)
+    )
     return tuple(lines)

@@ -79,7 +79,10 @@ def _bands(form: Mapping[str, str], kind: str, bands: tuple[Band, ...]) -> tuple
     for i, band in enumerate(bands, start=1):
         edge = _percent(form, f"{kind}_{i}_up_to", band.up_to, f"{kind} band {i}'s upper edge")
         share = _percent(
-            form, f"{kind}_{i}_share", band.provider_share, f"the provider's share of {kind} band {i}"
+            form,
+            f"{kind}_{i}_share",
+            band.provider_share,
+            f"the provider's share of {kind} band {i}",
         )
         read.append(Band(edge or 0.0, share or 0.0))
     return check_bands(tuple(read), f"the {kind} bands")
