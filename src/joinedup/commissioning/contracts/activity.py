@@ -120,9 +120,9 @@ def store_tables(con: ibis.BaseBackend, store: PopulationStore) -> dict[str, ibi
 # --- membership ---------------------------------------------------------------------------------
 
 
-# Person-summary columns a lean summary gives exactly as `person_summary` does (held to it by
-# tests/unit/test_capitated_contract_ledger.py): most cohort rules need only these, and the
-# whole summary (every score and activity count) takes several times as long to compute.
+# Person-summary columns a lean summary gives by the same rules and defaults as
+# `person_summary` (no test yet holds the two together: see ADR 0024): most cohort rules need
+# only these, and the whole summary (every score and activity count) takes several times as long to compute.
 LEAN_COLUMNS = frozenset(
     {
         "person_id",
