@@ -121,8 +121,8 @@ def store_tables(con: ibis.BaseBackend, store: PopulationStore) -> dict[str, ibi
 
 
 # Person-summary columns a lean summary gives by the same rules and defaults as
-# `person_summary` (no test yet holds the two together: see ADR 0024): most cohort rules need
-# only these, and the whole summary (every score and activity count) takes several times as long to compute.
+# `person_summary` (no test holds the two together yet): most cohort rules need
+# only these, and the whole summary (every score and activity count) takes several times as long.
 LEAN_COLUMNS = frozenset(
     {
         "person_id",
