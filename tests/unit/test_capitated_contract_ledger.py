@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+import yaml
 
+from joinedup.analytics.evaluation.result import Check, Evaluation
 from joinedup.commissioning.contracts.definition import (
     Band,
     ContractError,
@@ -20,8 +23,9 @@ from joinedup.commissioning.contracts.definition import (
     parse_contract,
 )
 from joinedup.commissioning.contracts.ledger import build_ledger, what_if
-from joinedup.commissioning.contracts.report import statement_lines
+from joinedup.commissioning.contracts.report import EvaluationReport, statement_lines
 from joinedup.commissioning.contracts.risk_share import settle
+from joinedup.commissioning.contracts.service import terms_from_form
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.store import PopulationStore
 
@@ -350,3 +354,117 @@ def test_contract_file_faults_are_named(path: str, value: Any, message: str) -> 
 def test_unknown_contract_name_lists_the_known(tmp_path: Path) -> None:
     with pytest.raises(ContractError, match="frailty-alliance"):
         find_contract("no-such-contract")
+
+
+def test_an_age_the_weights_do_not_cover_is_named(tiny_store: PopulationStore) -> None:
+    # P4 is 65 in year 2: weights starting at 70 leave her without one.
+    data = _broken("capitation.age_sex_weights", [{"ages": "70+", "F": 1, "M": 1}])
+    with pytest.raises(ContractError, match="no age-sex weight covers age 65"):
+        build_ledger(tiny_store, parse_contract(data, "tiny"))
+
+
+def test_cli_ledger_json_and_reconcile(tiny_store: PopulationStore, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from joinedup.cli import app
+
+    home = tiny_store.root.parent
+    contract_file = tmp_path / "tiny.yaml"
+    contract_file.write_text(yaml.safe_dump(CONTRACT, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "ledger.json"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["contract", "ledger", str(contract_file), "--home", str(home), "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert len(written["months"]) == 14
+    assert written["months"][0] | {"budget": 320.0, "month": "2024-04"} == written["months"][0]
+    lines = {line["ref"]: line["amount"] for line in written["statements"][0]["lines"]}
+    assert (lines["1"], lines["2"], lines["4"]) == (1980.0, 3162.34, -34.65)
+
+    result = runner.invoke(app, ["contract", "reconcile", str(contract_file), "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "provisional: 2 of 12 months" in result.output
+        and "Payable to the provider" in result.output
+    )
+
+    result = runner.invoke(app, ["contract", "ledger", "no-such-contract", "--home", str(home)])
+    assert result.exit_code == 1
+    assert "no contract named 'no-such-contract'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_what_if_form_terms() -> None:
+    form = {"gain_1_up_to": "3", "gain_1_share": "100", "gain_cap": "", "loss_cap": "1.5"}
+    terms = terms_from_form(form, TERMS)
+    assert terms.gain[0] == Band(0.03, 1.0) and terms.gain[1] == TERMS.gain[1]
+    assert terms.gain_cap is None and terms.loss_cap == pytest.approx(0.015)
+    with pytest.raises(ContractError, match="as a percentage"):
+        terms_from_form({"loss_2_share": "lots"}, TERMS)
+    with pytest.raises(ContractError, match="rise band by band"):
+        terms_from_form({"gain_1_up_to": "9"}, TERMS)  # above band 2's 5%
+
+
+def _evaluation(estimate: float, low: float, high: float) -> Evaluation:
+    return Evaluation(
+        programme="p",
+        method="did",
+        outcome="emergency_admissions",
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        interval_meaning="95% confidence interval",
+        compared="treated people with matched comparison people",
+        checks=[Check("parallel trends", True, "p = 0.4")],
+    )
+
+
+def test_evaluation_report_in_plain_words() -> None:
+    found = EvaluationReport(
+        "c",
+        "p",
+        "did",
+        "emergency_admissions",
+        D(2026, 12, 6),
+        _evaluation(-0.2, -0.27, -0.12),
+        None,
+    )
+    assert found.headline.startswith("Our best estimate is 20% fewer emergency admissions")
+    assert "excludes no change" in found.headline
+    unclear = EvaluationReport(
+        "c",
+        "p",
+        "did",
+        "emergency_admissions",
+        D(2026, 12, 6),
+        _evaluation(0.03, -0.05, 0.11),
+        None,
+    )
+    assert "3% more" in unclear.headline and "does not show" in unclear.headline
+    missing = EvaluationReport("c", "p", "did", "x", D(2026, 12, 6), None, "no comparison")
+    assert missing.headline == "No evaluation: no comparison"
+    assert any("regression to the mean" in line for line in missing.does_not_show)
+
+
+def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationStore) -> None:
+    """The lean summary the cohort rule uses gives the person summary's own values."""
+    from joinedup.analytics.engine import connect
+    from joinedup.analytics.person_summary import person_summary
+    from joinedup.commissioning.contracts.activity import (
+        LEAN_COLUMNS,
+        lean_summary,
+        store_tables,
+    )
+
+    day = D(2024, 3, 31)
+    columns = sorted(LEAN_COLUMNS)
+    con = connect("duckdb")
+    tables = store_tables(con, small_store)
+    lean = lean_summary(tables, day).select(columns).to_pandas()
+    whole = person_summary(tables, day).select(columns).to_pandas()
+    lean = lean.sort_values("person_id", ignore_index=True)
+    whole = whole.sort_values("person_id", ignore_index=True)
+    assert len(lean) > 1000 and (lean["efi_category"] != "fit").any()
+    assert lean.equals(whole)

@@ -120,9 +120,9 @@ def store_tables(con: ibis.BaseBackend, store: PopulationStore) -> dict[str, ibi
 # --- membership ---------------------------------------------------------------------------------
 
 
-# Person-summary columns a lean summary gives by the same rules and defaults as
-# `person_summary` (no test holds the two together yet): most cohort rules need
-# only these, and the whole summary (every score and activity count) takes several times as long.
+# Person-summary columns a lean summary gives by the same rules and defaults as `person_summary`
+# (tests/unit/test_capitated_contract_ledger.py holds the two together on the small area): most
+# cohort rules need only these, and the whole summary takes several times as long.
 LEAN_COLUMNS = frozenset(
     {
         "person_id",

@@ -112,15 +112,6 @@ class Capitation:
         """The base rate in contract year `year` (1, 2, …), uplifted and rounded to pence."""
         return round(self.base_rate * (1 + self.uplift) ** (year - 1), 2)
 
-    def age_sex_weight(self, age: int, sex: str) -> float:
-        for band in self.age_sex:
-            if band.holds(age):
-                return band.female if sex == "F" else band.male
-        raise ContractError(f"no age-sex weight covers age {age}")  # parse checks cover
-
-    def need_weight(self, category: str | None) -> float:
-        return dict(self.need).get(category or "", 1.0)
-
 
 @dataclass(frozen=True)
 class Band:

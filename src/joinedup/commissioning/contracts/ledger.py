@@ -26,7 +26,12 @@ import pandas as pd
 
 from joinedup.analytics.engine import connect
 from joinedup.commissioning.contracts import activity
-from joinedup.commissioning.contracts.definition import Contract, OutcomeMeasure, RiskShare
+from joinedup.commissioning.contracts.definition import (
+    Contract,
+    ContractError,
+    OutcomeMeasure,
+    RiskShare,
+)
 from joinedup.commissioning.contracts.risk_share import Settlement, settle
 from joinedup.population.reads import extract_date
 from joinedup.population.store import PopulationStore
@@ -141,21 +146,24 @@ def build_ledger(
 
 
 def annual_capitation(contract: Contract, members: pd.DataFrame) -> np.ndarray:
-    """Each member-year's capitation in £: base rate × age-sex weight × need weight."""
+    """Each member-year's capitation in £: base rate × age-sex weight × need weight, rounded to
+    pence."""
     cap = contract.capitation
-    return np.array(
-        [
-            round(
-                cap.base_rate_in(int(year))
-                * cap.age_sex_weight(int(age), str(sex))
-                * cap.need_weight(None if pd.isna(need) else str(need)),
-                2,
-            )
-            for year, age, sex, need in zip(
-                members["year"], members["age"], members["sex"], members["need"], strict=True
-            )
-        ]
-    )
+    age = members["age"].to_numpy(dtype=np.int64)
+    female = (members["sex"] == "F").to_numpy()
+    age_sex = np.full(len(members), np.nan)
+    for band in cap.age_sex:
+        inside = (age >= band.age_from) & (True if band.age_to is None else age <= band.age_to)
+        age_sex = np.where(inside, np.where(female, band.female, band.male), age_sex)
+    if np.isnan(age_sex).any():
+        youngest = int(age[np.isnan(age_sex)].min())
+        raise ContractError(
+            f"contract {contract.name}: no age-sex weight covers age {youngest}, yet the cohort "
+            "rule lets such people in: start the first age band lower"
+        )
+    need = members["need"].map(dict(cap.need)).fillna(1.0).to_numpy(dtype=float)
+    base = members["year"].map(lambda y: cap.base_rate_in(int(y))).to_numpy(dtype=float)
+    return np.round(base * age_sex * need, 2)
 
 
 def ledger_months(contract: Contract, extract: dt.date) -> list[tuple[int, dt.date]]:
@@ -176,12 +184,12 @@ def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _covered_days(members: pd.DataFrame, month: dt.date) -> np.ndarray:
-    """Days of `month` each member-year row was a member."""
-    last_of_month = _next_month(month) - dt.timedelta(days=1)
-    first = np.array([max(d, month) for d in members["first_day"]], dtype="datetime64[D]")
-    last = np.array([min(d, last_of_month) for d in members["last_day"]], dtype="datetime64[D]")
-    return np.clip((last - first).astype(np.int64) + 1, 0, None)
+def _covered_days(first: np.ndarray, last: np.ndarray, month: dt.date) -> np.ndarray:
+    """Days of `month` each member-year was a member (`first`, `last`: datetime64[D] days)."""
+    month_first = np.datetime64(month, "D")
+    month_last = np.datetime64(_next_month(month), "D") - np.timedelta64(1, "D")
+    days = np.minimum(last, month_last) - np.maximum(first, month_first)
+    return np.clip(days.astype(np.int64) + 1, 0, None)
 
 
 def assemble(
@@ -197,11 +205,14 @@ def assemble(
     calendar_year, calendar_month, service, units, bed_days, cost) and outcome counts (year,
     measure, period, value)."""
     capitation = annual_capitation(contract, members) if len(members) else np.array([])
+    first = np.array(list(members["first_day"]), dtype="datetime64[D]")
+    last = np.array(list(members["last_day"]), dtype="datetime64[D]")
+    member_year = members["year"].to_numpy(dtype=np.int64)
     months = []
     for year, month in ledger_months(contract, extract):
-        rows = (members["year"] == year).to_numpy() if len(members) else np.array([], bool)
+        rows = member_year == year
         days_in_month = calendar.monthrange(month.year, month.month)[1]
-        covered = _covered_days(members[rows], month) if rows.any() else np.array([])
+        covered = _covered_days(first[rows], last[rows], month)
         budget = float(np.sum(capitation[rows] / 12 * covered / days_in_month))
         spend, units = _priced(contract, used, year, month)
         months.append(
