@@ -66,6 +66,12 @@ def ledger_chart(ledger: Ledger) -> tuple[list[MonthBar], list[tuple[float, str]
     return bars, ticks
 
 
+def count_text(value: float) -> str:
+    """An activity count as the pages show it: small counts withheld, as every count is."""
+    shown = suppress_count(round(value))
+    return "fewer than 8" if shown is None else f"{shown:,}"
+
+
 def _ledger(store: Store, sessions: Sessions, name: str) -> Ledger:
     try:
         return service.contract_ledger(store, name, active_objectors(sessions))
@@ -122,8 +128,10 @@ def ledger_page(
             "statements": [
                 (
                     year,
-                    statement_lines(year),
-                    None if alternatives is None else statement_lines(year, alternatives[i]),
+                    statement_lines(year, count_text=count_text),
+                    None
+                    if alternatives is None
+                    else statement_lines(year, alternatives[i], count_text),
                 )
                 for i, year in enumerate(ledger.years)
             ],

@@ -5,6 +5,7 @@ compared with what, the estimate and its interval, the checks, and what it does 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +26,18 @@ class Line:
     how: str  # how it is worked out, from the lines above
 
 
-def statement_lines(year: YearStatement, settlement: Settlement | None = None) -> list[Line]:
+def _count(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def statement_lines(
+    year: YearStatement,
+    settlement: Settlement | None = None,
+    count_text: Callable[[float], str] = _count,
+) -> list[Line]:
     """The year's reconciliation, each line worked from the ones before it. `settlement` other
-    than the year's own is a what-if."""
+    than the year's own is a what-if; `count_text` writes activity counts (pages suppress small
+    ones)."""
     s = settlement or year.settlement
     lines = [Line("1", "Capitated budget", s.budget, f"{year.member_years:,.2f} member-years")]
     for i, (service, amount) in enumerate(year.spend.items(), start=1):
@@ -36,7 +46,7 @@ def statement_lines(year: YearStatement, settlement: Settlement | None = None) -
                 f"2.{i}",
                 f"Spend: {SERVICES[service][0]}",
                 amount,
-                f"{year.units[service]:,.2f} {SERVICES[service][1]}s at the contract tariff",
+                f"{count_text(year.units[service])} {SERVICES[service][1]}s at the contract tariff",
             )
         )
     lines.append(Line("2", "Spend at contract tariff", s.spend, "sum of lines 2.1 onwards"))
