@@ -433,6 +433,7 @@ def test_evaluation_report_in_plain_words() -> None:
     )
     assert found.headline.startswith("Our best estimate is 20% fewer emergency admissions")
     assert "excludes no change" in found.headline
+    assert found.headline.endswith("All 1 checks of the method's assumptions passed.")
     unclear = EvaluationReport(
         "c",
         "p",
@@ -443,6 +444,8 @@ def test_evaluation_report_in_plain_words() -> None:
         None,
     )
     assert "3% more" in unclear.headline and "does not show" in unclear.headline
+    unclear.evaluation.checks.append(Check("pre-trends", False, "p = 0.01"))  # type: ignore[union-attr]
+    assert "1 of 2 checks of the method's assumptions failed (pre-trends)" in unclear.headline
     missing = EvaluationReport("c", "p", "did", "x", D(2026, 12, 6), None, "no comparison")
     assert missing.headline == "No evaluation: no comparison"
     assert any("regression to the mean" in line for line in missing.does_not_show)

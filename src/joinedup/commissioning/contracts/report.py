@@ -155,10 +155,17 @@ class EvaluationReport:
             if e.covers_zero
             else "The interval excludes no change."
         )
+        failed = [c.name for c in e.checks if not c.passed]
+        caution = (
+            f" {len(failed)} of {len(e.checks)} checks of the method's assumptions failed "
+            f"({', '.join(failed)}): treat the estimate with caution."
+            if failed
+            else f" All {len(e.checks)} checks of the method's assumptions passed."
+        )
         return (
             f"Our best estimate is {abs(e.estimate):.0%} {change} {e.outcome.replace('_', ' ')} "
             f"than expected without the programme (95% interval {e.ci_low:+.0%} to "
-            f"{e.ci_high:+.0%}). {verdict}"
+            f"{e.ci_high:+.0%}). {verdict}{caution}"
         )
 
     @property
