@@ -131,6 +131,7 @@ TABLES: dict[str, list[dict[str, Any]]] = {
         _spell(1, 1, D(2024, 5, 10), 3),  # 1,000 + 3 × 100 = 1,300 in May 2024
         _spell(2, 2, D(2024, 6, 1), 5),  # 1,000 + 5 × 100 = 1,500 in June 2024
         _spell(3, 1, D(2024, 7, 1), 2, method="elective"),  # elective: not in scope
+        _spell(4, 1, D(2023, 6, 1), 4),  # the baseline year (before the contract): not priced
     ],
     "ae_attendances": [
         _ae(1, 1, D(2024, 5, 10)),  # 200 in May 2024
@@ -258,8 +259,22 @@ def test_year_statement_by_hand(ledger) -> None:  # type: ignore[no-untyped-def]
     lines = {line.ref: line.amount for line in statement_lines(first)}
     assert lines["6"] == round(3162.34 - 34.65, 2)  # settled value
     assert lines["7"] == -198.00  # 10% of the budget withheld
-    assert lines["8"] == 0.0  # no emergency admissions the year before: no baseline
     assert lines["9"] == round(3162.34 - 34.65 - 198.00, 2)
+
+
+def test_outcome_payments_against_the_baseline_year(ledger) -> None:  # type: ignore[no-untyped-def]
+    # Baseline year (the rule on 31 March 2023: P1, P2, P5, all year, 366 days each): 1
+    # emergency admission in 1,098 days = 365,250 / 1,098 = 332.65 (332.7) per 1,000 member-years.
+    # Year 1: 2 admissions in 365 + 76 + 183 = 624 days = 1,170.7: +252%, not met.
+    # Year 2 so far (P1 and P4, 61 days each to the extract): none, −100%: met, so the whole
+    # value at risk, 10% of 352.00, is earned.
+    first, second = (year.outcomes[0] for year in ledger.years)
+    assert (first.baseline_rate, first.rate, first.met, first.earned) == (332.7, 1170.7, False, 0)
+    assert (second.rate, second.met, second.earned) == (0.0, True, 35.20)
+    assert "met so far" in second.reason
+    assert ledger.years[1].budget == 352.00 and ledger.years[1].payable == round(
+        ledger.years[1].settlement.settled_value - 35.20 + 35.20, 2
+    )
 
 
 TERMS = RiskShare(

@@ -41,7 +41,6 @@ MEMBERSHIP_COLUMNS = (
     "age",
     "sex",
     "need",
-    "baseline_first_day",  # the start of the 12 months before the year they were registered
 )
 
 
@@ -200,11 +199,16 @@ def membership(
     contract: Contract,
     until: dt.date,
     leave_out: Iterable[int] = (),
+    history_start: dt.date | None = None,
 ) -> pd.DataFrame:
-    """One row per member and contract year begun on or before `until` (the extract date)."""
+    """One row per member and contract year begun on or before `until` (the extract date).
+    Year 0 is the baseline year: the same rule applied a year before the contract starts and
+    followed the same way, for the outcome measures; it is left out when the store's history
+    (from `history_start`) does not cover it."""
     excluded = set(leave_out)
     years = []
-    for year in range(1, contract.years + 1):
+    first_year = 0 if history_start is None or contract.year_start(0) >= history_start else 1
+    for year in range(first_year, contract.years + 1):
         start = contract.year_start(year)
         if start > until:
             break
@@ -216,7 +220,8 @@ def membership(
         return pd.DataFrame(columns=list(MEMBERSHIP_COLUMNS))
     members = pd.concat(years, ignore_index=True)
     members["first_day"] = members["year"].map(lambda y: contract.year_start(int(y)))
-    year_last = members["year"].map(lambda y: contract.year_end(int(y)))
+    # A year not over yet runs to the extract date: nothing after it is known.
+    year_last = members["year"].map(lambda y: min(contract.year_end(int(y)), until))
     members = members.merge(_spans(tables, members), on=["person_id", "year"], how="left")
     death = members["date_of_death"]
     leave = members["registered_to"]
@@ -224,11 +229,6 @@ def membership(
     moved = ~died & leave.notna() & (leave <= year_last)
     members["last_day"] = np.where(died, death, np.where(moved, leave, year_last))
     members["left_how"] = np.where(died, "died", np.where(moved, "moved", ""))
-    # The baseline is the 12 months before the year, from when they were registered.
-    members["baseline_first_day"] = [
-        max(registered_from, contract.year_start(int(year) - 1))
-        for registered_from, year in zip(members["registered_from"], members["year"], strict=True)
-    ]
     members["last_day"] = pd.to_datetime(members["last_day"]).dt.date
     return members[list(MEMBERSHIP_COLUMNS)].sort_values(["year", "person_id"], ignore_index=True)
 
@@ -387,24 +387,11 @@ def _next_month(day: dt.date) -> dt.date:
 
 
 def outcome_counts(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.DataFrame:
-    """Per contract year and outcome measure: the members' count in the year (while members)
-    and in their 12 months before it (while registered): year, measure, period, value."""
+    """Per year (0, the baseline year, included) and outcome measure: the members' count while
+    they were members: year, measure, value."""
     if not len(members):
-        return pd.DataFrame(columns=["year", "measure", "period", "value"])
-    frame = members[["person_id", "year", "first_day", "last_day", "baseline_first_day"]].copy()
-    windows = pd.concat(
-        [
-            frame.assign(period="contract", win_from=frame["first_day"], win_to=frame["last_day"]),
-            frame.assign(
-                period="baseline",
-                win_from=frame["baseline_first_day"],
-                win_to=frame["first_day"].map(lambda d: d - dt.timedelta(days=1)),
-            ),
-        ]
-    )[["person_id", "year", "period", "win_from", "win_to"]]
-    windows["win_from"] = pd.to_datetime(windows["win_from"])
-    windows["win_to"] = pd.to_datetime(windows["win_to"])
-    span = ibis.memtable(windows)
+        return pd.DataFrame(columns=["year", "measure", "value"])
+    span = _member_days(members)
     parts = []
     for measure, (rows_of, value) in OUTCOME_ROWS.items():
         rows = rows_of(tables)
@@ -412,10 +399,10 @@ def outcome_counts(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.D
             span,
             [
                 rows.person_id == span.person_id,
-                rows.day >= span.win_from.cast("date"),
-                rows.day <= span.win_to.cast("date"),
+                rows.day >= span.first_day.cast("date"),
+                rows.day <= span.last_day.cast("date"),
             ],
         )
-        counted = joined.group_by("year", "period").aggregate(value=joined[value].sum())
+        counted = joined.group_by("year").aggregate(value=joined[value].sum())
         parts.append(counted.to_pandas().assign(measure=measure))
-    return pd.concat(parts, ignore_index=True)[["year", "measure", "period", "value"]]
+    return pd.concat(parts, ignore_index=True)[["year", "measure", "value"]]

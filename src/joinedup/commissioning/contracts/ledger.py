@@ -58,7 +58,7 @@ class LedgerMonth:
 @dataclass(frozen=True)
 class OutcomeResult:
     measure: OutcomeMeasure
-    baseline_rate: float | None  # per 1,000 member-years in the 12 months before the year
+    baseline_rate: float | None  # per 1,000 member-years in the baseline year (year 0)
     rate: float | None  # per 1,000 member-years in the year
     change: float | None  # relative change, rate / baseline − 1
     met: bool
@@ -134,8 +134,17 @@ def build_ledger(
     con = connect("duckdb")
     try:
         tables = activity.store_tables(con, store)
-        members = activity.membership(tables, contract, extract, excluded)
-        used = activity.monthly_activity(tables, members, [t.service for t in contract.tariffs])
+        history = store.metadata().get("history_start")
+        members = activity.membership(
+            tables,
+            contract,
+            extract,
+            excluded,
+            None if history is None else dt.date.fromisoformat(str(history)[:10]),
+        )
+        used = activity.monthly_activity(
+            tables, members[members["year"] >= 1], [t.service for t in contract.tariffs]
+        )
         outcomes = activity.outcome_counts(tables, members)
     finally:
         con.disconnect()
@@ -294,10 +303,11 @@ def _movement(members: pd.DataFrame, year: int) -> Movement:
     before = members[members["year"] == year - 1]
     stayed_before = set(before.loc[before["left_how"] == "", "person_id"])
     current = set(now["person_id"])
+    later = year > 1  # the baseline year's cohort is not the contract's
     return Movement(
         members_at_start=len(now),
-        joiners=len(current - set(before["person_id"])) if year > 1 else 0,
-        no_longer_eligible=len(stayed_before - current),
+        joiners=len(current - set(before["person_id"])) if later else 0,
+        no_longer_eligible=len(stayed_before - current) if later else 0,
         died=int((now["left_how"] == "died").sum()),
         moved=int((now["left_how"] == "moved").sum()),
     )
@@ -317,31 +327,25 @@ def _outcomes(
     value_at_risk: float,
     complete: bool,
 ) -> tuple[OutcomeResult, ...]:
-    now = members[members["year"] == year]
-    years_in = member_years(now["first_day"], now["last_day"])
-    baseline_last = [d - dt.timedelta(days=1) for d in now["first_day"]]
-    years_before = member_years(now["baseline_first_day"], baseline_last)
+    """Each measure's rate per 1,000 member-years in `year` against the baseline year's (year
+    0: the same rule applied a year before the contract, followed the same way)."""
+    years_in = _member_years_of(members, year)
+    years_before = _member_years_of(members, 0)
     results = []
     for measure in contract.outcomes.measures:
         available = round(value_at_risk * measure.share, 2)
-        here = counts[(counts["year"] == year) & (counts["measure"] == measure.measure)]
-        count = float(here.loc[here["period"] == "contract", "value"].sum())
-        before = float(here.loc[here["period"] == "baseline", "value"].sum())
+        here = counts[counts["measure"] == measure.measure]
+        count = float(here.loc[here["year"] == year, "value"].sum())
+        before = float(here.loc[here["year"] == 0, "value"].sum())
         rate = 1000 * count / years_in if years_in else None
         baseline = 1000 * before / years_before if years_before else None
         if rate is None or not baseline:
-            results.append(
-                OutcomeResult(
-                    measure,
-                    baseline,
-                    rate,
-                    None,
-                    False,
-                    available,
-                    0.0,
-                    "no baseline to compare with",
-                )
+            why = (
+                "no baseline year in the store"
+                if not years_before
+                else "no events in the baseline year"
             )
+            results.append(OutcomeResult(measure, baseline, rate, None, False, available, 0.0, why))
             continue
         change = rate / baseline - 1
         met = change <= measure.target_change
@@ -363,6 +367,11 @@ def _outcomes(
             )
         )
     return tuple(results)
+
+
+def _member_years_of(members: pd.DataFrame, year: int) -> float:
+    rows = members[members["year"] == year]
+    return member_years(rows["first_day"], rows["last_day"])
 
 
 def what_if(ledger: Ledger, terms: RiskShare) -> tuple[Settlement, ...]:

@@ -179,9 +179,9 @@ class EvaluationReport:
             "People chosen because they are high-risk this year are lower-risk next year "
             "whatever is done (regression to the mean): a before-and-after fall in the cohort "
             "alone is not evidence of an effect.",
-            "The shadow ledger's outcome measures compare the cohort with its own year before "
-            "and so are not an evaluation: they do not allow for regression to the mean or for "
-            "trends in the whole area.",
+            "The shadow ledger's outcome measures compare the cohort with the cohort the same "
+            "rule found a year before the contract, and so are not an evaluation: they do not "
+            "allow for trends in the whole area, which a comparison group does.",
         ]
 
 
