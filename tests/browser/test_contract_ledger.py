@@ -33,6 +33,13 @@ def test_commissioner_reads_ledger_what_if_and_evaluation(
     screenshot(page, "contract-ledger")
     page.locator("#ledger-chart").screenshot(path=str(SCREENSHOTS / "contract-ledger-chart.png"))
 
+    # A share that is not a number is named, and nothing is recomputed.
+    page.fill("#gain_1_share", "lots")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#recompute")
+    expect(page.locator("#what-if-error")).to_contain_text("as a percentage")
+    assert page.locator("#statement-1 [data-terms='what-if']").count() == 0
+
     # What-if: the provider keeps or bears everything up to 10% of the budget, with no caps.
     statement = page.locator("#statement-1")
     variance = _amount(statement.locator("tr[data-line='3'] [data-terms='contract']").inner_text())
@@ -59,3 +66,10 @@ def test_commissioner_reads_ledger_what_if_and_evaluation(
     with page.expect_download() as download:
         page.click("#download-report")
     assert download.value.suggested_filename == "evaluation-frailty-alliance.html"
+
+
+def test_an_unknown_contract_is_not_found(page_as: Callable[[str | None], Page]) -> None:
+    page = page_as("commissioner")
+    response = page.goto("/commissioning/contracts/ledger?contract=no-such-contract")
+    assert response is not None and response.status == 404
+    expect(page.get_by_text("No contract named 'no-such-contract'")).to_be_visible()
