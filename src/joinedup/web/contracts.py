@@ -150,7 +150,12 @@ def evaluation_page(
     return templates.TemplateResponse(
         request,
         "commissioning/contracts/evaluation.html",
-        {**_common("Evaluation report"), "report": report, "contract_name": contract},
+        {
+            **_common("Evaluation report"),
+            "report": report,
+            "contract_name": contract,
+            "can_export": user.can("aggregates.export"),
+        },
     )
 
 
