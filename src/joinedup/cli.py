@@ -27,6 +27,7 @@ from joinedup.cli_common import HomeOption
 from joinedup.commissioning.cli_delivery import delivery_app
 from joinedup.commissioning.cli_variation import variation_app
 from joinedup.commissioning.cli_workforce import workforce_app
+from joinedup.commissioning.contracts.cli import contract_app
 from joinedup.directory.cli import directory_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
@@ -77,6 +78,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(delivery_app, name="delivery")
 app.add_typer(variation_app, name="variation")
 app.add_typer(workforce_app, name="workforce")
+app.add_typer(contract_app, name="contract")
 app.add_typer(care_app, name="care")
 app.add_typer(evaluate_app, name="evaluate")
 app.command("news2", help=NEWS2_HELP)(news2_command)

@@ -30,6 +30,7 @@ from joinedup.web import (
     care_plans,
     case_finding,
     consent,
+    contracts,
     delivery,
     directory,
     fhir,
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(social_prescribing.router)
     app.include_router(caseload_pages.router)
     app.include_router(inequalities.router)
+    app.include_router(contracts.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(asset_map.router)
     app.include_router(auth.router)

@@ -131,6 +131,7 @@ AREAS: tuple[Area, ...] = (
                 "Published practice data", "/commissioning/published", "population.view_aggregates"
             ),
             Page("Workforce", "/commissioning/workforce", "population.view_aggregates"),
+            Page("Contracts", "/commissioning/contracts", "population.view_aggregates"),
         ),
         permission="population.view_aggregates",
     ),
