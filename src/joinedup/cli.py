@@ -37,6 +37,7 @@ from joinedup.interop.cli import export_app
 from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
 from joinedup.neighbourhood.cli import news2_command
 from joinedup.neighbourhood.visits.cli import visits_app
+from joinedup.neighbourhood.ward_cli import ward_app
 from joinedup.population.cli_organisations import (
     keep_organisations_in_step,
     sync_organisations_now,
@@ -81,6 +82,7 @@ app.add_typer(care_app, name="care")
 app.add_typer(evaluate_app, name="evaluate")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 app.add_typer(visits_app, name="visits")
+app.add_typer(ward_app, name="ward")
 app.add_typer(directory_app, name="directory")
 app.add_typer(token_app, name="token")
 app.add_typer(access_app, name="access")
@@ -504,7 +506,28 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, home: HomeOpt
     out.print(
         f"joinedup is serving at http://{host}:{port}/  (API docs at /api/docs; Ctrl+C stops)"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    with _ward_ticker(settings):
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@contextmanager
+def _ward_ticker(settings: Settings) -> Iterator[None]:
+    """While serving, the virtual ward's clock ticks in a thread (JOINEDUP_WARD_TICK_SECONDS)."""
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.neighbourhood.ward_tick import WardTicker, interval_seconds
+
+    seconds = interval_seconds(settings)
+    if not seconds:
+        yield
+        return
+    engine = make_engine(settings.database_url)
+    ticker = WardTicker(session_factory(engine), seconds)
+    ticker.start()
+    try:
+        yield
+    finally:
+        ticker.stop()
+        engine.dispose()
 
 
 @app.command()

@@ -528,3 +528,13 @@ def _rows_of(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
+
+
+def person_ids_by_nhs_number(store: PopulationStore, numbers: Iterable[str]) -> dict[str, int]:
+    """person_id of each of `numbers` (ten digits) the store knows, from the cached index."""
+    wanted = {n for n in numbers}
+    if not wanted:
+        return {}
+    column = _index(store)["nhs_number"]
+    found = column[column.isin(wanted)]
+    return {str(number): int(pid) for pid, number in found.items()}
