@@ -569,6 +569,7 @@ def demo(
     _demo_variation(store, sessions)
     _demo_users(sessions)
     _demo_care(sessions, settings)
+    _demo_ward(store, sessions, seed)
     _demo_directory(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
     _demo_anchor(sessions, settings)
@@ -595,6 +596,20 @@ def _demo_care(sessions: Any, settings: Settings) -> None:
         f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
         f"{care.meetings_upcoming} upcoming"
     )
+
+
+def _demo_ward(store: PopulationStore, sessions: Any, seed: int) -> None:
+    """A virtual ward with a history of stays, readings, alerts and responses (synthetic)."""
+    import datetime as dt
+
+    from joinedup.neighbourhood.ward_demo import seed_demo_ward
+
+    made = seed_demo_ward(sessions, store, seed=seed, now=dt.datetime.now(dt.UTC))
+    if made is not None:
+        out.print(
+            f"Virtual ward: {made.stays} stays ({made.open_stays} on the ward now), "
+            f"{made.sets:,} reading sets, {made.alerts:,} alerts"
+        )
 
 
 def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:
