@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -136,7 +137,7 @@ def seed_demo_ward(
         return DemoWard(int(ward.id), len(stays), open_stays, sets, raised)
 
 
-def _older_people(store: PopulationStore, practices: set[str], today: dt.date) -> list[int]:
+def _older_people(store: PopulationStore, practices: Collection[str], today: dt.date) -> list[int]:
     ids = [int(p) for p in registered_person_ids(store)]
     local = [p for p, practice in practices_of(store, ids).items() if practice in practices]
     groups = person_groups(store, local)
