@@ -177,3 +177,22 @@ def test_any_bad_record_stores_nothing_and_says_why(vw: Ward, tmp_path: Path) ->
     assert "is not a unit of" in reasons
     with vw.sessions() as session:
         assert session.scalar(select(func.count(ReadingSet.id))) == 0
+
+
+def test_a_later_file_is_judged_on_the_stored_history(vw: Ward, tmp_path: Path) -> None:  # noqa: F811
+    """A rise of 2 within 24 hours across two files: the second file's set (NEWS2 3) rises from
+    the first file's (NEWS2 1), stored earlier."""
+    store = _population(tmp_path)
+    admission = vw.admit(11)
+    first = _backdate(vw, admission, 10) + dt.timedelta(hours=1)
+    one = {**UNWELL, "resp_rate": 16.0, "spo2": 97.0, "pulse": 80.0}  # temperature 38.5 → 1
+    three = {**one, "spo2": 95.0, "pulse": 95.0}  # + SpO2 95 (1) + pulse 95 (1) → 3
+    for name, when, values in (("a", first, one), ("b", first + dt.timedelta(hours=8), three)):
+        batch = readings.read_paths(
+            [_ndjson(tmp_path / f"{name}.ndjson", f"Patient/{NHS}", when, values)]
+        )
+        assert ward_ingest.ingest(vw.sessions, store, vw.nurse, batch).committed
+    with vw.sessions() as session:
+        totals = sorted(session.scalars(select(ReadingSet.news2_total)))
+    assert totals == [1, 3]
+    assert _alerts(vw, "news2-rise") == 1

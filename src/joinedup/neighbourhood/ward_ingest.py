@@ -19,23 +19,24 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.audit import DIRECT_CARE
 from joinedup.governance.roles import Principal
 from joinedup.neighbourhood import alerts, news2, readings
-from joinedup.neighbourhood.models import ReadingSet, WardAdmission
+from joinedup.neighbourhood.models import ReadingSet, WardAdmission, WardAlert
 from joinedup.neighbourhood.readings import Rejected
 from joinedup.neighbourhood.ward import (
     FUTURE_TOLERANCE,
     _alert_row,
     _reading_row,
     check_can_write,
-    history,
     scale2_of,
+    stored_result,
 )
 from joinedup.population.reads import person_ids_by_nhs_number
 from joinedup.population.store import PopulationStore
@@ -199,35 +200,68 @@ def _store(
     now: dt.datetime,
     actor: Principal,
 ) -> int:
+    """Every set in one bulk insert, each admission's rules run once over its whole history
+    (stored sets as scored then, new ones as scored now), the alerts in a second bulk insert."""
     by_id = {a.id: a for a in admissions.values()}
-    raised = 0
-    grouped: dict[int, list[readings.ObservationSet]] = {}
-    for admission_id, item in placed:
-        grouped.setdefault(admission_id, []).append(item)
-    for admission_id, items in grouped.items():
-        admission = by_id[admission_id]
-        rows = [
-            _reading_row(
-                admission,
-                item.observations,
-                news2.score(item.observations, scale2_of(admission)),
-                item.effective,
-                "device",
-                now,
-                actor,
-            )
-            for item in items
-        ]
-        session.add_all(rows)
-        session.flush()
-        new = {row.taken_at: row.id for row in rows}
-        fired = [
-            a
-            for a in alerts.evaluate(rules, history(session, admission_id), now=max(new))
-            if a.set_time in new
-        ]
-        session.add_all(
-            _alert_row(admission, a, new[a.set_time]) for a in fired if a.set_time is not None
+    scored = [
+        (admission_id, item, news2.score(item.observations, scale2_of(by_id[admission_id])))
+        for admission_id, item in placed
+    ]
+    earlier = _stored_histories(session, sorted({a for a, _, _ in scored}))
+    rows = [_reading_values(by_id[a], item, result, now, actor) for a, item, result in scored]
+    ids = {
+        (admission_id, taken_at): set_id
+        for set_id, admission_id, taken_at in session.execute(
+            insert(ReadingSet).returning(
+                ReadingSet.id,
+                ReadingSet.admission_id,
+                ReadingSet.taken_at,
+                sort_by_parameter_order=True,
+            ),
+            rows,
         )
-        raised += len(fired)
-    return raised
+    }
+    new: dict[int, list[alerts.ScoredSet]] = {}
+    for admission_id, item, result in scored:
+        new.setdefault(admission_id, []).append(alerts.ScoredSet(item.effective, result))
+    alert_rows = []
+    for admission_id, sets in new.items():
+        times = {s.effective for s in sets}
+        history = earlier.get(admission_id, []) + sets
+        for alert in alerts.evaluate(rules, history, now=max(times)):
+            if alert.set_time in times:
+                row = _alert_row(by_id[admission_id], alert, ids[(admission_id, alert.set_time)])
+                alert_rows.append(_columns(row))
+    if alert_rows:
+        session.execute(insert(WardAlert), alert_rows)
+    return len(alert_rows)
+
+
+def _reading_values(
+    admission: WardAdmission,
+    item: readings.ObservationSet,
+    result: news2.News2Result,
+    now: dt.datetime,
+    actor: Principal,
+) -> dict[str, Any]:
+    row = _reading_row(admission, item.observations, result, item.effective, "device", now, actor)
+    return _columns(row)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """A new ORM row's column values, for a bulk insert (the id left to the database)."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
+
+
+def _stored_histories(
+    session: Session, admission_ids: list[int]
+) -> dict[int, list[alerts.ScoredSet]]:
+    """Each admission's sets stored before this file, scored as they were recorded."""
+    found: dict[int, list[alerts.ScoredSet]] = {}
+    for row in session.scalars(
+        select(ReadingSet).where(ReadingSet.admission_id.in_(admission_ids))
+    ):
+        found.setdefault(row.admission_id, []).append(
+            alerts.ScoredSet(row.taken_at, stored_result(row))
+        )
+    return found
