@@ -145,6 +145,9 @@ def main() -> None:
     written = _write(path, numbers, args.readings, args.seed)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"{written:,} readings for {len(numbers)} people ({path.stat().st_size / 1e6:.1f} MB)")
+    # Warm up as a running server is: the first Observation of a shape loads the R4B models.
+    with path.open("rb") as handle:
+        list(readings.read_ndjson([next(handle) for _ in range(50)]))
     wall, cpu = time.perf_counter(), _cpu()
     batch = readings.read_paths([path])
     read_wall, read_cpu = time.perf_counter() - wall, _cpu() - cpu

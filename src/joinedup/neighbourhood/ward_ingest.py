@@ -209,18 +209,11 @@ def _store(
     ]
     earlier = _stored_histories(session, sorted({a for a, _, _ in scored}))
     rows = [_reading_values(by_id[a], item, result, now, actor) for a, item, result in scored]
-    ids = {
-        (admission_id, taken_at): set_id
-        for set_id, admission_id, taken_at in session.execute(
-            insert(ReadingSet).returning(
-                ReadingSet.id,
-                ReadingSet.admission_id,
-                ReadingSet.taken_at,
-                sort_by_parameter_order=True,
-            ),
-            rows,
-        )
-    }
+    # A plain executemany: RETURNING over many rows is spliced back batch by batch (slow).
+    session.execute(insert(ReadingSet), rows)
+    new_keys = {(a, item.effective) for a, item, _ in scored}
+    stored = _set_ids(session, sorted({a for a, _ in new_keys}))
+    ids = {key: stored[key] for key in new_keys}
     new: dict[int, list[alerts.ScoredSet]] = {}
     for admission_id, item, result in scored:
         new.setdefault(admission_id, []).append(alerts.ScoredSet(item.effective, result))
@@ -251,6 +244,18 @@ def _reading_values(
 def _columns(row: Any) -> dict[str, Any]:
     """A new ORM row's column values, for a bulk insert (the id left to the database)."""
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
+
+
+def _set_ids(session: Session, admissions: list[int]) -> dict[tuple[int, dt.datetime], int]:
+    """The id of each stored set of these admissions by (admission, time taken)."""
+    return {
+        (admission_id, taken_at): set_id
+        for set_id, admission_id, taken_at in session.execute(
+            select(ReadingSet.id, ReadingSet.admission_id, ReadingSet.taken_at).where(
+                ReadingSet.admission_id.in_(admissions)
+            )
+        )
+    }
 
 
 def _stored_histories(
