@@ -31,7 +31,7 @@ def demo(
     sessions = session_factory(make_engine(url))
     sync_organisations(small_store, sessions)
     create_demo_users(sessions)
-    made = ward_demo.seed_demo_ward(sessions, small_store, seed=3, now=NOW, history_days=45)
+    made = ward_demo.seed_demo_ward(sessions, small_store, seed=3, now=NOW, history_days=30)
     assert made is not None
     return sessions, made
 
