@@ -38,6 +38,7 @@ from joinedup.interop.cli import export_app
 from joinedup.neighbourhood.cli import HELP as NEWS2_HELP
 from joinedup.neighbourhood.cli import news2_command
 from joinedup.neighbourhood.visits.cli import visits_app
+from joinedup.neighbourhood.ward_cli import ward_app
 from joinedup.population.cli_organisations import (
     keep_organisations_in_step,
     sync_organisations_now,
@@ -83,6 +84,7 @@ app.add_typer(care_app, name="care")
 app.add_typer(evaluate_app, name="evaluate")
 app.command("news2", help=NEWS2_HELP)(news2_command)
 app.add_typer(visits_app, name="visits")
+app.add_typer(ward_app, name="ward")
 app.add_typer(directory_app, name="directory")
 app.add_typer(token_app, name="token")
 app.add_typer(access_app, name="access")
@@ -506,7 +508,28 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, home: HomeOpt
     out.print(
         f"joinedup is serving at http://{host}:{port}/  (API docs at /api/docs; Ctrl+C stops)"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    with _ward_ticker(settings):
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@contextmanager
+def _ward_ticker(settings: Settings) -> Iterator[None]:
+    """While serving, the virtual ward's clock ticks in a thread (JOINEDUP_WARD_TICK_SECONDS)."""
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.neighbourhood.ward_tick import WardTicker, interval_seconds
+
+    seconds = interval_seconds(settings)
+    if not seconds:
+        yield
+        return
+    engine = make_engine(settings.database_url)
+    ticker = WardTicker(session_factory(engine), seconds)
+    ticker.start()
+    try:
+        yield
+    finally:
+        ticker.stop()
+        engine.dispose()
 
 
 @app.command()
@@ -549,6 +572,7 @@ def demo(
     _demo_users(sessions)
     _demo_care(sessions, settings)
     _demo_caseloads(store, sessions)
+    _demo_ward(store, sessions, seed)
     _demo_directory(sessions, settings, seed)
     _demo_social_prescribing(sessions, settings, seed)
     _demo_commissioning(store, sessions, settings)
@@ -588,6 +612,20 @@ def _demo_caseloads(store: PopulationStore, sessions: Any) -> None:
         sessions, store, demo_principal(sessions), first_day=dt.date.today()
     )
     out.print(f"Neighbourhood caseloads: {seeded} neighbourhoods seeded with a team and rota")
+
+
+def _demo_ward(store: PopulationStore, sessions: Any, seed: int) -> None:
+    """A virtual ward with a history of stays, readings, alerts and responses (synthetic)."""
+    import datetime as dt
+
+    from joinedup.neighbourhood.ward_demo import seed_demo_ward
+
+    made = seed_demo_ward(sessions, store, seed=seed, now=dt.datetime.now(dt.UTC))
+    if made is not None:
+        out.print(
+            f"Virtual ward: {made.stays} stays ({made.open_stays} on the ward now), "
+            f"{made.sets:,} reading sets, {made.alerts:,} alerts"
+        )
 
 
 def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:

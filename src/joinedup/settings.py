@@ -34,6 +34,8 @@ class Settings:
     session_lifetime_hours: str | None = None
     audit_anchors: Path | None = None
     disclosure_k: str | None = None
+    # As written; checked by neighbourhood.ward_tick.interval_seconds.
+    ward_tick_seconds: str | None = None
 
     @property
     def audit_anchors_path(self) -> Path:
@@ -58,6 +60,7 @@ class Settings:
             session_lifetime_hours=os.environ.get("JOINEDUP_SESSION_LIFETIME_HOURS") or None,
             audit_anchors=_path(os.environ.get("JOINEDUP_AUDIT_ANCHORS")),
             disclosure_k=os.environ.get("JOINEDUP_DISCLOSURE_K") or None,
+            ward_tick_seconds=os.environ.get("JOINEDUP_WARD_TICK_SECONDS") or None,
         )
 
 

@@ -13,6 +13,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/neighbourhood/wards/{ward_id}/board"): WARD,
     ("GET", "/neighbourhood/wards/{ward_id}/admit"): WARD,
     ("GET", "/neighbourhood/wards/{ward_id}/alerts"): WARD,
+    ("GET", "/neighbourhood/wards/{ward_id}/ledger"): WARD,
     ("POST", "/neighbourhood/alerts/{alert_id}/acknowledge"): WARD,
     ("POST", "/neighbourhood/alerts/{alert_id}/act"): WARD,
     ("POST", "/neighbourhood/alerts/{alert_id}/close"): WARD,

@@ -498,3 +498,87 @@ def home_points(
         [path, ids],
     )
     return {int(p): (float(lat), float(lon)) for p, lat, lon in rows}
+
+
+# --- groups and acute activity of chosen people (the virtual ward's alert ledger) ----------------
+
+
+@dataclass(frozen=True)
+class PersonGroup:
+    """What a person is counted by in an equity breakdown (no identity)."""
+
+    date_of_birth: dt.date | None
+    sex: str | None
+    imd_decile: int | None
+    ethnicity: str | None
+    date_of_death: dt.date | None
+
+
+def person_groups(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, PersonGroup]:
+    """Date of birth, sex, deprivation decile, ethnicity and date of death of `person_ids`."""
+    ids = sorted({int(p) for p in person_ids})
+    path = table_file(store, "patients")
+    if not ids or path is None:
+        return {}
+    columns = set(pq.read_schema(path).names)
+    ethnicity = "ethnicity" if "ethnicity" in columns else "NULL"
+    rows = one_person_reader.rows(
+        f"SELECT person_id, date_of_birth, sex, imd_decile, {ethnicity}, date_of_death "
+        "FROM read_parquet(?) WHERE person_id IN (SELECT unnest(?::BIGINT[]))",
+        [path, ids],
+    )
+    return {
+        int(pid): PersonGroup(
+            _as_date(born),
+            _text_or_none(sex),
+            None if imd is None else int(imd),
+            _text_or_none(group),
+            _as_date(died),
+        )
+        for pid, born, sex, imd, group, died in rows
+    }
+
+
+#: Acute activity the ledger follows alerts with: (table, date column, kind, extra condition).
+ACUTE_ACTIVITY = (
+    ("hospital_spells", "admission_date", "admission", "admission_method = 'emergency'"),
+    ("ae_attendances", "arrival_date", "ae", "TRUE"),
+)
+
+
+def acute_events(
+    store: PopulationStore, person_ids: Iterable[int], start: dt.date, end: dt.date
+) -> list[tuple[int, str, dt.date]]:
+    """(person_id, kind, date) of every emergency admission ("admission"), A&E attendance
+    ("ae") and death ("death") of `person_ids` dated in [start, end]."""
+    ids = sorted({int(p) for p in person_ids})
+    if not ids:
+        return []
+    events: list[tuple[int, str, dt.date]] = []
+    for table, column, kind, condition in ACUTE_ACTIVITY:
+        path = table_file(store, table)
+        if path is None:
+            continue
+        rows = one_person_reader.rows(
+            f"SELECT person_id, {column} FROM read_parquet(?) WHERE {condition} "
+            f"AND person_id IN (SELECT unnest(?::BIGINT[])) AND {column} BETWEEN ? AND ?",
+            [path, ids, start, end],
+        )
+        events += [(int(pid), kind, _as_date(day)) for pid, day in rows]  # type: ignore[misc]
+    deaths = person_groups(store, ids)
+    events += [
+        (pid, "death", g.date_of_death)
+        for pid, g in deaths.items()
+        if g.date_of_death is not None and start <= g.date_of_death <= end
+    ]
+    return events
+
+
+def person_ids_by_nhs_number(store: PopulationStore, numbers: Iterable[str]) -> dict[str, int]:
+    """person_id of each of `numbers` (ten digits) the store knows, from the cached index."""
+    wanted = {n for n in numbers}
+    if not wanted:
+        return {}
+    column = _index(store)["nhs_number"]
+    found = column[column.isin(wanted)]
+    return {str(number): int(pid) for pid, number in found.items()}

@@ -4,6 +4,8 @@
 * ``/neighbourhood/wards/{ward_id}`` — the board: each patient's latest NEWS2 with its band,
   trend, missed readings and open alerts; ``…/board`` is the part HTMX reloads every 30 s;
 * ``/neighbourhood/wards/{ward_id}/alerts`` — the alert queue, with acknowledge, act and close;
+* ``/neighbourhood/wards/{ward_id}/ledger`` — the alert-effectiveness ledger of the last
+  ``days`` days (`neighbourhood.ledger`): an aggregate, small-number suppressed, naming no one;
 * ``/neighbourhood/people/{person_id}/ward`` — a patient's observation chart and table, the
   reading form and the discharge form; ``…/ward/admit`` — admission. Person routes pass the
   person gate (`joinedup.web.person_gate`); the board and queue name people by NHS number and
@@ -26,8 +28,9 @@ from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.relationships import Access
 from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.governance.users import active_users_with
-from joinedup.neighbourhood import alert_queue, news2
+from joinedup.neighbourhood import alert_queue, ledger, ledger_service, news2
 from joinedup.neighbourhood import ward as service
 from joinedup.neighbourhood import ward_views as views
 from joinedup.neighbourhood.models import (
@@ -47,6 +50,9 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 Opened = OpenedPerson[Access]
 PERMISSIONS = (service.WRITE_PERMISSION,)
 MEASURE_DAYS = 30
+LEDGER_DAYS = (30, 90, 365)
+#: A person id no store holds, to find where the id goes in a route's path.
+SAMPLE_PERSON_ID = 987_654_321_012_345
 
 
 def _page(request: Request, name: str, user: Principal, **context: Any) -> Response:
@@ -136,8 +142,17 @@ def _board_context(
         "ward": ward,
         "rows": rows,
         "labels": list_labels(store, [r.person_id for r in rows]),
+        "chart_paths": person_paths(request, "ward_chart", [r.person_id for r in rows]),
         "responses": news2.RESPONSES,
     }
+
+
+def person_paths(request: Request, name: str, person_ids: list[int]) -> dict[int, str]:
+    """`url_for(name, person_id=…)` for many people: the route is looked up once, not once a
+    row (a lookup walks every route; 200 of them were most of the board's rendering time)."""
+    marker = str(SAMPLE_PERSON_ID)
+    before, after = request.url_for(name, person_id=SAMPLE_PERSON_ID).path.split(marker)
+    return {pid: f"{before}{int(pid)}{after}" for pid in person_ids}
 
 
 @router.get("/neighbourhood/wards/{ward_id}", name="ward_board")
@@ -154,6 +169,40 @@ def board_fragment(
 ) -> Response:
     context = _board_context(request, user, sessions, store, ward_id)
     return _page(request, "ward/_board.html", user, **context)
+
+
+@router.get("/neighbourhood/wards/{ward_id}/ledger", name="ward_ledger")
+def ledger_page(
+    request: Request,
+    ward_id: int,
+    user: WardUser,
+    sessions: Sessions,
+    store: Store,
+    days: int = LEDGER_DAYS[1],
+) -> Response:
+    ward = _found(service.get_ward, sessions, ward_id)
+    days = days if days in LEDGER_DAYS else LEDGER_DAYS[1]
+    end = dt.datetime.now(dt.UTC)
+    report = ledger_service.alert_ledger(
+        sessions, store, ward_id=ward_id, start=end - dt.timedelta(days=days), end=end
+    )
+    return _page(
+        request,
+        "ward/ledger.html",
+        user,
+        ward=ward,
+        report=report,
+        days=days,
+        periods=LEDGER_DAYS,
+        dimensions={
+            "age_band": "Age band",
+            "sex": "Sex",
+            "deprivation": "Deprivation (IMD quintile)",
+            "ethnicity": "Ethnicity",
+        },
+        all_rules=ledger.ALL_RULES,
+        suppression_note=SUPPRESSION_NOTE,
+    )
 
 
 @router.get("/neighbourhood/wards/{ward_id}/admit", name="ward_admit_find")
