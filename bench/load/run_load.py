@@ -28,9 +28,11 @@ import argparse
 import collections
 import csv
 import datetime as dt
+import glob
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -224,18 +226,22 @@ def _children(pid: int) -> list[int]:
 
 
 def _kill_a_worker(server_pid: int, log: list[str]) -> None:
-    # serve --workers runs uvicorn's supervisor in the server process; its children are the
-    # workers (and multiprocessing's helper, which has no listening socket but is not a
-    # worker: the newest children are workers, spawned after it).
-    workers = sorted(_children(server_pid))
-    victim = workers[-1]
+    # serve --workers runs uvicorn's supervisor in the server process; the workers are its
+    # children started by multiprocessing's spawn (not its resource tracker).
+    workers = [
+        pid
+        for pid in _children(server_pid)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    victim = random.choice(workers)
     os.kill(victim, signal.SIGKILL)
-    log.append(f"{_now()} SIGKILL worker pid {victim} (of children {workers})")
+    log.append(f"{_now()} SIGKILL worker pid {victim} (one of {len(workers)} workers)")
 
 
 def _restart_postgres(data: str, log: list[str]) -> None:
     started = time.monotonic()
-    command = ["pg_ctl", "-D", data, "-m", "fast", "-w", "restart", "-l", f"{data}/restart.log"]
+    pg_ctl = shutil.which("pg_ctl") or sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1]
+    command = [pg_ctl, "-D", data, "-m", "fast", "-w", "restart", "-l", f"{data}/restart.log"]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
     result = subprocess.run(command, capture_output=True, text=True)
