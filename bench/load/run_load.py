@@ -73,7 +73,7 @@ def main() -> None:
     server = _serve(args.workers, args.port, out)
     faults: list[str] = []
     try:
-        _wait_for(f"http://127.0.0.1:{args.port}/health", 120)
+        _wait_for(f"http://127.0.0.1:{args.port}/health", 900)
         timers = _faults(args, server, faults)
         started = time.monotonic()
         _locust(args, plan_path=out / "plan.json", out=out)
@@ -289,9 +289,7 @@ def _writes_against_tally(sessions: Any, tally: dict[str, Any]) -> dict[str, int
     result = collections.Counter[str]()
     with sessions() as session:
         ids = dict(
-            session.execute(select(User.username, User.id).where(User.username.in_(tally)))
-            .tuples()
-            .all()
+            session.execute(select(User.username, User.id).where(User.username.in_(tally))).all()
         )
         for username, done in tally.items():
             user_id = ids[username]
@@ -317,16 +315,12 @@ def _writes_against_tally(sessions: Any, tally: dict[str, Any]) -> dict[str, int
             result["register_additions_duplicated"] += sum(n - 1 for n in stored.values() if n > 1)
             result["plan_saves_confirmed"] += len(done["plan_saves"])
             result["plan_saves_stored"] += saves
-        audited = (
-            session.execute(
-                select(AuditEvent.action, func.count())
-                .where(AuditEvent.actor.in_(tally))
-                .where(AuditEvent.action.in_(("register.add", "care_plan.save")))
-                .group_by(AuditEvent.action)
-            )
-            .tuples()
-            .all()
-        )
+        audited = session.execute(
+            select(AuditEvent.action, func.count())
+            .where(AuditEvent.actor.in_(tally))
+            .where(AuditEvent.action.in_(("register.add", "care_plan.save")))
+            .group_by(AuditEvent.action)
+        ).all()
     result.update({f"audit_{action}": n for action, n in audited})
     result["plan_saves_lost"] = max(0, result["plan_saves_confirmed"] - result["plan_saves_stored"])
     result["plan_saves_unconfirmed"] = max(

@@ -493,6 +493,7 @@ def db_status(home: HomeOption = None) -> None:
         out.print(f"{key}: {value}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
 WorkersOption = Annotated[
     int,
     typer.Option(
@@ -543,6 +544,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # A worker busy for a few seconds (a large list, a loaded machine) is not hung: only
+        # one that misses the supervisor's ping for this long is replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="warning",
     )
 
