@@ -494,6 +494,7 @@ def db_status(home: HomeOption = None) -> None:
 
 
 WORKER_HEALTHCHECK_SECONDS = 30
+GRACEFUL_SHUTDOWN_SECONDS = 30
 WorkersOption = Annotated[
     int,
     typer.Option(
@@ -547,6 +548,9 @@ def serve(
         # A worker busy for a few seconds (a large list, a loaded machine) is not hung: only
         # one that misses the supervisor's ping for this long is replaced.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # On stop, requests in flight get this long to finish (each write is one transaction:
+        # one cut short is rolled back whole).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         log_level="warning",
     )
 
