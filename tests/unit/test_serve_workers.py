@@ -1,5 +1,6 @@
 """`joinedup serve --workers N` as an operator runs it: N worker processes answer; a worker
-killed mid-service (SIGKILL) is replaced and the service keeps answering. On the embedded SQLite store, with the small shared area."""
+killed mid-service (SIGKILL) is replaced and the service keeps answering. On the embedded
+SQLite store, with the small shared area."""
 
 from __future__ import annotations
 
