@@ -9,7 +9,9 @@ import dataclasses
 import socket
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from joinedup.settings import Settings
 from joinedup.web.auth import SESSION_COOKIE
@@ -82,3 +84,21 @@ def test_the_api_answers_503_in_json(client: TestClient) -> None:
     assert response.status_code == 503
     assert response.json() == {"detail": "Try again in a few seconds."}
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_person_page_that_loses_the_store_answers_without_its_banner(
+    small_area: Settings,
+) -> None:
+    """The gate opened a person, then the store went away: the retry page must not read the
+    store again for the patient banner (a restart mid-request once gave a 500 here)."""
+    app = signed_in_app(small_area, "gp")
+
+    def opened_then_lost(request: Request) -> None:
+        request.state.opened_person = object()  # the banner would read the store for it
+        raise OperationalError("SELECT 1", {}, Exception("the database system is shutting down"))
+
+    app.add_api_route("/test-opened-then-lost", opened_then_lost)
+    response = TestClient(app, raise_server_exceptions=False).get("/test-opened-then-lost")
+
+    assert response.status_code == 503
+    assert "Sorry, the service is busy or restarting" in page_text(response.text)

@@ -254,6 +254,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         # Any transaction in flight was rolled back by the database: nothing half-done, but
         # whether a save that was committing got through is unknown, so the page says to check.
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        # The page must not touch the store again: no patient banner (it reads the care store).
+        request.state.opened_person = None
         if fhir_booking.is_fhir_request(request):
             return fhir_booking.http_error_outcome(503, HEADINGS[503], headers)
         response = _error_page(request, 503, HEADINGS[503], "Try again in a few seconds.")
