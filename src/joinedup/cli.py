@@ -497,19 +497,71 @@ def db_status(home: HomeOption = None) -> None:
         out.print(f"{key}: {value}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+GRACEFUL_SHUTDOWN_SECONDS = 30
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        "-w",
+        min=1,
+        max=64,
+        help="Worker processes (production on PostgreSQL: about two per core). A worker that "
+        "dies is replaced.",
+    ),
+]
+
+
 @app.command()
-def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, home: HomeOption = None) -> None:
-    """Serve the web app and API."""
-    import uvicorn
-
-    from joinedup.web.app import create_app
-
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    workers: WorkersOption = 1,
+    home: HomeOption = None,
+) -> None:
+    """Serve the web app and API (several worker processes with --workers)."""
     settings = Settings.from_env(home)
     out.print(
         f"joinedup is serving at http://{host}:{port}/  (API docs at /api/docs; Ctrl+C stops)"
     )
-    with _ward_ticker(settings):
+    with _ward_ticker(settings):  # one ticker, in the serving (or supervising) process
+        _run_uvicorn(settings, host, port, workers)
+
+
+def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    import os
+
+    import uvicorn
+
+    from joinedup.carestore.db import backend_name
+
+    if workers == 1:
+        from joinedup.web.app import create_app
+
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    if backend_name(settings.database_url) == "sqlite":
+        err.print(
+            "note: several workers share the SQLite care store's one write lock; "
+            "use PostgreSQL (JOINEDUP_DATABASE_URL) in production"
+        )
+    # Each worker process builds its own app from the environment: pass it the home chosen here.
+    os.environ["JOINEDUP_HOME"] = str(settings.home)
+    out.print(f"{workers} worker processes", highlight=False)
+    uvicorn.run(
+        "joinedup.web.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # A worker busy for a few seconds (a large list, a loaded machine) is not hung: only
+        # one that misses the supervisor's ping for this long is replaced.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # On stop, requests in flight get this long to finish (each write is one transaction:
+        # one cut short is rolled back whole).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        log_level="warning",
+    )
 
 
 @contextmanager

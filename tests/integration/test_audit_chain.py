@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import itertools
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore import migrate
+from joinedup.carestore.audit_chain import seal_pending, share_chain
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.carestore.uow import unit_of_work
@@ -72,6 +74,8 @@ def append(sessions: sessionmaker[Session], event: dict[str, Any]) -> None:
 def chain(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     for event in EVENTS:
         append(sessions, event)
+    # Sealed as the web app's sealer would within a second (ADR 0028): tampering after this.
+    assert seal_pending(sessions) == len(EVENTS)
     return sessions
 
 
@@ -126,6 +130,7 @@ def test_the_hash_is_sha256_of_the_documented_canonical_form(
         detail={"z": "é", "a": 2.0},
     ) as uow:
         occurred = uow.now
+    seal_pending(sessions)
     with sessions() as session:
         event = session.scalars(select(AuditEvent)).one()
     # Written out by hand: sorted keys, no spaces, ASCII escapes, UTC with microseconds,
@@ -170,6 +175,116 @@ def test_concurrent_appends_leave_one_valid_chain(sessions: sessionmaker[Session
     with sessions() as session:
         prev_hashes = session.scalars(select(AuditEvent.prev_hash)).all()
     assert len(set(prev_hashes)) == 40  # no two entries follow the same one: no fork
+
+
+def test_concurrent_writers_and_sealers_lose_no_event(sessions: sessionmaker[Session]) -> None:
+    """Writers append while two sealers seal (as several web workers do): every event is
+    sealed exactly once, in one chain that verifies."""
+    writers, each = 6, 20
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers + 2)
+    done = threading.Event()
+
+    def writer(name: str) -> None:
+        try:
+            start.wait()
+            for i in range(each):
+                append(
+                    sessions, {"actor": name, "action": "view.x", "person_id": i, "entity_id": None}
+                )
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    def sealer() -> None:
+        try:
+            start.wait()
+            while not done.is_set():
+                seal_pending(sessions, batch=7)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"user{n}",)) for n in range(writers)]
+    sealers = [threading.Thread(target=sealer) for _ in range(2)]
+    for thread in threads + sealers:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    for thread in sealers:
+        thread.join()
+
+    assert errors == []
+    report = verify_audit_chain(sessions)
+    assert report.ok and report.rows_checked == writers * each
+    with sessions() as session:
+        prev_hashes = session.scalars(select(AuditEvent.prev_hash)).all()
+        actors = session.execute(
+            select(AuditEvent.actor, func.count()).group_by(AuditEvent.actor)
+        ).all()
+    assert len(set(prev_hashes)) == writers * each and None not in prev_hashes
+    assert dict(actors) == {f"user{n}": each for n in range(writers)}
+
+
+def test_appenders_do_not_wait_for_each_other_and_a_seal_waits_for_them(
+    postgres_server: Any,
+) -> None:
+    """PostgreSQL, where ids come from a sequence before commit: an event that took a lower id
+    but commits later must not be passed over by a seal. A second appender does not wait for
+    the first; the sealer waits until the first commits, so both are sealed in id order."""
+    url = postgres_server.create_database()
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(url)
+        sessions = session_factory(engine)
+        with sessions() as slow, slow.begin():
+            share_chain(slow)
+            slow.add(_event("slow.writer"))
+            slow.flush()
+            quick = threading.Thread(target=append, args=(sessions, EVENTS[0]))
+            quick.start()
+            quick.join(timeout=30)
+            assert not quick.is_alive()  # committed while the first appender is still open
+            sealed: list[int] = []
+            sealer = threading.Thread(target=lambda: sealed.append(seal_pending(sessions)))
+            sealer.start()
+            _wait_until_a_lock_is_awaited(engine)
+            assert sealer.is_alive() and sealed == []
+        sealer.join(timeout=30)
+        assert sealed == [2]
+        report = verify_audit_chain(sessions)
+        assert report.ok and report.rows_checked == 2
+        with sessions() as session:
+            actors = session.scalars(select(AuditEvent.actor).order_by(AuditEvent.id)).all()
+        assert actors == ["slow.writer", EVENTS[0]["actor"]]
+    finally:
+        engine.dispose()
+        postgres_server.drop_database(url)
+
+
+def _event(actor: str) -> AuditEvent:
+    return AuditEvent(
+        occurred_at=dt.datetime.now(dt.UTC),
+        actor=actor,
+        actor_role="gp",
+        action="view.x",
+        entity_type="person",
+        purpose="direct care",
+        detail={},
+    )
+
+
+def _wait_until_a_lock_is_awaited(engine: Any) -> None:
+    """Poll pg_locks until some session waits for an advisory lock (the sealer)."""
+    deadline = time.monotonic() + 30
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            ).scalar_one()
+            connection.rollback()
+            if waiting:
+                return
+    raise AssertionError("the sealer never waited for the open appender")
 
 
 # --- Tampering is caught ---------------------------------------------------------------------
@@ -244,6 +359,30 @@ def test_swapping_two_rows_contents_is_caught(chain: sessionmaker[Session]) -> N
     report = verify_audit_chain(chain)
 
     assert (report.bad_row_id, report.problem) == (first, CONTENT_ALTERED)
+
+
+def test_emptying_a_sealed_entry_is_caught_and_never_resealed(
+    chain: sessionmaker[Session],
+) -> None:
+    middle = ids(chain)[2]
+    tamper(chain, "UPDATE audit_events SET entry_hash = NULL WHERE id = :id", id=middle)
+
+    assert seal_pending(chain) == 0  # below the sealed tail: not sealed again at a new place
+    report = verify_audit_chain(chain)
+    assert (report.bad_row_id, report.problem) == (middle, CONTENT_ALTERED)
+
+
+def test_events_written_after_the_seal_are_sealed_by_verify(
+    chain: sessionmaker[Session],
+) -> None:
+    append(chain, EVENTS[1])
+    with chain() as session:
+        assert session.scalar(select(func.count()).where(AuditEvent.entry_hash.is_(None))) == 1
+
+    report = verify_audit_chain(chain)
+
+    assert report.ok and report.rows_checked == len(EVENTS) + 1
+    assert report.head_id == ids(chain)[-1]
 
 
 def test_removing_the_newest_rows_needs_a_recorded_head(chain: sessionmaker[Session]) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.audit_chain import seal_pending
 from joinedup.carestore.models import AuditEvent, AuditImmutableError, Organisation
 from joinedup.carestore.uow import UnitOfWorkError, unit_of_work
 
@@ -52,8 +53,13 @@ def test_a_write_commits_with_its_audit_event(sessions: sessionmaker[Session]) -
     assert (event.entity_type, event.entity_id, event.person_id) == ("organisation", "P1", 42)
     assert event.purpose == "testing" and event.detail == {"why": "test"}
     assert event.occurred_at == started and event.occurred_at.tzinfo == dt.UTC
-    # The first entry starts the hash chain (tests/integration/test_audit_chain.py).
-    assert event.prev_hash == "0" * 64 and len(event.entry_hash) == 64
+    # Written unsealed; sealed, the first entry starts the hash chain (test_audit_chain.py).
+    assert event.prev_hash is None and event.entry_hash is None
+    assert seal_pending(sessions) == 1
+    with sessions() as session:
+        event = session.scalars(select(AuditEvent)).one()
+    assert event.prev_hash == "0" * 64 and event.entry_hash is not None
+    assert len(event.entry_hash) == 64
 
 
 def test_an_error_rolls_back_the_write_and_its_audit_event(

@@ -17,12 +17,24 @@ head hash and count for recording elsewhere, and ``--expect-head`` checks a reco
 is still in the chain (the pattern of certificate-transparency and other hash-chained logs:
 RFC 9162, section 2.1).
 
-Appends are serialised so concurrent transactions cannot fork the chain: on PostgreSQL the
-appender takes a transaction-level advisory lock before reading the chain's tail (and the
-id comes from the table's sequence under that lock, so id order is chain order); on SQLite
-every write transaction already holds the database's write lock (``BEGIN IMMEDIATE``).
-The tail is read with a fresh statement after the lock, which sees the last committed entry
-under PostgreSQL's default READ COMMITTED isolation.
+Events are appended without waiting for each other and sealed into the chain in batches
+(ADR 0028). A write transaction inserts its event with ``prev_hash`` and ``entry_hash`` empty
+(*unsealed*); `seal_pending` later takes the chain's lock, reads the sealed tail and fills
+in both hashes for every unsealed event after it, in id order, in one transaction. The web
+app seals every second (`joinedup.web.audit_sealer`); ``joinedup audit verify`` and
+``anchor`` seal before they check, so they see every event.
+
+Id order must be chain order, and on PostgreSQL ids come from a sequence taken before commit,
+so a transaction could commit an id *below* one already sealed. The chain's advisory lock
+prevents that as a readers-writer lock: each appender holds it *shared* from before taking
+its id until its commit (appenders never wait for one another), and the sealer takes it
+*exclusive*, which waits for every appender in flight and holds new ones back for the few
+milliseconds of a seal. So when the sealer runs, every id handed out belongs to a finished
+transaction and every id to come is higher. On SQLite every write transaction already holds
+the database's write lock (``BEGIN IMMEDIATE``), so ids are committed in order anyway.
+
+Between its commit and the next seal (about a second in the web app) an event is protected
+only by the ORM's append-only guard, not yet by the hash: the window ADR 0028 accepts.
 """
 
 from __future__ import annotations
@@ -31,10 +43,13 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from joinedup.carestore.db import WRITE_TRANSACTION
+from joinedup.carestore.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -56,7 +71,8 @@ HASHED_COLUMNS: tuple[str, ...] = (
     "prev_hash",
 )
 
-_SEQUENCE = "pg_get_serial_sequence('audit_events', 'id')"
+#: Events sealed per transaction.
+SEAL_BATCH = 2_000
 _INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -98,24 +114,89 @@ def entry_hash(row: Mapping[str, Any]) -> str:
 
 
 def lock_chain(connection: Connection | Session) -> None:
-    """Serialise appends to the chain until this transaction ends (PostgreSQL; no-op on
-    SQLite, whose write transactions already hold the write lock)."""
-    bind = connection.get_bind() if isinstance(connection, Session) else connection
-    if bind.dialect.name == "postgresql":
+    """Hold the chain exclusively until this transaction ends: the sealer (and migrations).
+
+    PostgreSQL only; a no-op on SQLite, whose write transactions already hold the write lock."""
+    if _is_postgresql(connection):
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
 
 
-def next_entry_id(session: Session, tail_id: int | None) -> int:
-    """The id of the entry to append, taken while the chain is locked.
+def share_chain(connection: Connection | Session) -> None:
+    """Hold the chain shared until this transaction ends: an appender, before its event takes
+    an id, so no seal runs while the id is uncommitted (PostgreSQL; no-op on SQLite)."""
+    if _is_postgresql(connection):
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": AUDIT_CHAIN_LOCK}
+        )
 
-    PostgreSQL: the table's own sequence (so it stays in step), never at or below the tail;
-    SQLite: one after the tail, which is what its INTEGER PRIMARY KEY would choose.
+
+def _is_postgresql(connection: Connection | Session) -> bool:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name == "postgresql"
+
+
+# --- Sealing ---------------------------------------------------------------------------------
+
+
+def seal_pending(sessions: sessionmaker[Session], *, batch: int = SEAL_BATCH) -> int:
+    """Seal every unsealed event into the chain, oldest first; how many were sealed.
+
+    Cheap when there is nothing to seal (one indexed look-up, no lock). Each batch is one
+    transaction under the chain's exclusive lock; any number of processes may call this.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        return (tail_id or 0) + 1
-    value = int(session.scalar(text(f"SELECT nextval({_SEQUENCE})")))
-    if tail_id is not None and value <= tail_id:
-        # Rows inserted with explicit ids (a restore, a hand-made fix) leave the sequence
-        # behind: move it past the tail so the new entry still comes last in id order.
-        value = int(session.scalar(text(f"SELECT setval({_SEQUENCE}, :v)"), {"v": tail_id + 1}))
-    return value
+    sealed = 0
+    while _has_unsealed(sessions):
+        done = _seal_batch(sessions, batch)
+        sealed += done
+        if done < batch:
+            break
+    return sealed
+
+
+def _has_unsealed(sessions: sessionmaker[Session]) -> bool:
+    events = cast(Table, AuditEvent.__table__)
+    with sessions() as session:
+        found = session.execute(
+            select(events.c.id).where(events.c.entry_hash.is_(None)).limit(1)
+        ).first()
+    return found is not None
+
+
+def _seal_batch(sessions: sessionmaker[Session], batch: int) -> int:
+    events = cast(Table, AuditEvent.__table__)
+    with sessions() as session, session.begin():
+        connection = session.connection(execution_options={WRITE_TRANSACTION: True})
+        lock_chain(connection)
+        tail_id, prev_hash = sealed_tail(connection)
+        pending = select(*(events.c[name] for name in HASHED_COLUMNS if name != "prev_hash"))
+        pending = pending.where(events.c.entry_hash.is_(None))
+        if tail_id is not None:
+            # An unsealed event below the tail was sealed once and emptied since: tampering,
+            # which `verify` reports; it is never sealed again at a new place.
+            pending = pending.where(events.c.id > tail_id)
+        rows = connection.execute(pending.order_by(events.c.id).limit(batch)).mappings().all()
+        hashes = []
+        for row in rows:
+            this_hash = entry_hash({**row, "prev_hash": prev_hash})
+            hashes.append({"row_id": row["id"], "prev": prev_hash, "this": this_hash})
+            prev_hash = this_hash
+        if hashes:
+            connection.execute(
+                update(events)
+                .where(events.c.id == bindparam("row_id"))
+                .values(prev_hash=bindparam("prev"), entry_hash=bindparam("this")),
+                hashes,
+            )
+    return len(hashes)
+
+
+def sealed_tail(connection: Connection | Session) -> tuple[int | None, str]:
+    """The newest sealed event's id and hash (None and the genesis hash for an empty chain)."""
+    events = cast(Table, AuditEvent.__table__)
+    row = connection.execute(
+        select(events.c.id, events.c.entry_hash)
+        .where(events.c.entry_hash.is_not(None))
+        .order_by(events.c.id.desc())
+        .limit(1)
+    ).first()
+    return (None, GENESIS_HASH) if row is None else (row.id, row.entry_hash)

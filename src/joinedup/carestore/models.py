@@ -24,7 +24,7 @@ import datetime as dt
 import importlib
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, event
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, MetaData, String, event, text
 from sqlalchemy.orm import Mapped, Mapper, ORMExecuteState, Session, mapped_column
 
 from joinedup.carestore.db import Base, JSONDocument, UTCDateTime
@@ -91,15 +91,21 @@ class AuditEvent(Base):
     before it in id order (64 zeros for the first). Changing, deleting or reordering rows
     behind the ORM's back breaks the chain at the first row affected, which
     `joinedup.governance.audit.verify_audit_chain` (``joinedup audit verify``) reports. The
-    hash is computed in `joinedup.carestore.audit_chain`, and only where the unit of work
-    appends the event (`joinedup.carestore.uow._append_audit`); migration 0003 back-filled
-    the rows written before the chain existed.
+    hash is computed in `joinedup.carestore.audit_chain`, where `seal_pending` seals the
+    events the unit of work inserted unsealed (ADR 0028); migration 0003 back-filled the rows
+    written before the chain existed.
     """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
         Index("ix_audit_events_actor_occurred_at", "actor", "occurred_at"),
+        Index(
+            "ix_audit_events_unsealed",
+            "id",
+            sqlite_where=text("entry_hash IS NULL"),
+            postgresql_where=text("entry_hash IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True, autoincrement=True)
@@ -112,8 +118,9 @@ class AuditEvent(Base):
     person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     purpose: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64))
+    # Empty until the event is sealed into the chain (ADR 0028); the partial index finds those.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditImmutableError(RuntimeError):

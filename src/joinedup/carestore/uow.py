@@ -22,8 +22,10 @@ Rules for write services:
 On SQLite the transaction starts with ``BEGIN IMMEDIATE``, so concurrent writers queue on the
 busy timeout instead of failing half-way.
 
-Audit events form a hash chain (`joinedup.carestore.audit_chain`): appending one locks the
-chain until the transaction ends, so keep units of work short.
+Audit events form a hash chain (`joinedup.carestore.audit_chain`): the event is inserted
+unsealed and sealed into the chain shortly after by `seal_pending` (ADR 0028), so appenders do
+not queue behind one another; on PostgreSQL each holds the chain's lock *shared* from its insert
+to its commit, which only a seal waits for.
 """
 
 from __future__ import annotations
@@ -34,16 +36,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.audit_chain import (
-    GENESIS_HASH,
-    HASHED_COLUMNS,
-    entry_hash,
-    lock_chain,
-    next_entry_id,
-)
+from joinedup.carestore.audit_chain import share_chain
 from joinedup.carestore.db import WRITE_TRANSACTION
 from joinedup.carestore.models import AuditEvent
 
@@ -113,18 +109,10 @@ def unit_of_work(
 
 
 def _append_audit(session: Session, audit: AuditRecord, occurred_at: dt.datetime) -> AuditEvent:
-    """Insert the audit event as the chain's new tail. The one place events are written.
-
-    The chain is locked before its tail is read (see `joinedup.carestore.audit_chain`), so two
-    transactions cannot both append after the same entry; the lock lasts until commit.
-    """
-    lock_chain(session)
-    tail = session.execute(
-        select(AuditEvent.id, AuditEvent.entry_hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    tail_id, prev_hash = (tail.id, tail.entry_hash) if tail is not None else (None, GENESIS_HASH)
+    """Insert the audit event, unsealed, at the end of the trail. The one place events are
+    written; `joinedup.carestore.audit_chain.seal_pending` links it into the hash chain."""
+    share_chain(session)  # before the insert takes its id: no seal until this commits
     entry = AuditEvent(
-        id=next_entry_id(session, tail_id),
         occurred_at=occurred_at,
         actor=audit.actor,
         actor_role=audit.actor_role,
@@ -134,9 +122,7 @@ def _append_audit(session: Session, audit: AuditRecord, occurred_at: dt.datetime
         person_id=audit.person_id,
         purpose=audit.purpose,
         detail=audit.detail,
-        prev_hash=prev_hash,
     )
-    entry.entry_hash = entry_hash({name: getattr(entry, name) for name in HASHED_COLUMNS})
     session.add(entry)
     session.flush()
     return entry

@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.audit_chain import GENESIS_HASH, HASHED_COLUMNS, entry_hash
+from joinedup.carestore.audit_chain import (
+    GENESIS_HASH,
+    HASHED_COLUMNS,
+    entry_hash,
+    seal_pending,
+    sealed_tail,
+)
 from joinedup.carestore.models import AuditEvent
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.roles import Principal
@@ -168,12 +174,14 @@ class ChainReport:
         return self.problem is None
 
 
-def _chain_rows(session: Session) -> Iterator[dict[str, Any]]:
-    """Every audit row in id order, read in batches so a large trail is never all in memory."""
+def _chain_rows(session: Session, up_to: int) -> Iterator[dict[str, Any]]:
+    """Every audit row up to id `up_to` in id order, read in batches so a large trail is never
+    all in memory."""
     columns = [AuditEvent.__table__.c[name] for name in (*HASHED_COLUMNS, "entry_hash")]
     last_id: int | None = None
     while True:
-        query = select(*columns).order_by(AuditEvent.id).limit(VERIFY_BATCH)
+        query = select(*columns).where(AuditEvent.id <= up_to)
+        query = query.order_by(AuditEvent.id).limit(VERIFY_BATCH)
         if last_id is not None:
             query = query.where(AuditEvent.id > last_id)
         rows = session.execute(query).mappings().all()
@@ -195,15 +203,20 @@ def _link_problem(row: dict[str, Any], prev_hash: str, first: bool) -> str | Non
 def verify_audit_chain(
     sessions: sessionmaker[Session], *, expect_head: str | None = None
 ) -> ChainReport:
-    """Check every audit entry, oldest first, and stop at the first that breaks the chain.
+    """Seal the events not yet in the chain, then check every entry up to the sealed tail,
+    oldest first, and stop at the first that breaks the chain. An empty hash below the tail
+    (a sealed entry emptied since) is a content change like any other.
 
     `expect_head`: an `entry_hash` recorded earlier (e.g. by yesterday's verify); the chain
     must still contain it, or its newest entries were removed.
     """
+    seal_pending(sessions)
     checked, head_id, head_hash = 0, None, GENESIS_HASH
     seen_expected = expect_head in (None, GENESIS_HASH)
     with sessions() as session:
-        for row in _chain_rows(session):
+        tail_id, _ = sealed_tail(session)
+        rows = _chain_rows(session, tail_id) if tail_id is not None else iter(())
+        for row in rows:
             checked += 1
             problem = _link_problem(row, head_hash, first=checked == 1)
             if problem is not None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.audit_chain import seal_pending, sealed_tail
 from joinedup.carestore.models import AuditEvent
 from joinedup.errors import UserError
 
@@ -116,15 +117,14 @@ def check_anchors(
             batch = anchors[start : start + LOOKUP_BATCH]
             hashes = _hashes_of(session, {a.entry_id for a in batch})
             for anchor in batch:
-                found = hashes.get(anchor.entry_id)
-                if found is None:
+                if anchor.entry_id not in hashes:
                     problems.append(AnchorProblem(anchor, ENTRY_GONE))
-                elif found != anchor.entry_hash:
+                elif hashes[anchor.entry_id] != anchor.entry_hash:
                     problems.append(AnchorProblem(anchor, HASH_DIFFERS))
     return problems
 
 
-def _hashes_of(session: Session, ids: set[int]) -> dict[int, str]:
+def _hashes_of(session: Session, ids: set[int]) -> dict[int, str | None]:
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.entry_hash).where(AuditEvent.id.in_(ids))
     )
@@ -132,19 +132,19 @@ def _hashes_of(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def chain_head(sessions: sessionmaker[Session]) -> tuple[int, str] | None:
-    """The newest entry's id and hash, or None while the trail is empty."""
+    """The newest sealed entry's id and hash, or None while nothing is sealed."""
     with sessions() as session:
-        row = session.execute(
-            select(AuditEvent.id, AuditEvent.entry_hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).one_or_none()
-    return None if row is None else (row.id, row.entry_hash)
+        head_id, head_hash = sealed_tail(session)
+    return None if head_id is None else (head_id, head_hash)
 
 
 def anchor_head(sessions: sessionmaker[Session], path: Path, now: dt.datetime) -> Anchor | None:
     """Check the chain against the anchors already written, then anchor its head now.
 
     Refuses (UserError naming the first mismatched anchor) rather than anchor a chain that no
-    longer matches: that would bless a rewrite. None while the trail is empty."""
+    longer matches: that would bless a rewrite. Seals pending events first, so the anchor
+    covers every event written so far. None while the trail is empty."""
+    seal_pending(sessions)
     problems = check_anchors(sessions, read_anchors(path))
     if problems:
         raise UserError(

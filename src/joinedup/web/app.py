@@ -15,6 +15,7 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +51,7 @@ from joinedup.web import (
     workforce,
 )
 from joinedup.web import caseload as caseload_pages
+from joinedup.web.audit_sealer import sealing
 from joinedup.web.health import default_health_checks
 from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
@@ -92,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,  # /api/docs is our own offline page (see web/api_reference.py)
         redoc_url=None,
+        lifespan=sealing,  # seals audit events into the hash chain while serving (ADR 0028)
         openapi_tags=[
             {"name": "population", "description": "The registered population."},
             {"name": "data dictionary", "description": "The population-store table contracts."},
@@ -132,6 +135,12 @@ def create_app(settings: Settings) -> FastAPI:
     # The header links only the areas that have pages.
     app.state.areas = built_areas(route_paths(app.routes))
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for the environment's settings: what each `joinedup serve --workers` process
+    builds (uvicorn imports it by name in every worker)."""
+    return create_app(Settings.from_env())
 
 
 class SecurityHeadersMiddleware:
@@ -193,7 +202,13 @@ HEADINGS = {
     404: "Page not found",
     405: "This page cannot do that",
     500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is busy or restarting",
 }
+
+#: The care store could not be reached or answered "try later" (a restart, a dropped
+#: connection, SQLite's write lock held too long): a retry page, not a server error.
+STORE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -243,7 +258,21 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, GateAnswer)
         return exc.response
 
+    async def store_unavailable(request: Request, exc: Exception) -> Response:
+        # Any transaction in flight was rolled back by the database: nothing half-done, but
+        # whether a save that was committing got through is unknown, so the page says to check.
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        # The page must not touch the store again: no patient banner (it reads the care store).
+        request.state.opened_person = None
+        if fhir_booking.is_fhir_request(request):
+            return fhir_booking.http_error_outcome(503, HEADINGS[503], headers)
+        response = _error_page(request, 503, HEADINGS[503], "Try again in a few seconds.")
+        response.headers.update(headers)
+        return response
+
     async def server_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, STORE_UNAVAILABLE):  # raised outside the routes (a middleware)
+            return await store_unavailable(request, exc)
         if fhir_booking.is_fhir_request(request):
             return fhir_booking.http_error_outcome(500, HEADINGS[500], None)
         return _error_page(request, 500, HEADINGS[500])
@@ -254,4 +283,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NeighbourhoodNotFound, no_neighbourhood)
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(GateAnswer, gate_answer)
+    for unavailable in STORE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, store_unavailable)
     app.add_exception_handler(Exception, server_error)

@@ -5,7 +5,7 @@ Below `web.security` and `web.dependencies`, which both need the care store's se
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
@@ -24,8 +24,14 @@ def get_population_store(request: Request) -> PopulationStore:
 
 def get_sessions(request: Request) -> sessionmaker[Session]:
     """The care store's session factory, made once per app from the settings' database URL."""
-    factory: sessionmaker[Session] | None = getattr(request.app.state, "care_sessions", None)
+    return app_sessions(request.app)
+
+
+def app_sessions(app: FastAPI) -> sessionmaker[Session]:
+    """`get_sessions` for code that has the app rather than a request (the audit sealer)."""
+    factory: sessionmaker[Session] | None = getattr(app.state, "care_sessions", None)
     if factory is None:
-        factory = session_factory(make_engine(get_settings(request).database_url))
-        request.app.state.care_sessions = factory
+        settings: Settings = app.state.settings
+        factory = session_factory(make_engine(settings.database_url))
+        app.state.care_sessions = factory
     return factory
