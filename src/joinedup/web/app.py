@@ -24,6 +24,7 @@ from joinedup.population.overview import NeighbourhoodNotFound
 from joinedup.population.store import StoreError
 from joinedup.settings import Settings
 from joinedup.web import (
+    access_pages,
     api,
     auth,
     care_plans,
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
     app.include_router(ward.router)
+    app.include_router(access_pages.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(auth.router)

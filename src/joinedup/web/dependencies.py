@@ -52,6 +52,10 @@ AggregateViewer = Annotated[Principal, Depends(require("population.view_aggregat
 AggregateExporter = Annotated[Principal, Depends(require("aggregates.export"))]
 DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
 AppointmentBooker = Annotated[Principal, Depends(require("appointments.book"))]
+#: The extended-access area: bookers, and those who see the hubs' compliance in aggregate.
+AccessUser = Annotated[
+    Principal, Depends(require("appointments.book", "population.view_aggregates"))
+]
 #: The virtual ward: board, alert queue, readings, admission and discharge.
 WardUser = Annotated[Principal, Depends(require("ward.use"))]
 Auditor = Annotated[Principal, Depends(require("audit.view"))]

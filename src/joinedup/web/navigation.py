@@ -88,6 +88,12 @@ AREAS: tuple[Area, ...] = (
         "/access",
         "Extended-access hubs: rotas, appointment slots and booking for any patient of the "
         "federation.",
+        children=(
+            Page("Hubs", "/access", "appointments.book population.view_aggregates"),
+            Page("Find a patient", "/access/patients", "appointments.book"),
+            Page("Compliance", "/access/compliance", "population.view_aggregates"),
+        ),
+        permission="appointments.book population.view_aggregates",
     ),
     Area(
         "Directory",
