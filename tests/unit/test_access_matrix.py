@@ -149,6 +149,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "appointment_id": "1",
         "ward_id": "1",
         "alert_id": "1",
+        "hub_code": "HUB01",
     }
 
 

@@ -211,16 +211,55 @@ def search_free_slots(
                 select(RotaSession.id).where(RotaSession.clinician_id == clinician_id)
             )
         )
-    # The slots are chosen (and cut to `limit`) on the slots table alone, by its index, and
-    # only then joined to their hub, session, clinician and room: joining first would join
-    # every free slot of the 14 days (60,000 across 30 hubs) before keeping the first few.
-    chosen = select(Slot.id).where(and_(*conditions)).order_by(Slot.starts_at, Slot.id)
-    with sessions() as session:
-        ids = list(session.scalars(chosen.limit(limit)))
-        rows = session.execute(
-            _slot_query().where(Slot.id.in_(ids)).order_by(Slot.starts_at, Slot.id)
+    # One statement. The slots are chosen (and cut to `limit`) on the slots table alone, by
+    # its index, in a subquery that carries every slot column the answer needs, and only then
+    # joined to their hub, session, clinician and room (small tables): joining first would
+    # join every free slot of the 14 days (60,000 across 30 hubs) before keeping the first
+    # few, and joining the chosen ids back to `slots` made PostgreSQL scan the whole table.
+    # (A second query with the ids as 1,000 parameters cost more in the driver than the
+    # search itself: bench/RESULTS.md.)
+    chosen = (
+        select(
+            Slot.id,
+            Slot.starts_at,
+            Slot.ends_at,
+            Slot.status,
+            Slot.category,
+            Slot.mode,
+            Slot.hub_id,
+            Slot.session_id,
         )
-        return [SlotView(**row._asdict()) for row in rows]
+        .where(and_(*conditions))
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(limit)
+        .subquery("chosen")
+    )
+    query = (
+        select(
+            chosen.c.id,
+            chosen.c.starts_at,
+            chosen.c.ends_at,
+            chosen.c.status,
+            chosen.c.category,
+            chosen.c.mode,
+            Hub.code,
+            Hub.name,
+            Hub.address,
+            Hub.pcn_code,
+            HubClinician.id,
+            HubClinician.name,
+            HubClinician.role,
+            HubRoom.name,
+            chosen.c.session_id,
+        )  # the fields of `SlotView`, in order
+        .join(Hub, Hub.id == chosen.c.hub_id)
+        .join(RotaSession, RotaSession.id == chosen.c.session_id)
+        .join(HubClinician, HubClinician.id == RotaSession.clinician_id)
+        .join(HubRoom, HubRoom.id == RotaSession.room_id)
+        .order_by(chosen.c.starts_at, chosen.c.id)
+    )
+    with sessions() as session:
+        return [SlotView(*row) for row in session.connection().execute(query).all()]
 
 
 def get_slot(sessions: sessionmaker[Session], slot_id: int) -> SlotView:
