@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from joinedup.access.booking import book, booker_for, get_appointment, record_outcome
 from joinedup.access.compliance import compliance_week
+from joinedup.access.hub_measures import hub_measures
 from joinedup.access.models import Appointment, Slot
 from joinedup.access.reception import offers, patient_for_booking
 from joinedup.carestore.models import AuditEvent
@@ -238,3 +239,44 @@ def test_continuity_first_offers_the_usual_clinicians_slots_first(
         offers(world.sessions, patient, continuity_first=False, **window).slots[0]
         == (plain.slots[0])
     )
+
+
+def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: BookingWorld) -> None:
+    """Held to plain SQL counts of the same rows (after the tests above booked, moved, missed)."""
+    now = dt.datetime.now(dt.UTC)
+    start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=4)
+    measured = hub_measures(world.sessions, start, end, now)
+    (hub,) = measured.hubs
+    within = "s.starts_at >= :start AND s.starts_at < :end"
+    with world.sessions() as session:
+
+        def count(sql: str) -> int:
+            return int(session.scalar(text(sql), {"start": start, "end": end}) or 0)
+
+        offered = count(f"SELECT count(*) FROM slots s WHERE {within}")
+        booked = count(
+            "SELECT count(DISTINCT a.slot_id) FROM appointments a JOIN slots s ON s.id = a.slot_id"
+            f" WHERE a.status <> 'cancelled' AND {within}"
+        )
+        free_starts = session.scalars(
+            select(Slot.starts_at)
+            .where(Slot.status == "free", Slot.bookable_practices.is_(True), Slot.starts_at > now)
+            .order_by(Slot.starts_at)
+        ).all()
+    assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 0, 1)
+    assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(1, 1)]
+    assert hub.third_next_available_days == pytest.approx(
+        (free_starts[2] - now).total_seconds() / 86_400
+    )
+
+
+def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None:
+    sign_in_as(world.app, principal("manager", organisations=(world.practice,)))
+    try:
+        page = TestClient(world.app).get(f"/access/compliance?week={rota_day().isoformat()}")
+        assert page.status_code == 200
+        assert html_table(page.text, "compliance").body_rows[0].data("key")
+        hub = html_table(page.text, "hub-use").row("key", "HUB01")
+        assert hub.cells[1].text == "10"  # slots offered: 10, published rounded to 5s
+    finally:
+        sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))

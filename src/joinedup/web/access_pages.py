@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.access import booking as service
 from joinedup.access.compliance import REQUIRED_MINUTES_PER_1000, compliance_week, week_of
 from joinedup.access.hub_day import hub_day, list_hubs
+from joinedup.access.hub_measures import DnaCount, HubUse, hub_measures
 from joinedup.access.reception import (
     OFFER_DAYS,
     NotOurPatient,
@@ -34,12 +35,13 @@ from joinedup.access.reception import (
     patient_for_booking,
     upcoming_appointments,
 )
-from joinedup.access.rota import LOCAL_ZONE
+from joinedup.access.rota import LOCAL_ZONE, local_instant
 from joinedup.care.person_record import has_long_term_condition
 from joinedup.care.register import OPEN_STATES, entry_for_person
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.person_search import SearchError, person_query
 from joinedup.governance.roles import Principal
+from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count, suppressed_share
 from joinedup.population.reads import extract_date, person_labels
 from joinedup.web import flash
 from joinedup.web.dependencies import (
@@ -283,6 +285,27 @@ def _sentence(exc: Exception) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+def _published_use(hub: HubUse) -> dict[str, Any]:
+    """A hub's use as it may be shown: counts suppressed, shares from the published counts."""
+    return {
+        "code": hub.hub_code,
+        "name": hub.hub_name,
+        "offered": suppress_count(hub.offered),
+        "fill_rate": suppressed_share(hub.booked, hub.offered),
+        "utilisation": suppressed_share(hub.attended, hub.past),
+        "dna_rate": suppressed_share(hub.dna, hub.with_outcome),
+        "third_next_available_days": hub.third_next_available_days,
+    }
+
+
+def _published_dna(group: DnaCount) -> dict[str, Any]:
+    return {
+        "group": group.group.replace("_", " "),
+        "with_outcome": suppress_count(group.with_outcome),
+        "dna_rate": suppressed_share(group.dna, group.with_outcome),
+    }
+
+
 @router.get("/access/compliance", name="access_compliance")
 def compliance_page(
     request: Request,
@@ -292,11 +315,19 @@ def compliance_page(
     week: Annotated[dt.date | None, Query()] = None,
 ) -> Response:
     monday = week_of(week or _today())
+    start = local_instant(monday, dt.time())
+    use = hub_measures(sessions, start, start + dt.timedelta(days=7), dt.datetime.now(dt.UTC))
     return _page(
         request,
         "access/compliance.html",
         user,
         rows=compliance_week(sessions, store, monday),
+        hubs=[_published_use(h) for h in use.hubs],
+        dna_groups=[
+            ("GPAD category", [_published_dna(c) for c in use.dna_by_category]),
+            ("Mode", [_published_dna(c) for c in use.dna_by_mode]),
+        ],
+        suppression_note=SUPPRESSION_NOTE,
         week=monday,
         week_end=monday + dt.timedelta(days=6),
         previous_week=monday - dt.timedelta(days=7),
