@@ -45,6 +45,7 @@ from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count, su
 from joinedup.population.reads import extract_date, person_labels
 from joinedup.web import flash
 from joinedup.web.dependencies import (
+    PAGES_ONLY_FOR_SERVICE_USERS,
     AccessUser,
     AggregateViewer,
     AppointmentBooker,
@@ -53,7 +54,11 @@ from joinedup.web.dependencies import (
 )
 from joinedup.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = APIRouter(
+    include_in_schema=False,
+    default_response_class=HTMLResponse,
+    dependencies=[PAGES_ONLY_FOR_SERVICE_USERS],
+)
 
 
 def _page(request: Request, name: str, user: Principal, **context: Any) -> Response:

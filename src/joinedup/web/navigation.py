@@ -159,6 +159,8 @@ def visible_areas(can: Callable[[str], bool], areas: Sequence[Area]) -> list[Are
     def allowed(permission: str) -> bool:
         return any(can(p) for p in permission.split())
 
+    if not can("service.use"):  # system clients (NHS 111) call the API and use no pages
+        return []
     return [
         replace(area, children=tuple(c for c in area.children if allowed(c.permission)))
         for area in areas
