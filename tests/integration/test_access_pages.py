@@ -278,5 +278,8 @@ def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None
         assert html_table(page.text, "compliance").body_rows[0].data("key")
         hub = html_table(page.text, "hub-use").row("key", "HUB01")
         assert hub.cells[1].text == "10"  # slots offered: 10, published rounded to 5s
+        # The practices' shares of hub appointments (the area's site_code) against their lists.
+        shares = html_table(page.text, "hub-share")
+        assert shares.row("key", world.practice).cells[3].text.endswith("%")
     finally:
         sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))

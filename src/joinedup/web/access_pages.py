@@ -27,6 +27,7 @@ from joinedup.access import booking as service
 from joinedup.access.compliance import REQUIRED_MINUTES_PER_1000, compliance_week, week_of
 from joinedup.access.hub_day import hub_day, list_hubs
 from joinedup.access.hub_measures import DnaCount, HubUse, hub_measures
+from joinedup.access.hub_population import hub_share_by_practice
 from joinedup.access.reception import (
     OFFER_DAYS,
     NotOurPatient,
@@ -39,10 +40,11 @@ from joinedup.access.rota import LOCAL_ZONE, local_instant
 from joinedup.care.person_record import has_long_term_condition
 from joinedup.care.register import OPEN_STATES, entry_for_person
 from joinedup.governance.audit import record_list_view
+from joinedup.governance.objections import active_objectors
 from joinedup.governance.person_search import SearchError, person_query
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count, suppressed_share
-from joinedup.population.reads import extract_date, person_labels
+from joinedup.population.reads import extract_date, organisation_names, person_labels
 from joinedup.web import flash
 from joinedup.web.dependencies import (
     PAGES_ONLY_FOR_SERVICE_USERS,
@@ -311,6 +313,26 @@ def _published_dna(group: DnaCount) -> dict[str, Any]:
     }
 
 
+def _published_practice_shares(sessions: Any, store: Any) -> list[dict[str, Any]]:
+    """Each practice's hub appointments in the year to the extract date (objectors left out,
+    counts suppressed) and its shares of hub use and of the list."""
+    names = organisation_names(store)
+    shares = hub_share_by_practice(
+        store, as_of=extract_date(store), excluding=active_objectors(sessions)
+    )
+    hub_total = sum(s.hub_appointments for s in shares)
+    return [
+        {
+            "code": s.practice_code,
+            "name": names.get(s.practice_code, s.practice_code),
+            "hub_appointments": suppress_count(s.hub_appointments),
+            "hub_share": suppressed_share(s.hub_appointments, hub_total),
+            "list_share": s.list_share,
+        }
+        for s in shares
+    ]
+
+
 @router.get("/access/compliance", name="access_compliance")
 def compliance_page(
     request: Request,
@@ -333,6 +355,7 @@ def compliance_page(
             ("Mode", [_published_dna(c) for c in use.dna_by_mode]),
         ],
         suppression_note=SUPPRESSION_NOTE,
+        practices=_published_practice_shares(sessions, store),
         week=monday,
         week_end=monday + dt.timedelta(days=6),
         previous_week=monday - dt.timedelta(days=7),
