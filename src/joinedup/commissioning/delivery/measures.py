@@ -1,5 +1,6 @@
 """Measured actuals: where joinedup holds the data, the actual % is measured, not typed
-(`MEASURE_RULES`), from the coordinated-care measures and continuity, counts suppressed."""
+(`MEASURE_RULES`), from the coordinated-care measures, continuity and the hub rota, counts
+suppressed."""
 
 from __future__ import annotations
 
