@@ -161,7 +161,11 @@ def bench_booking(sessions: Any, clients: int, seconds: float) -> None:
         while time.perf_counter() < stop:
             try:
                 book(
-                    sessions, booker, slot_id=rng.choice(pool), person_id=rng.randrange(1, 300_000)
+                    sessions,
+                    booker,
+                    slot_id=rng.choice(pool),
+                    person_id=rng.randrange(1, 300_000),
+                    registered_practice="P81001",
                 )
                 booked[n] += 1
             except SlotUnavailable:
@@ -248,11 +252,17 @@ def main() -> None:
                     created_at=uow.now,
                 )
             )
-        with engine.begin() as connection:  # the bench user works at a practice of its own
+        with engine.begin() as connection:  # one federation; the bench user works at its practice
             connection.execute(
                 text(
-                    "INSERT INTO organisations (org_code, name, org_type, active, synced_at)"
-                    " VALUES ('P81001', 'Bench practice', 'practice', true, now());"
+                    "INSERT INTO organisations"
+                    " (org_code, name, org_type, parent_code, active, synced_at) VALUES"
+                    " ('FED01', 'Bench federation', 'federation', NULL, true, now()),"
+                    + ",".join(
+                        f" ('PCN{p:03d}', 'Bench PCN {p}', 'neighbourhood', 'FED01', true, now())"
+                        for p in range((args.hubs + 2) // 3)
+                    )
+                    + ", ('P81001', 'Bench practice', 'practice', 'PCN000', true, now());"
                     " INSERT INTO user_organisations (user_id, org_code)"
                     " SELECT id, 'P81001' FROM users WHERE username = 'bench-reception'"
                 )

@@ -27,6 +27,18 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 
+#: Test organisations for rotas loaded with no generated area: the hub's network NBH01 in
+#: federation FED01 with practice P81001; practice P99001 of another federation (FED02).
+TEST_ORGANISATIONS = (
+    ("FED01", "Test federation", "federation", None),
+    ("NBH01", "Test neighbourhood", "neighbourhood", "FED01"),
+    ("P81001", "Test practice", "practice", "NBH01"),
+    ("FED02", "Other federation", "federation", None),
+    ("NBH02", "Other neighbourhood", "neighbourhood", "FED02"),
+    ("P99001", "Practice of another federation", "practice", "NBH02"),
+)
+#: Where the people booked for in tests with no generated area are registered.
+IN_FEDERATION, OUTSIDE_FEDERATION = "P81001", "P99001"
 EVERY_DAY = {day: ["08:00", "20:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 PRACTICE = Booker("reception-p81001", "receptionist", "practice", "P81001")
 NHS111 = Booker("nhs111-system", "nhs111", "nhs111", "NHS111")
@@ -68,11 +80,12 @@ def session_line(**changes: Any) -> dict[str, Any]:
     return line | changes
 
 
-def definition() -> dict[str, Any]:
-    """HUB01: a GP evening session (6 face-to-face slots, practices only, released to 111 two
-    hours before) and a nurse telephone session (4 slots, practices and 111)."""
+def definition(pcn: str = "NBH01") -> dict[str, Any]:
+    """HUB01 of network `pcn`: a GP evening session (6 face-to-face slots, practices only,
+    released to 111 two hours before) and a nurse telephone session (4 slots, practices and
+    111)."""
     return {
-        "hubs": [hub()],
+        "hubs": [hub(pcn=pcn)],
         "sessions": [
             session_line(),
             session_line(
@@ -88,8 +101,23 @@ def definition() -> dict[str, Any]:
     }
 
 
-def load_small_rota(sessions: sessionmaker[Session]) -> None:
-    load_rota(sessions, definition(), actor="test", actor_role="manager")
+def add_test_organisations(sessions: sessionmaker[Session]) -> None:
+    """`TEST_ORGANISATIONS` in the care store, each unless already there."""
+    now = dt.datetime.now(dt.UTC)
+    with sessions() as session, session.begin():
+        for code, name, kind, parent in TEST_ORGANISATIONS:
+            if session.get(Organisation, code) is None:
+                session.add(
+                    Organisation(
+                        org_code=code, name=name, org_type=kind, parent_code=parent, synced_at=now
+                    )
+                )
+                session.flush()
+
+
+def load_small_rota(sessions: sessionmaker[Session], pcn: str = "NBH01") -> None:
+    add_test_organisations(sessions)
+    load_rota(sessions, definition(pcn), actor="test", actor_role="manager")
 
 
 # --- the booking API over a generated area ------------------------------------------------
@@ -114,11 +142,18 @@ def booking_world(small_area: Settings, database_url: str) -> BookingWorld:
     sync_organisations(store, sessions)
     with sessions() as session:
         orgs = {o.org_type: o.org_code for o in session.scalars(select(Organisation))}
-    found = (find_person(store, pid) for pid in range(1, 400))
+    found = [find_person(store, pid) for pid in range(1, 400)]
+    registered = [p for p in found if p is not None and p.practice_code]
+    first = registered[0]
+    # The hub serves the first person's neighbourhood; everyone booked for is of its federation.
+    neighbourhood = first.neighbourhood_code
     people = tuple(
-        itertools.islice((p.person_id for p in found if p is not None and p.practice_code), 3)
+        itertools.islice(
+            (p.person_id for p in registered if p.neighbourhood_code == neighbourhood), 3
+        )
     )
-    practice = find_person(store, people[0]).practice_code  # type: ignore[union-attr]
+    practice = first.practice_code
+    assert practice is not None and neighbourhood is not None
     accounts = {
         "reception": ("receptionist", [practice]),
         "nhs111": ("nhs111", [orgs["commissioning_area"]]),
@@ -129,7 +164,7 @@ def booking_world(small_area: Settings, database_url: str) -> BookingWorld:
         tokens[username], _ = issue_token(
             sessions, username, days=30, actor="test", actor_role="test"
         )
-    load_small_rota(sessions)
+    load_small_rota(sessions, pcn=neighbourhood)
     app = create_app(Settings(home=small_area.home, database_url=database_url))
     app.state.care_sessions = sessions
     return BookingWorld(app, sessions, tokens, people, practice)

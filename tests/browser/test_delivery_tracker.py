@@ -37,7 +37,7 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory_update(
     page.get_by_role("link", name="Record a quarter for an area").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Record a quarter")
     page.get_by_label("Area").select_option(area_code)
-    page.get_by_label("Element").select_option("A4")
+    page.get_by_label("Element").select_option("A3")
     page.get_by_label("Quarter").select_option(QUARTER)
     page.get_by_label("Planned % of population covered").fill("50")
     page.get_by_label("Actual % of population covered").fill("38")
@@ -45,7 +45,7 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory_update(
     screenshot(page, "delivery-record-quarter")
     page.get_by_role("button", name="Record the quarter").click()
 
-    page.wait_for_url(re.compile(rf"/commissioning/delivery/{area_code}/A4\?recorded="))
+    page.wait_for_url(re.compile(rf"/commissioning/delivery/{area_code}/A3\?recorded="))
     expect(page.locator("#recorded")).to_contain_text(f"{QUARTER} has been recorded")
     row = page.locator(f'#trajectory-table tr[data-quarter="{QUARTER}"]')
     expect(row.locator("[data-planned]")).to_have_text("50%")
@@ -58,13 +58,13 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory_update(
     screenshot(page, "delivery-trajectory")
 
     page.goto(f"/commissioning/delivery?quarter={QUARTER.replace(' ', '+')}")
-    cell = page.locator(f'#heat-map td[data-area="{area_code}"][data-element="A4"]')
+    cell = page.locator(f'#heat-map td[data-area="{area_code}"][data-element="A3"]')
     expect(cell).to_contain_text("38%")
     expect(cell.locator("[data-rag]")).to_have_attribute("data-rag", "red")
     screenshot(page, "delivery-tracker-after")
 
     page.get_by_role("link", name=f"Board report for {QUARTER}").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(QUARTER)
-    expect(page.locator("#red-list")).to_contain_text(f"{area_name}, A4 Extended opening hours")
+    expect(page.locator("#red-list")).to_contain_text(f"{area_name}, A3 Routine opening hours")
     screenshot(page, "delivery-board-report")
     assert problems.errors == []

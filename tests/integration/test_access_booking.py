@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.access.booking import (
     NotCancellable,
+    OutsideFederation,
     SearchRangeError,
     SlotUnavailable,
     VersionMismatch,
@@ -24,7 +25,15 @@ from joinedup.access.booking import (
 from joinedup.access.models import Appointment, Slot
 from joinedup.access.rota import RotaError, load_rota, local_instant
 from joinedup.carestore.models import AuditEvent
-from tests.access_support import NHS111, PRACTICE, definition, load_small_rota, rota_day
+from tests.access_support import (
+    IN_FEDERATION,
+    NHS111,
+    OUTSIDE_FEDERATION,
+    PRACTICE,
+    definition,
+    load_small_rota,
+    rota_day,
+)
 
 
 def _window() -> tuple[dt.datetime, dt.datetime]:
@@ -127,13 +136,20 @@ def test_book_then_the_slot_is_gone_and_a_second_booking_is_refused(
     load_small_rota(sessions)
     start, end = _window()
     slot = search_free_slots(sessions, kind="practice", start=start, end=end)[0]
-    booked = book(sessions, PRACTICE, slot_id=slot.id, person_id=42, description="Asthma review")
+    booked = book(
+        sessions,
+        PRACTICE,
+        slot_id=slot.id,
+        person_id=42,
+        registered_practice=IN_FEDERATION,
+        description="Asthma review",
+    )
     assert (booked.status, booked.version, booked.booking_org) == ("booked", 1, "P81001")
     assert slot.id not in {
         s.id for s in search_free_slots(sessions, kind="practice", start=start, end=end)
     }
     with pytest.raises(SlotUnavailable, match="already booked"):
-        book(sessions, NHS111, slot_id=slot.id, person_id=43)
+        book(sessions, NHS111, slot_id=slot.id, person_id=43, registered_practice=IN_FEDERATION)
     assert _actions(sessions)[-2:] == ["appointment.book", "appointment.book_refused"]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Appointment)) == 1
@@ -146,7 +162,7 @@ def test_a_slot_not_open_to_the_caller_is_refused(sessions: sessionmaker[Session
         sessions, kind="practice", start=start, end=end, mode="face_to_face"
     )[0]
     with pytest.raises(SlotUnavailable, match="not open to nhs111"):
-        book(sessions, NHS111, slot_id=gp_slot.id, person_id=42)
+        book(sessions, NHS111, slot_id=gp_slot.id, person_id=42, registered_practice=IN_FEDERATION)
 
 
 def test_the_database_refuses_a_second_live_booking_of_a_slot(
@@ -156,7 +172,7 @@ def test_the_database_refuses_a_second_live_booking_of_a_slot(
     load_small_rota(sessions)
     start, end = _window()
     slot = search_free_slots(sessions, kind="practice", start=start, end=end)[0]
-    book(sessions, PRACTICE, slot_id=slot.id, person_id=42)
+    book(sessions, PRACTICE, slot_id=slot.id, person_id=42, registered_practice=IN_FEDERATION)
     now = dt.datetime.now(dt.UTC)
     row = {
         "slot_id": slot.id,
@@ -176,7 +192,9 @@ def test_cancel_checks_the_version_and_frees_the_slot(sessions: sessionmaker[Ses
     load_small_rota(sessions)
     start, end = _window()
     slot = search_free_slots(sessions, kind="practice", start=start, end=end)[0]
-    booked = book(sessions, PRACTICE, slot_id=slot.id, person_id=42)
+    booked = book(
+        sessions, PRACTICE, slot_id=slot.id, person_id=42, registered_practice=IN_FEDERATION
+    )
     with pytest.raises(VersionMismatch):
         cancel(sessions, PRACTICE, booked.id, version=2)
     cancelled = cancel(sessions, PRACTICE, booked.id, version=1, reason="Patient request")
@@ -184,7 +202,11 @@ def test_cancel_checks_the_version_and_frees_the_slot(sessions: sessionmaker[Ses
     with pytest.raises(NotCancellable):
         cancel(sessions, PRACTICE, booked.id, version=2)
     again = book(
-        sessions, NHS111 if slot.mode == "telephone" else PRACTICE, slot_id=slot.id, person_id=43
+        sessions,
+        NHS111 if slot.mode == "telephone" else PRACTICE,
+        slot_id=slot.id,
+        person_id=43,
+        registered_practice=IN_FEDERATION,
     )
     assert again.status == "booked" and again.id != booked.id
 
@@ -193,15 +215,61 @@ def test_reschedule_moves_the_booking_or_leaves_it(sessions: sessionmaker[Sessio
     load_small_rota(sessions)
     start, end = _window()
     first, second, third = search_free_slots(sessions, kind="practice", start=start, end=end)[:3]
-    booked = book(sessions, PRACTICE, slot_id=first.id, person_id=42)
-    book(sessions, PRACTICE, slot_id=third.id, person_id=99)
+    booked = book(
+        sessions, PRACTICE, slot_id=first.id, person_id=42, registered_practice=IN_FEDERATION
+    )
+    book(sessions, PRACTICE, slot_id=third.id, person_id=99, registered_practice=IN_FEDERATION)
     with pytest.raises(SlotUnavailable):
-        reschedule(sessions, PRACTICE, booked.id, version=1, new_slot_id=third.id)
+        reschedule(
+            sessions,
+            PRACTICE,
+            booked.id,
+            version=1,
+            new_slot_id=third.id,
+            registered_practice=IN_FEDERATION,
+        )
     assert get_appointment(sessions, booked.id).status == "booked"  # the old booking stands
-    moved = reschedule(sessions, PRACTICE, booked.id, version=1, new_slot_id=second.id)
+    moved = reschedule(
+        sessions,
+        PRACTICE,
+        booked.id,
+        version=1,
+        new_slot_id=second.id,
+        registered_practice=IN_FEDERATION,
+    )
     assert (moved.slot.id, moved.person_id, moved.status) == (second.id, 42, "booked")
     assert get_appointment(sessions, booked.id).status == "cancelled"
     with pytest.raises(VersionMismatch):  # a stale If-Match after the reschedule
         cancel(sessions, PRACTICE, booked.id, version=1)
     free = {s.id for s in search_free_slots(sessions, kind="practice", start=start, end=end)}
     assert first.id in free and second.id not in free
+
+
+def test_only_people_of_the_hubs_federation_are_booked(sessions: sessionmaker[Session]) -> None:
+    """The hub serves the registered patients of its federation: anyone else is refused, by
+    every kind of booker, and the refusal is audited; a reschedule to such a hub leaves the
+    booking where it was."""
+    load_small_rota(sessions)
+    start, end = _window()
+    phone = search_free_slots(sessions, kind="nhs111", start=start, end=end)[0]
+    for booker, practice in ((PRACTICE, OUTSIDE_FEDERATION), (NHS111, OUTSIDE_FEDERATION)):
+        with pytest.raises(OutsideFederation, match="outside the hub's federation"):
+            book(sessions, booker, slot_id=phone.id, person_id=7, registered_practice=practice)
+    with pytest.raises(OutsideFederation, match="not registered"):
+        book(sessions, PRACTICE, slot_id=phone.id, person_id=7, registered_practice=None)
+    assert _actions(sessions)[-3:] == ["appointment.book_refused"] * 3
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+        assert session.get(Slot, phone.id).status == "free"  # type: ignore[union-attr]
+    booked = book(
+        sessions, PRACTICE, slot_id=phone.id, person_id=7, registered_practice=IN_FEDERATION
+    )
+    assert booked.status == "booked"
+
+
+def test_a_hub_whose_network_is_unknown_serves_no_one(sessions: sessionmaker[Session]) -> None:
+    load_small_rota(sessions, pcn="NBH99")  # not an organisation of the area
+    start, end = _window()
+    slot = search_free_slots(sessions, kind="practice", start=start, end=end)[0]
+    with pytest.raises(OutsideFederation, match="belongs to no federation"):
+        book(sessions, PRACTICE, slot_id=slot.id, person_id=7, registered_practice=IN_FEDERATION)

@@ -35,6 +35,7 @@ from joinedup.carestore.db import make_engine, normalise_url, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from tests.access_support import (
+    IN_FEDERATION,
     PRACTICE,
     appointment_body,
     bearer,
@@ -121,7 +122,15 @@ def _booked_slots(sessions: sessionmaker[Session]) -> set[int]:
 @pytest.mark.postgres
 def test_100_at_one_slot_through_the_service(pg_sessions: sessionmaker[Session]) -> None:
     slot = _slot_ids(pg_sessions)[0]
-    results = _all_at_once(lambda n: book(pg_sessions, PRACTICE, slot_id=slot, person_id=1000 + n))
+    results = _all_at_once(
+        lambda n: book(
+            pg_sessions,
+            PRACTICE,
+            slot_id=slot,
+            person_id=1000 + n,
+            registered_practice=IN_FEDERATION,
+        )
+    )
     refused = [r for r in results if isinstance(r, SlotUnavailable)]
     assert len(refused) == CLIENTS - 1
     assert all("already booked" in str(r) for r in refused)
@@ -135,7 +144,13 @@ def test_100_at_ten_slots_then_a_loser_books_another(pg_sessions: sessionmaker[S
     ten, spare = slots[:10], slots[10:]
     assert spare, "the rota needs a free slot beyond the ten"
     results = _all_at_once(
-        lambda n: book(pg_sessions, PRACTICE, slot_id=ten[n % 10], person_id=1000 + n)
+        lambda n: book(
+            pg_sessions,
+            PRACTICE,
+            slot_id=ten[n % 10],
+            person_id=1000 + n,
+            registered_practice=IN_FEDERATION,
+        )
     )
     won = Counter(r.slot.id for r in results if not isinstance(r, BookingError))
     assert won == Counter({slot: 1 for slot in ten})
@@ -145,7 +160,13 @@ def test_100_at_ten_slots_then_a_loser_books_another(pg_sessions: sessionmaker[S
     loser = next(n for n, r in enumerate(results) if isinstance(r, SlotUnavailable))
     retry = _slot_ids(pg_sessions)[0]
     assert retry not in ten
-    again = book(pg_sessions, PRACTICE, slot_id=retry, person_id=1000 + loser)
+    again = book(
+        pg_sessions,
+        PRACTICE,
+        slot_id=retry,
+        person_id=1000 + loser,
+        registered_practice=IN_FEDERATION,
+    )
     assert again.status == "booked"
     assert _booked_per_slot(pg_sessions) == {slot: 1 for slot in [*ten, retry]}
 
@@ -153,7 +174,9 @@ def test_100_at_ten_slots_then_a_loser_books_another(pg_sessions: sessionmaker[S
 @pytest.mark.postgres
 def test_cancel_then_rebook_under_contention(pg_sessions: sessionmaker[Session]) -> None:
     slot = _slot_ids(pg_sessions)[0]
-    booked = book(pg_sessions, PRACTICE, slot_id=slot, person_id=1)
+    booked = book(
+        pg_sessions, PRACTICE, slot_id=slot, person_id=1, registered_practice=IN_FEDERATION
+    )
     # Twenty cancels of the same version: one goes through, the rest are stale.
     cancels = _all_at_once(
         lambda n: cancel(pg_sessions, PRACTICE, booked.id, version=1), clients=20
@@ -161,7 +184,15 @@ def test_cancel_then_rebook_under_contention(pg_sessions: sessionmaker[Session])
     assert sum(not isinstance(r, BookingError) for r in cancels) == 1
     assert all(isinstance(r, VersionMismatch) for r in cancels if isinstance(r, BookingError))
     # The freed slot: 100 rebook at once, one wins.
-    results = _all_at_once(lambda n: book(pg_sessions, PRACTICE, slot_id=slot, person_id=2000 + n))
+    results = _all_at_once(
+        lambda n: book(
+            pg_sessions,
+            PRACTICE,
+            slot_id=slot,
+            person_id=2000 + n,
+            registered_practice=IN_FEDERATION,
+        )
+    )
     assert sum(not isinstance(r, BookingError) for r in results) == 1
     assert _booked_per_slot(pg_sessions) == {slot: 1}
 
@@ -201,7 +232,14 @@ def test_sqlite_in_one_process_books_each_slot_once(tmp_path: Any) -> None:
         load_small_rota(sessions)
         slots = _slot_ids(sessions)[:4]
         results = _all_at_once(
-            lambda n: book(sessions, PRACTICE, slot_id=slots[n % 4], person_id=n), clients=20
+            lambda n: book(
+                sessions,
+                PRACTICE,
+                slot_id=slots[n % 4],
+                person_id=n,
+                registered_practice=IN_FEDERATION,
+            ),
+            clients=20,
         )
         assert sum(not isinstance(r, BookingError) for r in results) == 4
         assert _booked_per_slot(sessions) == {slot: 1 for slot in slots}

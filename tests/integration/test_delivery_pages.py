@@ -94,15 +94,15 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory(
     app: FastAPI, area_code: str, sessions: sessionmaker[Session]
 ) -> None:
     client = client_as(app, "commissioner")
-    form = client.get(f"/commissioning/delivery/submit?area={area_code}&element=A4")
+    form = client.get(f"/commissioning/delivery/submit?area={area_code}&element=A3")
     assert form.status_code == 200 and 'name="csrf_token"' in form.text
-    fields = {"area_code": area_code, "element_id": "A4", "quarter": "2026-27 Q2",
+    fields = {"area_code": area_code, "element_id": "A3", "quarter": "2026-27 Q2",
               "planned_percent": "45", "actual_percent": "41", "notes": "hub opened",
               "csrf_token": CSRF_TOKEN}  # fmt: skip
     done = client.post("/commissioning/delivery/submit", data=fields)
     assert done.status_code == 303
     assert done.headers["location"] == (
-        f"/commissioning/delivery/{area_code}/A4?recorded=2026-27+Q2"
+        f"/commissioning/delivery/{area_code}/A3?recorded=2026-27+Q2"
     )
     page = client.get(done.headers["location"])
     assert page.status_code == 200
@@ -114,9 +114,9 @@ def test_a_commissioner_records_a_quarter_and_sees_the_trajectory(
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert last is not None and last.action == "delivery.submit"
 
-    data = client.get(f"/commissioning/delivery/{area_code}/A4/data.csv")
+    data = client.get(f"/commissioning/delivery/{area_code}/A3/data.csv")
     assert data.status_code == 200 and data.headers["content-type"].startswith("text/csv")
-    assert f"{area_code},A4,2026-27 Q2,45.0,41.0,form,Amber," in data.text
+    assert f"{area_code},A3,2026-27 Q2,45.0,41.0,form,Amber," in data.text
 
 
 def test_a_bad_submission_is_shown_again_with_every_reason(app: FastAPI, area_code: str) -> None:
@@ -134,7 +134,7 @@ def test_a_bad_submission_is_shown_again_with_every_reason(app: FastAPI, area_co
 
 def test_only_commissioners_and_managers_may_submit(app: FastAPI, area_code: str) -> None:
     client = client_as(app, "analyst")
-    fields = {"area_code": area_code, "element_id": "A4", "quarter": "2026-27 Q2",
+    fields = {"area_code": area_code, "element_id": "A3", "quarter": "2026-27 Q2",
               "planned_percent": "45", "csrf_token": CSRF_TOKEN}  # fmt: skip
     assert client.post("/commissioning/delivery/submit", data=fields).status_code == 403
     assert client.get("/commissioning/delivery/submit").status_code == 403

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.system_tokens import revoke_token
+from joinedup.population.reads import find_person
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web import auth
 from tests.access_support import (
@@ -185,6 +187,29 @@ def test_booking_rules_of_gp_connect(world: BookingWorld, client: TestClient) ->
     for body, spine in refusals:
         _outcome(client.post("/api/fhir/Appointment", json=body, headers=token), 422, spine)
     assert "appointment.book" not in _actions(world)
+
+
+def test_a_patient_of_no_practice_of_the_hubs_federation_is_refused(
+    world: BookingWorld, client: TestClient, small_area: Settings
+) -> None:
+    """The defect: a booker could book anyone in the area. Someone not registered with a
+    practice of the hub's federation (here: registered nowhere on the extract date) is refused
+    with GP Connect's 403 NO_RELATIONSHIP, audited, and the slot stays free."""
+    store = PopulationStore(small_area.population_dir)
+    outsider = next(
+        p.person_id
+        for pid in range(1, 6001)
+        if (p := find_person(store, pid)) is not None and p.practice_code is None
+    )
+    token = bearer(world.tokens["reception"])
+    slot = _slots(client, world.tokens["reception"])[0]
+    answer = client.post(
+        "/api/fhir/Appointment", json=appointment_body(slot, outsider), headers=token
+    )
+    outcome = _outcome(answer, 403, "NO_RELATIONSHIP")
+    assert "not registered" in (outcome.issue[0].diagnostics or "")
+    assert _actions(world)[-1] == "appointment.book_refused"
+    assert slot["id"] in {s["id"] for s in _slots(client, world.tokens["reception"])}
 
 
 def test_nhs111_cannot_book_a_slot_not_yet_released(

@@ -208,6 +208,7 @@ NO_BANNER = {
     "/api/fhir/Patient/{person_id}": "FHIR JSON, not a page",
     "/api/fhir/Patient/{person_id}/$everything": "FHIR JSON, not a page",
     "/people/{person_id}/care-plan/print": "the person's own printout, headed with their name",
+    "/access/patients/{person_id}": "booking's light identity view: four fields only (ADR 0027)",
 }
 #: Person routes that need more than the person (checked in their own tests).
 ELSEWHERE = {

@@ -153,6 +153,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "service_id": "00000000-0000-4000-8000-000000000001",
         "code": "SYNN01",  # the neighbourhood caseload pages: 404 where allowed
         "member_id": "1",
+        "hub_code": "HUB01",
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from joinedup.access.compliance import PcnWeek
 from joinedup.analytics.continuity import PracticeContinuity
 from joinedup.care.measures import CoordinatedCareMeasures
 from joinedup.commissioning.delivery import (
@@ -157,6 +158,7 @@ class FakeMeasures:
     care: Sequence[CoordinatedCareMeasures] | None
     practices: Sequence[PracticeContinuity] | None = None
     asked: list[dt.date] | None = None
+    weeks: Sequence[PcnWeek] | None = None
 
     def coordinated_care(self, as_of: dt.date) -> Sequence[CoordinatedCareMeasures] | None:
         if self.asked is not None:
@@ -168,6 +170,9 @@ class FakeMeasures:
 
     def practice_neighbourhoods(self) -> Mapping[str, str]:
         return {"P1": "NBH01", "P2": "NBH01", "P3": "NBH02"}
+
+    def extended_access(self, as_of: dt.date) -> Sequence[PcnWeek] | None:
+        return self.weeks
 
 
 def care(hood: str, cohort: int, on_register: int, named: int, agreed: int, meetings: int) -> Any:
@@ -278,3 +283,26 @@ def test_the_tracker_aggregates_and_lists_late_plans() -> None:
     assert aggregate.rag.status == "amber"
     late = [(a.code, e.id, f.milestone.percent) for a, e, f in tracker.late_plans()]
     assert late == [("NBH01", "A1", 90), ("NBH01", "A1", 100), ("NBH02", "A1", 100)]
+
+
+def test_extended_hours_count_a_neighbourhood_whose_hubs_meet_both_tests() -> None:
+    """A4: 60 minutes per 1,000 patients and 8am-8pm on all seven days, or none of it."""
+    monday = dt.date(2026, 11, 16)
+    weeks = [
+        # NBH01: 1,000 patients, 84 hours covered, 60 minutes: met.
+        PcnWeek("NBH01", "North", monday, 60, 1_000, 84.0, 15.5),
+        # NBH02: plenty of minutes, but the hub closes on Sundays (72 hours): not met.
+        PcnWeek("NBH02", "South", monday, 5_000, 1_000, 72.0, 15.5),
+    ]
+    provider = FakeMeasures(care=None, weeks=weeks)
+    north = measure(SPEC.element("A4"), NORTH, provider, AS_OF)
+    south = measure(SPEC.element("A4"), SOUTH, provider, AS_OF)
+    assert north is not None and south is not None
+    assert (north.percent, north.numerator, north.denominator) == (100.0, 30_000, 30_000)
+    assert (south.percent, south.numerator) == (0.0, 0)
+    assert "at least 60 minutes per 1,000 patients" in north.rule
+    short = [PcnWeek("NBH01", "North", monday, 59, 1_000, 84.0, 15.5)]
+    assert measure(SPEC.element("A4"), NORTH, FakeMeasures(care=None, weeks=short), AS_OF) == (
+        measure(SPEC.element("A4"), SOUTH, provider, AS_OF)
+    ).__class__(0.0, 0, 30_000, north.rule, north.source, AS_OF)
+    assert measure(SPEC.element("A4"), NORTH, FakeMeasures(care=None), AS_OF) is None

@@ -9,6 +9,9 @@
   booked appointment per slot, so the database, not Python, refuses a second booking
   (ADR 0017). A refusal raises `SlotUnavailable` (GP Connect's 409 DUPLICATE_REJECTED) and is
   itself audited.
+* The hub serves its federation (`joinedup.access.federation`): `book` and `reschedule` take the
+  practice the person is registered with and refuse anyone registered outside the hub's
+  federation (`OutsideFederation`, audited), in the same transaction as the claim.
 * `cancel`: names the version the caller last saw (the FHIR ``If-Match``); a stale version
   raises `VersionMismatch` and changes nothing. The slot is freed in the same transaction.
 * `reschedule`: cancel then book in one transaction; if the new slot is taken the whole
@@ -30,6 +33,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.access.federation import federation_of
 from joinedup.access.models import Appointment, Hub, HubClinician, HubRoom, RotaSession, Slot
 from joinedup.carestore.uow import UnitOfWork, unit_of_work
 from joinedup.errors import UserError
@@ -50,6 +54,10 @@ class SearchRangeError(BookingError):
 
 class SlotUnavailable(BookingError):
     """The slot is no longer free (or not bookable by this caller now): nothing was booked."""
+
+
+class OutsideFederation(BookingError):
+    """The person is not registered with a practice of the hub's federation: nothing was booked."""
 
 
 class NotFound(BookingError, LookupError):
@@ -175,6 +183,7 @@ def search_free_slots(
     hubs: Sequence[str] = (),
     category: str | None = None,
     mode: str | None = None,
+    clinician_id: int | None = None,
     now: dt.datetime | None = None,
     limit: int = 1000,
 ) -> list[SlotView]:
@@ -196,16 +205,61 @@ def search_free_slots(
         conditions.append(Slot.category == category)
     if mode:
         conditions.append(Slot.mode == mode)
-    # The slots are chosen (and cut to `limit`) on the slots table alone, by its index, and
-    # only then joined to their hub, session, clinician and room: joining first would join
-    # every free slot of the 14 days (60,000 across 30 hubs) before keeping the first few.
-    chosen = select(Slot.id).where(and_(*conditions)).order_by(Slot.starts_at, Slot.id)
-    with sessions() as session:
-        ids = list(session.scalars(chosen.limit(limit)))
-        rows = session.execute(
-            _slot_query().where(Slot.id.in_(ids)).order_by(Slot.starts_at, Slot.id)
+    if clinician_id is not None:
+        conditions.append(
+            Slot.session_id.in_(
+                select(RotaSession.id).where(RotaSession.clinician_id == clinician_id)
+            )
         )
-        return [SlotView(**row._asdict()) for row in rows]
+    # One statement. The slots are chosen (and cut to `limit`) on the slots table alone, by
+    # its index, in a subquery that carries every slot column the answer needs, and only then
+    # joined to their hub, session, clinician and room (small tables): joining first would
+    # join every free slot of the 14 days (60,000 across 30 hubs) before keeping the first
+    # few, and joining the chosen ids back to `slots` made PostgreSQL scan the whole table.
+    # (A second query with the ids as 1,000 parameters cost more in the driver than the
+    # search itself: bench/RESULTS.md.)
+    chosen = (
+        select(
+            Slot.id,
+            Slot.starts_at,
+            Slot.ends_at,
+            Slot.status,
+            Slot.category,
+            Slot.mode,
+            Slot.hub_id,
+            Slot.session_id,
+        )
+        .where(and_(*conditions))
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(limit)
+        .subquery("chosen")
+    )
+    query = (
+        select(
+            chosen.c.id,
+            chosen.c.starts_at,
+            chosen.c.ends_at,
+            chosen.c.status,
+            chosen.c.category,
+            chosen.c.mode,
+            Hub.code,
+            Hub.name,
+            Hub.address,
+            Hub.pcn_code,
+            HubClinician.id,
+            HubClinician.name,
+            HubClinician.role,
+            HubRoom.name,
+            chosen.c.session_id,
+        )  # the fields of `SlotView`, in order
+        .join(Hub, Hub.id == chosen.c.hub_id)
+        .join(RotaSession, RotaSession.id == chosen.c.session_id)
+        .join(HubClinician, HubClinician.id == RotaSession.clinician_id)
+        .join(HubRoom, HubRoom.id == RotaSession.room_id)
+        .order_by(chosen.c.starts_at, chosen.c.id)
+    )
+    with sessions() as session:
+        return [SlotView(*row) for row in session.connection().execute(query).all()]
 
 
 def get_slot(sessions: sessionmaker[Session], slot_id: int) -> SlotView:
@@ -222,19 +276,23 @@ def book(
     *,
     slot_id: int,
     person_id: int,
+    registered_practice: str | None,
     description: str | None = None,
     comment: str | None = None,
 ) -> AppointmentView:
-    """Book `slot_id` for `person_id`; `SlotUnavailable` (audited) if it is not free for them."""
+    """Book `slot_id` for `person_id`, registered with `registered_practice` (None: with no
+    practice of the area); `SlotUnavailable` if the slot is not free for them, and
+    `OutsideFederation` if the person is not the hub's to serve (each refusal audited)."""
     try:
         with _booking_work(sessions, booker, "appointment.book", person_id) as uow:
+            _check_federation(uow.session, slot_id, registered_practice)
             appointment = _claim_and_book(
                 uow.session, booker, slot_id, person_id, description, comment, uow.now
             )
             uow.audit.entity_id = str(appointment.id)
             uow.audit.detail.update(slot_id=slot_id, booking_org=booker.organisation)
             booked = _view(uow.session, appointment)
-    except SlotUnavailable as refused:
+    except (SlotUnavailable, OutsideFederation) as refused:
         _audit_refusal(sessions, booker, person_id, slot_id, str(refused))
         raise
     return booked
@@ -268,13 +326,15 @@ def reschedule(
     *,
     version: int,
     new_slot_id: int,
+    registered_practice: str | None,
     reason: str | None = None,
 ) -> AppointmentView:
     """Cancel the appointment and book `new_slot_id` for the same person, in one transaction:
-    if the new slot is not free the old booking stands (`SlotUnavailable`, audited)."""
+    if the new slot is not free (or its hub not theirs) the old booking stands (audited)."""
     old = get_appointment(sessions, appointment_id)
     try:
         with _booking_work(sessions, booker, "appointment.reschedule", old.person_id) as uow:
+            _check_federation(uow.session, new_slot_id, registered_practice)
             _lock_slots(uow.session, old.slot.id, new_slot_id)
             _cancel(uow.session, booker, appointment_id, version, reason, uow.now)
             new = _claim_and_book(
@@ -289,10 +349,47 @@ def reschedule(
             uow.audit.entity_id = str(new.id)
             uow.audit.detail.update(cancelled=appointment_id, slot_id=new_slot_id)
             moved = _view(uow.session, new)
-    except SlotUnavailable as refused:
+    except (SlotUnavailable, OutsideFederation) as refused:
         _audit_refusal(sessions, booker, old.person_id, new_slot_id, str(refused))
         raise
     return moved
+
+
+#: What happened at an appointment, recorded once its slot has started.
+OUTCOMES = ("attended", "dna")
+
+
+def record_outcome(
+    sessions: sessionmaker[Session],
+    booker: Booker,
+    appointment_id: int,
+    *,
+    version: int,
+    outcome: str,
+) -> AppointmentView:
+    """Record that the person attended or did not attend (DNA) a booked appointment whose slot
+    has started; `VersionMismatch` if stale, `NotCancellable` if not booked or not yet due."""
+    if outcome not in OUTCOMES:
+        raise BookingError(f"an outcome is one of {', '.join(OUTCOMES)}")
+    current = get_appointment(sessions, appointment_id)
+    with _booking_work(sessions, booker, f"appointment.{outcome}", current.person_id) as uow:
+        uow.audit.entity_id = str(appointment_id)
+        appointment = uow.session.scalar(
+            select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+        )
+        assert appointment is not None
+        if appointment.version != version:
+            raise VersionMismatch(
+                f"appointment {appointment_id} is at version {appointment.version}, not "
+                f"{version}: read it again before changing it"
+            )
+        if appointment.status != "booked":
+            raise NotCancellable(f"appointment {appointment_id} is {appointment.status}")
+        if current.slot.starts_at > uow.now:
+            raise NotCancellable(f"appointment {appointment_id} has not started yet")
+        appointment.status, appointment.version = outcome, appointment.version + 1
+        uow.session.flush()
+        return _view(uow.session, appointment)
 
 
 def get_appointment(sessions: sessionmaker[Session], appointment_id: int) -> AppointmentView:
@@ -338,6 +435,27 @@ def _booking_work(
         purpose=PURPOSE,
         detail={"booker_kind": booker.kind},
     )
+
+
+def _check_federation(session: Session, slot_id: int, registered_practice: str | None) -> None:
+    """Refuse a person registered outside the federation of the slot's hub."""
+    hub_pcn = session.scalar(
+        select(Hub.pcn_code).join(Slot, Slot.hub_id == Hub.id).where(Slot.id == slot_id)
+    )
+    if hub_pcn is None:
+        raise NotFound(f"there is no slot {slot_id}")
+    federation = federation_of(session, hub_pcn)
+    if federation is None:
+        raise OutsideFederation(
+            f"the hub's network {hub_pcn} belongs to no federation of the area, "
+            "so it serves no one yet"
+        )
+    if registered_practice is None:
+        raise OutsideFederation("the person is not registered with a practice of the area")
+    if federation_of(session, registered_practice) != federation:
+        raise OutsideFederation(
+            "the person is registered with a practice outside the hub's federation"
+        )
 
 
 def _claim_and_book(

@@ -161,6 +161,13 @@ def person_record(
     )
 
 
+def has_long_term_condition(store: PopulationStore, person_id: int, as_of: dt.date) -> bool:
+    """Whether the person has any long-term condition of the codelists recorded by `as_of`
+    (who booking offers their usual clinician first, issue 17)."""
+    with _READER.lock:
+        return bool(_conditions(store, person_id, as_of))
+
+
 def _table(store: PopulationStore, name: str) -> str | None:
     return table_file(store, name)
 

@@ -40,6 +40,7 @@ MEASURES = frozenset(
         "coordinated_care.agreed_plan",
         "coordinated_care.mdt_cadence",
         "continuity.practice_upc",
+        "access.extended_hours",
     }
 )
 CSV_COLUMNS = ("id", "domain", "title", "description", "measure")

@@ -333,6 +333,13 @@ GP_APPOINTMENTS = TableContract(
         ),
         _c("attended", "bool", "Whether the person attended (false: did not attend)."),
         COST,
+        _c(
+            "site_code",
+            "string",
+            "Organisation code of the site when it is not the practice: the extended-access "
+            "hub the appointment took place at (empty: at the practice).",
+            nullable=True,
+        ),
     ),
 )
 

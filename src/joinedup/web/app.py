@@ -25,6 +25,7 @@ from joinedup.population.overview import NeighbourhoodNotFound
 from joinedup.population.store import StoreError
 from joinedup.settings import Settings
 from joinedup.web import (
+    access_pages,
     api,
     asset_map,
     auth,
@@ -124,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ward.router)
     app.include_router(social_prescribing.router)
     app.include_router(caseload_pages.router)
+    app.include_router(access_pages.router)
     app.include_router(inequalities.router)
     app.include_router(contracts.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in

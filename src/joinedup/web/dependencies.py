@@ -52,6 +52,13 @@ AggregateViewer = Annotated[Principal, Depends(require("population.view_aggregat
 AggregateExporter = Annotated[Principal, Depends(require("aggregates.export"))]
 DeliverySubmitter = Annotated[Principal, Depends(require("delivery.submit"))]
 AppointmentBooker = Annotated[Principal, Depends(require("appointments.book"))]
+#: For a router of pages: the user must also hold service.use (system clients such as NHS 111
+#: hold appointments.book for the API only and never use the pages).
+PAGES_ONLY_FOR_SERVICE_USERS = Depends(require("service.use"))
+#: The extended-access area: bookers, and those who see the hubs' compliance in aggregate.
+AccessUser = Annotated[
+    Principal, Depends(require("appointments.book", "population.view_aggregates"))
+]
 #: The virtual ward: board, alert queue, readings, admission and discharge.
 WardUser = Annotated[Principal, Depends(require("ward.use"))]
 #: Care navigation at first contact: recording signposting, and seeing it counted.

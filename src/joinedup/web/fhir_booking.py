@@ -40,6 +40,7 @@ from joinedup.access.booking import (
     BookingError,
     NotCancellable,
     NotFound,
+    OutsideFederation,
     SearchRangeError,
     SlotUnavailable,
     VersionMismatch,
@@ -244,7 +245,8 @@ def _book(
 ) -> Response:
     try:
         booker = booker_for(user, asked["organisation"])
-        if find_person(store, asked["person_id"]) is None:
+        patient = find_person(store, asked["person_id"])
+        if patient is None:
             raise FhirProblem(
                 422, "invalid", "INVALID_PATIENT_DEMOGRAPHICS", "there is no such patient"
             )
@@ -255,6 +257,7 @@ def _book(
             booker,
             slot_id=slot.id,
             person_id=asked["person_id"],
+            registered_practice=patient.practice_code,
             description=asked["description"],
             comment=asked["comment"],
         )
@@ -262,6 +265,8 @@ def _book(
         return outcome_response(problem.status, problem.code, problem.spine_code, problem.text)
     except SlotUnavailable as exc:
         return outcome_response(409, "duplicate", "DUPLICATE_REJECTED", str(exc))
+    except OutsideFederation as exc:  # GP Connect: no relationship between booker and patient
+        return outcome_response(403, "forbidden", "NO_RELATIONSHIP", str(exc))
     except NotFound as exc:
         return outcome_response(422, "invalid", "INVALID_RESOURCE", str(exc))
     except BookingError as exc:

@@ -103,6 +103,12 @@ AREAS: tuple[Area, ...] = (
         "/access",
         "Extended-access hubs: rotas, appointment slots and booking for any patient of the "
         "federation.",
+        children=(
+            Page("Hubs", "/access", "appointments.book population.view_aggregates"),
+            Page("Find a patient", "/access/patients", "appointments.book"),
+            Page("Compliance", "/access/compliance", "population.view_aggregates"),
+        ),
+        permission="appointments.book population.view_aggregates",
     ),
     Area(
         "Directory",
@@ -178,6 +184,8 @@ def visible_areas(can: Callable[[str], bool], areas: Sequence[Area]) -> list[Are
     def allowed(permission: str) -> bool:
         return any(can(p) for p in permission.split())
 
+    if not can("service.use"):  # system clients (NHS 111) call the API and use no pages
+        return []
     return [
         replace(area, children=tuple(c for c in area.children if allowed(c.permission)))
         for area in areas

@@ -1,5 +1,6 @@
 """Measured actuals: where joinedup holds the data, the actual % is measured, not typed
-(`MEASURE_RULES`), from the coordinated-care measures and continuity, counts suppressed."""
+(`MEASURE_RULES`), from the coordinated-care measures, continuity and the hub rota, counts
+suppressed."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ class MeasuresProvider(Protocol):
     def practice_neighbourhoods(self) -> Mapping[str, str]:
         """Practice code → neighbourhood code."""
 
+    def extended_access(self, as_of: dt.date) -> Sequence[Any] | None:
+        """`access.compliance.PcnWeek`, one per network with a hub, for the week of `as_of`
+        (None: no hub has a rota)."""
+
 
 @dataclass(frozen=True)
 class MeasureRule:
@@ -79,6 +84,12 @@ MEASURE_RULES: dict[str, MeasureRule] = {
         "times in the 90 days",
         "care store MDT meetings",
     ),
+    "access.extended_hours": MeasureRule(
+        "registered patients of neighbourhoods whose hubs, in the week, offered at least "
+        "{min_minutes_per_1000} minutes per 1,000 patients and covered 8am to 8pm on all "
+        "seven days",
+        "care store hub rota",
+    ),
     "continuity.practice_upc": MeasureRule(
         "patients with 3+ GP consultations in the year at practices whose mean usual-provider-"
         "of-care index (UPC) is at least {min_upc}",
@@ -87,7 +98,11 @@ MEASURE_RULES: dict[str, MeasureRule] = {
 }
 
 
-DEFAULT_PARAMETERS: dict[str, Any] = {"min_upc": 0.5, "min_meetings_90_days": 3}
+DEFAULT_PARAMETERS: dict[str, Any] = {
+    "min_upc": 0.5,
+    "min_meetings_90_days": 3,
+    "min_minutes_per_1000": 60,
+}
 
 
 _COHORT_NUMERATORS = {
@@ -105,9 +120,7 @@ def measure(
     if element.measure is None or not area.measurable:
         return None
     definition = MEASURE_RULES[element.measure]
-    rule = definition.rule.format(
-        **{"min_upc": 0.5, "min_meetings_90_days": 3, **element.parameters}
-    )
+    rule = definition.rule.format(**{**DEFAULT_PARAMETERS, **element.parameters})
     counts = _measured_counts(element, area, provider, as_of)
     if counts is None:
         return None
@@ -139,6 +152,8 @@ def _measured_counts(
             met = found.mdt_meetings_held_90_days >= needed
             return (area.population if met else 0), area.population
         return getattr(found, _COHORT_NUMERATORS[element.measure]), found.top_risk_cohort
+    if element.measure == "access.extended_hours":
+        return _extended_hours(element, area, provider, as_of)
     practices = provider.continuity(as_of)
     if practices is None:
         return None
@@ -147,6 +162,25 @@ def _measured_counts(
     mine = [p for p in practices if home.get(p.practice_code) == area.org_code and p.patients]
     numerator = sum(p.patients for p in mine if p.upc is not None and p.upc >= minimum)
     return numerator, sum(p.patients for p in mine)
+
+
+def _extended_hours(
+    element: Element, area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> tuple[int, int] | None:
+    """A4: the neighbourhood's people count when its hubs met the DES minutes and covered
+    8–8 on all seven days that week (the whole neighbourhood or none of it, as for C5)."""
+    weeks = provider.extended_access(as_of)
+    if weeks is None:
+        return None
+    minimum = float({**DEFAULT_PARAMETERS, **element.parameters}["min_minutes_per_1000"])
+    found = next((w for w in weeks if w.pcn_code == area.org_code), None)
+    met = (
+        found is not None
+        and found.minutes_per_1000 is not None
+        and found.minutes_per_1000 >= minimum
+        and found.hours_covered >= found.hours_possible
+    )
+    return (area.population if met else 0), area.population
 
 
 class StoreMeasures:
@@ -162,6 +196,21 @@ class StoreMeasures:
         self.settings = settings
         self._care: dict[dt.date, Sequence[Any] | None] = {}
         self._continuity: dict[dt.date, Sequence[Any] | None] = {}
+        self._extended: dict[dt.date, Sequence[Any] | None] = {}
+
+    def extended_access(self, as_of: dt.date) -> Sequence[Any] | None:
+        if as_of not in self._extended:
+            from joinedup.access.compliance import compliance_week
+            from joinedup.population.store import PopulationStore, StoreError
+
+            try:
+                weeks = compliance_week(
+                    self.sessions, PopulationStore(self.settings.population_dir), as_of
+                )
+            except StoreError:
+                weeks = []
+            self._extended[as_of] = weeks or None
+        return self._extended[as_of]
 
     def coordinated_care(self, as_of: dt.date) -> Sequence[Any] | None:
         if as_of not in self._care:

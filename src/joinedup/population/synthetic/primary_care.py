@@ -9,10 +9,13 @@ appointment costs nothing here.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from joinedup.population.synthetic.calendar import START, date_array
+from joinedup.population.synthetic.calendar import START, date_array, day_number
 from joinedup.population.synthetic.costs import Ledger, pounds
 from joinedup.population.synthetic.exposure import (
     Drivers,
@@ -66,6 +69,12 @@ MODE_SHARES = np.array(
         [0.60, 0.40, 0.0, 0.0],  # other
     ]
 )
+#: Share of appointments (not home visits) at the federation's extended-access hub, from the day
+#: the hubs opened: Enhanced Access offers about 60 minutes per 1,000 patients a week (DES
+#: 2022/23 8.1), some 3-4% of a practice's appointments. On their own random stream, so adding
+#: the hubs changed no other value of the area.
+HUB_SHARE = 0.04
+HUBS_OPENED = day_number(date(2019, 10, 1))  # `records.organisations_table`: the hubs' opening
 HOME_VISIT_SHARE = 0.6  # of appointments with GPs, nurses and paramedics for people seen at home
 PENCE = GP_APPOINTMENT_PENCE  # role × mode reference unit costs (population.unit_costs)
 
@@ -80,6 +89,7 @@ def build_gp_appointments(
     ledger: Ledger,
 ) -> pa.Table:
     rng = streams("gp-appointments")
+    site_rng = streams("gp-appointment-sites")
     d = drivers
     age_curve = np.where(d.female, curve(FEMALE_CURVE, d.age), curve(MALE_CURVE, d.age))
     rel = (
@@ -112,6 +122,7 @@ def build_gp_appointments(
             ledger,
             first_id,
         )
+        part = part.append_column("site_code", _sites(site_rng, area, part))
         first_id += part.num_rows
         parts.append(part)
     return pa.concat_tables(parts)
@@ -170,6 +181,22 @@ def _appointments(
             "cost": pounds(pence),
         }
     )
+
+
+def _sites(rng: np.random.Generator, area: Area, part: pa.Table) -> pa.Array:
+    """The hub code of the appointments that took place at the federation's hub, else null.
+    Hub codes are those of `records.organisations_table` (SYNH01 for the first federation)."""
+    n = part.num_rows
+    practice = pc.index_in(
+        part.column("practice_code"), value_set=pa.array(list(area.practice_codes))
+    ).to_numpy(zero_copy_only=False)
+    days = part.column("appointment_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    home = pc.equal(part.column("mode"), "home_visit").to_numpy(zero_copy_only=False)
+    at_hub = (rng.random(n) < HUB_SHARE) & (days >= HUBS_OPENED) & ~home
+    federation = area.neighbourhood_federation[area.practice_neighbourhood[practice]]
+    codes = pa.array([f"SYNH{f + 1:02d}" for f in range(len(area.federation_codes))])
+    hub = codes.take(pa.array(federation))
+    return pc.if_else(pa.array(at_hub), hub, pa.scalar(None, pa.string()))
 
 
 def _clinicians(
