@@ -148,7 +148,7 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     # 6. The neighbourhood's MDT, the demo nurse invited; its agenda built from the register.
     _nav(coordinator, "Care coordination", "MDT meetings")
     expect(coordinator.locator("h1")).to_have_text("MDT meetings")
-    coordinator.get_by_label("Date").fill(meeting_day.isoformat())
+    _fill_date(coordinator, "day", meeting_day)
     coordinator.get_by_label("Start time").fill("13:30")
     coordinator.get_by_label("Where (optional)").fill("Health centre, room 2")
     coordinator.get_by_label("Demo Nurse (Nurse)").check()
@@ -174,7 +174,7 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     coordinator.get_by_label("Action 1").fill(ACTION_TITLE)
     nurse_option = coordinator.locator("#owner_1 option", has_text="Demo Nurse")
     coordinator.locator("#owner_1").select_option(nurse_option.get_attribute("value"))
-    coordinator.locator("#due_1").fill(meeting_day.isoformat())
+    _fill_date(coordinator, "due_1", meeting_day)
     screenshot(coordinator, "care-loop-08-mdt-decision-form")
     coordinator.get_by_role("button", name="Record decision").click()
     expect(coordinator.locator("#notice")).to_contain_text("The decision and its actions")
@@ -237,6 +237,12 @@ def _move(page: Page, to: str, *, record_consent: bool = False) -> None:
     page.locator("#move-submit").click()
 
 
+def _fill_date(page: Page, field_id: str, day: dt.date) -> None:
+    """Type `day` into the NHS date input `field_id` (day, month and year boxes)."""
+    for part, value in (("day", day.day), ("month", day.month), ("year", day.year)):
+        page.locator(f"#{field_id}-{part}").fill(str(value))
+
+
 def _fill_plan(page: Page, today: dt.date) -> None:
     """What matters, a goal, an action with its owner, the carer and the crisis plan."""
     page.get_by_label("What matters to them, in their own words").fill(
@@ -248,7 +254,7 @@ def _fill_plan(page: Page, today: dt.date) -> None:
     page.get_by_label("What will be done").fill("Order a perching stool for the kitchen")
     page.get_by_label("Who will do it").fill("Sam Okafor")
     page.get_by_label("Their organisation").fill("Adult social care")
-    page.get_by_label("Due by").fill((today + dt.timedelta(days=14)).isoformat())
+    _fill_date(page, "action-0-due_on", today + dt.timedelta(days=14))
     page.get_by_label("Carer's name (leave blank if they have no carer)").fill("Jo Smith")
     page.get_by_label("Relationship to the person").fill("Daughter")
     page.get_by_label("Carer's phone").fill("07700 900123")
@@ -258,4 +264,4 @@ def _fill_plan(page: Page, today: dt.date) -> None:
     )
     page.get_by_label("Who to call").fill("Jo Smith, then the practice nurse")
     page.get_by_label("Escalation").fill("999 if chest pain or cannot get up")
-    page.get_by_label("Next review of this plan").fill((today + dt.timedelta(days=90)).isoformat())
+    _fill_date(page, "review_due_on", today + dt.timedelta(days=90))

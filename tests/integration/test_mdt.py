@@ -335,7 +335,8 @@ def test_closing_writes_minutes_and_carries_open_actions_to_the_next_meeting(
     )
     assert "[done]" in minutes
     assert (
-        "1 open action(s) carry over to the next meeting (13:00 UTC on 31 December 2026)" in minutes
+        "1 open action(s) carry over to the next meeting (31 December 2026 at 13:00 (UK time))"
+        in minutes
     )
     held = mdt.get_meeting(sessions, first)
     assert held is not None and held.meeting.status == "held" and held.meeting.minutes == minutes

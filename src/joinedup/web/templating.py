@@ -14,6 +14,7 @@ from joinedup import __version__
 from joinedup.care.banner import PatientBanner, patient_banner
 from joinedup.web import formatting
 from joinedup.web.charts import bar_chart
+from joinedup.web.date_input import date_parts, typed_date
 from joinedup.web.navigation import current_area, visible_areas
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -69,7 +70,10 @@ def _environment() -> jinja2.Environment:
     env.filters["number"] = formatting.number
     env.filters["nhs_date"] = formatting.nhs_date
     env.filters["uk_time"] = formatting.uk_time
+    env.filters["uk_datetime"] = formatting.uk_datetime
     env.globals["percent"] = formatting.percent
+    env.globals["date_parts"] = date_parts
+    env.globals["typed_date"] = typed_date
     env.globals["bar_chart"] = bar_chart
     return env
 
