@@ -256,7 +256,7 @@ def test_decisions_become_actions_in_one_transaction_and_bad_ones_write_nothing(
     mdt.regenerate_agenda(sessions, settings, gp, meeting_id)
     good = mdt.ActionInput("Refer to falls clinic", "Dr Ada", "Mill Lane", DAY, gp.user_id)
     bad = mdt.ActionInput("   ", "Dr Ada", "Mill Lane", DAY, gp.user_id)
-    with pytest.raises(ActionError, match="give the action"):
+    with pytest.raises(ActionError, match="Enter the action"):
         mdt.record_decision(sessions, gp, meeting_id, 21, text="Falls review", actions=[good, bad])
     assert open_actions(sessions, person_id=21) == []
     with pytest.raises(mdt.MdtError, match="not on the meeting's agenda"):

@@ -151,7 +151,7 @@ def test_adding_moving_and_assigning_through_the_forms(setup: Setup) -> None:
 
     refused = client.post("/care-coordination/register", data=form)  # no reason
     assert refused.status_code == 303 and refused.headers["location"] == f"/people/{person}"
-    assert _error_box(client.get(f"/people/{person}").text) == "The reason is required."
+    assert _error_box(client.get(f"/people/{person}").text) == "Enter the reason."
     added = client.post("/care-coordination/register", data={**form, "reason": "carer asked"})
     assert added.headers["location"] == f"/people/{person}"
     assert "Added to the coordinated care register." in client.get(f"/people/{person}").text
