@@ -51,9 +51,10 @@ def uk_datetime(value: datetime | str | None, *, seconds: bool = False) -> str:
     """
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return dates.uk_datetime(value, seconds=seconds)
+    if isinstance(value, datetime):
+        return dates.uk_datetime(value, seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return dates.uk_datetime(moment, seconds=seconds)
