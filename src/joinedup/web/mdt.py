@@ -592,6 +592,24 @@ def _action_access(
     return action.mdt_meeting_id is not None and is_attendee(sessions, user, action.mdt_meeting_id)
 
 
+def _person_url(
+    request: Request,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    user: Principal,
+    action: ActionRecord,
+) -> str | None:
+    """Where this user may open the action's person: their record, else the MDT summary."""
+    practice = practices_of(store, [action.person_id]).get(action.person_id)
+    if person_access(sessions, user, action.person_id, practice).allowed:
+        return f"/people/{action.person_id}?from=worklist"
+    if action.mdt_meeting_id is not None:
+        return request.url_for(
+            "mdt_person", meeting_id=action.mdt_meeting_id, person_id=action.person_id
+        ).path
+    return None
+
+
 def _action_page(
     request: Request,
     user: Principal,
@@ -622,6 +640,7 @@ def _action_page(
         "mdt/action.html",
         {
             "action": action,
+            "person_url": _person_url(request, sessions, store, user, action),
             "label": labels.get(action.person_id, f"Person {action.person_id}"),
             "can_complete": user.can("care.write") and action.is_open,
             "overdue": action.is_overdue(dt.date.today()),

@@ -305,6 +305,8 @@ def person_page(
     store: Store,
     # The case-finding list the user came from (?list=…), to fill in the addition's source.
     from_list: Annotated[str, Query(alias="list")] = "",
+    # The list page the user came from (?from=register|worklist), for the way back.
+    came_from: Annotated[str, Query(alias="from")] = "",
 ) -> Response:
     person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
     person_id = person.person_id
@@ -342,6 +344,7 @@ def person_page(
             **flash.take(request, user),  # notice, error
             "sources": REGISTER_SOURCES,
             "from_list": from_list if from_list in {d.id for d in cf.list_definitions()} else "",
+            "back": _way_back(request, came_from, from_list),
         },
     )
 
@@ -422,6 +425,24 @@ def _back_to_person(
     request: Request, user: Principal, person_id: int, *, notice: str = "", error: str = ""
 ) -> Response:
     return flash.redirect_with(request, user, f"/people/{person_id}", notice=notice, error=error)
+
+
+#: The pages a person page can be opened from (?from=…), and the words of the link back.
+CAME_FROM = {
+    "register": ("care_register", "Back to the register"),
+    "worklist": ("care_worklist", "Back to my worklist"),
+}
+
+
+def _way_back(request: Request, came_from: str, from_list: str) -> tuple[str, str] | None:
+    """(url, words) of the link back to the list the person page was opened from, if known."""
+    if from_list in {d.id for d in cf.list_definitions()}:
+        url = request.url_for("case_finding_list", list_id=from_list).path
+        return url, "Back to the case-finding list"
+    if came_from in CAME_FROM:
+        name, words = CAME_FROM[came_from]
+        return request.url_for(name).path, words
+    return None
 
 
 def _sentence(exc: Exception) -> str:
