@@ -1,8 +1,10 @@
 """The coordinated care loop in headless Chromium, walked as a care coordinator would (issue 6,
-"Done when"): a case-finding list → add a person to the register → record consent → assign a
-named professional → write the care plan with the person and record their agreement → schedule
-the neighbourhood's MDT and open its generated agenda → record a decision whose action a nurse
-owns → the nurse sees it on "My worklist" and completes it → it shows as done.
+"Done when"; issue 13: the person found by name, their banner, the action marked new on the
+owner's worklist): a case-finding list → find the person by name → add them to the register →
+record consent → assign a named professional → write the care plan with the person and record
+their agreement → schedule the neighbourhood's MDT and open its generated agenda → record a
+decision whose action a nurse owns → the nurse sees it on "My worklist" and completes it → it
+shows as done.
 
 Everything happens through the real pages and forms; services only set up the store. The
 session's scored area (a stratification run with risk) gives the top-risk list; the care store is
@@ -86,17 +88,26 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     assert person_id and name and re.fullmatch(r"\d{3} \d{3} \d{4}", nhs_number)
     at_viewport(coordinator, "care-loop-01-case-finding", row)
 
-    # 2. From the list's row to the person's page, and onto the register (source: this list).
-    row.get_by_role("link", name=re.compile("^Open")).click()
-    expect(coordinator).to_have_url(re.compile(rf"/people/{person_id}\?list={LIST_ID}"))
+    # 2. Found by name with "Find a person" (issue 13); the banner says who this is; onto the
+    #    register, saying the list it came from.
+    family, given = name.split(", ", 1) if ", " in name else (name, "")
+    coordinator.locator("header").get_by_role("link", name="Find a person").click()
+    coordinator.get_by_label("Last name").fill(family.title())
+    coordinator.get_by_label("First name").fill(given.split(" ")[0])
+    coordinator.get_by_role("button", name="Search").click()
+    found = coordinator.locator("#search-results tbody tr").filter(has_text=nhs_number)
+    expect(found).to_have_count(1)
+    at_viewport(coordinator, "care-loop-02a-found-by-name", found)
+    found.get_by_role("link").first.click()
+    expect(coordinator).to_have_url(re.compile(rf"/people/{person_id}"))
     expect(coordinator.locator("h1")).to_have_text("Care record")
     expect(coordinator.locator('[data-banner="nhs_number"]')).to_have_text(nhs_number)
     expect(coordinator.locator('[data-banner="name"]')).to_have_text(name)
     expect(coordinator.locator("#not-on-register")).to_have_text(
         "Not on the coordinated care register."
     )
-    expect(coordinator.locator("#source")).to_have_value("case_finding")
-    expect(coordinator.locator("#source_detail")).to_have_value(LIST_ID)
+    coordinator.locator("#source").select_option("case_finding")
+    coordinator.locator("#source_detail").fill(LIST_ID)
     coordinator.get_by_label("Why add them").fill("Top 2% admission risk; lives alone, two falls")
     coordinator.get_by_role("button", name="Add to the register").click()
     expect(coordinator.locator("#notice")).to_have_text("Added to the coordinated care register.")
@@ -193,10 +204,14 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     mine = nurse.locator("#actions-table tbody tr").filter(has_text=ACTION_TITLE)
     expect(mine).to_have_count(1)
     expect(mine).to_contain_text(nhs_number)
+    expect(mine.locator("[data-new-action]")).to_have_text("New")  # assigned by the coordinator
+    expect(nurse.locator("#new-actions")).to_contain_text("new action")  # counted in the header
     screenshot(nurse, "care-loop-10-nurse-worklist")
     mine.get_by_role("link", name=ACTION_TITLE).click()
     expect(nurse.locator("#action-title")).to_have_text(ACTION_TITLE)
     expect(nurse.locator("#action-status")).to_have_text("Open")
+    back = nurse.locator("#back-to-worklist")
+    expect(back).to_have_attribute("href", "/care-coordination/worklist")
     nurse.get_by_label("What came of it").fill(
         "Visited at home: two trip hazards removed, referred to the falls clinic."
     )
