@@ -122,8 +122,11 @@ def agenda_candidates(
         for person_id, count, first in _carried_actions(session, meeting.id):
             if person_id in people:
                 note(person_id, "carried_over", _carried_words(count, first))
+        # Overdue means due before today: an action due after today but before a future meeting
+        # is "due before the meeting", not overdue (issue 13).
+        today = min(dt.date.today(), meeting_day)
         for person_id, count, oldest in _overdue(session, meeting.neighbourhood_code, meeting_day):
-            note(person_id, "overdue_actions", _overdue_words(count, oldest))
+            note(person_id, "overdue_actions", _overdue_words(count, oldest, today))
         previous = _previous_meeting_start(session, meeting)
         discussed = _on_earlier_agendas(session, meeting)
         for entry in entries:
@@ -236,8 +239,10 @@ def _overdue(
     return [(int(p), int(n), d) for p, n, d in rows]
 
 
-def _overdue_words(count: int, oldest: dt.date) -> str:
+def _overdue_words(count: int, oldest: dt.date, today: dt.date) -> str:
     what = "action is" if count == 1 else "actions are"
+    if oldest >= today:
+        return f"{count} open {what} due before the meeting (the first on {_day(oldest)})"
     return f"{count} {what} overdue (the oldest was due on {_day(oldest)})"
 
 
