@@ -1,8 +1,10 @@
 """The coordinated care loop in headless Chromium, walked as a care coordinator would (issue 6,
-"Done when"): a case-finding list → add a person to the register → record consent → assign a
-named professional → write the care plan with the person and record their agreement → schedule
-the neighbourhood's MDT and open its generated agenda → record a decision whose action a nurse
-owns → the nurse sees it on "My worklist" and completes it → it shows as done.
+"Done when"; issue 13: the person found by name, their banner, the action marked new on the
+owner's worklist): a case-finding list → find the person by name → add them to the register →
+record consent → assign a named professional → write the care plan with the person and record
+their agreement → schedule the neighbourhood's MDT and open its generated agenda → record a
+decision whose action a nurse owns → the nurse sees it on "My worklist" and completes it → it
+shows as done.
 
 Everything happens through the real pages and forms; services only set up the store. The
 session's scored area (a stratification run with risk) gives the top-risk list; the care store is
@@ -86,17 +88,26 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     assert person_id and name and re.fullmatch(r"\d{3} \d{3} \d{4}", nhs_number)
     at_viewport(coordinator, "care-loop-01-case-finding", row)
 
-    # 2. From the list's row to the person's page, and onto the register (source: this list).
-    row.get_by_role("link", name=re.compile("^Open")).click()
-    expect(coordinator).to_have_url(re.compile(rf"/people/{person_id}\?list={LIST_ID}"))
+    # 2. Found by name with "Find a person" (issue 13); the banner says who this is; onto the
+    #    register, saying the list it came from.
+    family, given = name.split(", ", 1) if ", " in name else (name, "")
+    coordinator.locator("header").get_by_role("link", name="Find a person").click()
+    coordinator.get_by_label("Last name").fill(family.title())
+    coordinator.get_by_label("First name").fill(given.split(" ")[0])
+    coordinator.get_by_role("button", name="Search").click()
+    found = coordinator.locator("#search-results tbody tr").filter(has_text=nhs_number)
+    expect(found).to_have_count(1)
+    at_viewport(coordinator, "care-loop-02a-found-by-name", found)
+    found.get_by_role("link").first.click()
+    expect(coordinator).to_have_url(re.compile(rf"/people/{person_id}"))
     expect(coordinator.locator("h1")).to_have_text("Care record")
     expect(coordinator.locator('[data-banner="nhs_number"]')).to_have_text(nhs_number)
     expect(coordinator.locator('[data-banner="name"]')).to_have_text(name)
     expect(coordinator.locator("#not-on-register")).to_have_text(
         "Not on the coordinated care register."
     )
-    expect(coordinator.locator("#source")).to_have_value("case_finding")
-    expect(coordinator.locator("#source_detail")).to_have_value(LIST_ID)
+    coordinator.locator("#source").select_option("case_finding")
+    coordinator.locator("#source_detail").fill(LIST_ID)
     coordinator.get_by_label("Why add them").fill("Top 2% admission risk; lives alone, two falls")
     coordinator.get_by_role("button", name="Add to the register").click()
     expect(coordinator.locator("#notice")).to_have_text("Added to the coordinated care register.")
@@ -148,7 +159,7 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     # 6. The neighbourhood's MDT, the demo nurse invited; its agenda built from the register.
     _nav(coordinator, "Care coordination", "MDT meetings")
     expect(coordinator.locator("h1")).to_have_text("MDT meetings")
-    coordinator.get_by_label("Date").fill(meeting_day.isoformat())
+    _fill_date(coordinator, "day", meeting_day)
     coordinator.get_by_label("Start time").fill("13:30")
     coordinator.get_by_label("Where (optional)").fill("Health centre, room 2")
     coordinator.get_by_label("Demo Nurse (Nurse)").check()
@@ -174,7 +185,7 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     coordinator.get_by_label("Action 1").fill(ACTION_TITLE)
     nurse_option = coordinator.locator("#owner_1 option", has_text="Demo Nurse")
     coordinator.locator("#owner_1").select_option(nurse_option.get_attribute("value"))
-    coordinator.locator("#due_1").fill(meeting_day.isoformat())
+    _fill_date(coordinator, "due_1", meeting_day)
     screenshot(coordinator, "care-loop-08-mdt-decision-form")
     coordinator.get_by_role("button", name="Record decision").click()
     expect(coordinator.locator("#notice")).to_contain_text("The decision and its actions")
@@ -193,10 +204,14 @@ def test_a_coordinator_walks_the_loop_and_a_nurse_closes_the_action(
     mine = nurse.locator("#actions-table tbody tr").filter(has_text=ACTION_TITLE)
     expect(mine).to_have_count(1)
     expect(mine).to_contain_text(nhs_number)
+    expect(mine.locator("[data-new-action]")).to_have_text("New")  # assigned by the coordinator
+    expect(nurse.locator("#new-actions")).to_contain_text("new action")  # counted in the header
     screenshot(nurse, "care-loop-10-nurse-worklist")
     mine.get_by_role("link", name=ACTION_TITLE).click()
     expect(nurse.locator("#action-title")).to_have_text(ACTION_TITLE)
     expect(nurse.locator("#action-status")).to_have_text("Open")
+    back = nurse.locator("#back-to-worklist")
+    expect(back).to_have_attribute("href", "/care-coordination/worklist")
     nurse.get_by_label("What came of it").fill(
         "Visited at home: two trip hazards removed, referred to the falls clinic."
     )
@@ -237,6 +252,12 @@ def _move(page: Page, to: str, *, record_consent: bool = False) -> None:
     page.locator("#move-submit").click()
 
 
+def _fill_date(page: Page, field_id: str, day: dt.date) -> None:
+    """Type `day` into the NHS date input `field_id` (day, month and year boxes)."""
+    for part, value in (("day", day.day), ("month", day.month), ("year", day.year)):
+        page.locator(f"#{field_id}-{part}").fill(str(value))
+
+
 def _fill_plan(page: Page, today: dt.date) -> None:
     """What matters, a goal, an action with its owner, the carer and the crisis plan."""
     page.get_by_label("What matters to them, in their own words").fill(
@@ -248,7 +269,7 @@ def _fill_plan(page: Page, today: dt.date) -> None:
     page.get_by_label("What will be done").fill("Order a perching stool for the kitchen")
     page.get_by_label("Who will do it").fill("Sam Okafor")
     page.get_by_label("Their organisation").fill("Adult social care")
-    page.get_by_label("Due by").fill((today + dt.timedelta(days=14)).isoformat())
+    _fill_date(page, "action-0-due_on", today + dt.timedelta(days=14))
     page.get_by_label("Carer's name (leave blank if they have no carer)").fill("Jo Smith")
     page.get_by_label("Relationship to the person").fill("Daughter")
     page.get_by_label("Carer's phone").fill("07700 900123")
@@ -258,4 +279,4 @@ def _fill_plan(page: Page, today: dt.date) -> None:
     )
     page.get_by_label("Who to call").fill("Jo Smith, then the practice nurse")
     page.get_by_label("Escalation").fill("999 if chest pain or cannot get up")
-    page.get_by_label("Next review of this plan").fill((today + dt.timedelta(days=90)).isoformat())
+    _fill_date(page, "review_due_on", today + dt.timedelta(days=90))

@@ -167,7 +167,7 @@ def test_open_and_overdue_lists_by_person_and_owner(
 def test_bad_input_and_roles_that_may_not_write_are_refused_with_nothing_written(
     sessions: sessionmaker[Session], make: Callable[..., int], nurse: Principal
 ) -> None:
-    with pytest.raises(ActionError, match="give the action"):
+    with pytest.raises(ActionError, match="Enter the action"):
         make(title="   ")
     with pytest.raises(ActionError, match="source"):
         make(source="gossip")

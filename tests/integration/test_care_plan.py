@@ -29,6 +29,7 @@ from joinedup.governance.roles import Principal
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import CSRF_TOKEN
+from tests.form_support import date_fields
 from tests.integration.test_case_finding_governance import (
     LIST,
     World,
@@ -453,7 +454,8 @@ def test_writing_a_plan_through_the_pages_and_a_conflict(world: World) -> None:
     form = form_of(empty.text)
     form.update({"what_matters": HOSTILE, "goal-0-description": "Walk to the shop"})
     form.update({"action-0-title": "Falls check", "action-0-owner_name": "Sam"})
-    form.update({"action-0-owner_org": "Community nursing", "action-0-due_on": "2027-01-15"})
+    form.update({"action-0-owner_org": "Community nursing"})
+    form.update(date_fields("action-0-due_on", dt.date(2027, 1, 15)))
     saved = alice.post(f"{base}/edit", data=form, follow_redirects=False)
     assert saved.status_code == 303 and saved.headers["location"] == f"{base}?saved=1"
 
@@ -531,10 +533,19 @@ def test_bad_input_comes_back_with_every_problem_and_saves_nothing(world: World)
     person = person_at(world, mine)
     client = client_as(world, add_user(world, "gp", (mine,)))
     form = form_of(client.get(f"/people/{person}/care-plan/edit").text)
-    form.update({"what_matters": "", "action-0-title": "Call", "review_due_on": "2027-02-31"})
+    form.update({"what_matters": "", "action-0-title": "Call"})
+    form.update(
+        {"review_due_on-day": "31", "review_due_on-month": "2", "review_due_on-year": "2027"}
+    )
     response = client.post(f"/people/{person}/care-plan/edit", data=form)
     assert response.status_code == 400
     assert 'href="#what_matters"' in response.text and 'href="#review_due_on"' in response.text
+    assert "The date of the next review of this plan must be a real date" in response.text
+    assert "Enter the organisation for action 1" in response.text
+    assert (
+        'id="review_due_on-day" name="review_due_on-day" type="text" inputmode="numeric" value="31"'
+        in response.text
+    )
     assert 'href="#action-0-owner_name"' in response.text
     assert 'value="Call"' in response.text  # what was typed is kept
     assert plan_rows(world) == (0, 0)

@@ -23,7 +23,7 @@ from joinedup.care.models import (
     NamedProfessional,
     RegisterEntry,
 )
-from joinedup.care.worklist import worklist
+from joinedup.care.worklist import new_action_count, worklist
 from joinedup.governance.models import Objection, User
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -147,7 +147,15 @@ def _plan(session: Session, pid: int, by: int, versions: list[tuple[dt.date, dt.
 
 
 def _action(
-    session: Session, pid: int, owner: int, due: dt.date, status: str, done: dt.date | None = None
+    session: Session,
+    pid: int,
+    owner: int,
+    due: dt.date,
+    status: str,
+    done: dt.date | None = None,
+    *,
+    by: int | None = None,
+    created: dt.date | None = None,
 ) -> None:
     session.add(
         CareAction(
@@ -159,8 +167,8 @@ def _action(
             owner_org="O",
             due_on=due,
             status=status,
-            created_at=_at(due - dt.timedelta(days=30)),
-            created_by=owner,
+            created_at=_at(created or due - dt.timedelta(days=30)),
+            created_by=by or owner,
             completed_at=_at(done) if done else None,
             version=1,
         )
@@ -297,6 +305,12 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
         _action(session, 3, me, today + dt.timedelta(days=30), "open")  # later, still mine
         _action(session, 3, me, today, "done", today)
         _action(session, 4, other, today, "open")
+        # Assigned by someone else: two days ago (new), and three weeks ago (no longer new).
+        _action(session, 1, me, today + dt.timedelta(days=16), "open", by=other, created=today)
+        _action(
+            session, 1, me, today + dt.timedelta(days=40), "open", by=other,
+            created=today - dt.timedelta(days=21),
+        )  # fmt: skip
 
     work = worklist(sessions, home, me, today=today)
 
@@ -305,10 +319,14 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
         (2, "register review"),
         (1, "register review"),
     ]
-    assert [(a.person_id, a.overdue(today), a.group(today)) for a in work.actions] == [
-        (3, True, "overdue"),
-        (3, False, "later"),
+    assert [(a.person_id, a.overdue(today), a.group(today), a.new) for a in work.actions] == [
+        (3, True, "overdue", False),
+        (1, False, "later", True),
+        (3, False, "later", False),
+        (1, False, "later", False),
     ]
+    assert new_action_count(sessions, me, today) == 1
+    assert new_action_count(sessions, other, today) == 0
     assert [a.person_id for a in work.allocations] == [2]
     assert [(r.person_id, r.reason) for r in work.risers] == [
         (2, "eFI frailty worsened from fit to severe")

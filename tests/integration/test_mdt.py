@@ -177,6 +177,11 @@ def test_the_agenda_gives_each_kind_of_reason_and_keeps_discussed_items(
         sessions, gp, neighbourhood_code="NBH01", starts_at=START - dt.timedelta(days=60)
     )
     _enter(sessions, gp, 1, added=long_ago)
+    # Added after the earlier meeting was set, and on its agenda (review due): not new later.
+    _enter(
+        sessions, gp, 9, added=START - dt.timedelta(days=50),
+        review_due_on=(START - dt.timedelta(days=61)).date(),
+    )  # fmt: skip
     mdt.regenerate_agenda(sessions, settings, gp, earlier)
     mdt.close_meeting(sessions, gp, earlier)
     _enter(sessions, gp, 2, added=START - dt.timedelta(days=10))  # new since the last meeting
@@ -217,14 +222,15 @@ def test_the_agenda_gives_each_kind_of_reason_and_keeps_discussed_items(
     detail = mdt.get_meeting(sessions, meeting_id)
     assert detail is not None
     reasons = {i.person_id: " | ".join(i.reasons) for i in detail.agenda}
-    assert set(reasons) == {2, 3, 4, 5, 8}, reasons
+    assert set(reasons) == {2, 3, 4, 5, 8, 9}, reasons
     assert "New on the register since the last meeting" in reasons[2]
+    assert "New on the register" not in reasons[9] and "Register review due" in reasons[9]
     assert "Register review due on 2 December 2026" in reasons[3]
     assert "Care plan review due on 3 December 2026" in reasons[4]
     assert "1 action is overdue (the oldest was due on 26 November 2026)" in reasons[5]
     assert "Rising need" in reasons[8] and "Largely healthy to Emerging frailty" in reasons[8]
     assert detail.agenda[0].person_id == 5  # overdue actions come first
-    assert change.people == 5 and change.new == 5
+    assert change.people == 6 and change.new == 6
 
     mdt.mark_discussed(sessions, gp, meeting_id, 2, note="Seen by the nurse")
     with sessions() as session, session.begin():  # person 2 leaves the register
@@ -256,7 +262,7 @@ def test_decisions_become_actions_in_one_transaction_and_bad_ones_write_nothing(
     mdt.regenerate_agenda(sessions, settings, gp, meeting_id)
     good = mdt.ActionInput("Refer to falls clinic", "Dr Ada", "Mill Lane", DAY, gp.user_id)
     bad = mdt.ActionInput("   ", "Dr Ada", "Mill Lane", DAY, gp.user_id)
-    with pytest.raises(ActionError, match="give the action"):
+    with pytest.raises(ActionError, match="Enter the action"):
         mdt.record_decision(sessions, gp, meeting_id, 21, text="Falls review", actions=[good, bad])
     assert open_actions(sessions, person_id=21) == []
     with pytest.raises(mdt.MdtError, match="not on the meeting's agenda"):
@@ -335,7 +341,8 @@ def test_closing_writes_minutes_and_carries_open_actions_to_the_next_meeting(
     )
     assert "[done]" in minutes
     assert (
-        "1 open action(s) carry over to the next meeting (13:00 UTC on 31 December 2026)" in minutes
+        "1 open action(s) carry over to the next meeting (31 December 2026 at 13:00 (UK time))"
+        in minutes
     )
     held = mdt.get_meeting(sessions, first)
     assert held is not None and held.meeting.status == "held" and held.meeting.minutes == minutes

@@ -33,6 +33,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
+from tests.form_support import date_fields
 from tests.integration.test_mdt import write_run
 
 XSS = '<script>alert("x")</script>'
@@ -164,7 +165,7 @@ def meeting(area: Area) -> int:
         data={
             "csrf_token": CSRF_TOKEN,
             "neighbourhood": area.neighbourhood,
-            "day": day.isoformat(),
+            **date_fields("day", day),
             "time": "13:00",
             "location": "Hub room 1",
             "attendees": [str(sw)],
@@ -235,7 +236,7 @@ def test_a_decision_becomes_an_action_that_its_owner_completes(area: Area, meeti
     bad = _post(gp, url + "/decisions", {"decision": "x", "action_1": "Do it", "owner_1": ""})
     assert bad.status_code == 400  # type: ignore[attr-defined]
     assert open_actions(area.sessions, person_id=area.admitted) == []
-    due = (area.extract + dt.timedelta(days=10)).isoformat()
+    due = area.extract + dt.timedelta(days=10)
     response = _post(
         gp,
         url + "/decisions",
@@ -243,7 +244,7 @@ def test_a_decision_becomes_an_action_that_its_owner_completes(area: Area, meeti
             "decision": f"Review {XSS}",
             "action_1": f"Visit {XSS}",
             "owner_1": str(me.id),
-            "due_1": due,
+            **date_fields("due_1", due),
         },
     )
     assert response.status_code == 303  # type: ignore[attr-defined]

@@ -71,8 +71,10 @@ def _offers(page: str, html: str) -> tuple[set[str], set[str]]:
 
 def _landing(app: FastAPI, role: str) -> str:
     """The role's landing page, as sign-in computes it (`joinedup.web.auth.landing_page`)."""
-    permissions = role_book().role(role).permissions
-    areas = visible_areas(permissions.__contains__, app.state.areas)
+    book_role = role_book().role(role)
+    if book_role.landing:
+        return book_role.landing
+    areas = visible_areas(book_role.permissions.__contains__, app.state.areas)
     return areas[0].href if areas else "/account/password"
 
 

@@ -142,6 +142,11 @@ def test_the_page_is_audited_and_shows_the_person_across_providers(setup: Setup)
     from_list = client.get(f"/people/{person}?list=high-gp-users")
     assert 'value="high-gp-users"' in from_list.text
     assert 'value="case_finding" selected' in from_list.text
+    # The way back to the list the page was opened from (and none from an unknown place).
+    assert 'href="/case-finding/high-gp-users" id="way-back"' in from_list.text
+    from_register = client.get(f"/people/{person}?from=register").text
+    assert 'href="/care-coordination/register" id="way-back">Back to the register' in from_register
+    assert 'id="way-back"' not in client.get(f"/people/{person}?from=elsewhere").text
 
 
 def test_adding_moving_and_assigning_through_the_forms(setup: Setup) -> None:
@@ -151,7 +156,7 @@ def test_adding_moving_and_assigning_through_the_forms(setup: Setup) -> None:
 
     refused = client.post("/care-coordination/register", data=form)  # no reason
     assert refused.status_code == 303 and refused.headers["location"] == f"/people/{person}"
-    assert _error_box(client.get(f"/people/{person}").text) == "The reason is required."
+    assert _error_box(client.get(f"/people/{person}").text) == "Enter the reason."
     added = client.post("/care-coordination/register", data={**form, "reason": "carer asked"})
     assert added.headers["location"] == f"/people/{person}"
     assert "Added to the coordinated care register." in client.get(f"/people/{person}").text

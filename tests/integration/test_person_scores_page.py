@@ -32,6 +32,7 @@ from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
+from joinedup.web.formatting import uk_datetime
 from tests.auth_support import principal, sign_in_as
 from tests.html_support import find_table, page_text
 
@@ -290,7 +291,7 @@ def test_break_glass_access_shows_the_banner_with_its_expiry(
     response = distant_gp.get(f"/people/{pid}/scores")
     assert response.status_code == 200
     assert 'id="break-glass-banner"' in response.text
-    assert f"{expires:%H:%M} UTC on {expires.day} {expires:%B %Y}" in page_text(response.text)
+    assert uk_datetime(expires) in page_text(response.text)
     assert _views(area, pid)[-1].actor == "distant-gp"
 
 

@@ -190,7 +190,8 @@ def test_each_search_is_audited_with_the_kinds_of_key_and_no_values(area: Area) 
             {"dob-day": "31", "dob-month": "2", "dob-year": "1950"},
             "Date of birth must be a real date",
         ),
-        ({"dob-day": "4", "dob-year": "1950"}, "Date of birth must include a day, month and year"),
+        ({"dob-day": "4", "dob-year": "1950"}, "Date of birth must include a month"),
+        ({"dob-day": "4", "dob-month": "12", "dob-year": "50"}, "Year must include 4 numbers"),
     ],
 )
 def test_a_search_that_cannot_run_says_what_to_fix(area: Area, params, message) -> None:  # type: ignore[no-untyped-def]

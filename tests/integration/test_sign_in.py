@@ -244,6 +244,12 @@ def test_a_role_without_the_overview_lands_on_its_first_area(
     assert sign_in(client, "desk").headers["location"] == "/care-coordination"
 
 
+def test_a_care_coordinator_lands_on_their_worklist(client: TestClient, area: Sessions) -> None:
+    users.add_user(area, "cc", "Care Co", "care_coordinator", ["NBH01"], PASSWORD, actor="t")
+
+    assert sign_in(client, "cc").headers["location"] == "/care-coordination/worklist"
+
+
 def test_sign_in_without_or_with_a_wrong_form_token_is_403_and_signs_no_one_in(
     client: TestClient, area: Sessions
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 
@@ -98,6 +99,9 @@ def test_the_record_holds_every_contact_in_the_window(small_store: PopulationSto
     assert [e.day for e in record.timeline] == sorted(
         (e.day for e in record.timeline), reverse=True
     )
+    # Codes are shown by name (issue 13: "specialty 110", "Face to face with a other").
+    words = " ".join(e.description for e in record.timeline)
+    assert not re.search(r"specialty \d|treatment function \d| a other\b", words), words
     assert record.run is None
     meds = pd.read_parquet(small_store.path("medications"))
     issued = pd.to_datetime(meds[meds.person_id == busy].issue_date).dt.date

@@ -88,10 +88,14 @@ def test_blank_optional_choices_are_not_recorded_and_text_is_trimmed() -> None:
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"what_matters": "  "}, "what_matters", "What matters to the person enter this"),
+        ({"what_matters": "  "}, "what_matters", "Enter what matters to the person"),
         ({"review_due_on": "2027-02-30"}, "review_due_on", "must be a real date"),
-        ({"review_due_on": "1890-01-01"}, "review_due_on", "must be between 2000 and 2099"),
-        ({"self_management": "x" * 4001}, "self_management", "at most 4,000 characters"),
+        (
+            {"review_due_on": "1890-01-01"},
+            "review_due_on",
+            "The date of the next review of this plan must be between 2000 and 2099",
+        ),
+        ({"self_management": "x" * 4001}, "self_management", "must be 4,000 characters or fewer"),
     ],
 )
 def test_a_bad_field_is_named_in_plain_words(
@@ -111,10 +115,10 @@ def test_every_problem_in_rows_is_reported_with_its_row_and_form_field() -> None
     with pytest.raises(PlanContentError) as caught:
         parse_content(plan(goals=goals, actions=actions))
     problems = dict(caught.value.problems)
-    assert problems["goal-1-description"] == "Goal 2 description enter this: it cannot be empty"
-    assert "Goal 2 target date must be a real date" in problems["goal-1-target_date"]
-    assert problems["action-0-owner_org"].startswith("Action 1 organisation enter this")
-    assert problems["action-0-due_on"].startswith("Action 1 due date")
+    assert problems["goal-1-description"] == "Enter the description for goal 2"
+    assert problems["goal-1-target_date"] == "The target date for goal 2 must be a real date"
+    assert problems["action-0-owner_org"] == "Enter the organisation for action 1"
+    assert problems["action-0-due_on"] == "Enter the due date for action 1"
     assert len(problems) == 4
 
 

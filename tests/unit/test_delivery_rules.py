@@ -60,6 +60,13 @@ def test_rag_reason_says_why() -> None:
     assert rag.reason == "89% misses the 90% milestone due 2027-28 Q2"
 
 
+def test_a_suppressed_figure_is_shown_as_suppressed_and_counts_as_reported() -> None:
+    """Issue 13: C3 in one area was a suppressed count shown as "Not reported"."""
+    rag = rag_status(40, None, Q("2026-27 Q3"), MILESTONES, 10, suppressed=True)
+    assert (rag.status, rag.label) == ("suppressed", "Suppressed")
+    assert rag_status(40, None, Q("2026-27 Q3"), MILESTONES, 10).status == "not_reported"
+
+
 def test_a_plan_reaching_a_milestone_after_it_falls_due_is_flagged() -> None:
     plan = {Q("2027-28 Q1"): 80.0, Q("2027-28 Q3"): 90.0, Q("2028-29 Q1"): 100.0}
     flags = milestone_flags(plan, MILESTONES)

@@ -8,6 +8,7 @@ stay out of its home (other tests count the runs and models there).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -21,6 +22,7 @@ from joinedup.analytics.segmentation import Comparison, builtin_scheme
 from joinedup.analytics.stratify import StratificationRun, latest_run
 from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
+from joinedup.web.formatting import uk_datetime
 from joinedup.web.stratification import comparison_words
 from tests.auth_support import signed_in_app
 from tests.html_support import html_table, page_text
@@ -170,10 +172,8 @@ def test_the_run_is_named_with_its_date_engine_and_time(
     assert run.run_id in page
     assert "Index date 31 March 2026" in page  # the small area's extract date
     assert "Engine DuckDB" in page
-    created = run.created_at  # e.g. 2026-11-23T12:44:19+00:00
-    day, clock = created[:10], created[11:16]
-    assert f"at {clock} UTC" in page
-    assert str(int(day[8:])) in page
+    created = dt.datetime.fromisoformat(run.created_at)  # e.g. 2026-11-23T12:44:19+00:00
+    assert uk_datetime(created) in page  # on UK clocks (GMT or BST), not UTC
 
 
 def _top_share(costs: pd.Series, pct: int) -> float:

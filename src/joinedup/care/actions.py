@@ -130,9 +130,9 @@ def _check_can_write(actor: Principal) -> None:
 def _clean(text: str, what: str, limit: int, *, required: bool = True) -> str:
     cleaned = " ".join(text.split()) if "\n" not in text else text.strip()
     if required and not cleaned:
-        raise ActionError(f"give the {what}")
+        raise ActionError(f"Enter the {what}")
     if len(cleaned) > limit:
-        raise ActionError(f"the {what} is too long: at most {limit:,} characters")
+        raise ActionError(f"The {what} must be {limit:,} characters or fewer")
     return cleaned
 
 
@@ -161,7 +161,7 @@ def new_action_row(
     if source not in ACTION_SOURCES:
         raise ActionError(f"an action's source must be one of {', '.join(ACTION_SOURCES)}")
     if not isinstance(due_on, dt.date):
-        raise ActionError("give the date the action is due")
+        raise ActionError("Enter the date the action is due")
     owner = _clean(owner_name, "owner's name", NAME_MAX)
     if owner_user_id is not None and session.get(User, owner_user_id) is None:
         raise ActionError("the owner is not a joinedup user: name them as a guest instead")

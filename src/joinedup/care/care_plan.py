@@ -50,6 +50,7 @@ from joinedup.care.plan_content import (
 )
 from joinedup.care.plan_merge import Choice, FieldConflict, MergeResult, merge_plans
 from joinedup.carestore.uow import unit_of_work
+from joinedup.dates import uk_datetime
 from joinedup.errors import UserError
 from joinedup.governance.consent import current_consent
 from joinedup.governance.models import User, UserOrganisation
@@ -151,9 +152,7 @@ class PlanChangedMeanwhile(PlanError):
 
 
 def _moment_words(moment: dt.datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    moment = moment.astimezone(dt.UTC)
-    return f"{moment:%H:%M} UTC on {moment.day} {moment:%B %Y}"
+    return f"{uk_datetime(moment)} (UK time)"
 
 
 # --- reading ----------------------------------------------------------------------------------

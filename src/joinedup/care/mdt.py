@@ -293,10 +293,10 @@ def schedule_meeting(
     """
     _check_can_write(principal)
     if starts_at.tzinfo is None:
-        raise MdtError("give the meeting's start with its time zone")
+        raise MdtError("Enter the date and start time of the meeting")
     place = " ".join(location.split())
     if len(place) > LOCATION_MAX:
-        raise MdtError(f"the location is too long: at most {LOCATION_MAX} characters")
+        raise MdtError(f"Where the meeting is must be {LOCATION_MAX} characters or fewer")
     with _unit(sessions, principal, "schedule") as uow:
         session = uow.session
         org = session.get(Organisation, neighbourhood_code)
@@ -354,9 +354,9 @@ def _user_attendee(session: Session, meeting_id: int, user_id: int) -> MdtAttend
 def _guest_attendee(meeting_id: int, guest: Guest) -> MdtAttendee:
     name, role, org = (" ".join(v.split()) for v in (guest.name, guest.role, guest.organisation))
     if not name or not org:
-        raise MdtError("give each guest's name and organisation")
+        raise MdtError("Enter each guest's name and organisation")
     if max(len(name), len(org)) > 200 or len(role) > 100:
-        raise MdtError("a guest's name, role or organisation is too long")
+        raise MdtError("Each guest's name, role and organisation must be shorter")
     return MdtAttendee(meeting_id=meeting_id, user_id=None, name=name, role=role, organisation=org)
 
 
@@ -508,9 +508,9 @@ def record_decision(
     _check_can_write(principal)
     words = text.strip()
     if not words:
-        raise MdtError("write down the decision")
+        raise MdtError("Enter the decision")
     if len(words) > DECISION_MAX:
-        raise MdtError(f"the decision is too long: at most {DECISION_MAX:,} characters")
+        raise MdtError(f"The decision must be {DECISION_MAX:,} characters or fewer")
     with _unit(sessions, principal, "decision", meeting_id, person_id) as uow:
         _open_meeting(uow.session, principal, meeting_id)
         item = _agenda_item(uow.session, meeting_id, person_id)
@@ -569,7 +569,7 @@ def mark_discussed(
     _check_can_write(principal)
     text = note.strip()
     if len(text) > NOTE_MAX:
-        raise MdtError(f"the note is too long: at most {NOTE_MAX:,} characters")
+        raise MdtError(f"The note must be {NOTE_MAX:,} characters or fewer")
     with _unit(sessions, principal, "discussed", meeting_id, person_id) as uow:
         _open_meeting(uow.session, principal, meeting_id)
         item = _agenda_item(uow.session, meeting_id, person_id)

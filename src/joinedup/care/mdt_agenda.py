@@ -16,7 +16,8 @@ due) and at least one of these holds, each giving a reason in plain words:
 * **review due** — their register review date (or their care plan's review date) falls on or
   before the meeting day, or their register status is "review due";
 * **new on the register** — added since the neighbourhood's last held meeting (or, before its
-  first meeting, in the `FIRST_MEETING_DAYS` days before this one).
+  first meeting, in the `FIRST_MEETING_DAYS` days before this one), and on no earlier
+  meeting's agenda (a person the team has discussed is not new to it).
 
 The reads are shaped for a large area: register rows by neighbourhood (indexed), care plans and
 actions joined to them in the database, and the hospital tables read from Parquet with a
@@ -37,7 +38,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.stratify import compare_runs, list_runs
-from joinedup.care.models import CareAction, CarePlan, MdtDecision, MdtMeeting, RegisterEntry
+from joinedup.care.models import (
+    CareAction,
+    CarePlan,
+    MdtAgendaItem,
+    MdtDecision,
+    MdtMeeting,
+    RegisterEntry,
+)
 from joinedup.errors import UserError
 from joinedup.population.reads import extract_date
 from joinedup.population.store import PopulationStore
@@ -114,11 +122,15 @@ def agenda_candidates(
         for person_id, count, first in _carried_actions(session, meeting.id):
             if person_id in people:
                 note(person_id, "carried_over", _carried_words(count, first))
+        # Overdue means due before today: an action due after today but before a future meeting
+        # is "due before the meeting", not overdue (issue 13).
+        today = min(dt.date.today(), meeting_day)
         for person_id, count, oldest in _overdue(session, meeting.neighbourhood_code, meeting_day):
-            note(person_id, "overdue_actions", _overdue_words(count, oldest))
+            note(person_id, "overdue_actions", _overdue_words(count, oldest, today))
         previous = _previous_meeting_start(session, meeting)
+        discussed = _on_earlier_agendas(session, meeting)
         for entry in entries:
-            _register_reasons(entry, note, meeting, previous)
+            _register_reasons(entry, note, meeting, previous, discussed)
         for person_id, due in _plan_reviews_due(session, meeting.neighbourhood_code, meeting_day):
             note(person_id, "review_due", f"Care plan review due on {_day(due)}")
     if settings is not None and people:
@@ -140,12 +152,17 @@ def _register(session: Session, neighbourhood_code: str) -> Sequence[RegisterEnt
 
 
 def _register_reasons(
-    entry: RegisterEntry, note: Note, meeting: MdtMeeting, previous: dt.datetime | None
+    entry: RegisterEntry,
+    note: Note,
+    meeting: MdtMeeting,
+    previous: dt.datetime | None,
+    discussed: set[int],
 ) -> None:
     meeting_day = meeting.starts_at.date()
     since = previous or meeting.starts_at - dt.timedelta(days=FIRST_MEETING_DAYS)
     added = _aware(entry.added_at)
-    if _aware(since) < added <= _aware(meeting.starts_at):
+    # Someone an earlier meeting already had on its agenda is no longer new to the team.
+    if _aware(since) < added <= _aware(meeting.starts_at) and entry.person_id not in discussed:
         words = "since the last meeting" if previous else "in the four weeks before this meeting"
         note(entry.person_id, "new_entrant", f"New on the register {words} (added {_day(added)})")
     if entry.review_due_on is not None and entry.review_due_on <= meeting_day:
@@ -156,6 +173,21 @@ def _register_reasons(
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _on_earlier_agendas(session: Session, meeting: MdtMeeting) -> set[int]:
+    """The people on the agenda of one of the neighbourhood's earlier meetings."""
+    return set(
+        session.scalars(
+            select(MdtAgendaItem.person_id)
+            .join(MdtMeeting, MdtMeeting.id == MdtAgendaItem.meeting_id)
+            .where(
+                MdtMeeting.neighbourhood_code == meeting.neighbourhood_code,
+                MdtMeeting.starts_at < meeting.starts_at,
+                MdtMeeting.id != meeting.id,
+            )
+        )
+    )
 
 
 def _previous_meeting_start(session: Session, meeting: MdtMeeting) -> dt.datetime | None:
@@ -207,8 +239,10 @@ def _overdue(
     return [(int(p), int(n), d) for p, n, d in rows]
 
 
-def _overdue_words(count: int, oldest: dt.date) -> str:
+def _overdue_words(count: int, oldest: dt.date, today: dt.date) -> str:
     what = "action is" if count == 1 else "actions are"
+    if oldest >= today:
+        return f"{count} open {what} due before the meeting (the first on {_day(oldest)})"
     return f"{count} {what} overdue (the oldest was due on {_day(oldest)})"
 
 

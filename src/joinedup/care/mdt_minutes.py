@@ -12,16 +12,15 @@ import datetime as dt
 
 from joinedup.care.actions import ActionRecord
 from joinedup.care.mdt_records import MeetingDetail, MeetingRecord
+from joinedup.dates import long_date, uk_datetime
 
 
 def _day(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return long_date(day)
 
 
 def _when(moment: dt.datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    moment = moment.astimezone(dt.UTC)
-    return f"{moment:%H:%M} UTC on {_day(moment.date())}"
+    return f"{uk_datetime(moment)} (UK time)"
 
 
 def _action_line(action: ActionRecord) -> str:
@@ -38,7 +37,7 @@ def write_minutes(
     meeting = detail.meeting
     lines = [
         f"Minutes of the {meeting.neighbourhood_name} multidisciplinary team meeting",
-        f"Held at {_when(meeting.starts_at)}"
+        f"Held on {_when(meeting.starts_at)}"
         + (f", {meeting.location}" if meeting.location else ""),
         "",
         "Attendees",

@@ -100,7 +100,7 @@ def assign(
         )
     note = (reason or "").strip() or None
     if note is not None and len(note) > REASON_MAX:
-        raise RegisterError(f"the reason is too long: at most {REASON_MAX:,} characters")
+        raise RegisterError(f"The reason must be {REASON_MAX:,} characters or fewer")
     with sessions() as session:
         entry = session.scalar(select(RegisterEntry).where(RegisterEntry.person_id == person_id))
         if entry is None or entry.status in ENDED_STATES:
@@ -138,7 +138,7 @@ def assign(
         if any(c.user_id == user_id and c.professional_role == professional_role for c in current):
             raise RegisterError(f"{name} is already this person's named professional")
         if current and note is None:
-            raise RegisterError("handing over needs a reason (a hand-over note)")
+            raise RegisterError("Enter a reason for handing over (a hand-over note)")
         if current:
             uow.audit.detail["handed_over_from"] = [c.user_id for c in current]
             end_named_professional(uow.session, person_id, uow.now, f"handed over: {note}")

@@ -31,6 +31,7 @@ from joinedup.analytics.stratify import PERSON_RESULTS, StratificationRun
 from joinedup.care.models import CareAction, CarePlan, CarePlanVersion
 from joinedup.population.reads import one_person_reader, table_file
 from joinedup.population.store import PopulationStore
+from joinedup.terminology.activity_words import staff_group_words, treatment_function_name
 
 #: How far back the timeline reaches, and how many entries it shows at most.
 TIMELINE_YEARS = 3
@@ -227,7 +228,7 @@ def _timeline(
             "WHERE person_id = ? AND appointment_date > ? AND appointment_date <= ?",
             (path, *window),
         ):
-            words = f"{_words(mode).capitalize()} with {_role(role)}"
+            words = f"{_words(mode).capitalize()} with {staff_group_words(role)}"
             entries.append(
                 TimelineEntry(day, "gp", words + ("" if attended else " (not attended)"))
             )
@@ -256,7 +257,7 @@ def _timeline(
             (path, *window),
         ):
             kind = "First" if first else "Follow-up"
-            words = f"{kind} appointment, specialty {specialty}"
+            words = f"{kind} appointment, {treatment_function_name(specialty)}"
             entries.append(
                 TimelineEntry(day, "outpatient", words + ("" if attended else " (not attended)"))
             )
@@ -275,12 +276,6 @@ def _timeline(
 
 def _words(code: str | None) -> str:
     return (code or "unknown").replace("_", " ")
-
-
-def _role(role: str | None) -> str:
-    return {"gp": "a GP", "healthcare_assistant": "a healthcare assistant"}.get(
-        role or "", f"a {_words(role)}"
-    )
 
 
 def _day(day: dt.date) -> str:

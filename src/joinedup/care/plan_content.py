@@ -207,13 +207,21 @@ class PlanContentError(UserError, ValueError):
         super().__init__("; ".join(message for _, message in self.problems))
 
 
-_SECTION_WORDS = {"goals": "Goal", "actions": "Action", "key_contacts": "Key contact"}
+_SECTION_WORDS = {"goals": "goal", "actions": "action", "key_contacts": "key contact"}
 _ROW_PREFIX = {"goals": "goal", "actions": "action", "key_contacts": "contact"}
+#: Each field as messages name it, after "Enter" (NHS service manual, "Error messages":
+#: "Enter the organisation for action 1", "The next review date must be a real date").
 _FIELD_WORDS: dict[str, str] = {
-    **{f"needs.{k}": f"Needs: {v.lower()}" for k, v in NEED_DOMAINS.items()},
-    **{f"crisis_plan.{k}": f"Crisis plan: {v}" for k, v in CRISIS_FIELDS.items()},
-    **{f"carer.{k}": f"Carer's {v}" for k, v in CARER_FIELDS.items()},
-    **SCALAR_FIELDS,
+    **{f"needs.{k}": f"their {v.lower()} needs" for k, v in NEED_DOMAINS.items()},
+    **{f"crisis_plan.{k}": f"{v} in the crisis plan" for k, v in CRISIS_FIELDS.items()},
+    **{f"carer.{k}": f"the carer's {v}" for k, v in CARER_FIELDS.items()},
+    "what_matters": "what matters to the person",
+    "ceilings_of_treatment": "the ceilings of treatment",
+    "preferred_place_of_care": "the preferred place of care",
+    "preferred_place_of_death": "the preferred place of death",
+    "medication_review_due_on": "the medication review date",
+    "self_management": "the self-management support",
+    "review_due_on": "the date of the next review of this plan",
 }
 
 
@@ -234,38 +242,47 @@ def field_id(location: Sequence[int | str]) -> str:
 
 
 def _field_words(location: Sequence[int | str]) -> str:
+    """The field as a message names it, lower case: "the organisation for action 1"."""
     parts = [str(p) for p in location]
     if parts and parts[0] in _SECTION_WORDS and len(parts) >= 2 and parts[1].isdigit():
-        words = f"{_SECTION_WORDS[parts[0]]} {int(parts[1]) + 1}"
-        if len(parts) >= 3:
-            names = {"goals": GOAL_FIELDS, "actions": ACTION_FIELDS}.get(parts[0], CONTACT_FIELDS)
-            words += " " + names.get(parts[2], parts[2].replace("_", " "))
-        return words
+        row = f"{_SECTION_WORDS[parts[0]]} {int(parts[1]) + 1}"
+        if len(parts) < 3:
+            return row
+        names = {"goals": GOAL_FIELDS, "actions": ACTION_FIELDS}.get(parts[0], CONTACT_FIELDS)
+        return f"the {names.get(parts[2], parts[2].replace('_', ' '))} for {row}"
     key = ".".join(parts[:2])
-    return _FIELD_WORDS.get(key) or _FIELD_WORDS.get(parts[0] if parts else "", "The plan")
+    return _FIELD_WORDS.get(key) or _FIELD_WORDS.get(parts[0] if parts else "", "the plan")
 
 
-def _problem_words(error: Mapping[str, Any]) -> str:
+def _message(error: Mapping[str, Any], what: str) -> str:
+    """One problem in the service manual's pattern: "Enter …", "… must be a real date"."""
     kind, ctx = error["type"], error.get("ctx") or {}
+    subject = what[:1].upper() + what[1:]
     if kind in ("missing", "string_too_short") and ctx.get("min_length", 1) <= 1:
-        return "enter this: it cannot be empty"
+        return f"Enter {what}"
+    if error.get("input") in (None, "") and kind != "value_error":
+        return f"Enter {what}"
     if kind == "string_too_long":
-        return f"is too long: at most {ctx.get('max_length'):,} characters"
+        return f"{subject} must be {ctx.get('max_length'):,} characters or fewer"
     if kind == "too_long":
-        return f"has too many rows: at most {ctx.get('max_length')}"
+        return f"{subject} must have {ctx.get('max_length')} rows or fewer"
     if kind.startswith("date"):
-        return "must be a real date, like 2026-03-27"
+        return f"{subject} must be a real date"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}".replace("'", "")
+        return f"Choose {what}: " + str(ctx.get("expected", "")).replace("'", "")
     if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return str(error["msg"]).lower()
+        return f"{subject} {ctx.get('error', error['msg'])}"
+    return f"{subject}: {str(error['msg']).lower()}"
 
 
 def _problems(exc: ValidationError) -> Iterator[tuple[str, str]]:
     for error in exc.errors():
         location = error["loc"]
-        yield field_id(location), f"{_field_words(location)} {_problem_words(error)}"
+        if not location:  # a rule over the whole plan
+            ctx = error.get("ctx") or {}
+            yield "what_matters", f"This plan cannot be saved: {ctx.get('error', error['msg'])}"
+            continue
+        yield field_id(location), _message(error, _field_words(location))
 
 
 def parse_content(data: Mapping[str, Any]) -> CarePlanContent:

@@ -417,7 +417,7 @@ def _check_consent(
             "or record it now as you mark them consented"
         )
     if not confirmed:
-        raise RegisterError("confirm that the person has consented to coordinated care")
+        raise RegisterError("Confirm that the person has consented to coordinated care")
 
 
 def _insert_consent(session: Session, actor: Principal, person_id: int, now: dt.datetime) -> None:
@@ -541,7 +541,7 @@ def _require_write(actor: Principal) -> None:
 def _text(value: str | None, what: str, limit: int, *, required: bool = False) -> str | None:
     text = (value or "").strip() or None
     if text is None and required:
-        raise RegisterError(f"{what} is required")
+        raise RegisterError(f"Enter {what}")
     if text is not None and len(text) > limit:
-        raise RegisterError(f"{what} is too long: at most {limit:,} characters")
+        raise RegisterError(f"{what[:1].upper()}{what[1:]} must be {limit:,} characters or fewer")
     return text

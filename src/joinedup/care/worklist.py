@@ -4,6 +4,8 @@
   review date is within `LOOK_AHEAD` days (or passed), or whose entry is in `review_due`;
 * actions — every open tracked action the user owns, grouped overdue / due this week / later /
   no date (`ACTION_GROUPS`): an action due beyond the look-ahead is still the owner's to do;
+  An action someone else assigned to the user in the last `NEW_ACTION_DAYS` days is marked
+  new (`ActionDue.new`), and `new_action_count` counts them for the page header;
 * new allocations — people the user became named professional for in the last
   `NEW_ALLOCATION_DAYS` days;
 * risers — people on the user's caseload who rose between the last two stratification runs
@@ -15,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.stratify import compare_runs, list_runs
@@ -27,6 +30,8 @@ from joinedup.settings import Settings
 
 LOOK_AHEAD = dt.timedelta(days=14)
 NEW_ALLOCATION_DAYS = 14
+#: An action assigned by someone else within this many days is marked new on the owner's list.
+NEW_ACTION_DAYS = 7
 THIS_WEEK = dt.timedelta(days=6)  # today and the next six days
 #: The worklist's groups of open actions, in the order shown.
 ACTION_GROUPS = {
@@ -55,6 +60,7 @@ class ActionDue:
     title: str
     due_on: dt.date | None
     version: int
+    new: bool = False  # assigned by someone else in the last NEW_ACTION_DAYS days
 
     def overdue(self, today: dt.date) -> bool:
         return self.due_on is not None and self.due_on < today
@@ -109,7 +115,7 @@ def worklist(
     horizon = today + LOOK_AHEAD
     with sessions() as session:
         reviews = _reviews(session, user_id, horizon)
-        actions = _actions(session, user_id)
+        actions = _actions(session, user_id, today)
         allocations = _allocations(session, user_id, today)
     compared, risers = _risers(settings, people)
     return Worklist(today, len(people), reviews, actions, allocations, risers, compared)
@@ -140,17 +146,44 @@ def _reviews(session: Session, user_id: int, horizon: dt.date) -> tuple[ReviewDu
     return tuple(found)
 
 
-def _actions(session: Session, user_id: int) -> tuple[ActionDue, ...]:
+def _new_since(today: dt.date) -> dt.datetime:
+    return dt.datetime.combine(today - dt.timedelta(days=NEW_ACTION_DAYS), dt.time(), dt.UTC)
+
+
+def _assigned_by_others_since(user_id: int, today: dt.date) -> Any:
+    """The SQL condition: assigned to `user_id` by someone else in the last NEW_ACTION_DAYS."""
+    return and_(CareAction.created_by != user_id, CareAction.created_at >= _new_since(today))
+
+
+def _actions(session: Session, user_id: int, today: dt.date) -> tuple[ActionDue, ...]:
+    new = _assigned_by_others_since(user_id, today)
     rows = session.execute(
         select(CareAction.id, CareAction.person_id, CareAction.title, CareAction.due_on)
-        .add_columns(CareAction.version)
+        .add_columns(CareAction.version, case((new, True), else_=False))
         .where(
             CareAction.owner_user_id == user_id,
             CareAction.status == "open",
         )
         .order_by(CareAction.due_on, CareAction.id)
     )
-    return tuple(ActionDue(int(i), int(p), str(t), d, int(v)) for i, p, t, d, v in rows)
+    return tuple(ActionDue(int(i), int(p), str(t), d, int(v), bool(n)) for i, p, t, d, v, n in rows)
+
+
+def new_action_count(sessions: sessionmaker[Session], user_id: int, today: dt.date) -> int:
+    """How many open actions someone else assigned to `user_id` in the last NEW_ACTION_DAYS."""
+    with sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(CareAction)
+                .where(
+                    CareAction.owner_user_id == user_id,
+                    CareAction.status == "open",
+                    _assigned_by_others_since(user_id, today),
+                )
+            )
+            or 0
+        )
 
 
 def _allocations(session: Session, user_id: int, today: dt.date) -> tuple[Allocation, ...]:

@@ -65,8 +65,8 @@ def break_glass(
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise BreakGlassError(
-            f"give the reason in at least {MIN_REASON_LENGTH} characters: why you need this "
-            "record now, without a care relationship"
+            f"Enter why you need this record now, without a care relationship, in at least "
+            f"{MIN_REASON_LENGTH} characters"
         )
     with unit_of_work(
         sessions,
@@ -168,7 +168,7 @@ def review(
     """Record a governance lead's review of a grant (`outcome`: appropriate | inappropriate)."""
     _need(reviewer, "break_glass.review")
     if outcome not in OUTCOMES:
-        raise BreakGlassError(f"choose whether the access was {' or '.join(OUTCOMES)}")
+        raise BreakGlassError(f"Choose whether the access was {' or '.join(OUTCOMES)}")
     with unit_of_work(
         sessions,
         actor=reviewer.actor,

@@ -108,7 +108,7 @@ def record_consent(
         )
     text = (note or "").strip() or None
     if text is not None and len(text) > NOTE_MAX:
-        raise ConsentError(f"the note is too long: at most {NOTE_MAX:,} characters")
+        raise ConsentError(f"The note must be {NOTE_MAX:,} characters or fewer")
     with unit_of_work(
         sessions,
         actor=principal.actor,

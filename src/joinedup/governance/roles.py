@@ -28,6 +28,8 @@ class Role:
     name: str
     description: str
     permissions: frozenset[str]
+    #: The page sign-in lands the role on, when not the first area it may open (roles.yaml).
+    landing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def role_book(path: Path = ROLES_FILE) -> RoleBook:
             name=spec["name"],
             description=spec["description"],
             permissions=frozenset(spec["permissions"]),
+            landing=spec.get("landing"),
         )
     return RoleBook(permissions=permissions, roles=roles)
 

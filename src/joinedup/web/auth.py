@@ -176,8 +176,11 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing_page(request: Request, role: str) -> str:
-    """The first built area the role may open (the overview for most)."""
-    permissions = role_book().role(role).permissions
+    """The role's own landing page (roles.yaml), else the first built area it may open."""
+    book_role = role_book().role(role)
+    if book_role.landing:
+        return book_role.landing
+    permissions = book_role.permissions
     areas = visible_areas(permissions.__contains__, request.app.state.areas)
     return areas[0].href if areas else "/account/password"
 

@@ -45,6 +45,7 @@ from joinedup.governance.roles import Principal
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import PersonIdentity
 from joinedup.web.app_state import get_sessions
+from joinedup.web.date_input import DateInputError, read_date, typed_date
 from joinedup.web.person_gate import AccessRule, OpenedPerson, Verdict, person_gate
 from joinedup.web.templating import templates
 
@@ -286,7 +287,7 @@ async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
             extra_row=adding,
         )
     try:
-        content = parse_content(draft)
+        content = _checked(draft, date_problems(form))
         saved = plans.save_plan(
             sessions, user, person_id, content, base_version=base, change_note=note,
             resolutions=_resolutions(form), resolved_against=_int(form.get("theirs_version")),
@@ -314,6 +315,20 @@ async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
     return RedirectResponse(
         f"/people/{person_id}/care-plan?saved={saved.version}{merged}", status_code=303
     )
+
+
+def _checked(draft: Mapping[str, Any], typed_wrong: list[tuple[str, str]]) -> CarePlanContent:
+    """The draft as a plan; dates typed wrong are told in the date input's own words."""
+    try:
+        content = parse_content(draft)
+    except PlanContentError as exc:
+        ours = dict(typed_wrong)
+        raise PlanContentError(
+            typed_wrong + [(f, m) for f, m in exc.problems if f not in ours]
+        ) from None
+    if typed_wrong:
+        raise PlanContentError(typed_wrong)
+    return content
 
 
 def _edit_page(
@@ -425,7 +440,7 @@ def _rows(form: FormData, section: str) -> list[dict[str, Any]]:
         row["id"] = _text(form, f"{prefix}-{i}-id") or new_item_id()
         for date_field in ("target_date", "due_on"):
             if date_field in row:
-                row[date_field] = row[date_field] or None
+                row[date_field] = _typed_date(form, f"{prefix}-{i}-{date_field}")
         if section == "actions":
             action_id = _text(form, f"{prefix}-{i}-care_action_id")
             row["care_action_id"] = int(action_id) if action_id.isdigit() else None
@@ -452,5 +467,44 @@ def draft_from_form(form: FormData) -> dict[str, Any]:
     for name in OPTIONAL_TEXT:
         draft[name] = _text(form, name) or None
     for name in DATES:
-        draft[name] = _text(form, name) or None
+        draft[name] = _typed_date(form, name)
     return draft
+
+
+def _typed_date(form: FormData, field_id: str) -> str | None:
+    """A date input's value for the draft: ISO when it is a date, else as typed (d/m/y)."""
+    typed = typed_date(form, field_id)
+    try:
+        day = read_date(form, field_id, "the date")
+    except DateInputError:
+        return str(typed)  # `date_problems` says what is wrong; the boxes show what was typed
+    return day.isoformat() if day else None
+
+
+#: How the plan's dates are named in messages ("Enter the due date for action 1").
+DATE_WORDS = {
+    "medication_review_due_on": "the medication review date",
+    "review_due_on": "the date of the next review of this plan",
+}
+ROW_DATE_WORDS = {
+    "target_date": "the target date for goal {n}",
+    "due_on": "the due date for action {n}",
+}
+
+
+def date_problems(form: FormData) -> list[tuple[str, str]]:
+    """Each date typed that is not a date, in the service manual's words, by field id."""
+    fields = dict(DATE_WORDS)
+    for section in ("goals", "actions"):
+        prefix, names = ROWS[section]
+        for i in range(min(_int(form.get(f"{prefix}_rows")), 60)):
+            for name in names:
+                if name in ROW_DATE_WORDS:
+                    fields[f"{prefix}-{i}-{name}"] = ROW_DATE_WORDS[name].format(n=i + 1)
+    problems = []
+    for field_id, what in fields.items():
+        try:
+            read_date(form, field_id, what)
+        except DateInputError as exc:
+            problems.append((field_id, str(exc)))
+    return problems

@@ -115,7 +115,7 @@ def record_consent_decision(
     try:
         if action == "consent":
             if not decision:
-                raise consents.ConsentError("choose the person's decision")
+                raise consents.ConsentError("Choose the person's decision")
             consents.record_consent(
                 sessions, user, person_id, consents.DEFAULT_KIND, decision, note
             )

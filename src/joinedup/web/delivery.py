@@ -48,6 +48,7 @@ RAG_TAGS = {
     "green": "nhsuk-tag--green",
     "amber": "nhsuk-tag--yellow",
     "red": "nhsuk-tag--red",
+    "suppressed": "nhsuk-tag--purple",
     "not_reported": "nhsuk-tag--grey",
     "no_plan": "nhsuk-tag--white",
 }
@@ -221,6 +222,7 @@ def report_page(
             quarter=chosen,
             grid=grid,
             rag_counts=counts,
+            rag_labels=svc.RAG_LABELS,
             late=tracker.late_plans(),
             produced=today(),
         ),

@@ -1,13 +1,14 @@
-"""How numbers and dates are shown on pages (NHS style: 1,234 · 20.6% · 31 March 2025)."""
+"""How numbers, dates and times are shown on pages (NHS style: 1,234 · 20.6% · 31 March 2025 ·
+4 December 2026 at 13:30, on UK clocks). Templates use these as filters, never strftime."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+
+from joinedup import dates
+from joinedup.dates import UK_TIME_ZONE
 
 WITHHELD = "withheld"
-#: Instants are stored in UTC and shown in UK local time (GMT or BST).
-UK_TIME_ZONE = ZoneInfo("Europe/London")
 
 
 def number(value: int | float | None) -> str:
@@ -31,7 +32,7 @@ def nhs_date(value: date | str | None) -> str:
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(UK_TIME_ZONE)  # the UK date of an instant, not UTC's
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return f"{day.day} {day:%B %Y}"
+    return dates.long_date(day)
 
 
 def uk_time(value: datetime | None) -> str:
@@ -40,3 +41,20 @@ def uk_time(value: datetime | None) -> str:
         return ""
     local = value.astimezone(UK_TIME_ZONE) if value.tzinfo is not None else value
     return f"{local:%H:%M}"
+
+
+def uk_datetime(value: datetime | str | None, *, seconds: bool = False) -> str:
+    """An instant as a UK date and time: "4 December 2026 at 13:30" (GMT or BST, never UTC).
+
+    Instants are stored in UTC; one without a zone is read as UTC. ISO text is accepted (run
+    metadata keeps its timestamps as text); text that is not a timestamp is shown as it is.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return dates.uk_datetime(value, seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return dates.uk_datetime(moment, seconds=seconds)

@@ -1,8 +1,8 @@
 """Governance pages: the audit trail, break-glass access and its review.
 
 Thin routes over `joinedup.governance.audit` and `joinedup.governance.break_glass`. Times are
-shown in UTC, as the audit trail keeps them. The break-glass request page names the person
-only by id: the user has no relationship with them yet, so nothing identifying is shown
+shown on UK clocks (the audit trail keeps them in UTC). The break-glass request page names the
+person only by id: the user has no relationship with them yet, so nothing identifying is shown
 until they have given a reason.
 """
 

@@ -47,6 +47,7 @@ from joinedup.population.reads import PersonIdentity, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app_state import get_population_store
+from joinedup.web.date_input import DateInputError, read_date, typed_date
 from joinedup.web.dependencies import (
     AppSettings,
     Sessions,
@@ -150,11 +151,17 @@ def _parse_guests(text: str) -> list[meetings.Guest]:
     return guests
 
 
-def _starts_at(day: str, time: str) -> dt.datetime:
+def _starts_at(form: dict[str, Any], time: str) -> dt.datetime:
     try:
-        local = dt.datetime.combine(dt.date.fromisoformat(day), dt.time.fromisoformat(time))
+        day = read_date(form, "day", "the date of the meeting", required=True)
+    except DateInputError as exc:
+        raise FieldError(str(exc), exc.field) from None
+    assert day is not None  # required
+    try:
+        start = dt.time.fromisoformat(time)
     except ValueError:
-        raise meetings.MdtError("give the meeting's date and start time") from None
+        raise FieldError("Enter the start time, like 13:30", "time") from None
+    local = dt.datetime.combine(day, start)
     return local.replace(tzinfo=UK_TIME_ZONE).astimezone(dt.UTC)
 
 
@@ -164,7 +171,9 @@ def schedule(
     user: Writer,
     sessions: Sessions,
     neighbourhood: Annotated[str, Form()] = "",
-    day: Annotated[str, Form()] = "",
+    day_day: Annotated[str, Form(alias="day-day")] = "",
+    day_month: Annotated[str, Form(alias="day-month")] = "",
+    day_year: Annotated[str, Form(alias="day-year")] = "",
     time: Annotated[str, Form()] = "",
     location: Annotated[str, Form()] = "",
     attendees: Annotated[list[int] | None, Form()] = None,
@@ -172,15 +181,17 @@ def schedule(
 ) -> Response:
     form = {
         "neighbourhood": neighbourhood,
-        "day": day,
+        "day-day": day_day,
+        "day-month": day_month,
+        "day-year": day_year,
         "time": time,
         "location": location,
         "attendees": attendees or [],
         "guests": guests,
     }
     try:
-        field = "day"
-        starts = _starts_at(day, time)
+        field = "day-day"
+        starts = _starts_at(form, time)
         field = "guests"
         guest_list = _parse_guests(guests)
         field = "neighbourhood"
@@ -197,7 +208,12 @@ def schedule(
         return _refused(request, _message(exc))
     except UserError as exc:
         return _index_page(
-            request, user, sessions, error=_message(exc), error_field=field, form=form
+            request,
+            user,
+            sessions,
+            error=_message(exc),
+            error_field=getattr(exc, "field", field),
+            form=form,
         )
     return _redirect(request, "mdt_meeting", "scheduled=1", meeting_id=meeting_id)
 
@@ -451,6 +467,14 @@ def person_page(request: Request, opened: MdtPersonView, settings: AppSettings) 
     return _person_page(request, opened, settings, notice=notice)
 
 
+class FieldError(meetings.MdtError):
+    """A form answer to fix; `field` is the id of the input the message points at."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _action_inputs(
     form: dict[str, str], attendees: list[meetings.AttendeeRecord]
 ) -> list[meetings.ActionInput]:
@@ -459,16 +483,19 @@ def _action_inputs(
     actions = []
     for n in range(1, ACTION_ROWS + 1):
         title = form.get(f"action_{n}", "").strip()
-        owner_id, due = form.get(f"owner_{n}", ""), form.get(f"due_{n}", "")
-        if not (title or owner_id or due):
+        owner_id = form.get(f"owner_{n}", "")
+        if not (title or owner_id or any(typed_date(form, f"due_{n}").__dict__.values())):
             continue
+        if not title:
+            raise FieldError(f"Enter what will be done for action {n}", f"action_{n}")
         owner = by_id.get(owner_id)
-        if not title or owner is None:
-            raise meetings.MdtError(f"action {n} needs what to do, an owner and a due date")
+        if owner is None:
+            raise FieldError(f"Choose who will do action {n}", f"owner_{n}")
         try:
-            due_on = dt.date.fromisoformat(due)
-        except ValueError:
-            raise meetings.MdtError(f"action {n} needs a due date (day, month and year)") from None
+            due_on = read_date(form, f"due_{n}", f"the due date for action {n}", required=True)
+        except DateInputError as exc:
+            raise FieldError(str(exc), exc.field) from None
+        assert due_on is not None  # required
         actions.append(
             meetings.ActionInput(
                 title, owner.name, owner.organisation or "Not recorded", due_on, owner.user_id
@@ -543,7 +570,7 @@ def _person_write(
     except meetings.MdtNotAllowed as exc:
         return _refused(request, _message(exc))
     except UserError as exc:
-        field = "note" if done == "discussed" else "decision"
+        field = getattr(exc, "field", "note" if done == "discussed" else "decision")
         opened.record_view("mdt.person_summary", {"meeting_id": meeting_id})  # shown again
         return _person_page(
             request, opened, settings, error=_message(exc), error_field=field, form=form
@@ -563,6 +590,24 @@ def _action_access(
     if person_access(sessions, user, action.person_id, practice).allowed:
         return True
     return action.mdt_meeting_id is not None and is_attendee(sessions, user, action.mdt_meeting_id)
+
+
+def _person_url(
+    request: Request,
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    user: Principal,
+    action: ActionRecord,
+) -> str | None:
+    """Where this user may open the action's person: their record, else the MDT summary."""
+    practice = practices_of(store, [action.person_id]).get(action.person_id)
+    if person_access(sessions, user, action.person_id, practice).allowed:
+        return f"/people/{action.person_id}?from=worklist"
+    if action.mdt_meeting_id is not None:
+        return request.url_for(
+            "mdt_person", meeting_id=action.mdt_meeting_id, person_id=action.person_id
+        ).path
+    return None
 
 
 def _action_page(
@@ -595,6 +640,7 @@ def _action_page(
         "mdt/action.html",
         {
             "action": action,
+            "person_url": _person_url(request, sessions, store, user, action),
             "label": labels.get(action.person_id, f"Person {action.person_id}"),
             "can_complete": user.can("care.write") and action.is_open,
             "overdue": action.is_overdue(dt.date.today()),

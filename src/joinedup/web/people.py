@@ -17,6 +17,7 @@ from joinedup.analytics.person_scores import PersonNotFound, person_scores
 from joinedup.governance.relationships import Access
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.web.dependencies import AppSettings
+from joinedup.web.formatting import uk_datetime
 from joinedup.web.person_gate import NOT_FOUND, OpenedPerson, person_gate
 from joinedup.web.templating import templates
 
@@ -57,9 +58,5 @@ def person_scores_page(
 
 
 def _expiry_text(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    moment = moment.astimezone(dt.UTC)
-    return f"{moment:%H:%M} UTC on {moment.day} {moment:%B %Y}"
+    """When break-glass access ends, on UK clocks (stored in UTC)."""
+    return uk_datetime(moment)

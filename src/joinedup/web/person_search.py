@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.governance.person_search import SearchError, find_people, person_query
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import age_on, organisation_names
+from joinedup.web.date_input import PARTS, DateInputError, read_date, typed_date
 from joinedup.web.dependencies import Sessions, Store, Viewer
 from joinedup.web.templating import templates
 
@@ -31,9 +32,10 @@ def search_page(
         "family_name": family_name,
         "given_name": given_name,
         "nhs_number": nhs_number,
-        **{f"dob-{part}": request.query_params.get(f"dob-{part}", "") for part in DOB_PARTS},
+        **{f"dob-{part}": request.query_params.get(f"dob-{part}", "") for part in PARTS},
     }
     context: dict[str, Any] = {"form": form, "error": "", "error_field": "", "result": None}
+    context["typed_dob"] = typed_date(form, "dob")
     if any(value.strip() for value in form.values()):
         try:
             born = _date_of_birth(form)
@@ -52,23 +54,14 @@ def search_page(
     )
 
 
-DOB_PARTS = ("day", "month", "year")
-
-
 def _date_of_birth(form: dict[str, str]) -> dt.date | None:
-    """The NHS date input's three boxes as a date (None when all are empty)."""
-    parts = [form[f"dob-{part}"].strip() for part in DOB_PARTS]
-    if not any(parts):
-        return None
-    if not all(p.isdigit() for p in parts):
-        raise SearchError("Date of birth must include a day, month and year", "dob-day")
-    day, month, year = (int(p) for p in parts)
+    """The date of birth typed in the NHS date input (None when all three boxes are empty)."""
     try:
-        born = dt.date(year, month, day)
-    except ValueError:
-        raise SearchError("Date of birth must be a real date", "dob-day") from None
-    if year < 1880 or born > dt.date.today():
-        raise SearchError("Date of birth must be in the past, with a 4-digit year", "dob-year")
+        born = read_date(form, "dob", "date of birth", when="past")
+    except DateInputError as exc:
+        raise SearchError(str(exc), exc.field) from None
+    if born is not None and born.year < 1880:
+        raise SearchError("Date of birth must be a real date", "dob-year")
     return born
 
 

@@ -44,6 +44,7 @@ from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import extract_date
 from joinedup.web import flash
+from joinedup.web.date_input import DateInputError, read_date
 from joinedup.web.dependencies import (
     AggregateViewer,
     AppSettings,
@@ -185,14 +186,25 @@ def register_move(
     to_status: Annotated[str, Form()],
     expected_version: Annotated[int, Form()],
     reason: Annotated[str, Form()] = "",
-    review_due_on: Annotated[str, Form()] = "",
+    review_day: Annotated[str, Form(alias="review_due_on-day")] = "",
+    review_month: Annotated[str, Form(alias="review_due_on-month")] = "",
+    review_year: Annotated[str, Form(alias="review_due_on-year")] = "",
     consent: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         entry = reg.get_entry(sessions, entry_id)
     except reg.NotOnRegister:
         raise HTTPException(status_code=404, detail="There is no such register entry.") from None
+    typed = dict(
+        zip(("day", "month", "year"), (review_day, review_month, review_year), strict=True)
+    )
     try:
+        review_due_on = read_date(
+            {f"review_due_on-{part}": value for part, value in typed.items()},
+            "review_due_on",
+            "the next review date",
+            when="future",
+        )
         reg.move(
             sessions,
             user,
@@ -200,13 +212,13 @@ def register_move(
             to_status=to_status,
             expected_version=expected_version,
             reason=reason,
-            review_due_on=_date(review_due_on),
+            review_due_on=review_due_on,
             consent_confirmed=consent == "confirmed",
             record_consent=consent == "record",
         )
     except reg.RegisterNotAllowed as exc:
         raise HTTPException(status_code=403, detail=_sentence(exc)) from None
-    except UserError as exc:
+    except (UserError, DateInputError) as exc:
         return _back_to_person(request, user, entry.person_id, error=_sentence(exc))
     label = reg.STATE_LABELS.get(to_status, to_status).lower()
     return _back_to_person(
@@ -293,6 +305,8 @@ def person_page(
     store: Store,
     # The case-finding list the user came from (?list=…), to fill in the addition's source.
     from_list: Annotated[str, Query(alias="list")] = "",
+    # The list page the user came from (?from=register|worklist), for the way back.
+    came_from: Annotated[str, Query(alias="from")] = "",
 ) -> Response:
     person, access, user, sessions = opened.person, opened.access, opened.user, opened.sessions
     person_id = person.person_id
@@ -330,6 +344,7 @@ def person_page(
             **flash.take(request, user),  # notice, error
             "sources": REGISTER_SOURCES,
             "from_list": from_list if from_list in {d.id for d in cf.list_definitions()} else "",
+            "back": _way_back(request, came_from, from_list),
         },
     )
 
@@ -412,13 +427,24 @@ def _back_to_person(
     return flash.redirect_with(request, user, f"/people/{person_id}", notice=notice, error=error)
 
 
+#: The pages a person page can be opened from (?from=…), and the words of the link back.
+CAME_FROM = {
+    "register": ("care_register", "Back to the register"),
+    "worklist": ("care_worklist", "Back to my worklist"),
+}
+
+
+def _way_back(request: Request, came_from: str, from_list: str) -> tuple[str, str] | None:
+    """(url, words) of the link back to the list the person page was opened from, if known."""
+    if from_list in {d.id for d in cf.list_definitions()}:
+        url = request.url_for("case_finding_list", list_id=from_list).path
+        return url, "Back to the case-finding list"
+    if came_from in CAME_FROM:
+        name, words = CAME_FROM[came_from]
+        return request.url_for(name).path, words
+    return None
+
+
 def _sentence(exc: Exception) -> str:
     text = str(exc)
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
-
-
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None

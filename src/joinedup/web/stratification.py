@@ -50,7 +50,7 @@ from joinedup.web.dependencies import (
     AppSettings,
     Sessions,
 )
-from joinedup.web.formatting import WITHHELD
+from joinedup.web.formatting import WITHHELD, uk_datetime
 from joinedup.web.navigation import area_titled
 from joinedup.web.pages import COMMISSIONING, csv_download
 from joinedup.web.security import require
@@ -157,13 +157,8 @@ def pounds(value: float | None) -> str:
 
 
 def when_text(timestamp: str) -> str:
-    """An ISO timestamp the NHS way: 23 November 2026 at 12:44 (UTC)."""
-    try:
-        moment = dt.datetime.fromisoformat(timestamp)
-    except ValueError:
-        return timestamp
-    zone = " UTC" if moment.utcoffset() == dt.timedelta(0) else ""
-    return f"{moment.day} {moment:%B %Y} at {moment:%H:%M}{zone}"
+    """An ISO timestamp the NHS way, on UK clocks: 23 November 2026 at 12:44."""
+    return uk_datetime(timestamp)
 
 
 # --- segment rules in words -------------------------------------------------------------------

@@ -8,12 +8,16 @@ from typing import Any
 
 import jinja2
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from joinedup import __version__
 from joinedup.care.banner import PatientBanner, patient_banner
+from joinedup.care.worklist import new_action_count
 from joinedup.web import formatting
+from joinedup.web.app_state import get_sessions
 from joinedup.web.charts import bar_chart
+from joinedup.web.date_input import date_parts, typed_date
 from joinedup.web.navigation import current_area, visible_areas
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -40,6 +44,15 @@ def _page_context(request: Request) -> dict[str, Any]:
             )
         return request.state.patient_banner  # type: ignore[no-any-return]
 
+    def new_actions() -> int:
+        """Open actions others assigned to the signed-in user lately (the header's count)."""
+        if principal is None or not principal.can("record.view"):
+            return 0
+        try:
+            return new_action_count(get_sessions(request), principal.user_id, date.today())
+        except (AttributeError, SQLAlchemyError):
+            return 0  # a care store not set up yet: the page itself says so
+
     principal = getattr(request.state, "principal", None)
     # Signed out, the header shows no areas; signed in, only those the role may open.
     areas = visible_areas(principal.can, request.app.state.areas) if principal else []
@@ -51,6 +64,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "static_url": static_url,
         "page_url": page_url,
         "patient_banner": banner,
+        "new_actions": new_actions,
         "version": __version__,
         # The signed-in user (or None), for the header only: pages decide what to show from
         # the permission booleans their route passes, never from the role.
@@ -69,7 +83,10 @@ def _environment() -> jinja2.Environment:
     env.filters["number"] = formatting.number
     env.filters["nhs_date"] = formatting.nhs_date
     env.filters["uk_time"] = formatting.uk_time
+    env.filters["uk_datetime"] = formatting.uk_datetime
     env.globals["percent"] = formatting.percent
+    env.globals["date_parts"] = date_parts
+    env.globals["typed_date"] = typed_date
     env.globals["bar_chart"] = bar_chart
     return env
 

@@ -12,13 +12,14 @@ from joinedup.commissioning.specification import (
     Quarter,
 )
 
-RagStatus = Literal["green", "amber", "red", "not_reported", "no_plan"]
+RagStatus = Literal["green", "amber", "red", "suppressed", "not_reported", "no_plan"]
 
 
 RAG_LABELS: dict[str, str] = {
     "green": "Green",
     "amber": "Amber",
     "red": "Red",
+    "suppressed": "Suppressed",
     "not_reported": "Not reported",
     "no_plan": "No plan",
 }
@@ -28,7 +29,9 @@ RAG_RULE = (
     "Green: the actual % is at or above the plan for the quarter (or, with no plan, at or "
     "above every milestone due). Amber: below the plan by less than {amber:g} percentage "
     "points. Red: below the plan by {amber:g} points or more, or a milestone due by the "
-    "quarter is missed. Not reported: no actual %. No plan: nothing to judge the actual by."
+    "quarter is missed. Suppressed: measured and reported, but the count is too small to "
+    "publish, so it is withheld (it counts as reported). Not reported: no actual %. "
+    "No plan: nothing to judge the actual by."
 )
 
 
@@ -60,8 +63,13 @@ def rag_status(
     quarter: Quarter,
     milestones: Sequence[Milestone],
     amber_within: float,
+    *,
+    suppressed: bool = False,
 ) -> Rag:
-    """The RAG status of an actual % in a quarter (rule: `RAG_RULE`)."""
+    """The RAG status of an actual % in a quarter (rule: `RAG_RULE`); `suppressed` says the
+    actual was measured but withheld as a small number (reported, not missing)."""
+    if actual is None and suppressed:
+        return Rag("suppressed", "measured, but the count is too small to publish")
     if actual is None:
         return Rag("not_reported", "no actual % for the quarter")
     due = [m for m in milestones if m.by <= quarter]

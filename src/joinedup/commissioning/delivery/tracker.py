@@ -117,7 +117,13 @@ class Tracker:
             if measurement is not None:
                 actual = measurement.percent
         rag = rag_status(
-            planned, actual, quarter, self.spec.milestones, self.spec.amber_within_points
+            planned,
+            actual,
+            quarter,
+            self.spec.milestones,
+            self.spec.amber_within_points,
+            # A measured figure withheld as a small number was reported: it is not missing.
+            suppressed=measurement is not None and measurement.percent is None,
         )
         return Cell(quarter, planned, actual, measurement, record, rag)
 

@@ -1,0 +1,106 @@
+"""The NHS date input: a date typed in day, month and year boxes, read one way by every form.
+
+Pattern and error messages from the NHS digital service manual, "Date input"
+(https://service-manual.nhs.uk/design-system/components/date-input): "Enter [what]",
+"[What] must include a [missing part]", "[What] must be a real date", "Year must include 4 numbers",
+"[What] must be in the past" / "… today or in the future". The macro that draws the boxes is
+`macros/date_input.html`; its inputs are named `<id>-day`, `<id>-month`, `<id>-year`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+PARTS = ("day", "month", "year")
+When = Literal["past", "future"] | None
+
+
+class DateInputError(ValueError):
+    """A date typed that is not a date; `field` is the id of the box the message points at."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class TypedDate:
+    """What was typed in the three boxes, to show them again as typed."""
+
+    day: str = ""
+    month: str = ""
+    year: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.day}/{self.month}/{self.year}"
+
+
+def typed_date(form: Mapping[str, Any], field_id: str) -> TypedDate:
+    """The three boxes of `field_id` as typed (stripped)."""
+    values = (form.get(f"{field_id}-{part}", "") for part in PARTS)
+    return TypedDate(*(v.strip() if isinstance(v, str) else "" for v in values))
+
+
+def read_date(
+    form: Mapping[str, Any],
+    field_id: str,
+    what: str,
+    *,
+    required: bool = False,
+    when: When = None,
+    today: dt.date | None = None,
+) -> dt.date | None:
+    """The date typed in `field_id`'s boxes (None when all are blank and it is optional).
+
+    `what` names the date as a reader would, lower case ("the due date for action 1"); messages
+    start with it capitalised. Raises `DateInputError` with the service manual's message.
+    """
+    typed = typed_date(form, field_id)
+    parts = dict(zip(PARTS, (typed.day, typed.month, typed.year), strict=True))
+    missing = [p for p in PARTS if not parts[p]]
+    subject = what[:1].upper() + what[1:]
+    if len(missing) == len(PARTS):
+        if required:
+            raise DateInputError(f"Enter {what}", f"{field_id}-day")
+        return None
+    if missing:
+        raise DateInputError(
+            f"{subject} must include a {' and '.join(missing)}", f"{field_id}-{missing[0]}"
+        )
+    if not all(v.isdigit() for v in parts.values()):
+        raise DateInputError(f"{subject} must be a real date", f"{field_id}-day")
+    if len(typed.year) != 4:
+        raise DateInputError("Year must include 4 numbers", f"{field_id}-year")
+    try:
+        day = dt.date(int(typed.year), int(typed.month), int(typed.day))
+    except ValueError:
+        raise DateInputError(f"{subject} must be a real date", f"{field_id}-day") from None
+    return _checked_when(day, subject, field_id, when, today or dt.date.today())
+
+
+def _checked_when(day: dt.date, subject: str, field_id: str, when: When, today: dt.date) -> dt.date:
+    if when == "past" and day >= today:
+        raise DateInputError(f"{subject} must be in the past", f"{field_id}-day")
+    if when == "future" and day < today:
+        raise DateInputError(f"{subject} must be today or in the future", f"{field_id}-day")
+    return day
+
+
+def date_parts(value: object) -> TypedDate:
+    """The three boxes to show for `value`: a date, ISO date text, a `TypedDate` or d/m/y text."""
+    if isinstance(value, TypedDate):
+        return value
+    if isinstance(value, dt.date):
+        return TypedDate(str(value.day), str(value.month), str(value.year))
+    text = str(value or "").strip()
+    if not text:
+        return TypedDate()
+    if "/" in text:
+        return TypedDate(*[*text.split("/", 2), "", ""][:3])
+    try:
+        return date_parts(dt.date.fromisoformat(text[:10]))
+    except ValueError:
+        return TypedDate()
