@@ -40,6 +40,8 @@ MEASURES = frozenset(
         "coordinated_care.agreed_plan",
         "coordinated_care.mdt_cadence",
         "continuity.practice_upc",
+        "keeping_well.community_assets",
+        "keeping_well.outcomes_recorded",
     }
 )
 CSV_COLUMNS = ("id", "domain", "title", "description", "measure")
