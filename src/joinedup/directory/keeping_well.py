@@ -99,10 +99,10 @@ def _uses(
         )
         .group_by(SocialPrescribingReferral.practice_code)
     ).all()
-    for code, total in onward:
-        assert code is not None  # the query asks only for referrals with a practice
-        navigations[code] += total
-        to_directory[code] += total
+    for practice, total in onward:
+        assert practice is not None  # the query asks only for referrals with a practice
+        navigations[practice] += total
+        to_directory[practice] += total
     return navigations, to_directory
 
 
