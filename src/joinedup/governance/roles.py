@@ -28,6 +28,8 @@ class Role:
     name: str
     description: str
     permissions: frozenset[str]
+    #: Where signing in takes the role when not its first visible area (its daily work).
+    home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def role_book(path: Path = ROLES_FILE) -> RoleBook:
             name=spec["name"],
             description=spec["description"],
             permissions=frozenset(spec["permissions"]),
+            home=spec.get("home"),
         )
     return RoleBook(permissions=permissions, roles=roles)
 

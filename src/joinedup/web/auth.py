@@ -53,7 +53,7 @@ from joinedup.governance.users import (
 )
 from joinedup.web.app_state import get_sessions
 from joinedup.web.dependencies import ServiceUser
-from joinedup.web.navigation import visible_areas
+from joinedup.web.navigation import landing_href
 from joinedup.web.templating import templates
 
 SESSION_COOKIE = "joinedup_session"
@@ -176,10 +176,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing_page(request: Request, role: str) -> str:
-    """The first built area the role may open (the overview for most)."""
-    permissions = role_book().role(role).permissions
-    areas = visible_areas(permissions.__contains__, request.app.state.areas)
-    return areas[0].href if areas else "/account/password"
+    """Where signing in takes the role (`navigation.landing_href`)."""
+    return landing_href(role_book().role(role), request.app.state.areas)
 
 
 # --- sign in ----------------------------------------------------------------------------------
