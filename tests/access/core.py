@@ -33,7 +33,8 @@ PUBLIC = {
 
 #: (method, path) → the roles allowed. Everyone else must be refused.
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
-    ("GET", "/"): AGGREGATES,
+    # the overview for AGGREGATES; every other user is sent on to their own landing page
+    ("GET", "/"): ALL,
     ("GET", "/population/segments"): AGGREGATES,
     ("GET", "/population/model-card"): AGGREGATES,
     ("GET", "/population/scores"): AGGREGATES,

@@ -385,15 +385,28 @@ def test_the_commands_import_report_and_export(
 def test_the_demo_seeds_the_synthetic_directory_through_the_import_once(
     sessions: sessionmaker[Session], small_area: Settings, schemas: OrukSchemas
 ) -> None:
+    import datetime as dt
+
+    from joinedup.directory.services import stale_before, stale_services
     from joinedup.directory.synthetic import seed_directory
 
-    first = seed_directory(sessions, small_area)
+    today = dt.date.today()
+    first = seed_directory(sessions, small_area, generated_on=today)
     assert first.created > 0 and first.rejected == []
-    again = seed_directory(sessions, small_area)
+    again = seed_directory(sessions, small_area, generated_on=today)
     assert again.no_changes and again.unchanged == first.created
     exported = export_page(sessions)
     assert exported["total_items"] == first.created
     assert schemas.page_errors(schemas.service, exported) == []
+    # Reviews are dated over the two years before the day the demo is made, and staleness is
+    # measured from today: the entries reviewed over a year ago need checking, the others not
+    # (dated from a long-past extract date, nearly all of them did).
+    reviewed = {s["id"]: dt.date.fromisoformat(s["assured_date"]) for s in exported["contents"]}
+    assert max(reviewed.values()) <= today
+    assert min(reviewed.values()) > today - dt.timedelta(days=731)
+    old = {sid for sid, day in reviewed.items() if day < stale_before(today)}
+    assert {s.id for s in stale_services(sessions, today)} == old
+    assert 0 < len(old) < first.created
 
 
 def test_stale_entries_are_the_never_reviewed_and_the_long_unreviewed(

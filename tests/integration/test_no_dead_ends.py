@@ -29,7 +29,7 @@ from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
-from joinedup.web.navigation import visible_areas
+from joinedup.web.navigation import landing_href, visible_areas
 from tests.auth_support import CSRF_TOKEN, sign_in_as, sign_out
 
 #: Pages walked per role (breadth first from the home page). Each kind of link on each kind
@@ -71,11 +71,7 @@ def _offers(page: str, html: str) -> tuple[set[str], set[str]]:
 
 def _landing(app: FastAPI, role: str) -> str:
     """The role's landing page, as sign-in computes it (`joinedup.web.auth.landing_page`)."""
-    book_role = role_book().role(role)
-    if book_role.landing:
-        return book_role.landing
-    areas = visible_areas(book_role.permissions.__contains__, app.state.areas)
-    return areas[0].href if areas else "/account/password"
+    return landing_href(role_book().role(role), app.state.areas)
 
 
 def _shape(url: str) -> str:

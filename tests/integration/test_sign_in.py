@@ -250,6 +250,22 @@ def test_a_care_coordinator_lands_on_their_worklist(client: TestClient, area: Se
     assert sign_in(client, "cc").headers["location"] == "/care-coordination/worklist"
 
 
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [("link_worker", "/social-prescribing"), ("care_navigator", "/directory/navigation")],
+)
+def test_link_workers_and_care_navigators_land_on_their_own_work_and_home_leads_there(
+    client: TestClient, area: Sessions, role: str, home: str
+) -> None:
+    users.add_user(area, "worker", "Wren Worker", role, ["NBH01"], PASSWORD, actor="t")
+
+    assert sign_in(client, "worker").headers["location"] == home
+    assert client.get(home).status_code == 200
+    # "/" (the header's home link, an old bookmark) leads to the same page, not a refusal
+    home_link = client.get("/", follow_redirects=False)
+    assert (home_link.status_code, home_link.headers["location"]) == (303, home)
+
+
 def test_sign_in_without_or_with_a_wrong_form_token_is_403_and_signs_no_one_in(
     client: TestClient, area: Sessions
 ) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent, Organisation
+from joinedup.directory.keeping_well import PracticeKeepingWell, practice_keeping_well
 from joinedup.directory.models import DirectoryImportBatch, DirectoryService
 from joinedup.directory.social_prescribing import caseload, referrals
 from joinedup.directory.social_prescribing.models import (
@@ -211,6 +212,24 @@ def test_a_link_worker_takes_a_referral_from_first_contact_to_discharge(
     assert caseload.caseload(sessions, link.user_id, NOW) == []
     with pytest.raises(referrals.SocialPrescribingError, match="discharged"):
         referrals.follow_up(sessions, link, referral_id, contact_at=_now(), mode="phone", note="x")
+
+    # P2 and P4 of the delivery tracker count this practice's onward referral and discharge;
+    # a second person discharged with a start measure only is discharged without outcomes.
+    second = _refer(sessions, gp, 22)
+    referrals.first_contact(sessions, link, second, contact_at=_now(), mode="phone", accepted=True)
+    referrals.record_measure(
+        sessions, link, second, instrument="swemwbs", timepoint="start", answers=SWEMWBS_START
+    )
+    referrals.discharge(sessions, link, second, reason="disengaged")
+    (counts,) = practice_keeping_well(sessions, _now().date())
+    assert counts == PracticeKeepingWell(
+        record.referral.practice_code or "",
+        navigations=1,
+        to_directory=1,
+        discharged=2,
+        discharged_with_outcomes=1,
+    )
+    assert practice_keeping_well(sessions, _now().date() - dt.timedelta(days=400)) == []
 
 
 def test_the_report_pairs_start_and_end_and_gives_the_t_interval(

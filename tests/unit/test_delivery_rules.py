@@ -25,6 +25,7 @@ from joinedup.commissioning.delivery import (
     weighted_mean,
 )
 from joinedup.commissioning.specification import Milestone, Quarter, load_specification
+from joinedup.directory.keeping_well import PracticeKeepingWell
 
 Q = Quarter.parse
 MILESTONES = (Milestone(90, Q("2027-28 Q2")), Milestone(100, Q("2028-29 Q2")))
@@ -166,6 +167,7 @@ class FakeMeasures:
     practices: Sequence[PracticeContinuity] | None = None
     asked: list[dt.date] | None = None
     weeks: Sequence[PcnWeek] | None = None
+    keeping: Sequence[PracticeKeepingWell] | None = None
 
     def coordinated_care(self, as_of: dt.date) -> Sequence[CoordinatedCareMeasures] | None:
         if self.asked is not None:
@@ -180,6 +182,9 @@ class FakeMeasures:
 
     def extended_access(self, as_of: dt.date) -> Sequence[PcnWeek] | None:
         return self.weeks
+
+    def keeping_well(self, as_of: dt.date) -> Sequence[PracticeKeepingWell] | None:
+        return self.keeping
 
 
 def care(hood: str, cohort: int, on_register: int, named: int, agreed: int, meetings: int) -> Any:
@@ -240,6 +245,28 @@ def test_continuity_counts_patients_at_practices_whose_mean_upc_meets_the_thresh
     assert a7 is not None
     assert (a7.numerator, a7.denominator, a7.percent) == (900, 1500, 60.0)
     assert "mean usual-provider-of-care index (UPC) is at least 0.5" in a7.rule
+
+
+def test_keeping_well_sums_the_neighbourhoods_practices_for_p2_and_p4() -> None:
+    provider = FakeMeasures(
+        care=None,
+        keeping=[
+            PracticeKeepingWell("P1", navigations=60, to_directory=45, discharged=30,
+                                discharged_with_outcomes=20),
+            PracticeKeepingWell("P2", navigations=40, to_directory=15, discharged=10,
+                                discharged_with_outcomes=10),
+            PracticeKeepingWell("P3", navigations=500, to_directory=500, discharged=3,
+                                discharged_with_outcomes=0),
+        ],
+    )  # fmt: skip
+    p2 = measure(SPEC.element("P2"), NORTH, provider, AS_OF)
+    assert p2 is not None and (p2.numerator, p2.denominator, p2.percent) == (60, 100, 60.0)
+    assert "went to a community service in the directory" in p2.rule
+    p4 = measure(SPEC.element("P4"), NORTH, provider, AS_OF)
+    assert p4 is not None and (p4.numerator, p4.denominator, p4.percent) == (30, 40, 75.0)
+    south = measure(SPEC.element("P4"), SOUTH, provider, AS_OF)
+    assert south is not None and (south.numerator, south.denominator) == (0, None)
+    assert measure(SPEC.element("P2"), NORTH, FakeMeasures(care=None), AS_OF) is None
 
 
 def test_typed_elements_unmeasured_areas_and_missing_data_are_not_measured() -> None:

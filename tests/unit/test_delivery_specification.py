@@ -45,6 +45,8 @@ def test_the_default_is_the_london_scf_seventeen_elements() -> None:
         "C2": "coordinated_care.named_professional",
         "C3": "coordinated_care.agreed_plan",
         "C5": "coordinated_care.mdt_cadence",
+        "P2": "keeping_well.community_assets",
+        "P4": "keeping_well.outcomes_recorded",
     }
     assert [m.percent for m in spec.milestones] == [90, 100]
     assert [len(els) for _, els in spec.by_domain()] == [7, 5, 5]

@@ -41,6 +41,8 @@ MEASURES = frozenset(
         "coordinated_care.mdt_cadence",
         "continuity.practice_upc",
         "access.extended_hours",
+        "keeping_well.community_assets",
+        "keeping_well.outcomes_recorded",
     }
 )
 CSV_COLUMNS = ("id", "domain", "title", "description", "measure")

@@ -143,6 +143,8 @@ def synthetic_command(
     home: HomeOption = None,
 ) -> None:
     """Write the synthetic area's fictional directory as an ORUK page, ready for `import`."""
+    import datetime as dt
+
     from joinedup.directory.synthetic import synthetic_directory
     from joinedup.population.store import PopulationStore, StoreError
 
@@ -151,7 +153,8 @@ def synthetic_command(
     if not store.exists():
         raise UserError("there is no area yet: run `joinedup generate` first")
     try:
-        page = synthetic_directory(store, seed)
+        # Reviews dated before today: the import measures staleness from today.
+        page = synthetic_directory(store, seed, reviewed_by=dt.date.today())
     except StoreError as exc:
         raise UserError(f"the area cannot be read: {exc}") from None
     _write(page, output)

@@ -10,7 +10,10 @@ What it makes (deterministic for a population store and seed):
   needs have no service near some neighbourhoods, as in real directories;
 * eligibility (age limits where the service has them), costs (most free), weekly schedules
   (RFC 5545 BYDAY), languages, accessibility, a contact with a phone, and review dates spread
-  over the two years before the area's extract date, so some entries are stale.
+  over the two years before `reviewed_by` (default the area's extract date), so some entries
+  are stale. Staleness is measured from today (`services.is_stale`), as a real directory's
+  must be, so the demo passes the day it is generated (`seed_directory`): an area extracted
+  long before would otherwise show almost every entry as needing checking.
 
 Everything is clearly fictional: names carry the area's fictional place names, descriptions say
 "Fictional service", web and email addresses use the reserved example.org domain (RFC 2606),
@@ -343,9 +346,13 @@ def _location(
     }
 
 
-def synthetic_directory(store: PopulationStore, seed: int = 1) -> dict[str, Any]:
-    """The area's directory as one ORUK page of fully nested services."""
-    as_of = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
+def synthetic_directory(
+    store: PopulationStore, seed: int = 1, reviewed_by: dt.date | None = None
+) -> dict[str, Any]:
+    """The area's directory as one ORUK page of fully nested services, reviewed over the two
+    years before `reviewed_by` (default: the area's extract date)."""
+    extracted = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
+    as_of = reviewed_by or extracted
     rng = random.Random(seed)
     neighbourhoods, practices = area_layout(store)
     services: list[dict[str, Any]] = []
@@ -366,11 +373,16 @@ def synthetic_directory(store: PopulationStore, seed: int = 1) -> dict[str, Any]
 
 
 def seed_directory(
-    sessions: sessionmaker[Session], settings: Settings, seed: int = 1
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    seed: int = 1,
+    generated_on: dt.date | None = None,
 ) -> ImportReport:
     """Load the area's synthetic directory through the ordinary import (idempotent: a second
-    run changes nothing)."""
-    page = synthetic_directory(PopulationStore(settings.population_dir), seed)
+    run the same day changes nothing), its reviews dated before `generated_on` (default today)
+    since staleness is measured from today."""
+    store = PopulationStore(settings.population_dir)
+    page = synthetic_directory(store, seed, reviewed_by=generated_on or dt.date.today())
     data = json.dumps(page).encode("utf-8")
     return import_directory(
         sessions,

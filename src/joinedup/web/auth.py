@@ -53,7 +53,7 @@ from joinedup.governance.users import (
 )
 from joinedup.web.app_state import get_sessions
 from joinedup.web.dependencies import ServiceUser
-from joinedup.web.navigation import visible_areas
+from joinedup.web.navigation import landing_href
 from joinedup.web.templating import templates
 
 SESSION_COOKIE = "joinedup_session"
@@ -176,13 +176,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing_page(request: Request, role: str) -> str:
-    """The role's own landing page (roles.yaml), else the first built area it may open."""
-    book_role = role_book().role(role)
-    if book_role.landing:
-        return book_role.landing
-    permissions = book_role.permissions
-    areas = visible_areas(permissions.__contains__, request.app.state.areas)
-    return areas[0].href if areas else "/account/password"
+    """Where signing in takes the role (`navigation.landing_href`)."""
+    return landing_href(role_book().role(role), request.app.state.areas)
 
 
 # --- sign in ----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from joinedup.governance.roles import Role
+
 
 @dataclass(frozen=True)
 class Page:
@@ -191,6 +193,15 @@ def visible_areas(can: Callable[[str], bool], areas: Sequence[Area]) -> list[Are
         for area in areas
         if allowed(area.permission)
     ]
+
+
+def landing_href(role: Role, areas: Sequence[Area]) -> str:
+    """Where signing in takes `role`: its landing page (roles.yaml) if it has one, else the
+    first built area it may open (the overview for most)."""
+    if role.landing is not None:
+        return role.landing
+    shown = visible_areas(role.permissions.__contains__, areas)
+    return shown[0].href if shown else "/account/password"
 
 
 def area_titled(title: str) -> Area:

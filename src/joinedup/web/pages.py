@@ -9,21 +9,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from joinedup.governance.aggregates import aggregate_overview
 from joinedup.governance.audit import record_export
 from joinedup.governance.objections import active_objectors
+from joinedup.governance.roles import role_book
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppressed_share
 from joinedup.population.dictionary import data_dictionary, table_entry
 from joinedup.population.overview import PopulationOverview
 from joinedup.web.dependencies import (
     AggregateExporter,
-    AggregateViewer,
+    ServiceUser,
     Sessions,
     Store,
 )
 from joinedup.web.formatting import WITHHELD
+from joinedup.web.navigation import landing_href
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
@@ -65,9 +67,15 @@ def overview_page(
     request: Request,
     store: Store,
     sessions: Sessions,
-    user: AggregateViewer,
+    user: ServiceUser,
     neighbourhood: str | None = None,
 ) -> Response:
+    if not user.can("population.view_aggregates"):
+        # "/" is where links home and bookmarks lead: a role without the overview (a link
+        # worker, a care navigator) goes to its own landing page rather than a refusal.
+        return RedirectResponse(
+            landing_href(role_book().role(user.role), request.app.state.areas), status_code=303
+        )
     overview = aggregate_overview(store, neighbourhood or None, active_objectors(sessions))
     partial = is_htmx_partial(request)
     title = "Population overview"

@@ -171,7 +171,7 @@ def _person(request: Request, opened: Opened, sessions: Sessions, **context: Any
         ons4_items=measures.ONS4_ITEMS,
         instrument_names=measures.INSTRUMENT_NAMES,
         item_counts={"wemwbs": measures.WEMWBS_ITEMS, "swemwbs": measures.SWEMWBS_ITEMS},
-        **context,
+        **{"kept": {}, **context},
     )
 
 
@@ -180,9 +180,18 @@ def _done(request: Request, opened: Opened, notice: str) -> Response:
     return flash.redirect_with(request, opened.user, path, notice=notice)
 
 
-def _refused(request: Request, opened: Opened, sessions: Sessions, exc: UserError) -> Response:
+def _refused(
+    request: Request,
+    opened: Opened,
+    sessions: Sessions,
+    exc: UserError,
+    form: str = "",
+    **answers: Any,
+) -> Response:
+    """The page again with the error, and the refused form filled with what the user sent
+    (`kept`: form name → its answers) so nothing they typed is lost."""
     opened.record_view("social_prescribing")
-    return _person(request, opened, sessions, error=_error(exc))
+    return _person(request, opened, sessions, error=_error(exc), kept={form: answers})
 
 
 def _open_referral_id(sessions: Sessions, person_id: int) -> int:
@@ -215,7 +224,10 @@ def refer(
             consent=consent == "yes",
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(
+            request, opened, sessions, exc, "refer",
+            source=source, needs=needs, reason=reason, consent=consent,
+        )  # fmt: skip
     return _done(request, opened, "Referred to social prescribing (SNOMED CT 871731000000106).")
 
 
@@ -238,7 +250,10 @@ def first_contact(
             accepted=accepted != "no",
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(
+            request, opened, sessions, exc, "first_contact",
+            contact_at=contact_at, mode=mode, accepted=accepted,
+        )  # fmt: skip
     return _done(request, opened, "First contact recorded.")
 
 
@@ -259,7 +274,9 @@ def plan(
             plan=plan,
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(
+            request, opened, sessions, exc, "plan", what_matters=what_matters, plan=plan
+        )
     return _done(request, opened, "What matters and the personalised plan are recorded.")
 
 
@@ -275,7 +292,7 @@ def onward(
             service_id=service_id,
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(request, opened, sessions, exc, "onward", service_id=service_id)
     return _done(request, opened, "Referred on to the service.")
 
 
@@ -314,7 +331,10 @@ def record_measure(
             answers=[_answer(a) for a in answers],
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(
+            request, opened, sessions, exc, f"measure-{instrument}",
+            timepoint=timepoint, answers=answers,
+        )  # fmt: skip
     name = measures.INSTRUMENT_NAMES.get(instrument, instrument)
     return _done(request, opened, f"{name} recorded ({timepoint}).")
 
@@ -338,7 +358,10 @@ def follow_up(
             note=note,
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(
+            request, opened, sessions, exc, "follow_up",
+            contact_at=contact_at, mode=mode, note=note,
+        )  # fmt: skip
     return _done(request, opened, "Follow-up recorded.")
 
 
@@ -351,7 +374,7 @@ def discharge(
             sessions, opened.user, _open_referral_id(sessions, opened.person_id), reason=reason
         )
     except UserError as exc:
-        return _refused(request, opened, sessions, exc)
+        return _refused(request, opened, sessions, exc, "discharge", reason=reason)
     return _done(request, opened, "Discharged from social prescribing.")
 
 

@@ -1,6 +1,6 @@
 """Measured actuals: where joinedup holds the data, the actual % is measured, not typed
-(`MEASURE_RULES`), from the coordinated-care measures, continuity and the hub rota, counts
-suppressed."""
+(`MEASURE_RULES`), from the coordinated-care measures, continuity, the hub rota and keeping
+well (care navigation and social prescribing), counts suppressed."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ class MeasuresProvider(Protocol):
         """`access.compliance.PcnWeek`, one per network with a hub, for the week of `as_of`
         (None: no hub has a rota)."""
 
+    def keeping_well(self, as_of: dt.date) -> Sequence[Any] | None:
+        """`PracticeKeepingWell`, one per practice with navigation or social prescribing."""
+
 
 @dataclass(frozen=True)
 class MeasureRule:
@@ -95,6 +98,17 @@ MEASURE_RULES: dict[str, MeasureRule] = {
         "of-care index (UPC) is at least {min_upc}",
         "population store GP appointments",
     ),
+    "keeping_well.community_assets": MeasureRule(
+        "callers signposted at first contact and link-worker onward referrals, for the "
+        "neighbourhood's practices in the 90 days, that went to a community service in the "
+        "directory (not one of the practice's own services)",
+        "care store care navigation and social prescribing",
+    ),
+    "keeping_well.outcomes_recorded": MeasureRule(
+        "people discharged from social prescribing in the 365 days, from the neighbourhood's "
+        "practices, whose wellbeing was measured at the start and again at review or end",
+        "care store social prescribing",
+    ),
 }
 
 
@@ -104,6 +118,12 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "min_minutes_per_1000": 60,
 }
 
+
+#: Keeping-well rule → (numerator, denominator) fields of `PracticeKeepingWell`.
+_KEEPING_WELL_COUNTS = {
+    "keeping_well.community_assets": ("to_directory", "navigations"),
+    "keeping_well.outcomes_recorded": ("discharged_with_outcomes", "discharged"),
+}
 
 _COHORT_NUMERATORS = {
     "coordinated_care.on_register": "cohort_on_register",
@@ -154,6 +174,8 @@ def _measured_counts(
         return getattr(found, _COHORT_NUMERATORS[element.measure]), found.top_risk_cohort
     if element.measure == "access.extended_hours":
         return _extended_hours(element, area, provider, as_of)
+    if element.measure.startswith("keeping_well."):
+        return _keeping_well_counts(element.measure, area, provider, as_of)
     practices = provider.continuity(as_of)
     if practices is None:
         return None
@@ -183,6 +205,22 @@ def _extended_hours(
     return (area.population if met else 0), area.population
 
 
+def _keeping_well_counts(
+    rule: str, area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> tuple[int, int] | None:
+    """The rule's counts summed over the area's practices (P2 and P4 of the London SCF)."""
+    practices = provider.keeping_well(as_of)
+    if practices is None:
+        return None
+    numerator_field, denominator_field = _KEEPING_WELL_COUNTS[rule]
+    home = provider.practice_neighbourhoods()
+    mine = [p for p in practices if home.get(p.practice_code) == area.org_code]
+    return (
+        sum(getattr(p, numerator_field) for p in mine),
+        sum(getattr(p, denominator_field) for p in mine),
+    )
+
+
 class StoreMeasures:
     """Measured actuals from joinedup's own stores, each asked once per date.
 
@@ -197,6 +235,7 @@ class StoreMeasures:
         self._care: dict[dt.date, Sequence[Any] | None] = {}
         self._continuity: dict[dt.date, Sequence[Any] | None] = {}
         self._extended: dict[dt.date, Sequence[Any] | None] = {}
+        self._keeping_well: dict[dt.date, Sequence[Any] | None] = {}
 
     def extended_access(self, as_of: dt.date) -> Sequence[Any] | None:
         if as_of not in self._extended:
@@ -223,6 +262,13 @@ class StoreMeasures:
                     self.sessions, self.settings, as_of=as_of
                 )
         return self._care[as_of]
+
+    def keeping_well(self, as_of: dt.date) -> Sequence[Any] | None:
+        if as_of not in self._keeping_well:
+            from joinedup.directory.keeping_well import practice_keeping_well
+
+            self._keeping_well[as_of] = practice_keeping_well(self.sessions, as_of)
+        return self._keeping_well[as_of]
 
     def continuity(self, as_of: dt.date) -> Sequence[Any] | None:
         if as_of not in self._continuity:
