@@ -49,6 +49,7 @@ from joinedup.web import (
     workforce,
 )
 from joinedup.web import caseload as caseload_pages
+from joinedup.web import caseload_team as caseload_team_pages
 from joinedup.web.health import default_health_checks
 from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ward.router)
     app.include_router(social_prescribing.router)
     app.include_router(caseload_pages.router)
+    app.include_router(caseload_team_pages.router)
     app.include_router(inequalities.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in
     app.include_router(asset_map.router)
