@@ -140,7 +140,13 @@ def _team_page(
 
 
 def _refused(form: MemberForm, exc: UserError) -> MemberForm:
-    form.errors["display_name"] = _error(exc).capitalize()
+    """The service's reasons, each at the field it is about (the name when none is)."""
+    for problem in getattr(exc, "problems", None) or [str(exc)]:
+        where = next((f for f in ("base", "band", "skill", "role") if f in problem), "name")
+        field_id = {"skill": "skills", "role": "team_role", "name": "display_name"}.get(
+            where, where
+        )
+        form.errors.setdefault(field_id, problem[:1].upper() + problem[1:])
     return form
 
 
