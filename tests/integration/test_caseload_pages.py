@@ -5,8 +5,10 @@ pages answer without a plan or a rota (the browser test works a whole day)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,14 +17,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.models import RegisterEntry
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
+from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.neighbourhood import caseload as cl
-from joinedup.neighbourhood.caseload_models import CaseloadEntry
+from joinedup.neighbourhood import discharge_intake, team_rota
+from joinedup.neighbourhood.caseload_models import CaseloadEntry, RotaShift, TeamMember
 from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.reads import organisations, practices_of, registered_person_ids
+from joinedup.population.reads import (
+    extract_date,
+    organisations,
+    practices_of,
+    registered_person_ids,
+)
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
+from joinedup.web.formatting import UK_TIME_ZONE
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
 
 
@@ -37,11 +47,9 @@ class Area:
     member: int
 
 
-def _user(sessions: sessionmaker[Session], name: str, org: str) -> int:
+def _user(sessions: sessionmaker[Session], name: str, org: str, role: str = "nurse") -> int:
     with sessions() as session, session.begin():
-        user = User(
-            username=name, display_name=name, role="nurse", created_at=dt.datetime.now(dt.UTC)
-        )
+        user = User(username=name, display_name=name, role=role, created_at=dt.datetime.now(dt.UTC))
         session.add(user)
         session.flush()
         session.add(UserOrganisation(user_id=user.id, org_code=org))
@@ -175,3 +183,165 @@ def test_day_and_capacity_pages_without_a_rota(area: Area) -> None:
     assert client.get(f"/neighbourhood/caseload/{area.hood}/capacity?day={day}").status_code == 200
     assert client.get(f"/neighbourhood/caseload/{area.hood}/visits/nurses/999").status_code == 404
     assert client.get("/neighbourhood/caseload/NOWHERE/visits").status_code == 404
+
+
+def _member_form(**changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": CSRF_TOKEN,
+        "display_name": "Bea",
+        "organisation_kind": "community_trust",
+        "organisation_name": "Synthetic Trust",
+        "team_role": "community_nurse",
+        "band": "5",
+        "skills": "compression, syringe driver",
+        "wte": "0.8",
+        "base": "",
+    }
+    form.update(changes)
+    return form
+
+
+def _members(area: Area) -> dict[str, TeamMember]:
+    with area.sessions() as session:
+        rows = session.scalars(select(TeamMember).where(TeamMember.active)).all()
+        return {r.display_name: r for r in rows}
+
+
+def test_the_team_is_added_to_changed_and_removed(area: Area) -> None:
+    client = _client(area, area.nurse_id)
+    team_url = f"/neighbourhood/caseload/{area.hood}/team"
+    store = PopulationStore(area.settings.population_dir)
+    base = team_rota.bases(store, area.hood)[0]
+    assert f'<option value="{base.code}">' in client.get(team_url).text
+
+    bad = client.post(team_url, data=_member_form(display_name=" ", band="12", wte="full"))
+    assert bad.status_code == 422 and "There is a problem" in bad.text
+    for message in ("Enter the team member", "Band must be", "Whole-time equivalent must"):
+        assert message in bad.text
+    assert 'value="compression, syringe driver"' in bad.text  # what was typed comes back
+    assert "Bea" not in _members(area)
+
+    assert client.post(team_url, data=_member_form(base=base.code)).status_code == 303
+    bea = _members(area)["Bea"]
+    assert (bea.base_lat, bea.base_lon, bea.wte) == (base.lat, base.lon, 0.8)
+    assert bea.skills == ["compression", "syringe_driver"]
+
+    member_url = f"{team_url}/{bea.id}"
+    assert client.get(member_url).status_code == 200
+    edited = client.post(member_url, data=_member_form(base=base.code, band="6", wte="1"))
+    assert edited.status_code == 303
+    assert (_members(area)["Bea"].band, _members(area)["Bea"].wte) == (6, 1.0)
+    no_base = client.post(member_url, data=_member_form(band="6"))
+    assert no_base.status_code == 422 and "a member who visits has a base" in no_base.text.lower()
+
+    assert client.post(f"{member_url}/remove", data={"csrf_token": CSRF_TOKEN}).status_code == 303
+    assert "Bea" not in _members(area)
+    assert client.get(member_url).status_code == 404
+    with area.sessions() as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"caseload_team.edit_member", "caseload_team.remove_member"} <= actions
+
+
+def test_shifts_are_put_on_the_rota_and_taken_off(area: Area) -> None:
+    client = _client(area, area.nurse_id)
+    rota_url = f"/neighbourhood/caseload/{area.hood}/rota"
+    shift = {
+        "csrf_token": CSRF_TOKEN,
+        "day": "2026-12-09",
+        "member_id": str(area.member),
+        "shift_start": "08:00",
+        "shift_end": "07:30",
+        "break_start": "12:00",
+        "break_end": "13:00",
+        "break_min": "30",
+        "max_visits": "",
+    }
+    bad = client.post(rota_url, data=shift)
+    assert bad.status_code == 422 and "The end time must be after the start time" in bad.text
+    assert client.post(rota_url, data={**shift, "break_start": "9"}).status_code == 422
+    with area.sessions() as session:
+        assert session.scalars(select(RotaShift)).all() == []
+
+    assert client.post(rota_url, data={**shift, "shift_end": "16:30"}).status_code == 303
+    page = client.get(f"{rota_url}?day=2026-12-09")
+    assert page.status_code == 200 and "08:00–16:30" in page.text
+    remove = {"csrf_token": CSRF_TOKEN, "day": "2026-12-09", "member_id": str(area.member)}
+    assert client.post(f"{rota_url}/remove", data=remove).status_code == 303
+    with area.sessions() as session:
+        assert session.scalars(select(RotaShift)).all() == []
+
+
+def test_recent_emergency_discharges_are_suggested_for_intake(area: Area) -> None:
+    store = PopulationStore(area.settings.population_dir)
+    last = min(dt.datetime.now(UK_TIME_ZONE).date(), extract_date(store))
+    first = last - dt.timedelta(days=discharge_intake.DISCHARGE_DAYS)
+    # Worked out here from the Parquet files, independently of the service.
+    spells = pd.read_parquet(store.path("hospital_spells"))
+    spells["discharge_date"] = pd.to_datetime(spells["discharge_date"]).dt.date
+    recent = spells[
+        (spells["admission_method"] == "emergency")
+        & (spells["discharge_date"] >= first)
+        & (spells["discharge_date"] <= last)
+    ]
+    patients = pd.read_parquet(store.path("patients")).set_index("person_id")
+    here = {c for c, o in organisations(store).items() if o.parent_code == area.hood}
+    registered = practices_of(store, recent["person_id"].tolist())
+    with area.sessions() as session:
+        on_caseload = set(
+            session.scalars(
+                select(CaseloadEntry.person_id).where(CaseloadEntry.discharged_at.is_(None))
+            )
+        )
+        register = set(session.scalars(select(RegisterEntry.person_id)))
+    expected = set()
+    for person_id in set(recent["person_id"].tolist()):
+        born = pd.Timestamp(patients.loc[person_id, "date_of_birth"]).date()
+        older = (last.year - born.year - ((last.month, last.day) < (born.month, born.day))) >= 65
+        alive = pd.isna(patients.loc[person_id, "date_of_death"])
+        eligible = older or person_id in register
+        if registered.get(person_id) in here and alive and person_id not in on_caseload:
+            expected.update([int(person_id)] if eligible else [])
+    assert expected, "the small area has recent emergency discharges in this neighbourhood"
+
+    client = _client(area, area.nurse_id)
+    page = client.get(f"/neighbourhood/caseload/{area.hood}")
+    table = page.text.split('id="discharge-candidates"')[1].split("</table>")[0]
+    shown = {int(k) for k in re.findall(r'data-key="(\d+)"', table)}
+    assert shown == expected or (len(shown) == discharge_intake.MOST and shown < expected)
+    one = min(shown)
+    assert f"/neighbourhood/people/{one}/caseload?intake=hospital_discharge" in table
+    person_page = client.get(f"/neighbourhood/people/{one}/caseload?intake=hospital_discharge")
+    assert person_page.status_code == 200  # the person gate lets the hood's nurse in
+    assert '<option value="hospital_discharge" selected>' in person_page.text
+
+
+def test_a_social_worker_sees_their_neighbourhoods_caseload_read_only(area: Area) -> None:
+    social = _user(area.sessions, "hood-social-worker", area.hood, role="social_worker")
+    app = create_app(area.settings)
+    sign_in_as(app, principal("social_worker", user_id=social))
+    client = TestClient(app, follow_redirects=False)
+    page = client.get(f"/neighbourhood/caseload/{area.hood}")
+    assert page.status_code == 200 and 'id="read-only"' in page.text
+    assert 'id="find-person"' not in page.text and 'id="discharge-candidates"' not in page.text
+    listed = client.get("/neighbourhood/caseload").text
+    assert f'href="/neighbourhood/caseload/{area.hood}"' in listed
+    assert client.get(f"/neighbourhood/caseload/{area.hood}/team").status_code == 403
+
+    # A social worker of another neighbourhood (the small area has one: add a second).
+    with area.sessions() as session, session.begin():
+        session.add(
+            Organisation(
+                org_code="SYNN99",
+                name="Elsewhere",
+                org_type="neighbourhood",
+                parent_code=None,
+                active=True,
+                synced_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    elsewhere = _user(area.sessions, "elsewhere-social-worker", "SYNN99", role="social_worker")
+    sign_in_as(app, principal("social_worker", user_id=elsewhere, organisations=("SYNN99",)))
+    assert client.get(f"/neighbourhood/caseload/{area.hood}").status_code == 403
+    listed = client.get("/neighbourhood/caseload").text
+    assert f'href="/neighbourhood/caseload/{area.hood}"' not in listed
+    assert 'href="/neighbourhood/caseload/SYNN99"' in listed

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import Principal
-from joinedup.neighbourhood import capacity, visit_day
+from joinedup.neighbourhood import capacity, caseload_demo, visit_day
 from joinedup.neighbourhood import caseload as cl
+from joinedup.neighbourhood.caseload_demo import seed_demo_caseloads
 from joinedup.neighbourhood.caseload_models import CaseloadEntry, VisitOutcome
 from joinedup.neighbourhood.visits.checker import check
 from joinedup.neighbourhood.visits.travel import StraightLine
 from joinedup.population.organisation_mirror import sync_organisations
+from joinedup.population.places import practice_locations
 from joinedup.population.reads import (
     find_person,
     home_points,
@@ -188,6 +190,13 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
     moved = {s.visit_id for s in routes[0].stops[1:]}
     assert moved <= {c["visit_id"] for c in replanned.changes}
     assert routes[0].nurse_id not in replanned.nurses_to_tell
+    # The morning's options are stale now: none is offered, and adopting one is refused
+    # (it would drop the replan and what is under way).
+    assert visit_day.latest_options(visit_day.plans_of_day(sessions, hood, DAY)) == []
+    with pytest.raises(cl.CaseloadError, match="replanned"):
+        visit_day.adopt(sessions, nurse, options[1])
+    still = visit_day.current_plan(visit_day.plans_of_day(sessions, hood, DAY))
+    assert still is not None and still.id == replan_id
 
     report = capacity.capacity(sessions, hood, DAY)
     assert (report.caseload, report.visits_due, report.nurses_on_shift) == (7, 7, 2)
@@ -213,3 +222,27 @@ def test_caseload_to_a_replanned_day(sessions: sessionmaker[Session], small_area
         details = " ".join(str(d) for d in session.scalars(select(AuditEvent.detail)))
     assert {"caseload.add", "caseload.discharge", "visit_day.nurse_off"} <= set(actions)
     assert "Leg ulcer" not in details  # no clinical text in the audit trail
+
+
+def test_the_demo_team_is_based_at_the_neighbourhoods_practices(
+    sessions: sessionmaker[Session], small_area: Settings
+) -> None:
+    store = PopulationStore(small_area.population_dir)
+    sync_organisations(store, sessions)
+    hood = next(c for c, o in organisations(store).items() if o.org_type == "neighbourhood")
+    seeded = seed_demo_caseloads(
+        sessions,
+        store,
+        _user(sessions, "nurse", hood),
+        first_day=DAY,
+        people_per_neighbourhood=3,
+        only=[hood],
+    )
+    assert seeded == 1
+    places = practice_locations(store)
+    practices = sorted(c for c, o in organisations(store).items() if o.parent_code == hood)
+    at_practices = [(places[c].point.lat, places[c].point.lon) for c in practices if c in places]
+    assert at_practices, "the small area's practices have premises in its metadata"
+    bases = [m.base for m in cl.team(sessions, hood) if m.base is not None]
+    assert len(bases) == len(caseload_demo.NURSES) + 1  # the nurses and the community matron
+    assert set(bases) == set(at_practices[: len(bases)])  # each a practice, in turn

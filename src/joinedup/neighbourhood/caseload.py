@@ -123,7 +123,7 @@ class Member:
         return self.team_role.replace("_", " ").capitalize().replace("gp", "GP")
 
 
-def _member_problems(request: MemberRequest) -> list[str]:
+def member_problems(request: MemberRequest) -> list[str]:
     problems = [] if request.display_name.strip() else ["a team member has a name"]
     if request.organisation_kind not in ORGANISATION_KINDS:
         problems.append(f"organisation kind {request.organisation_kind!r} is not one of ours")
@@ -152,7 +152,7 @@ def add_member(
 ) -> int:
     """A new member of a neighbourhood's integrated team; returns their id."""
     check_can_write(actor)
-    problems = _member_problems(req)
+    problems = member_problems(req)
     with unit_of_work(
         sessions,
         actor=actor.actor,

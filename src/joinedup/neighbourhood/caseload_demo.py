@@ -7,8 +7,10 @@ Idempotent: a neighbourhood that already has a team is left as it is.
 
 The team comes from every organisation: the community trust's district nurses (bands 5–7, with
 the skills the visits need), a lead GP from a practice, a community matron and a therapist, and a
-social worker from the council's adult social care. Nurses start from the team's base, the
-middle of the caseload's homes (a real team would give its hub's coordinates). The entries are
+social worker from the council's adult social care. Each nurse is based at one of the
+neighbourhood's practices in turn (`population.places.practice_locations`: the premises the area's
+metadata gives), the community matron at the first, the community base; only a neighbourhood with
+no placed practice falls back to the middle of the caseload's homes. The entries are
 written as one audited seed, not one intake each: the demo has no clinician with a relationship
 to every neighbourhood's people.
 """
@@ -34,6 +36,7 @@ from joinedup.neighbourhood.caseload import (
 )
 from joinedup.neighbourhood.caseload_models import CaseloadEntry, TeamMember
 from joinedup.neighbourhood.visit_day import ShiftRequest, set_shifts
+from joinedup.population.places import practice_locations
 from joinedup.population.reads import (
     find_person,
     home_points,
@@ -120,18 +123,30 @@ def seed_demo_caseloads(
         people = _people(store, code, first_day, people_per_neighbourhood)
         if not people:
             continue
-        homes = home_points(store, people)
-        base = (
-            sum(homes[p][0] for p in people) / len(people),
-            sum(homes[p][1] for p in people) / len(people),
-        )
-        nurses = _team(sessions, actor, code, name, base)
+        nurses = _team(sessions, actor, code, name, _bases(store, code, people))
         _entries(sessions, actor, code, people, nurses, first_day)
         for offset in range(ROTA_DAYS):
             shifts = [ShiftRequest(m, 480, 990, 720, 840, 30, 10) for m in nurses]
             set_shifts(sessions, actor, first_day + dt.timedelta(days=offset), shifts)
         seeded += 1
     return seeded
+
+
+def _bases(store: PopulationStore, code: str, people: Sequence[int]) -> list[tuple[float, float]]:
+    """The neighbourhood's practices' places in code order (the first is the community base);
+    else the middle of the caseload's homes."""
+    places = practice_locations(store)
+    practices = sorted(c for c, o in organisations(store).items() if o.parent_code == code)
+    bases = [(places[c].point.lat, places[c].point.lon) for c in practices if c in places]
+    if bases:
+        return bases
+    homes = home_points(store, people)
+    return [
+        (
+            sum(homes[p][0] for p in people) / len(people),
+            sum(homes[p][1] for p in people) / len(people),
+        )
+    ]
 
 
 def _has_team(sessions: sessionmaker[Session], code: str) -> bool:
@@ -164,7 +179,7 @@ def _team(
     actor: Principal,
     code: str,
     name: str,
-    base: tuple[float, float],
+    bases: Sequence[tuple[float, float]],
 ) -> list[int]:
     trust = "Synthetic Community Health NHS Trust"
     nurses = [
@@ -173,10 +188,17 @@ def _team(
             actor,
             code,
             MemberRequest(
-                f"{title} ({name})", "community_trust", trust, role, 1.0, band, skills, base
+                f"{title} ({name})",
+                "community_trust",
+                trust,
+                role,
+                1.0,
+                band,
+                skills,
+                bases[i % len(bases)],
             ),
         )
-        for title, role, band, skills in NURSES
+        for i, (title, role, band, skills) in enumerate(NURSES)
     ]
     for title, kind, org, role in (
         ("Lead GP", "practice", f"{name} practices", "lead_gp"),
@@ -189,7 +211,7 @@ def _team(
             "social_worker",
         ),
     ):
-        base_or_none = base if role == "community_matron" else None
+        base_or_none = bases[0] if role == "community_matron" else None
         add_member(
             sessions,
             actor,

@@ -160,7 +160,8 @@ class CaseloadEntry(Base):
     acuity: Mapped[str] = mapped_column(String(8))
     named_nurse_id: Mapped[int] = mapped_column(ForeignKey("neighbourhood_team_members.id"))
     preferred_nurse_id: Mapped[int | None] = mapped_column(
-        ForeignKey("neighbourhood_team_members.id")
+        # Named here: the convention's name is longer than PostgreSQL's 63 characters.
+        ForeignKey("neighbourhood_team_members.id", name="fk_caseload_entries_preferred_nurse")
     )
     visit_type: Mapped[str] = mapped_column(String(32))
     visits_per_week: Mapped[int]

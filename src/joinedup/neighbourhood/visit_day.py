@@ -347,6 +347,10 @@ def adopt(sessions: sessionmaker[Session], actor: Principal, plan_id: int) -> No
             raise CaseloadNotFound("such plan")
         if row.kind == "replan":
             raise CaseloadError(["a replan is adopted when it is made"])
+        if _replanned_since(uow.session, row):
+            raise CaseloadError(
+                ["the day has been replanned since this plan was made: plan the day again"]
+            )
         # A copy, so adopting an option again puts it after every plan adopted since.
         copy = DayPlan(
             neighbourhood_code=row.neighbourhood_code,
@@ -360,6 +364,17 @@ def adopt(sessions: sessionmaker[Session], actor: Principal, plan_id: int) -> No
             created_by=actor.user_id,
         )
         uow.session.add(copy)
+
+
+def _replanned_since(session: Session, row: DayPlan) -> bool:
+    """Whether the plan's day has a replan newer than the plan."""
+    newer_replan = select(DayPlan.id).where(
+        DayPlan.neighbourhood_code == row.neighbourhood_code,
+        DayPlan.day == row.day,
+        DayPlan.kind == "replan",
+        DayPlan.id > row.id,
+    )
+    return session.scalars(newer_replan).first() is not None
 
 
 def _stored(row: DayPlan) -> StoredPlan:
@@ -396,10 +411,14 @@ def current_plan(plans: Sequence[StoredPlan]) -> StoredPlan | None:
 
 
 def latest_options(plans: Sequence[StoredPlan]) -> list[StoredPlan]:
-    """The newest least-travel and most-continuity options, not yet adopted copies."""
+    """The newest least-travel and most-continuity options, not yet adopted copies, made
+    since the day was last replanned: an older option predates the replan and would drop it
+    (and what is under way) if adopted."""
     found: dict[str, StoredPlan] = {}
-    for p in plans:
-        if not p.adopted and p.kind != "replan":
+    for p in plans:  # newest first
+        if p.kind == "replan":
+            break
+        if not p.adopted:
             found.setdefault(p.kind, p)
     return [found[k] for k in ("least_travel", "most_continuity") if k in found]
 

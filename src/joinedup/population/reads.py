@@ -582,3 +582,21 @@ def person_ids_by_nhs_number(store: PopulationStore, numbers: Iterable[str]) -> 
     column = _index(store)["nhs_number"]
     found = column[column.isin(wanted)]
     return {str(number): int(pid) for pid, number in found.items()}
+
+
+def emergency_discharges(
+    store: PopulationStore, first: dt.date, last: dt.date
+) -> dict[int, dt.date]:
+    """People discharged from an emergency hospital spell between `first` and `last`
+    (inclusive): person_id -> the latest such discharge date. Empty when the store has no
+    hospital spells."""
+    path = table_file(store, "hospital_spells")
+    if path is None:
+        return {}
+    rows = one_person_reader.rows(
+        "SELECT person_id, max(discharge_date) FROM read_parquet(?) "
+        "WHERE admission_method = 'emergency' AND discharge_date BETWEEN ? AND ? "
+        "GROUP BY person_id",
+        [path, first, last],
+    )
+    return {int(p): _as_date(d) or first for p, d in rows}

@@ -52,6 +52,7 @@ from joinedup.web import (
     workforce,
 )
 from joinedup.web import caseload as caseload_pages
+from joinedup.web import caseload_team as caseload_team_pages
 from joinedup.web.audit_sealer import sealing
 from joinedup.web.health import default_health_checks
 from joinedup.web.navigation import built_areas, route_paths
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(social_prescribing.router)
     app.include_router(caseload_pages.router)
     app.include_router(access_pages.router)
+    app.include_router(caseload_team_pages.router)
     app.include_router(inequalities.router)
     app.include_router(contracts.router)
     app.include_router(directory.router)  # public: Open Referral UK needs no sign-in

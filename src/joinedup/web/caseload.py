@@ -32,7 +32,7 @@ from joinedup.governance.relationships import Access, user_practices
 from joinedup.governance.roles import Principal
 from joinedup.neighbourhood import capacity as capacity_service
 from joinedup.neighbourhood import caseload as service
-from joinedup.neighbourhood import visit_day, visit_views
+from joinedup.neighbourhood import discharge_intake, visit_day, visit_views
 from joinedup.neighbourhood.caseload_models import (
     ACUITIES,
     INTAKE_SOURCES,
@@ -41,8 +41,9 @@ from joinedup.neighbourhood.caseload_models import (
 )
 from joinedup.neighbourhood.visits.model import clock
 from joinedup.neighbourhood.visits.travel import travel_times
+from joinedup.population.reads import organisations
 from joinedup.web import flash
-from joinedup.web.dependencies import AppSettings, Sessions, Store, WardUser
+from joinedup.web.dependencies import AppSettings, CaseloadViewer, Sessions, Store, WardUser
 from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.person_gate import IDENTIFIABLE, OpenedPerson, person_gate
 from joinedup.web.templating import templates
@@ -107,30 +108,53 @@ def _identifiable(request: Request) -> None:
 # --- the caseload -------------------------------------------------------------------------------
 
 
+def _viewable(sessions: Sessions, store: Store, user: Principal) -> list[tuple[str, str]]:
+    """The neighbourhoods whose caseload the user may see: every one for those who run care at
+    home (``ward.use``); else (a social worker) those they work in or whose practices they do."""
+    hoods = service.neighbourhoods(sessions)
+    if user.can(service.WRITE_PERMISSION):
+        return hoods
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    orgs = organisations(store)
+    mine = set(user.organisations) | {orgs[p].parent_code for p in practices if p in orgs}
+    return [(code, name) for code, name in hoods if code in mine]
+
+
 @router.get("/neighbourhood/caseload", name="caseloads")
-def caseloads_page(request: Request, user: WardUser, sessions: Sessions) -> Response:
-    return _page(
-        request, "neighbourhood/caseloads.html", user, hoods=service.neighbourhoods(sessions)
-    )
+def caseloads_page(
+    request: Request, user: CaseloadViewer, sessions: Sessions, store: Store
+) -> Response:
+    hoods = _viewable(sessions, store, user)
+    can_write = user.can(service.WRITE_PERMISSION)
+    return _page(request, "neighbourhood/caseloads.html", user, hoods=hoods, can_write=can_write)
 
 
 @router.get("/neighbourhood/caseload/{code}", name="caseload")
 def caseload_page(
-    request: Request, code: str, user: WardUser, sessions: Sessions, store: Store
+    request: Request, code: str, user: CaseloadViewer, sessions: Sessions, store: Store
 ) -> Response:
     name = _hood_name(sessions, code)
+    if code not in {c for c, _ in _viewable(sessions, store, user)}:
+        raise HTTPException(status_code=403, detail="This is not your neighbourhood's caseload.")
     entries = service.caseload(sessions, code)
-    candidates = _register_candidates(sessions, user, code, {e.person_id for e in entries})
+    on_caseload = {e.person_id for e in entries}
+    can_write = user.can(service.WRITE_PERMISSION)
+    candidates = _register_candidates(sessions, user, code, on_caseload) if can_write else []
+    discharged = (
+        _discharge_candidates(sessions, store, user, code, on_caseload) if can_write else None
+    )
     record_list_view(
         sessions,
         user,
         what="neighbourhood_caseload",
         list_id=f"caseload-{code}",
         scope={"neighbourhood": code},
-        rows=len(entries) + len(candidates),
+        rows=len(entries) + len(candidates) + (len(discharged.people) if discharged else 0),
         identifiable=True,
     )
     _identifiable(request)
+    from_hospital = [s.person_id for s in discharged.people] if discharged else []
     return _page(
         request,
         "neighbourhood/caseload.html",
@@ -140,7 +164,10 @@ def caseload_page(
         team=service.team(sessions, code),
         entries=entries,
         candidates=candidates,
-        labels=list_labels(store, [e.person_id for e in entries] + candidates),
+        discharged=discharged,
+        can_write=can_write,
+        older_age=discharge_intake.OLDER_AGE,
+        labels=list_labels(store, [e.person_id for e in entries] + candidates + from_hospital),
         today=_today(),
         visit_types=visit_views.VISIT_TYPE_LABELS,
     )
@@ -155,6 +182,24 @@ def _register_candidates(
         practices = user_practices(session, user.user_id)
     entries = reg.list_entries(sessions, practices=practices, neighbourhood=code, limit=200)
     return sorted({e.person_id for e in entries if e.is_open} - on_caseload)
+
+
+def _discharge_candidates(
+    sessions: Sessions, store: Store, user: Principal, code: str, on_caseload: set[int]
+) -> discharge_intake.Suggestions:
+    """Recent emergency discharges of the user's practices in this neighbourhood, 65+ or on
+    the register, not on the caseload: intake from hospital discharges."""
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    here = {c for c, o in organisations(store).items() if o.parent_code == code}
+    register = reg.list_entries(sessions, practices=practices, neighbourhood=code, limit=1000)
+    return discharge_intake.suggested_intakes(
+        store,
+        practices & here,
+        today=_today(),
+        on_register={e.person_id for e in register if e.is_open},
+        on_caseload=on_caseload,
+    )
 
 
 @router.get("/neighbourhood/caseload/{code}/find", name="caseload_find")

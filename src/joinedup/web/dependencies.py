@@ -61,6 +61,8 @@ AccessUser = Annotated[
 ]
 #: The virtual ward: board, alert queue, readings, admission and discharge.
 WardUser = Annotated[Principal, Depends(require("ward.use"))]
+#: The neighbourhood caseload read only (ward.use roles and social workers).
+CaseloadViewer = Annotated[Principal, Depends(require("caseload.view"))]
 #: Care navigation at first contact: recording signposting, and seeing it counted.
 NavigationRecorder = Annotated[Principal, Depends(require("navigation.record"))]
 NavigationViewer = Annotated[

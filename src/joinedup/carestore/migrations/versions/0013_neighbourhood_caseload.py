@@ -233,7 +233,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["preferred_nurse_id"],
             ["neighbourhood_team_members.id"],
-            name=op.f("fk_caseload_entries_preferred_nurse_id_neighbourhood_team_members"),
+            name="fk_caseload_entries_preferred_nurse",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_caseload_entries")),
     )
