@@ -60,6 +60,8 @@ def ledger_command(
     contract = ledger.contract
     out.print(f"[bold]{contract.title}[/bold] ({contract.name})")
     out.print(f"Cohort: {contract.cohort_description} — {contract.cohort_rule}", markup=False)
+    if ledger.left_out:
+        out.print(f"Left out for their objection to secondary use: {ledger.left_out:,} people")
     table = Table("Month", "Year", "Member-months", "Budget £", "Spend £", "Variance £")
     for m in ledger.months:
         table.add_row(
