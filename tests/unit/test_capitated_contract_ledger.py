@@ -381,6 +381,7 @@ def test_an_age_the_weights_do_not_cover_is_named(tiny_store: PopulationStore) -
 def test_cli_ledger_json_and_reconcile(tiny_store: PopulationStore, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
+    from joinedup.carestore.migrate import upgrade
     from joinedup.cli import app
 
     home = tiny_store.root.parent
@@ -388,6 +389,9 @@ def test_cli_ledger_json_and_reconcile(tiny_store: PopulationStore, tmp_path: Pa
     contract_file.write_text(yaml.safe_dump(CONTRACT, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "ledger.json"
     runner = CliRunner()
+    result = runner.invoke(app, ["contract", "ledger", str(contract_file), "--home", str(home)])
+    assert result.exit_code == 1 and "joinedup db upgrade" in result.output  # objectors unknown
+    upgrade(f"sqlite:///{home / 'care.db'}")
     result = runner.invoke(
         app, ["contract", "ledger", str(contract_file), "--home", str(home), "--json", str(out)]
     )
@@ -486,3 +490,97 @@ def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationS
     whole = whole.sort_values("person_id", ignore_index=True)
     assert len(lean) > 1000 and (lean["efi_category"] != "fit").any()
     assert lean.equals(whole)
+
+
+def test_objectors_are_left_out_by_the_cli_and_the_pages_alike(
+    tiny_store: PopulationStore, tmp_path: Path
+) -> None:
+    """One rule in the service: `joinedup contract ledger` leaves out the same objectors the
+    pages do, from budget and spend."""
+    from typer.testing import CliRunner
+
+    from joinedup.carestore.db import make_engine, session_factory
+    from joinedup.carestore.migrate import upgrade
+    from joinedup.cli import app
+    from joinedup.commissioning.contracts.service import secondary_use_ledger
+    from joinedup.governance.objections import import_objections
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "population").symlink_to(tiny_store.root.resolve(), target_is_directory=True)
+    url = f"sqlite:///{home / 'care.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    # P1 (budget 80 a month, May's admission and A&E) objects to secondary use.
+    import_objections(
+        sessions, "test", [{"person_id": "1", "kind": "national_data_opt_out"}], store=tiny_store
+    )
+    contract_file = tmp_path / "tiny.yaml"
+    contract_file.write_text(yaml.safe_dump(CONTRACT, allow_unicode=True), encoding="utf-8")
+    pages = {
+        m.month: m for m in secondary_use_ledger(tiny_store, sessions, str(contract_file)).months
+    }
+    engine.dispose()
+    assert pages[D(2024, 4, 1)].budget == 240.00  # P2 and P5 only
+    assert pages[D(2024, 5, 1)].total_spend == 0.0
+
+    out = tmp_path / "ledger.json"
+    result = CliRunner().invoke(
+        app, ["contract", "ledger", str(contract_file), "--home", str(home), "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    written = {m["month"]: m for m in json.loads(out.read_text())["months"]}
+    assert written["2024-04"]["budget"] == 240.0 and written["2024-05"]["total_spend"] == 0.0
+    assert json.loads(out.read_text())["left_out"] == 1
+
+
+def test_money_from_a_small_count_is_withheld_with_its_complement() -> None:
+    """£ at a unit price ÷ the price is the count: 1 to 7 units withhold the money, one more
+    figure is withheld beside it, or the total when there is none."""
+    from joinedup.commissioning.contracts.definition import Tariff
+    from joinedup.commissioning.contracts.published import published_spend
+
+    tariffs = (
+        Tariff("emergency_admissions", 1000.0),
+        Tariff("ae_attendances", 200.0),
+        Tariff("prescribing", None),
+    )
+    units = {"emergency_admissions": 3, "ae_attendances": 10, "prescribing": 40}
+    spend = {"emergency_admissions": 3000.0, "ae_attendances": 2000.0, "prescribing": 500.0}
+    shown = published_spend(tariffs, spend, units)
+    # 3 admissions withheld; prescribing, the smallest other figure, withheld beside it.
+    assert shown.spend == {
+        "emergency_admissions": None,
+        "ae_attendances": 2000.0,
+        "prescribing": None,
+    }
+    assert shown.total == 5500.0
+    alone = published_spend(
+        tariffs,
+        {"emergency_admissions": 2000.0, "ae_attendances": 0.0, "prescribing": 0.0},
+        {"emergency_admissions": 2, "ae_attendances": 0, "prescribing": 0},
+    )
+    assert alone.spend["emergency_admissions"] is None and alone.total is None
+    many = published_spend(tariffs, spend, units | {"emergency_admissions": 8, "prescribing": 1})
+    assert many.spend == spend and many.total == 5500.0  # recorded cost is not a count × price
+
+
+def test_the_ledger_page_withholds_small_money(ledger) -> None:  # type: ignore[no-untyped-def]
+    from joinedup.commissioning.contracts.published import (
+        published_month,
+        published_year,
+        withheld_lines,
+    )
+
+    tariffs = ledger.contract.tariffs
+    may = next(published_month(tariffs, m) for m in ledger.months if m.month == D(2024, 5, 1))
+    # One admission (£1,300) and one A&E attendance (£200): both withheld, and with nothing
+    # else that month to withhold beside them, the total and variance too.
+    assert may.spend.withheld == {"emergency_admissions", "ae_attendances"}
+    assert may.spend.total is None and may.variance is None
+    first = ledger.years[0]
+    refs = withheld_lines(first, published_year(tariffs, first))
+    # Year 1: every priced service has 1 or 2 units; prescribing (recorded cost, £12.34) is
+    # withheld beside them, so the total and the lines after it can stay.
+    assert refs == {"2.1", "2.2", "2.3", "2.4", "2.5"}

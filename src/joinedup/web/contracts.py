@@ -4,7 +4,8 @@ earned, the what-if on risk-share terms, and the evaluation report in plain word
 downloaded as a document for a board.
 
 Thin routes over `joinedup.commissioning.contracts.service`; objectors are left out of the
-cohort (both budget and spend), and the counts of people shown pass through suppression.
+cohort (both budget and spend), the counts of people shown pass through suppression, and so does
+money worked out from a small count (`joinedup.commissioning.contracts.published`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.commissioning.contracts import service
 from joinedup.commissioning.contracts.definition import NOT_AVAILABLE, SERVICES, ContractError
 from joinedup.commissioning.contracts.ledger import Ledger, what_if
+from joinedup.commissioning.contracts.published import (
+    PublishedMonth,
+    published_month,
+    published_year,
+    withheld_lines,
+)
 from joinedup.commissioning.contracts.report import statement_lines
-from joinedup.governance.objections import active_objectors
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count
 from joinedup.web.dependencies import AggregateExporter, AggregateViewer, Sessions, Store
 from joinedup.web.navigation import area_titled
@@ -42,10 +48,10 @@ class MonthBar:
     budget_y: float
 
 
-def ledger_chart(ledger: Ledger) -> tuple[list[MonthBar], list[tuple[float, str]]]:
-    """Bars of spend and marks of budget per month (chart units), and the axis ticks."""
-    months = ledger.months
-    top = max([m.budget for m in months] + [m.total_spend for m in months] + [1.0])
+def ledger_chart(months: list[PublishedMonth]) -> tuple[list[MonthBar], list[tuple[float, str]]]:
+    """Bars of spend (none where it is withheld) and marks of budget per month (chart units),
+    and the axis ticks."""
+    top = max([p.month.budget for p in months] + [p.spend.total or 0.0 for p in months] + [1.0])
     step = (CHART_WIDTH - LEFT) / max(len(months), 1)
 
     def y(value: float) -> float:
@@ -53,14 +59,14 @@ def ledger_chart(ledger: Ledger) -> tuple[list[MonthBar], list[tuple[float, str]
 
     bars = [
         MonthBar(
-            label=m.month.strftime("%B %Y"),
+            label=p.month.month.strftime("%B %Y"),
             x=round(LEFT + i * step + step * 0.15, 1),
             width=round(step * 0.7, 1),
-            spend_y=y(m.total_spend),
-            spend_height=round(CHART_HEIGHT - y(m.total_spend), 1),
-            budget_y=y(m.budget),
+            spend_y=y(p.spend.total or 0.0),
+            spend_height=round(CHART_HEIGHT - y(p.spend.total or 0.0), 1),
+            budget_y=y(p.month.budget),
         )
-        for i, m in enumerate(months)
+        for i, p in enumerate(months)
     ]
     ticks = [(y(top * f), f"£{top * f / 1000:,.0f}k") for f in (0, 0.25, 0.5, 0.75, 1)]
     return bars, ticks
@@ -74,7 +80,7 @@ def count_text(value: float) -> str:
 
 def _ledger(store: Store, sessions: Sessions, name: str) -> Ledger:
     try:
-        return service.contract_ledger(store, name, active_objectors(sessions))
+        return service.secondary_use_ledger(store, sessions, name)
     except ContractError as error:
         raise HTTPException(status_code=404, detail=f"{str(error).capitalize()}.") from None
 
@@ -114,13 +120,16 @@ def ledger_page(
         except ContractError as error:
             what_if_error = str(error)
     alternatives = what_if(ledger, terms) if asked and what_if_error is None else None
-    bars, ticks = ledger_chart(ledger)
+    tariffs = ledger.contract.tariffs
+    months = [published_month(tariffs, m) for m in ledger.months]
+    bars, ticks = ledger_chart(months)
     return templates.TemplateResponse(
         request,
         "commissioning/contracts/ledger.html",
         {
             **_common(ledger.contract.title),
             "ledger": ledger,
+            "months": months,
             "contract": ledger.contract,
             "bars": bars,
             "ticks": ticks,
@@ -132,6 +141,7 @@ def ledger_page(
                     None
                     if alternatives is None
                     else statement_lines(year, alternatives[i], count_text),
+                    withheld_lines(year, published_year(tariffs, year)),
                 )
                 for i, year in enumerate(ledger.years)
             ],

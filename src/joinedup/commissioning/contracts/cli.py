@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from joinedup.cli_common import HomeOption
+from joinedup.cli_common import HomeOption, care_sessions
 
 contract_app = typer.Typer(
     help="Outcome-based capitated contracts: shadow budget ledger and reconciliation.",
@@ -25,18 +25,21 @@ NameArgument = Annotated[
 
 
 def _ledger(name: str, home: Path | None):  # type: ignore[no-untyped-def]
+    """The ledger as the pages show it: objectors left out by the same service rule."""
     from joinedup.commissioning.contracts.definition import find_contract
-    from joinedup.commissioning.contracts.ledger import build_ledger
+    from joinedup.commissioning.contracts.service import secondary_use_ledger
     from joinedup.errors import UserError
     from joinedup.population.store import PopulationStore
     from joinedup.settings import Settings
 
     try:
-        contract = find_contract(name)
-        store = PopulationStore(Settings.from_env(home).population_dir)
+        find_contract(name)
+        settings = Settings.from_env(home)
+        store = PopulationStore(settings.population_dir)
         if not store.exists():
             raise UserError(f"no population store at {store.root}: run `joinedup generate` first")
-        return build_ledger(store, contract)
+        with care_sessions(settings) as sessions:
+            return secondary_use_ledger(store, sessions, name)
     except (UserError, OSError) as error:
         err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
@@ -57,6 +60,8 @@ def ledger_command(
     contract = ledger.contract
     out.print(f"[bold]{contract.title}[/bold] ({contract.name})")
     out.print(f"Cohort: {contract.cohort_description} — {contract.cohort_rule}", markup=False)
+    if ledger.left_out:
+        out.print(f"Left out for their objection to secondary use: {ledger.left_out:,} people")
     table = Table("Month", "Year", "Member-months", "Budget £", "Spend £", "Variance £")
     for m in ledger.months:
         table.add_row(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from threading import Lock
+from typing import TYPE_CHECKING
 
 from joinedup.commissioning.contracts.definition import (
     Band,
@@ -20,7 +21,11 @@ from joinedup.commissioning.contracts.definition import (
 )
 from joinedup.commissioning.contracts.ledger import Ledger, build_ledger
 from joinedup.commissioning.contracts.report import EvaluationReport, evaluation_report
+from joinedup.governance.objections import active_objectors
 from joinedup.population.store import METADATA_FILE, PopulationStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 _CACHE: dict[tuple[object, ...], object] = {}
 _LOCK = Lock()
@@ -54,6 +59,15 @@ def contract_ledger(store: PopulationStore, name: str, leave_out: Iterable[int] 
     key = ("ledger", *_stamp(store), name, hash(excluded))
     ledger: Ledger = _cached(key, lambda: build_ledger(store, contract, excluded))
     return ledger
+
+
+def secondary_use_ledger(
+    store: PopulationStore, sessions: sessionmaker[Session], name: str
+) -> Ledger:
+    """The ledger as it may be used for commissioning, by the pages and `joinedup contract`
+    alike: a shadow budget is planning, a secondary use, so everyone with an objection in force
+    (type 1 or the national data opt-out) is left out of both budget and spend."""
+    return contract_ledger(store, name, active_objectors(sessions))
 
 
 def contract_evaluation(store: PopulationStore, name: str, today: dt.date) -> EvaluationReport:
