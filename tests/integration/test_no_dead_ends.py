@@ -69,6 +69,11 @@ def _offers(page: str, html: str) -> tuple[set[str], set[str]]:
     return {u for u in links if keep(u)}, {u for u in posts if keep(u)}
 
 
+def _title_has_markup(html: str) -> bool:
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    return bool(title and "<" in title[1])
+
+
 def _landing(app: FastAPI, role: str) -> str:
     """The role's landing page, as sign-in computes it (`joinedup.web.auth.landing_page`)."""
     return landing_href(role_book().role(role), app.state.areas)
@@ -91,6 +96,7 @@ def test_no_page_offers_what_answers_403(app: FastAPI, role: str) -> None:
         home = _landing(app, role)  # where sign-in takes this role
         queue, seen, posted, refused = deque([home]), {home}, set(), []
         walked: list[str] = []
+        mistitled: list[str] = []
         kinds: dict[tuple[str, str], int] = {}
         answers: dict[str, Response] = {}
 
@@ -111,6 +117,8 @@ def test_no_page_offers_what_answers_403(app: FastAPI, role: str) -> None:
                 "content-type", ""
             ):
                 continue
+            if _title_has_markup(response.text):  # a template's title block swallowed a page
+                mistitled.append(page)
             links, posts = _offers(page, response.text)
             for link in sorted(links - seen):  # every kind of link offered is requested
                 seen.add(link)
@@ -131,5 +139,6 @@ def test_no_page_offers_what_answers_403(app: FastAPI, role: str) -> None:
         if role_book().role(role).permissions >= {"care.write", "record.view"}:
             assert any(p.startswith("/people/") for p in walked), "no person's page was reached"
         assert refused == [], f"{role} is offered what answers 403: {refused}"
+        assert mistitled == [], f"markup in the <title> of {mistitled}"
     finally:
         sign_out(app)
