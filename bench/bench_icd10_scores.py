@@ -1,7 +1,7 @@
 """`joinedup score hfrs|charlson` end to end beside comorbidipy 0.8.0, as a user runs them.
 
     uv run python bench/bench_icd10_scores.py [--rows 657000 1000000] [--runs 3]
-        [--comorbidipy /tmp/cmb/bin/python] [--shared ../shared]
+        [--comorbidipy COMORBIDIPY_VENV/bin/python] [--shared ../shared]
 
 Each run is a whole process, timed from its start to its exit: start-up and imports, the CSV
 read, every row checked, the scores computed and the output CSV written. Both tools read the
@@ -15,7 +15,7 @@ identifier (``TEST`` + 28 letters and digits) and an age; dates fall over the tw
 2025-03-31. Seeded: the same ROWS give the same file.
 
 comorbidipy 0.8.0 needs Python 3.13: give the interpreter of a throwaway environment outside
-the repository (``python3.13 -m venv /tmp/cmb && /tmp/cmb/bin/pip install comorbidipy==0.8.0``);
+the repository (``python3.13 -m venv VENV && VENV/bin/pip install comorbidipy==0.8.0``);
 its command line (``comorbidipy hfrs-cmd``, ``comorbidipy charlson -m quan -w charlson -a
 age``) is run with it. Then the scores are compared person by person and every difference is
 explained (or counted as unexplained).

@@ -1,6 +1,6 @@
 """Time every score's ``from_store`` on a synthetic area (DuckDB): median of RUNS runs each.
 
-    uv run python bench/bench_scores.py --store /tmp/area300k/population [--runs 3]
+    uv run python bench/bench_scores.py --store AREA_HOME/population [--runs 3]
     uv run python bench/bench_scores.py --patients 300000 [--seed 1] [--runs 3]
 
 With --store, reads an existing population store (from bench/bench_generate.py --keep DIR);
