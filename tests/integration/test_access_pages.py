@@ -211,6 +211,57 @@ def test_the_hub_day_shows_bookings_and_dnas(world: BookingWorld, client: TestCl
     assert _last_audit(world).action == "view.hub_day"
 
 
+def test_the_hub_day_records_attended_once_the_slot_has_started(
+    world: BookingWorld, client: TestClient
+) -> None:
+    receptionist = booker_for(principal("receptionist", organisations=(world.practice,)))
+    with world.sessions() as session:
+        slot_id = session.scalar(
+            select(Slot.id).where(Slot.status == "free").order_by(Slot.starts_at).limit(1)
+        )
+    assert slot_id is not None
+    booked = book(
+        world.sessions,
+        receptionist,
+        slot_id=slot_id,
+        person_id=world.person_ids[2],
+        registered_practice=world.practice,
+    )
+    outcome = f"/access/appointments/{booked.id}/outcome"
+    # Not yet due: refused back to the hub's day, nothing changed, no button offered.
+    early = client.post(outcome, data={"csrf_token": CSRF_TOKEN, "version": "1", "outcome": "dna"})
+    assert early.status_code == 303
+    assert early.headers["location"].startswith("/access/hubs/HUB01?day=")
+    assert get_appointment(world.sessions, booked.id).status == "booked"
+    day_page = f"/access/hubs/HUB01?day={rota_day().isoformat()}"
+    assert f'action="/access/appointments/{booked.id}/outcome"' not in client.get(day_page).text
+    # The slot starts: the day offers the buttons, and "Attended" is recorded and audited.
+    with world.sessions() as session, session.begin():
+        now = dt.datetime.now(dt.UTC)
+        session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id)
+            .values(starts_at=now - dt.timedelta(minutes=15), ends_at=now)
+        )
+    assert f'action="/access/appointments/{booked.id}/outcome"' in client.get(day_page).text
+    stale = client.post(
+        outcome, data={"csrf_token": CSRF_TOKEN, "version": "9", "outcome": "attended"}
+    )
+    assert stale.status_code == 303
+    assert get_appointment(world.sessions, booked.id).status == "booked"
+    done = client.post(
+        outcome, data={"csrf_token": CSRF_TOKEN, "version": "1", "outcome": "attended"}
+    )
+    assert done.status_code == 303
+    assert get_appointment(world.sessions, booked.id).status == "attended"
+    event = _last_audit(world)
+    assert (event.action, event.entity_id) == ("appointment.attended", str(booked.id))
+    # The only attendance recorded in this module's store; the buttons are gone.
+    recorded = client.get(day_page).text
+    assert 'data-count="attended">1</dd>' in recorded
+    assert f'action="/access/appointments/{booked.id}/outcome"' not in recorded
+
+
 def test_continuity_first_offers_the_usual_clinicians_slots_first(
     world: BookingWorld, store: PopulationStore
 ) -> None:
@@ -242,7 +293,8 @@ def test_continuity_first_offers_the_usual_clinicians_slots_first(
 
 
 def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: BookingWorld) -> None:
-    """Held to plain SQL counts of the same rows (after the tests above booked, moved, missed)."""
+    """Held to plain SQL counts of the same rows (after the tests above booked, moved, missed
+    and attended)."""
     now = dt.datetime.now(dt.UTC)
     start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=4)
     measured = hub_measures(world.sessions, start, end, now)
@@ -263,8 +315,9 @@ def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: Bookin
             .where(Slot.status == "free", Slot.bookable_practices.is_(True), Slot.starts_at > now)
             .order_by(Slot.starts_at)
         ).all()
-    assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 0, 1)
-    assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(1, 1)]
+    assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 1, 2)
+    # Both outcomes are of the nurse's telephone slots (the earliest free ones).
+    assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(2, 1)]
     assert hub.third_next_available_days == pytest.approx(
         (free_starts[2] - now).total_seconds() / 86_400
     )

@@ -120,6 +120,7 @@ def hub_day_page(
         day=day,
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1),
+        now=dt.datetime.now(dt.UTC),
     )
 
 
@@ -266,6 +267,33 @@ def rebook_appointment(
     except service.BookingError as exc:
         return flash.redirect_with(request, user, back, error=_sentence(exc))
     return flash.redirect_with(request, user, back, notice=f"Moved to {_when(moved.slot)}.")
+
+
+@router.post("/access/appointments/{appointment_id}/outcome", name="access_outcome")
+def record_outcome(
+    request: Request,
+    appointment_id: int,
+    user: AppointmentBooker,
+    sessions: Sessions,
+    store: Store,
+    version: Annotated[int, Form()],
+    outcome: Annotated[str, Form()],
+) -> Response:
+    """Attended or did not attend, from the hub's day (the service refuses a slot not yet due)."""
+    current = _appointment(sessions, store, user, appointment_id)
+    local_day = current.slot.starts_at.astimezone(LOCAL_ZONE).date()
+    back = request.url_for("access_hub_day", hub_code=current.slot.hub_code).path
+    back += f"?day={local_day.isoformat()}"
+    try:
+        service.record_outcome(
+            sessions, service.booker_for(user), appointment_id, version=version, outcome=outcome
+        )
+    except service.BookingError as exc:
+        return flash.redirect_with(request, user, back, error=_sentence(exc))
+    said = "attended" if outcome == "attended" else "did not attend"
+    return flash.redirect_with(
+        request, user, back, notice=f"Recorded: {_when(current.slot)}, {said}."
+    )
 
 
 def _appointment(
