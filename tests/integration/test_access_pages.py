@@ -142,6 +142,31 @@ def test_book_rebook_and_cancel_from_the_patient_page(
     assert 'id="no-appointments"' in page.text
 
 
+def test_a_receptionist_booking_as_an_organisation_outside_the_federation_is_refused(
+    world: BookingWorld,
+) -> None:
+    """Working first at P99001 (another federation) and also at a practice of the hub's, the
+    receptionist sees the patient but books as P99001: the service refuses it, audited."""
+    sign_in_as(world.app, principal("receptionist", organisations=("P99001", world.practice)))
+    try:
+        client = TestClient(world.app, follow_redirects=False)
+        person_id = world.person_ids[0]
+        page = client.get(f"/access/patients/{person_id}")
+        slot_id = int(html_table(page.text, "free-slots").body_rows[0].data("key") or 0)
+        answer = client.post(
+            f"/access/patients/{person_id}/appointments",
+            data={"csrf_token": CSRF_TOKEN, "slot_id": str(slot_id)},
+        )
+        assert answer.status_code == 303
+        event = _last_audit(world)
+        assert event.action == "appointment.book_refused"
+        with world.sessions() as session:
+            slot = session.get(Slot, slot_id)
+            assert slot is not None and slot.status == "free"
+    finally:
+        sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))
+
+
 def test_the_pcn_week_against_the_enhanced_access_requirement(
     world: BookingWorld, store: PopulationStore
 ) -> None:
