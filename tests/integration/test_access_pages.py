@@ -9,15 +9,17 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from joinedup.access.booking import book, booker_for, get_appointment, record_outcome
 from joinedup.access.compliance import compliance_week
-from joinedup.access.hub_measures import hub_measures
+from joinedup.access.hub_measures import NOT_KNOWN, QUINTILE_LABELS, hub_measures
 from joinedup.access.models import Appointment, Slot
 from joinedup.access.reception import offers, patient_for_booking
+from joinedup.access.rota import LOCAL_ZONE
 from joinedup.carestore.models import AuditEvent
 from joinedup.population.reads import (
     find_person,
@@ -343,9 +345,37 @@ def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: Bookin
     assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 1, 2)
     # Both outcomes are of the nurse's telephone slots (the earliest free ones).
     assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(2, 1)]
+    assert measured.dna_by_deprivation == []  # no population store given
     assert hub.third_next_available_days == pytest.approx(
         (free_starts[2] - now).total_seconds() / 86_400
     )
+
+
+def test_dna_by_deprivation_groups_outcomes_by_the_persons_imd_quintile(
+    world: BookingWorld, store: PopulationStore
+) -> None:
+    """Held to the patients table read directly (after the tests above missed and attended)."""
+    now = dt.datetime.now(dt.UTC)
+    start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=4)
+    measured = hub_measures(world.sessions, start, end, now, store=store)
+    with world.sessions() as session:
+        outcomes = session.execute(
+            select(Appointment.person_id, Appointment.status).where(
+                Appointment.status.in_(("attended", "dna"))
+            )
+        ).all()
+    patients = pd.read_parquet(store.path("patients"), columns=["person_id", "imd_decile"])
+    decile = dict(zip(patients["person_id"], patients["imd_decile"], strict=True))
+    expected: dict[str, list[int]] = {}
+    for person, status in outcomes:
+        d = decile.get(person)
+        label = QUINTILE_LABELS[(int(d) + 1) // 2] if d is not None and d == d else NOT_KNOWN
+        expected.setdefault(label, [0, 0])
+        expected[label][0] += 1
+        expected[label][1] += status == "dna"
+    assert len(outcomes) == 2
+    got = {c.group: [c.with_outcome, c.dna] for c in measured.dna_by_deprivation}
+    assert got == expected
 
 
 def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None:
@@ -359,5 +389,10 @@ def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None
         # The practices' shares of hub appointments (the area's site_code) against their lists.
         shares = html_table(page.text, "hub-share")
         assert shares.row("key", world.practice).cells[3].text.endswith("%")
+        # This week holds the outcomes recorded above: DNA by deprivation, counts suppressed.
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=15)
+        week = started.astimezone(LOCAL_ZONE).date().isoformat()
+        now_week = TestClient(world.app).get(f"/access/compliance?week={week}").text
+        assert "Did not attend, by deprivation quintile" in now_week
     finally:
         sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))

@@ -371,7 +371,8 @@ def compliance_page(
 ) -> Response:
     monday = week_of(week or _today())
     start = local_instant(monday, dt.time())
-    use = hub_measures(sessions, start, start + dt.timedelta(days=7), dt.datetime.now(dt.UTC))
+    end, now = start + dt.timedelta(days=7), dt.datetime.now(dt.UTC)
+    use = hub_measures(sessions, start, end, now, store=store)
     return _page(
         request,
         "access/compliance.html",
@@ -381,6 +382,7 @@ def compliance_page(
         dna_groups=[
             ("GPAD category", [_published_dna(c) for c in use.dna_by_category]),
             ("Mode", [_published_dna(c) for c in use.dna_by_mode]),
+            ("Deprivation quintile", [_published_dna(c) for c in use.dna_by_deprivation]),
         ],
         suppression_note=SUPPRESSION_NOTE,
         practices=_published_practice_shares(sessions, store),
