@@ -21,5 +21,6 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/access/patients/{person_id}/appointments"): PAGE_BOOKERS,
     ("POST", "/access/appointments/{appointment_id}/cancel"): PAGE_BOOKERS,
     ("POST", "/access/appointments/{appointment_id}/rebook"): PAGE_BOOKERS,
+    ("POST", "/access/appointments/{appointment_id}/outcome"): PAGE_BOOKERS,
     ("GET", "/access/compliance"): AGGREGATES,
 }

@@ -19,7 +19,7 @@ from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.access_support import load_small_rota
-from tests.browser.support import DESKTOP, LiveServer, PageProblems
+from tests.browser.support import DESKTOP, PageProblems
 
 pytestmark = pytest.mark.browser
 
@@ -27,34 +27,30 @@ Screenshot = Callable[[Page, str], Path]
 
 
 @pytest.fixture(scope="module")
-def hub_server(
-    small_area: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str]]:
-    """The small area with a care store of this module's own, the small rota at a hub of the
-    demo receptionist's neighbourhood, and the NHS number of a patient registered there."""
-    database = tmp_path_factory.mktemp("hub-booking") / "care.db"
-    settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
-    with LiveServer(settings) as live:
-        engine = make_engine(settings.database_url)
-        sessions = session_factory(engine)
-        with sessions() as session:
-            neighbourhood = session.scalar(
-                select(UserOrganisation.org_code)
-                .join(User, User.id == UserOrganisation.user_id)
-                .where(User.role == "receptionist")
-            )
-        assert neighbourhood is not None
-        load_small_rota(sessions, pcn=neighbourhood)
-        store = PopulationStore(settings.population_dir)
-        person = next(
-            p
-            for pid in range(1, 5_000)
-            if (p := find_person(store, pid))
-            and p.neighbourhood_code == neighbourhood
-            and p.date_of_death is None
+def hub_server(small_area: Settings, live_server: str) -> Iterator[tuple[str, str]]:
+    """The session's live server with the small rota loaded (through the rota service) at a hub
+    of the demo receptionist's neighbourhood, and the NHS number of a patient registered there.
+    The test leaves the booking cancelled, so the slots are free again for any later test."""
+    engine = make_engine(small_area.database_url)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        neighbourhood = session.scalar(
+            select(UserOrganisation.org_code)
+            .join(User, User.id == UserOrganisation.user_id)
+            .where(User.role == "receptionist")
         )
-        yield live.url, person.nhs_number
-        engine.dispose()
+    assert neighbourhood is not None
+    load_small_rota(sessions, pcn=neighbourhood)
+    store = PopulationStore(small_area.population_dir)
+    person = next(
+        p
+        for pid in range(1, 5_000)
+        if (p := find_person(store, pid))
+        and p.neighbourhood_code == neighbourhood
+        and p.date_of_death is None
+    )
+    yield live_server, person.nhs_number
+    engine.dispose()
 
 
 def test_a_receptionist_books_rebooks_and_cancels(

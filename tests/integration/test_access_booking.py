@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.access.booking import (
+    Booker,
     NotCancellable,
     OutsideFederation,
     SearchRangeError,
@@ -263,6 +264,26 @@ def test_only_people_of_the_hubs_federation_are_booked(sessions: sessionmaker[Se
         assert session.get(Slot, phone.id).status == "free"  # type: ignore[union-attr]
     booked = book(
         sessions, PRACTICE, slot_id=phone.id, person_id=7, registered_practice=IN_FEDERATION
+    )
+    assert booked.status == "booked"
+
+
+def test_a_practice_outside_the_hubs_federation_cannot_book_there(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Even for a patient of the hub's federation, a practice booker of another federation is
+    refused (audited) and nothing is booked; NHS 111 books for the whole area."""
+    load_small_rota(sessions)
+    start, end = _window()
+    phone = search_free_slots(sessions, kind="nhs111", start=start, end=end)[0]
+    outsider = Booker("reception-p99001", "receptionist", "practice", OUTSIDE_FEDERATION)
+    with pytest.raises(OutsideFederation, match=f"your organisation {OUTSIDE_FEDERATION}"):
+        book(sessions, outsider, slot_id=phone.id, person_id=7, registered_practice=IN_FEDERATION)
+    assert _actions(sessions)[-1] == "appointment.book_refused"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+    booked = book(
+        sessions, NHS111, slot_id=phone.id, person_id=7, registered_practice=IN_FEDERATION
     )
     assert booked.status == "booked"
 

@@ -9,15 +9,17 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from joinedup.access.booking import book, booker_for, get_appointment, record_outcome
 from joinedup.access.compliance import compliance_week
-from joinedup.access.hub_measures import hub_measures
+from joinedup.access.hub_measures import NOT_KNOWN, QUINTILE_LABELS, hub_measures
 from joinedup.access.models import Appointment, Slot
 from joinedup.access.reception import offers, patient_for_booking
+from joinedup.access.rota import LOCAL_ZONE
 from joinedup.carestore.models import AuditEvent
 from joinedup.population.reads import (
     find_person,
@@ -142,6 +144,31 @@ def test_book_rebook_and_cancel_from_the_patient_page(
     assert 'id="no-appointments"' in page.text
 
 
+def test_a_receptionist_booking_as_an_organisation_outside_the_federation_is_refused(
+    world: BookingWorld,
+) -> None:
+    """Working first at P99001 (another federation) and also at a practice of the hub's, the
+    receptionist sees the patient but books as P99001: the service refuses it, audited."""
+    sign_in_as(world.app, principal("receptionist", organisations=("P99001", world.practice)))
+    try:
+        client = TestClient(world.app, follow_redirects=False)
+        person_id = world.person_ids[0]
+        page = client.get(f"/access/patients/{person_id}")
+        slot_id = int(html_table(page.text, "free-slots").body_rows[0].data("key") or 0)
+        answer = client.post(
+            f"/access/patients/{person_id}/appointments",
+            data={"csrf_token": CSRF_TOKEN, "slot_id": str(slot_id)},
+        )
+        assert answer.status_code == 303
+        event = _last_audit(world)
+        assert event.action == "appointment.book_refused"
+        with world.sessions() as session:
+            slot = session.get(Slot, slot_id)
+            assert slot is not None and slot.status == "free"
+    finally:
+        sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))
+
+
 def test_the_pcn_week_against_the_enhanced_access_requirement(
     world: BookingWorld, store: PopulationStore
 ) -> None:
@@ -211,6 +238,57 @@ def test_the_hub_day_shows_bookings_and_dnas(world: BookingWorld, client: TestCl
     assert _last_audit(world).action == "view.hub_day"
 
 
+def test_the_hub_day_records_attended_once_the_slot_has_started(
+    world: BookingWorld, client: TestClient
+) -> None:
+    receptionist = booker_for(principal("receptionist", organisations=(world.practice,)))
+    with world.sessions() as session:
+        slot_id = session.scalar(
+            select(Slot.id).where(Slot.status == "free").order_by(Slot.starts_at).limit(1)
+        )
+    assert slot_id is not None
+    booked = book(
+        world.sessions,
+        receptionist,
+        slot_id=slot_id,
+        person_id=world.person_ids[2],
+        registered_practice=world.practice,
+    )
+    outcome = f"/access/appointments/{booked.id}/outcome"
+    # Not yet due: refused back to the hub's day, nothing changed, no button offered.
+    early = client.post(outcome, data={"csrf_token": CSRF_TOKEN, "version": "1", "outcome": "dna"})
+    assert early.status_code == 303
+    assert early.headers["location"].startswith("/access/hubs/HUB01?day=")
+    assert get_appointment(world.sessions, booked.id).status == "booked"
+    day_page = f"/access/hubs/HUB01?day={rota_day().isoformat()}"
+    assert f'action="/access/appointments/{booked.id}/outcome"' not in client.get(day_page).text
+    # The slot starts: the day offers the buttons, and "Attended" is recorded and audited.
+    with world.sessions() as session, session.begin():
+        now = dt.datetime.now(dt.UTC)
+        session.execute(
+            update(Slot)
+            .where(Slot.id == slot_id)
+            .values(starts_at=now - dt.timedelta(minutes=15), ends_at=now)
+        )
+    assert f'action="/access/appointments/{booked.id}/outcome"' in client.get(day_page).text
+    stale = client.post(
+        outcome, data={"csrf_token": CSRF_TOKEN, "version": "9", "outcome": "attended"}
+    )
+    assert stale.status_code == 303
+    assert get_appointment(world.sessions, booked.id).status == "booked"
+    done = client.post(
+        outcome, data={"csrf_token": CSRF_TOKEN, "version": "1", "outcome": "attended"}
+    )
+    assert done.status_code == 303
+    assert get_appointment(world.sessions, booked.id).status == "attended"
+    event = _last_audit(world)
+    assert (event.action, event.entity_id) == ("appointment.attended", str(booked.id))
+    # The only attendance recorded in this module's store; the buttons are gone.
+    recorded = client.get(day_page).text
+    assert 'data-count="attended">1</dd>' in recorded
+    assert f'action="/access/appointments/{booked.id}/outcome"' not in recorded
+
+
 def test_continuity_first_offers_the_usual_clinicians_slots_first(
     world: BookingWorld, store: PopulationStore
 ) -> None:
@@ -242,7 +320,8 @@ def test_continuity_first_offers_the_usual_clinicians_slots_first(
 
 
 def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: BookingWorld) -> None:
-    """Held to plain SQL counts of the same rows (after the tests above booked, moved, missed)."""
+    """Held to plain SQL counts of the same rows (after the tests above booked, moved, missed
+    and attended)."""
     now = dt.datetime.now(dt.UTC)
     start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=4)
     measured = hub_measures(world.sessions, start, end, now)
@@ -263,11 +342,40 @@ def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: Bookin
             .where(Slot.status == "free", Slot.bookable_practices.is_(True), Slot.starts_at > now)
             .order_by(Slot.starts_at)
         ).all()
-    assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 0, 1)
-    assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(1, 1)]
+    assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 1, 2)
+    # Both outcomes are of the nurse's telephone slots (the earliest free ones).
+    assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(2, 1)]
+    assert measured.dna_by_deprivation == []  # no population store given
     assert hub.third_next_available_days == pytest.approx(
         (free_starts[2] - now).total_seconds() / 86_400
     )
+
+
+def test_dna_by_deprivation_groups_outcomes_by_the_persons_imd_quintile(
+    world: BookingWorld, store: PopulationStore
+) -> None:
+    """Held to the patients table read directly (after the tests above missed and attended)."""
+    now = dt.datetime.now(dt.UTC)
+    start, end = now - dt.timedelta(days=1), now + dt.timedelta(days=4)
+    measured = hub_measures(world.sessions, start, end, now, store=store)
+    with world.sessions() as session:
+        outcomes = session.execute(
+            select(Appointment.person_id, Appointment.status).where(
+                Appointment.status.in_(("attended", "dna"))
+            )
+        ).all()
+    patients = pd.read_parquet(store.path("patients"), columns=["person_id", "imd_decile"])
+    decile = dict(zip(patients["person_id"], patients["imd_decile"], strict=True))
+    expected: dict[str, list[int]] = {}
+    for person, status in outcomes:
+        d = decile.get(person)
+        label = QUINTILE_LABELS[(int(d) + 1) // 2] if d is not None and d == d else NOT_KNOWN
+        expected.setdefault(label, [0, 0])
+        expected[label][0] += 1
+        expected[label][1] += status == "dna"
+    assert len(outcomes) == 2
+    got = {c.group: [c.with_outcome, c.dna] for c in measured.dna_by_deprivation}
+    assert got == expected
 
 
 def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None:
@@ -281,5 +389,10 @@ def test_the_manager_sees_the_week_and_the_hubs_use(world: BookingWorld) -> None
         # The practices' shares of hub appointments (the area's site_code) against their lists.
         shares = html_table(page.text, "hub-share")
         assert shares.row("key", world.practice).cells[3].text.endswith("%")
+        # This week holds the outcomes recorded above: DNA by deprivation, counts suppressed.
+        started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=15)
+        week = started.astimezone(LOCAL_ZONE).date().isoformat()
+        now_week = TestClient(world.app).get(f"/access/compliance?week={week}").text
+        assert "Did not attend, by deprivation quintile" in now_week
     finally:
         sign_in_as(world.app, principal("receptionist", organisations=(world.practice,)))

@@ -17,7 +17,8 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from sqlalchemy import select
 
 from joinedup.carestore.models import AuditEvent
-from joinedup.governance.system_tokens import revoke_token
+from joinedup.governance.system_tokens import issue_token, revoke_token
+from joinedup.governance.users import add_user
 from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -208,6 +209,27 @@ def test_a_patient_of_no_practice_of_the_hubs_federation_is_refused(
     )
     outcome = _outcome(answer, 403, "NO_RELATIONSHIP")
     assert "not registered" in (outcome.issue[0].diagnostics or "")
+    assert _actions(world)[-1] == "appointment.book_refused"
+    assert slot["id"] in {s["id"] for s in _slots(client, world.tokens["reception"])}
+
+
+def test_a_receptionist_of_another_federation_is_refused_even_for_its_patients(
+    world: BookingWorld, client: TestClient
+) -> None:
+    """The booker's own organisation must belong to the hub's federation too: a receptionist
+    of a practice of another federation is refused 403 NO_RELATIONSHIP, audited, slot free."""
+    add_user(world.sessions, "reception-other", "reception-other", "receptionist", ["P99001"])
+    other, _ = issue_token(
+        world.sessions, "reception-other", days=1, actor="test", actor_role="test"
+    )
+    slot = _slots(client, world.tokens["reception"])[0]
+    answer = client.post(
+        "/api/fhir/Appointment",
+        json=appointment_body(slot, world.person_ids[0]),
+        headers=bearer(other),
+    )
+    outcome = _outcome(answer, 403, "NO_RELATIONSHIP")
+    assert "your organisation P99001" in (outcome.issue[0].diagnostics or "")
     assert _actions(world)[-1] == "appointment.book_refused"
     assert slot["id"] in {s["id"] for s in _slots(client, world.tokens["reception"])}
 

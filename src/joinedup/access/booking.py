@@ -11,7 +11,8 @@
   itself audited.
 * The hub serves its federation (`joinedup.access.federation`): `book` and `reschedule` take the
   practice the person is registered with and refuse anyone registered outside the hub's
-  federation (`OutsideFederation`, audited), in the same transaction as the claim.
+  federation (`OutsideFederation`, audited), in the same transaction as the claim; a practice
+  booker's own organisation must belong to that federation too.
 * `cancel`: names the version the caller last saw (the FHIR ``If-Match``); a stale version
   raises `VersionMismatch` and changes nothing. The slot is freed in the same transaction.
 * `reschedule`: cancel then book in one transaction; if the new slot is taken the whole
@@ -285,7 +286,7 @@ def book(
     `OutsideFederation` if the person is not the hub's to serve (each refusal audited)."""
     try:
         with _booking_work(sessions, booker, "appointment.book", person_id) as uow:
-            _check_federation(uow.session, slot_id, registered_practice)
+            _check_federation(uow.session, booker, slot_id, registered_practice)
             appointment = _claim_and_book(
                 uow.session, booker, slot_id, person_id, description, comment, uow.now
             )
@@ -334,7 +335,7 @@ def reschedule(
     old = get_appointment(sessions, appointment_id)
     try:
         with _booking_work(sessions, booker, "appointment.reschedule", old.person_id) as uow:
-            _check_federation(uow.session, new_slot_id, registered_practice)
+            _check_federation(uow.session, booker, new_slot_id, registered_practice)
             _lock_slots(uow.session, old.slot.id, new_slot_id)
             _cancel(uow.session, booker, appointment_id, version, reason, uow.now)
             new = _claim_and_book(
@@ -437,8 +438,12 @@ def _booking_work(
     )
 
 
-def _check_federation(session: Session, slot_id: int, registered_practice: str | None) -> None:
-    """Refuse a person registered outside the federation of the slot's hub."""
+def _check_federation(
+    session: Session, booker: Booker, slot_id: int, registered_practice: str | None
+) -> None:
+    """Refuse a person registered outside the federation of the slot's hub, and a practice
+    booker whose own organisation is outside it (the hub is the federation's shared capacity;
+    NHS 111 books for the whole area)."""
     hub_pcn = session.scalar(
         select(Hub.pcn_code).join(Slot, Slot.hub_id == Hub.id).where(Slot.id == slot_id)
     )
@@ -449,6 +454,11 @@ def _check_federation(session: Session, slot_id: int, registered_practice: str |
         raise OutsideFederation(
             f"the hub's network {hub_pcn} belongs to no federation of the area, "
             "so it serves no one yet"
+        )
+    if booker.kind == "practice" and federation_of(session, booker.organisation) != federation:
+        raise OutsideFederation(
+            f"your organisation {booker.organisation} is not part of the hub's federation, "
+            "so it cannot book there"
         )
     if registered_practice is None:
         raise OutsideFederation("the person is not registered with a practice of the area")

@@ -45,6 +45,12 @@ class DaySlot:
     status: str
     appointment_id: int | None
     person_id: int | None
+    #: The live appointment's version, which a recorded outcome must name (else None).
+    appointment_version: int | None = None
+
+    def awaits_outcome(self, now: dt.datetime) -> bool:
+        """Booked and already started: the hub records whether the person came."""
+        return self.status == "booked" and self.starts_at <= now
 
 
 @dataclass
@@ -104,6 +110,7 @@ def hub_day(sessions: sessionmaker[Session], code: str, day: dt.date) -> HubDay:
                 status if live else "free",
                 row.appointment_id if live else None,
                 row.person_id if live else None,
+                row.appointment_version if live else None,
             )
         )
     return HubDay(
@@ -130,6 +137,7 @@ def _day_query(hub_id: int, day: dt.date) -> Select[*tuple[Any, ...]]:
             Appointment.id.label("appointment_id"),
             Appointment.status.label("appointment_status"),
             Appointment.person_id,
+            Appointment.version.label("appointment_version"),
         )
         .join(Slot, Slot.session_id == RotaSession.id)
         .join(HubClinician, HubClinician.id == RotaSession.clinician_id)

@@ -7,7 +7,8 @@ Definitions (over the slots that start in a period, per hub):
 * **utilisation** — slots attended ÷ slots offered whose time has passed (capacity used, as
   NHS England's GP appointment data counts appointments attended against those available);
 * **DNA rate** — appointments not attended ÷ appointments with an outcome (attended or DNA),
-  also by GPAD category and by mode;
+  also by GPAD category, by mode and by the person's deprivation (IMD quintile: deciles 1–2
+  are quintile 1, the most deprived, from the population store; "Not known" without one);
 * **time to third next available appointment** (TTTNA; Institute for Healthcare Improvement,
   "Third Next Available Appointment" measure) — from now, the days until the start of the
   third free slot a practice may book at the hub: the third rather than the first, because
@@ -20,13 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.access.booking import bookable_by
 from joinedup.access.models import Appointment, Hub, Slot
+from joinedup.population.reads import imd_deciles
+from joinedup.population.store import PopulationStore
 
 #: An appointment's outcome counts once its slot has started.
 _LIVE = ("booked", "attended", "dna")
@@ -62,10 +66,20 @@ class HubMeasures:
     hubs: list[HubUse]
     dna_by_category: list[DnaCount]
     dna_by_mode: list[DnaCount]
+    #: Empty unless a population store was given.
+    dna_by_deprivation: list[DnaCount] = field(default_factory=list)
+
+
+NOT_KNOWN = "Not known"
+QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least deprived)"}
 
 
 def hub_measures(
-    sessions: sessionmaker[Session], start: dt.datetime, end: dt.datetime, now: dt.datetime
+    sessions: sessionmaker[Session],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    store: PopulationStore | None = None,
 ) -> HubMeasures:
     """Every hub's use of the slots starting in [start, end), and TTTNA from `now`."""
     with sessions() as session:
@@ -78,6 +92,7 @@ def hub_measures(
                 Slot.category,
                 Slot.mode,
                 Appointment.status,
+                Appointment.person_id,
             )
             .join(Hub, Hub.id == Slot.hub_id)
             .outerjoin(
@@ -93,7 +108,7 @@ def hub_measures(
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for code, _, _, starts_at, slot_category, slot_mode, status in rows:
+    for code, _, _, starts_at, slot_category, slot_mode, status, _ in rows:
         hub = counts[code]
         hub["offered"] += 1
         hub["past"] += starts_at <= now
@@ -118,7 +133,23 @@ def hub_measures(
         )
         for code, name in sorted(names.items(), key=lambda item: item[1])
     ]
-    return HubMeasures(hubs, _dna_counts(category), _dna_counts(mode))
+    outcomes = [(r.person_id, r.status) for r in rows if r.status in ("attended", "dna")]
+    by_deprivation = _dna_by_deprivation(store, outcomes) if store is not None else []
+    return HubMeasures(hubs, _dna_counts(category), _dna_counts(mode), by_deprivation)
+
+
+def _dna_by_deprivation(
+    store: PopulationStore, outcomes: Iterable[tuple[int, str]]
+) -> list[DnaCount]:
+    outcomes = list(outcomes)
+    deciles = imd_deciles(store, (person for person, _ in outcomes))
+    table: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for person, status in outcomes:
+        decile = deciles.get(person)
+        key = QUINTILE_LABELS[(decile + 1) // 2] if decile else NOT_KNOWN
+        table[key][0] += 1
+        table[key][1] += status == "dna"
+    return _dna_counts(table)
 
 
 def _dna_counts(table: dict[str, list[int]]) -> list[DnaCount]:

@@ -358,6 +358,19 @@ def practices_of(store: PopulationStore, person_ids: Iterable[int]) -> dict[int,
     return {int(p): str(code) for p, code in practices.items()}
 
 
+def imd_deciles(store: PopulationStore, person_ids: Iterable[int]) -> dict[int, int]:
+    """The IMD decile (1 most deprived) of each of `person_ids` whose decile is known."""
+    ids = sorted({int(p) for p in person_ids})
+    if not ids or not store.path("patients").is_file():
+        return {}
+    frame = pd.read_parquet(
+        store.path("patients"),
+        columns=["person_id", "imd_decile"],
+        filters=[("person_id", "in", ids)],
+    ).dropna()
+    return {int(p): int(d) for p, d in zip(frame["person_id"], frame["imd_decile"], strict=True)}
+
+
 def list_sizes(store: PopulationStore, excluding: Iterable[int] = ()) -> dict[str, int]:
     """How many people each practice has registered on the extract date, `excluding` left out."""
     practices = _index(store)["practice_code"].dropna()

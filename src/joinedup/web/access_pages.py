@@ -120,6 +120,7 @@ def hub_day_page(
         day=day,
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1),
+        now=dt.datetime.now(dt.UTC),
     )
 
 
@@ -268,6 +269,33 @@ def rebook_appointment(
     return flash.redirect_with(request, user, back, notice=f"Moved to {_when(moved.slot)}.")
 
 
+@router.post("/access/appointments/{appointment_id}/outcome", name="access_outcome")
+def record_outcome(
+    request: Request,
+    appointment_id: int,
+    user: AppointmentBooker,
+    sessions: Sessions,
+    store: Store,
+    version: Annotated[int, Form()],
+    outcome: Annotated[str, Form()],
+) -> Response:
+    """Attended or did not attend, from the hub's day (the service refuses a slot not yet due)."""
+    current = _appointment(sessions, store, user, appointment_id)
+    local_day = current.slot.starts_at.astimezone(LOCAL_ZONE).date()
+    back = request.url_for("access_hub_day", hub_code=current.slot.hub_code).path
+    back += f"?day={local_day.isoformat()}"
+    try:
+        service.record_outcome(
+            sessions, service.booker_for(user), appointment_id, version=version, outcome=outcome
+        )
+    except service.BookingError as exc:
+        return flash.redirect_with(request, user, back, error=_sentence(exc))
+    said = "attended" if outcome == "attended" else "did not attend"
+    return flash.redirect_with(
+        request, user, back, notice=f"Recorded: {_when(current.slot)}, {said}."
+    )
+
+
 def _appointment(
     sessions: Any, store: Any, user: Principal, appointment_id: int
 ) -> service.AppointmentView:
@@ -343,7 +371,8 @@ def compliance_page(
 ) -> Response:
     monday = week_of(week or _today())
     start = local_instant(monday, dt.time())
-    use = hub_measures(sessions, start, start + dt.timedelta(days=7), dt.datetime.now(dt.UTC))
+    end, now = start + dt.timedelta(days=7), dt.datetime.now(dt.UTC)
+    use = hub_measures(sessions, start, end, now, store=store)
     return _page(
         request,
         "access/compliance.html",
@@ -353,6 +382,7 @@ def compliance_page(
         dna_groups=[
             ("GPAD category", [_published_dna(c) for c in use.dna_by_category]),
             ("Mode", [_published_dna(c) for c in use.dna_by_mode]),
+            ("Deprivation quintile", [_published_dna(c) for c in use.dna_by_deprivation]),
         ],
         suppression_note=SUPPRESSION_NOTE,
         practices=_published_practice_shares(sessions, store),
