@@ -159,7 +159,8 @@ def test_a_link_worker_takes_a_person_from_referral_to_discharge(
 
 
 def _swemwbs(page: Page, timepoint: str, answers: tuple[str, ...]) -> None:
-    page.locator("#measure-swemwbs summary").click()
+    if page.locator("#measure-swemwbs").get_attribute("open") is None:  # a refused one is open
+        page.locator("#measure-swemwbs summary").click()
     page.locator("#swemwbs-timepoint").select_option(timepoint)
     for number, answer in enumerate(answers, start=1):
         page.locator(f"#swemwbs-q{number}").fill(answer)

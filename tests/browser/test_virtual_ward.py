@@ -8,6 +8,7 @@ test-artifacts/screenshots/ward-NN-*.png.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from joinedup.governance.relationships import user_practices
 from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from joinedup.web.formatting import UK_TIME_ZONE
 from tests.browser.support import DESKTOP, LiveServer, PageProblems
 
 pytestmark = pytest.mark.browser
@@ -97,6 +99,13 @@ def test_a_nurse_admits_escalates_closes_and_discharges(
         expect(page.locator(".nhsuk-error-summary")).to_contain_text("SpO2 130")
         expect(page.locator("#readings tbody tr")).to_have_count(2)
         screenshot(page, "ward-04-impossible-value-refused")
+        # A time typed wrong in the NHS date input and its time box: the manual's message, kept.
+        _enter_set(page, resp="18", spo2="97", bp="125", pulse="72", temp="36.8", at="25:00")
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text(
+            "must be a real time on the 24-hour clock, like 14:30"
+        )
+        expect(page.locator("#taken-at-time")).to_have_value("25:00")
+        expect(page.locator("#readings tbody tr")).to_have_count(2)
         # The refused form comes back as 400 (Bad Request), which Chromium logs; nothing else.
         assert [e for e in problems.errors if "400" not in e] == []
         problems.errors.clear()
@@ -137,7 +146,15 @@ def test_a_nurse_admits_escalates_closes_and_discharges(
         context.close()
 
 
-def _enter_set(page: Page, *, resp: str, spo2: str, bp: str, pulse: str, temp: str) -> None:
+def _enter_set(
+    page: Page, *, resp: str, spo2: str, bp: str, pulse: str, temp: str, at: str = ""
+) -> None:
+    """One set of observations; `at`: a time typed for today (blank: taken now)."""
+    if at:
+        today = dt.datetime.now(UK_TIME_ZONE).date()
+        for part, value in (("day", today.day), ("month", today.month), ("year", today.year)):
+            page.locator(f"#taken-at-{part}").fill(str(value))
+        page.get_by_label("Time (UK time)").fill(at)
     page.get_by_label("Respiration rate (/min)").fill(resp)
     page.get_by_label("SpO2 (%)").fill(spo2)
     page.get_by_label("Air or oxygen").select_option("air")

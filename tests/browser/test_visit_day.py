@@ -82,7 +82,16 @@ def test_a_day_is_planned_worked_and_replanned_when_a_nurse_goes_off_sick(
         screenshot(page, "visits-01-caseload")
 
         # 2. Plan the day: two options with both figures; take least travel.
-        page.goto(f"/neighbourhood/caseload/{hood}/visits?day={DAY.isoformat()}")
+        # The day is chosen in the NHS date input; "Next day" and "Previous day" step either side.
+        page.goto(f"/neighbourhood/caseload/{hood}/visits")
+        for part, value in (("day", DAY.day), ("month", DAY.month), ("year", DAY.year)):
+            page.locator(f"#day-{part}").fill(str(value))
+        page.get_by_role("button", name="Show", exact=True).click()
+        expect(page.locator("h1")).to_contain_text(f"{DAY.day} {DAY:%B %Y}")
+        page.locator("#next-day").click()
+        expect(page.locator("#day-day")).to_have_value(str((DAY + dt.timedelta(days=1)).day))
+        page.locator("#previous-day").click()
+        expect(page.locator("#day-day")).to_have_value(str(DAY.day))
         expect(page.locator("#no-plan")).to_be_visible()
         page.get_by_role("button", name="Plan the day").click()
         options = page.locator("#options tbody tr")

@@ -142,13 +142,22 @@ def test_intake_from_the_register_and_discharge(area: Area) -> None:
     assert '<option value="register" selected>' in person_page.text
 
     url = f"/neighbourhood/people/{area.person}/caseload"
-    assert client.post(url, data=_entry_form(area, window_end="noon")).status_code == 303
-    assert client.post(url, data=_entry_form(area, window_end="09:10")).status_code == 303
-    assert _open_entries(area) == []  # refused: not a time; a window shorter than the visit
+    not_a_time = client.post(url, data=_entry_form(area, window_end="noon"))
+    assert not_a_time.status_code == 422 and 'value="noon"' in not_a_time.text  # kept as typed
+    assert client.post(url, data=_entry_form(area, window_end="09:10")).status_code == 422
+    review = {"next-review-day": "31", "next-review-month": "2", "next-review-year": "2027"}
+    not_a_date = client.post(url, data=_entry_form(area, reason="Ulcer, left leg", **review))
+    assert not_a_date.status_code == 422
+    assert "The next review date must be a real date" in not_a_date.text
+    assert 'name="next-review-day" type="text" inputmode="numeric" value="31"' in not_a_date.text
+    assert 'value="Ulcer, left leg"' in not_a_date.text
+    assert _open_entries(area) == []  # refused: not a time; a short window; not a date
 
-    assert client.post(url, data=_entry_form(area)).status_code == 303
+    review["next-review-day"] = "28"
+    assert client.post(url, data=_entry_form(area, **review)).status_code == 303
     (entry,) = _open_entries(area)
     assert (entry.intake_source, entry.window_start, entry.window_end) == ("register", 540, 720)
+    assert entry.next_review == dt.date(2027, 2, 28)
     page = client.get(f"/neighbourhood/caseload/{area.hood}")
     assert 'id="register-candidates"' not in page.text  # now on the caseload
 
@@ -181,6 +190,16 @@ def test_day_and_capacity_pages_without_a_rota(area: Area) -> None:
         not in client.get(f"/neighbourhood/caseload/{area.hood}/visits?day={day}").text
     )
     assert client.get(f"/neighbourhood/caseload/{area.hood}/capacity?day={day}").status_code == 200
+    boxes = "day-day=9&day-month=12&day-year=2026"
+    chosen = client.get(f"/neighbourhood/caseload/{area.hood}/visits?{boxes}").text
+    assert "Home visits, 9 December 2026" in chosen
+    assert "?day=2026-12-08" in chosen and "?day=2026-12-10" in chosen  # previous and next day
+    wrong = client.get(f"/neighbourhood/caseload/{area.hood}/rota?day-day=9&day-year=2026").text
+    assert "The day must include a month" in wrong and 'value="9"' in wrong
+    assert (
+        "Rota for 9 December 2026"
+        in client.get(f"/neighbourhood/caseload/{area.hood}/rota?day=2026-12-09").text
+    )
     assert client.get(f"/neighbourhood/caseload/{area.hood}/visits/nurses/999").status_code == 404
     assert client.get("/neighbourhood/caseload/NOWHERE/visits").status_code == 404
 

@@ -59,11 +59,14 @@ def test_a_refused_form_keeps_the_users_answers(setup: Setup) -> None:  # noqa: 
 
     bad_follow_up = link.post(
         url + "/follow-up",
-        data={"csrf_token": CSRF_TOKEN, "contact_at": "last Tuesday", "mode": "video",
+        data={"csrf_token": CSRF_TOKEN, "follow-up-at-day": "4", "follow-up-at-month": "12",
+              "follow-up-at-year": "2026", "follow-up-at-time": "2pm", "mode": "video",
               "note": "Rang about the walking group"},
     )  # fmt: skip
     page = _page(bad_follow_up.text)
     assert "nhsuk-error-summary" in page
+    assert "The date and time of the contact must be a real time on the 24-hour clock" in page
     assert 'value="Rang about the walking group"' in page
-    assert 'value="last Tuesday"' in page
+    assert 'name="follow-up-at-month" type="text" inputmode="numeric" value="12"' in page
+    assert 'value="2pm"' in page
     assert '<option value="video" selected>' in page

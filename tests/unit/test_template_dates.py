@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from joinedup.web.date_input import DateInputError, date_parts, read_date
+from joinedup.web.date_input import (
+    DateInputError,
+    date_parts,
+    read_date,
+    read_date_time,
+    read_query_day,
+    read_time,
+)
 from joinedup.web.formatting import nhs_date, uk_datetime, uk_time
 from joinedup.web.templating import TEMPLATES_DIR
 
@@ -32,9 +39,22 @@ def test_there_are_templates_to_scan() -> None:
     assert len(TEMPLATES) > 50
 
 
-def test_no_form_uses_the_browsers_date_picker() -> None:
-    found = [_relative(p) for p in TEMPLATES if re.search(r"type=[\"']date[\"']", p.read_text())]
-    assert found == [], f"use the date_input macro (NHS date input) in {found}"
+#: The browser's own pickers: a date, a date and time, a time (the NHS asks for each as text).
+BROWSER_PICKER = re.compile(r"type=[\"'](date|datetime-local|time)[\"']")
+
+
+def test_no_form_uses_the_browsers_date_or_time_picker() -> None:
+    found = [
+        f"{_relative(p)}: {m[1]}" for p in TEMPLATES for m in BROWSER_PICKER.finditer(p.read_text())
+    ]
+    assert found == [], f"use the date_input / time_input macros (NHS date input) in {found}"
+
+
+def test_the_picker_scan_catches_each_picker() -> None:
+    page = (
+        '<input type="date"><input type=\'datetime-local\'><input type="time"><input type="text">'
+    )
+    assert [m[1] for m in BROWSER_PICKER.finditer(page)] == ["date", "datetime-local", "time"]
 
 
 def _raw_dates(text: str) -> list[str]:
@@ -114,3 +134,50 @@ def test_dates_and_times_are_shown_one_way_on_uk_clocks() -> None:
     assert uk_datetime(summer) == "2 July 2026 at 00:30"
     assert uk_datetime(dt.datetime(2026, 12, 4, 13, 30, 5)) == "4 December 2026 at 13:30"
     assert uk_datetime("2026-12-04T13:30:05+00:00", seconds=True) == "4 December 2026 at 13:30:05"
+
+
+NOT_A_TIME = "The contact must be a real time on the 24-hour clock, like 14:30"
+
+
+def _when(day: str, month: str, year: str, time: str) -> dict[str, str]:
+    return {"at-day": day, "at-month": month, "at-year": year, "at-time": time}
+
+
+@pytest.mark.parametrize(
+    ("typed", "message", "field"),
+    [
+        (("", "", "", "14:30"), "The contact must include a date", "at-day"),
+        (("4", "12", "2026", ""), "The contact must include a time", "at-time"),
+        (("4", "12", "2026", "2pm"), NOT_A_TIME, "at-time"),
+        (("4", "12", "2026", "24:00"), NOT_A_TIME, "at-time"),
+        (("31", "2", "2026", "14:30"), "The contact must be a real date", "at-day"),
+    ],
+)  # fmt: skip
+def test_a_date_and_time_typed_wrong_is_told_in_the_service_manuals_words(
+    typed: tuple[str, str, str, str], message: str, field: str
+) -> None:
+    with pytest.raises(DateInputError) as caught:
+        read_date_time(_when(*typed), "at", "the contact")
+    assert (str(caught.value), caught.value.field) == (message, field)
+
+
+def test_a_date_and_uk_time_is_read_as_an_instant() -> None:
+    summer = read_date_time(_when("1", "7", "2026", "9:05"), "at", "the contact")
+    assert summer == dt.datetime(2026, 7, 1, 8, 5, tzinfo=dt.UTC)  # BST
+    winter = read_date_time(_when("4", "12", "2026", "14:30"), "at", "the contact")
+    assert winter == dt.datetime(2026, 12, 4, 14, 30, tzinfo=dt.UTC)
+    assert read_date_time(_when("", "", "", ""), "at", "the contact") is None
+    with pytest.raises(DateInputError, match=r"^Enter the contact$"):
+        read_date_time(_when("", "", "", ""), "at", "the contact", required=True)
+    assert read_time({"t": " 07:45 "}, "t", "the start time") == dt.time(7, 45)
+    with pytest.raises(DateInputError, match=r"^Enter the start time$"):
+        read_time({"t": ""}, "t", "the start time", required=True)
+
+
+def test_a_day_is_chosen_by_link_or_by_the_boxes() -> None:
+    assert read_query_day({"day": "2026-12-04"}, "day", "the day") == dt.date(2026, 12, 4)
+    boxes = {"day-day": "5", "day-month": "12", "day-year": "2026"}
+    assert read_query_day(boxes, "day", "the day") == dt.date(2026, 12, 5)
+    assert read_query_day({}, "day", "the day") is None
+    with pytest.raises(DateInputError, match=r"^The day must be a real date$"):
+        read_query_day({"day": "2026-13-01"}, "day", "the day")

@@ -43,6 +43,13 @@ from joinedup.neighbourhood.visits.model import clock
 from joinedup.neighbourhood.visits.travel import travel_times
 from joinedup.population.reads import organisations
 from joinedup.web import flash
+from joinedup.web.date_input import (
+    DateInputError,
+    FormFields,
+    read_date,
+    read_query_day,
+    typed_date,
+)
 from joinedup.web.dependencies import AppSettings, CaseloadViewer, Sessions, Store, WardUser
 from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.person_gate import IDENTIFIABLE, OpenedPerson, person_gate
@@ -91,14 +98,15 @@ def _minutes(text: str) -> int | None:
     return int(match[1]) * 60 + int(match[2]) if match else None
 
 
-def _date(text: str) -> dt.date | None:
-    """A form's date (YYYY-MM-DD); four weeks from today when left empty; None if not a date."""
-    if not text.strip():
-        return _today() + dt.timedelta(days=28)
+def chosen_day(request: Request) -> tuple[dt.date, dict[str, Any]]:
+    """The day a page shows: `?day=YYYY-MM-DD` (links) or the day boxes of its "Day" form,
+    today when none; with what the form shows again (`day_error`, `day_typed`)."""
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None
+        day = read_query_day(request.query_params, "day", "the day")
+    except DateInputError as exc:
+        typed = typed_date(request.query_params, "day")
+        return _today(), {"day_error": str(exc), "day_typed": typed}
+    return day or _today(), {"day_error": "", "day_typed": None}
 
 
 def _identifiable(request: Request) -> None:
@@ -225,10 +233,9 @@ def visit_day_page(
     user: WardUser,
     sessions: Sessions,
     store: Store,
-    day: dt.date | None = None,
 ) -> Response:
     name = _hood_name(sessions, code)
-    day = day or _today()
+    day, day_form = chosen_day(request)
     view = visit_views.day_view(sessions, code, day)
     people = visit_views.visit_people(view)
     record_list_view(
@@ -261,6 +268,7 @@ def visit_day_page(
         outcome_labels=visit_views.OUTCOME_LABELS,
         now=dt.datetime.now(UK_TIME_ZONE).strftime("%H:%M"),
         named=lambda text: _NURSE_ID.sub(lambda m: view.nurse_names.get(m[0], m[0]), text),
+        **day_form,
     )
 
 
@@ -469,23 +477,49 @@ def person_caseload_page(
     opened: Annotated[Opened, Depends(person_gate("person.caseload", permissions=PERMISSIONS))],
     intake: str = "referral",
 ) -> Response:
+    messages = flash.take(request, user)
+    return _person_caseload(
+        request, user, sessions, opened, intake, error=messages["error"], notice=messages["notice"]
+    )
+
+
+def _person_caseload(
+    request: Request,
+    user: Principal,
+    sessions: Sessions,
+    opened: Opened,
+    intake: str,
+    *,
+    form: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """The person's caseload page; `form`: a refused entry as typed, shown again (status 422)."""
     person = opened.person
     hood = person.neighbourhood_code
-    return _page(
+    response = templates.TemplateResponse(
         request,
         "neighbourhood/person_caseload.html",
-        user,
-        person=person,
-        entries=service.entries_of(sessions, person.person_id),
-        nurses=[m for m in service.team(sessions, hood) if m.visits] if hood else [],
-        intake_sources=INTAKE_SOURCES,
-        intake=intake if intake in INTAKE_SOURCES else "referral",
-        acuities=ACUITIES,
-        visit_types=VISIT_TYPES,
-        visit_type_labels=visit_views.VISIT_TYPE_LABELS,
-        discharge_reasons=service.DISCHARGE_LABELS,
-        today=_today(),
+        {
+            "csrf_token": user.csrf_token,
+            "clock": clock,
+            "error": "",
+            "notice": "",
+            "person": person,
+            "entries": service.entries_of(sessions, person.person_id),
+            "nurses": [m for m in service.team(sessions, hood) if m.visits] if hood else [],
+            "intake_sources": INTAKE_SOURCES,
+            "intake": intake if intake in INTAKE_SOURCES else "referral",
+            "acuities": ACUITIES,
+            "visit_types": VISIT_TYPES,
+            "visit_type_labels": visit_views.VISIT_TYPE_LABELS,
+            "discharge_reasons": service.DISCHARGE_LABELS,
+            "today": _today(),
+            "form": form or {},
+            **context,
+        },
+        status_code=422 if form is not None else 200,
     )
+    return response
 
 
 def _back_to_person(request: Request, user: Principal, person_id: int, **flash_: str) -> Response:
@@ -499,6 +533,7 @@ def add_to_caseload(
     user: WardUser,
     sessions: Sessions,
     opened: Annotated[Opened, Depends(person_gate(None, permissions=PERMISSIONS))],
+    form: FormFields,
     reason: Annotated[str, Form()] = "",
     intake_source: Annotated[str, Form()] = "",
     acuity: Annotated[str, Form()] = "",
@@ -511,23 +546,23 @@ def add_to_caseload(
     fixed_time: Annotated[str, Form()] = "",
     required_skills: Annotated[str, Form()] = "",
     two_person: Annotated[bool, Form()] = False,
-    next_review: Annotated[str, Form()] = "",
 ) -> Response:
     person = opened.person
+
+    def refused(message: str) -> Response:
+        intake = form.get("intake_source", "")
+        return _person_caseload(request, user, sessions, opened, intake, form=form, error=message)
+
     start, end = _minutes(window_start), _minutes(window_end)
     fixed = _minutes(fixed_time) if fixed_time.strip() else None
-    review = _date(next_review)
-    if start is None or end is None or (fixed_time.strip() and fixed is None) or not review:
-        return _back_to_person(
-            request,
-            user,
-            person.person_id,
-            error="Give the window (and any fixed time) as HH:MM and the review as a date.",
-        )
+    if start is None or end is None or (fixed_time.strip() and fixed is None):
+        return refused("Enter the window (and any fixed time) on the 24-hour clock, like 14:30")
+    try:
+        review = read_date(form, "next-review", "the next review date")
+    except DateInputError as exc:
+        return refused(str(exc))
     if not person.neighbourhood_code:
-        return _back_to_person(
-            request, user, person.person_id, error="The person is not in a neighbourhood."
-        )
+        return refused("The person is not in a neighbourhood.")
     request_ = service.EntryRequest(
         reason=reason,
         intake_source=intake_source,
@@ -541,12 +576,12 @@ def add_to_caseload(
         fixed_time=fixed,
         required_skills=tuple(s.strip() for s in required_skills.split(",") if s.strip()),
         two_person=two_person,
-        next_review=review,
+        next_review=review or _today() + dt.timedelta(days=28),
     )
     try:
         service.add_to_caseload(sessions, user, person, person.neighbourhood_code, request_)
     except UserError as exc:
-        return _back_to_person(request, user, person.person_id, error=_error(exc))
+        return refused(_error(exc))
     return _back_to_person(request, user, person.person_id, notice="Added to the caseload.")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,7 +26,7 @@ from joinedup.neighbourhood import caseload as service
 from joinedup.neighbourhood import team_rota, visit_day
 from joinedup.neighbourhood.caseload_models import ORGANISATION_KINDS, TEAM_ROLES
 from joinedup.web import flash
-from joinedup.web.caseload import _error, _hood_name, _minutes, _page, _today
+from joinedup.web.caseload import _error, _hood_name, _minutes, _page, _today, chosen_day
 from joinedup.web.dependencies import Sessions, Store, WardUser
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -334,6 +334,7 @@ def _rota_page(
     form: ShiftForm,
     *,
     status_code: int = 200,
+    **day_form: Any,
 ) -> Response:
     response = _page(
         request,
@@ -345,16 +346,16 @@ def _rota_page(
         shifts=visit_day.rota(sessions, code, day),
         visiting=[m for m in service.team(sessions, code) if m.visits],
         form=form,
+        **day_form,
     )
     response.status_code = status_code
     return response
 
 
 @router.get("/neighbourhood/caseload/{code}/rota", name="caseload_rota")
-def rota_page(
-    request: Request, code: str, user: WardUser, sessions: Sessions, day: dt.date | None = None
-) -> Response:
-    return _rota_page(request, user, sessions, code, day or _today(), ShiftForm())
+def rota_page(request: Request, code: str, user: WardUser, sessions: Sessions) -> Response:
+    day, day_form = chosen_day(request)
+    return _rota_page(request, user, sessions, code, day, ShiftForm(), **day_form)
 
 
 @router.post("/neighbourhood/caseload/{code}/rota", name="caseload_rota_set")

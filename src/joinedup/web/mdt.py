@@ -47,7 +47,7 @@ from joinedup.population.reads import PersonIdentity, practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app_state import get_population_store
-from joinedup.web.date_input import DateInputError, read_date, typed_date
+from joinedup.web.date_input import DateInputError, read_date, read_time, typed_date
 from joinedup.web.dependencies import (
     AppSettings,
     Sessions,
@@ -154,13 +154,10 @@ def _parse_guests(text: str) -> list[meetings.Guest]:
 def _starts_at(form: dict[str, Any], time: str) -> dt.datetime:
     try:
         day = read_date(form, "day", "the date of the meeting", required=True)
+        start = read_time(form, "time", "the start time", required=True)
     except DateInputError as exc:
         raise FieldError(str(exc), exc.field) from None
-    assert day is not None  # required
-    try:
-        start = dt.time.fromisoformat(time)
-    except ValueError:
-        raise FieldError("Enter the start time, like 13:30", "time") from None
+    assert day is not None and start is not None  # required
     local = dt.datetime.combine(day, start)
     return local.replace(tzinfo=UK_TIME_ZONE).astimezone(dt.UTC)
 

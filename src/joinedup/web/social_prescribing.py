@@ -45,8 +45,8 @@ from joinedup.governance.relationships import Access
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.web import flash
+from joinedup.web.date_input import DateInputError, FormFields, date_time_fields, read_date_time
 from joinedup.web.dependencies import Sessions, Store
-from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.person_gate import IDENTIFIABLE, OpenedPerson, person_gate
 from joinedup.web.security import require
 from joinedup.web.templating import templates
@@ -236,7 +236,7 @@ def first_contact(
     request: Request,
     opened: CaseloadStep,
     sessions: Sessions,
-    contact_at: Text = "",
+    form: FormFields,
     mode: Text = "",
     accepted: Text = "",
 ) -> Response:
@@ -245,14 +245,14 @@ def first_contact(
             sessions,
             opened.user,
             _open_referral_id(sessions, opened.person_id),
-            contact_at=_when(contact_at),
+            contact_at=_when(form, "first-contact-at"),
             mode=mode,
             accepted=accepted != "no",
         )
     except UserError as exc:
         return _refused(
             request, opened, sessions, exc, "first_contact",
-            contact_at=contact_at, mode=mode, accepted=accepted,
+            **date_time_fields(form, "first-contact-at"), mode=mode, accepted=accepted,
         )  # fmt: skip
     return _done(request, opened, "First contact recorded.")
 
@@ -344,7 +344,7 @@ def follow_up(
     request: Request,
     opened: CaseloadStep,
     sessions: Sessions,
-    contact_at: Text = "",
+    form: FormFields,
     mode: Text = "",
     note: Text = "",
 ) -> Response:
@@ -353,14 +353,14 @@ def follow_up(
             sessions,
             opened.user,
             _open_referral_id(sessions, opened.person_id),
-            contact_at=_when(contact_at),
+            contact_at=_when(form, "follow-up-at"),
             mode=mode,
             note=note,
         )
     except UserError as exc:
         return _refused(
             request, opened, sessions, exc, "follow_up",
-            contact_at=contact_at, mode=mode, note=note,
+            **date_time_fields(form, "follow-up-at"), mode=mode, note=note,
         )  # fmt: skip
     return _done(request, opened, "Follow-up recorded.")
 
@@ -378,15 +378,13 @@ def discharge(
     return _done(request, opened, "Discharged from social prescribing.")
 
 
-def _when(text: str) -> dt.datetime:
-    """The form's local (UK) date and time, or now when left blank."""
-    if not text.strip():
-        return dt.datetime.now(dt.UTC)
+def _when(form: dict[str, str], field_id: str) -> dt.datetime:
+    """The contact's date and UK time typed in `field_id`'s boxes, or now when left blank."""
     try:
-        local = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise service.SocialPrescribingError(["the time is a date and time"]) from None
-    return local.replace(tzinfo=UK_TIME_ZONE).astimezone(dt.UTC) if local.tzinfo is None else local
+        when = read_date_time(form, field_id, "the date and time of the contact")
+    except DateInputError as exc:
+        raise service.SocialPrescribingError([str(exc)]) from None
+    return when or dt.datetime.now(dt.UTC)
 
 
 def _answer(text: str) -> int | None:

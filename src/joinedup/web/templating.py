@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,7 @@ def _environment() -> jinja2.Environment:
     env.globals["percent"] = formatting.percent
     env.globals["date_parts"] = date_parts
     env.globals["typed_date"] = typed_date
+    env.globals["timedelta"] = timedelta
     env.globals["bar_chart"] = bar_chart
     return env
 

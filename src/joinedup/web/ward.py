@@ -40,8 +40,8 @@ from joinedup.neighbourhood.models import (
     TAKEN_BY,
 )
 from joinedup.population.nhs_numbers import format_nhs_number
+from joinedup.web.date_input import DateInputError, read_date_time
 from joinedup.web.dependencies import Sessions, Store, WardUser
-from joinedup.web.formatting import UK_TIME_ZONE
 from joinedup.web.person_gate import IDENTIFIABLE, OpenedPerson, person_gate
 from joinedup.web.templating import templates
 from joinedup.web.ward_chart import news2_chart
@@ -430,7 +430,7 @@ async def record_reading(request: Request, opened: Gated, sessions: Sessions) ->
     try:
         if admission is None:
             raise service.WardError(["this person is not on a virtual ward"])
-        taken_at = _taken_at(form.get("taken_at", ""))
+        taken_at = _taken_at(form)
         service.record_reading(
             sessions,
             opened.user,
@@ -445,15 +445,13 @@ async def record_reading(request: Request, opened: Gated, sessions: Sessions) ->
     return _see_other(request, "ward_chart", person_id=opened.person_id)
 
 
-def _taken_at(text: str) -> dt.datetime:
-    """The form's local (UK) date and time, or now when left blank."""
-    if not text.strip():
-        return dt.datetime.now(dt.UTC)
+def _taken_at(form: dict[str, str]) -> dt.datetime:
+    """The date and UK time the set was taken, typed in the `taken-at` boxes; now when blank."""
     try:
-        local = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise service.WardError(["the time taken is a date and time"]) from None
-    return local.replace(tzinfo=UK_TIME_ZONE).astimezone(dt.UTC) if local.tzinfo is None else local
+        taken = read_date_time(form, "taken-at", "the date and time the set was taken")
+    except DateInputError as exc:
+        raise service.WardError([str(exc)]) from None
+    return taken or dt.datetime.now(dt.UTC)
 
 
 @router.post("/neighbourhood/people/{person_id}/ward/discharge", name="ward_discharge")
