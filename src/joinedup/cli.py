@@ -601,6 +601,7 @@ def demo(
     from joinedup.analytics.stratify import list_runs
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
+    from joinedup.demo import seed_demo
     from joinedup.population.organisation_mirror import sync_organisations
     from joinedup.population.store import PopulationStore
 
@@ -619,156 +620,8 @@ def demo(
     sessions = session_factory(make_engine(settings.database_url))
     summary = sync_organisations(store, sessions)
     out.print(f"Care store ready: {summary}")
-    _demo_objections(store, sessions, seed)
-    _demo_variation(store, sessions)
-    _demo_users(sessions)
-    _demo_care(sessions, settings)
-    _demo_caseloads(store, sessions)
-    _demo_ward(store, sessions, seed)
-    _demo_directory(sessions, settings, seed)
-    _demo_social_prescribing(sessions, settings, seed)
-    _demo_commissioning(store, sessions, settings)
-    _demo_anchor(sessions, settings)
+    seed_demo(out.print, store, sessions, settings, seed)
     serve(host=host, port=port, home=settings.home)
-
-
-def _demo_anchor(sessions: Any, settings: Settings) -> None:
-    """Anchor the audit chain's head outside the care store (`joinedup audit verify` checks it)."""
-    import datetime as dt
-
-    from joinedup.governance.audit_anchor import anchor_head
-
-    anchor_head(sessions, settings.audit_anchors_path, dt.datetime.now(dt.UTC))
-    out.print(f"Audit chain anchored in {settings.audit_anchors_path}")
-
-
-def _demo_care(sessions: Any, settings: Settings) -> None:
-    """The coordinated-care loop with something in it: register, plans, MDT meetings."""
-    from joinedup.care.demo import seed_demo_care
-
-    care = seed_demo_care(sessions, settings)
-    out.print(
-        f"Coordinated care: {care.register.added + care.register.already} people on the "
-        f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
-        f"{care.meetings_upcoming} upcoming"
-    )
-
-
-def _demo_caseloads(store: PopulationStore, sessions: Any) -> None:
-    """Each neighbourhood's team, caseload and a week's rota from today (issues 15, 16)."""
-    import datetime as dt
-
-    from joinedup.neighbourhood.caseload_demo import demo_principal, seed_demo_caseloads
-
-    seeded = seed_demo_caseloads(
-        sessions, store, demo_principal(sessions), first_day=dt.date.today()
-    )
-    out.print(f"Neighbourhood caseloads: {seeded} neighbourhoods seeded with a team and rota")
-
-
-def _demo_ward(store: PopulationStore, sessions: Any, seed: int) -> None:
-    """A virtual ward with a history of stays, readings, alerts and responses (synthetic)."""
-    import datetime as dt
-
-    from joinedup.neighbourhood.ward_demo import seed_demo_ward
-
-    made = seed_demo_ward(sessions, store, seed=seed, now=dt.datetime.now(dt.UTC))
-    if made is not None:
-        out.print(
-            f"Virtual ward: {made.stays} stays ({made.open_stays} on the ward now), "
-            f"{made.sets:,} reading sets, {made.alerts:,} alerts"
-        )
-
-
-def _demo_directory(sessions: Any, settings: Settings, seed: int) -> None:
-    """The area's fictional community-services directory, loaded through the ORUK import."""
-    from joinedup.directory.synthetic import seed_directory
-
-    report = seed_directory(sessions, settings, seed)
-    if report.no_changes:
-        out.print("Community-services directory: already loaded")
-    else:
-        out.print(f"Community-services directory: {report.loaded:,} services (Open Referral UK)")
-
-
-def _demo_social_prescribing(sessions: Any, settings: Settings, seed: int) -> None:
-    """A year of social prescribing referrals with outcomes, onward to the directory's services."""
-    from joinedup.directory.social_prescribing.synthetic import seed_social_prescribing
-
-    made = seed_social_prescribing(sessions, settings, seed)
-    if made.referrals:
-        out.print(
-            f"Social prescribing: {made.referrals:,} referrals, {made.open:,} open with the demo "
-            f"link worker, {made.with_end_measure:,} with an end measure"
-        )
-    else:
-        out.print("Social prescribing: already seeded (or no directory or link worker)")
-
-
-def _demo_commissioning(store: PopulationStore, sessions: Any, settings: Settings) -> None:
-    """A workforce baseline for the area's practices and, when the published national data
-    sits beside the repository, the published-data mode of practice variation."""
-    from joinedup.commissioning.published import default_sources, load_published, published_dir
-    from joinedup.commissioning.workforce_export import (
-        DEMO_COLUMNS,
-        rows_to_csv,
-        workforce_demo_rows,
-    )
-    from joinedup.commissioning.workforce_store import import_workforce
-
-    text = rows_to_csv(workforce_demo_rows(store), DEMO_COLUMNS)
-    report = import_workforce(sessions, "demo", text, source_name="demo-workforce.csv")
-    if report.unchanged:
-        out.print("Workforce baseline: already loaded")
-    else:
-        out.print(
-            f"Workforce baseline: {report.recorded:,} figures loaded (batch {report.batch_version})"
-        )
-    sources = default_sources()
-    if (published_dir(settings) / "practices.parquet").exists():
-        out.print("Published practice data: already loaded")
-    elif all(source.is_dir() for source in sources):
-        summary = load_published(settings, sources)
-        out.print(f"Published practice data: {summary.practices:,} English practices loaded")
-    else:
-        out.print("Published practice data: not beside the repository; skipped")
-
-
-def _demo_objections(store: PopulationStore, sessions: Any, seed: int) -> None:
-    """Synthetic type-1 and national data opt-out objections, so the commissioning views show
-    objectors being left out (loaded once; re-importing changes nothing)."""
-    from joinedup.governance.objections import import_objections, synthetic_objections
-
-    rows = [{"person_id": str(p), "kind": k} for p, k in synthetic_objections(store, seed)]
-    report = import_objections(sessions, "demo", rows, store=store)
-    out.print(
-        f"Objections to secondary use: {report.recorded:,} recorded, "
-        f"{report.already_recorded:,} already in force"
-    )
-
-
-def _demo_variation(store: PopulationStore, sessions: Any) -> None:
-    """Work out the practice-variation inputs once for this store version, so the first
-    commissioner to open the practice pages does not wait for them."""
-    from joinedup.analytics.variation.matrix import prepare
-    from joinedup.governance.objections import active_objectors
-
-    out.print("Practice variation: working out the indicators for every year …")
-    prepare(store, objectors=active_objectors(sessions))
-
-
-def _demo_users(sessions: Any) -> None:
-    """One user per role; the passwords are shown here once and kept nowhere in clear."""
-    from rich.table import Table
-
-    from joinedup.governance.users import create_demo_users
-
-    table = Table(title="Demo users: sign in as any of them (passwords change on every demo run)")
-    for column in ("username", "role", "password"):
-        table.add_column(column)
-    for username, role, password in create_demo_users(sessions):
-        table.add_row(username, role, password)
-    out.print(table)
 
 
 def _store_matches(store: PopulationStore, patients: int, seed: int) -> bool:

@@ -28,7 +28,15 @@ TEMPLATES = sorted(TEMPLATES_DIR.rglob("*.html"))
 OUTPUT = re.compile(r"\{\{(.*?)\}\}", re.S)
 #: A printed expression whose last name says it is a date or an instant (…_on, …_at, …_date).
 DATE_NAME = re.compile(r"\b\w+(?:_on|_at|_date|_until)\s*$")
-SHOWN_RIGHT = ("nhs_date", "uk_time", "uk_datetime", "date_input(", "| urlencode", "| tojson")
+SHOWN_RIGHT = (
+    "nhs_date",
+    "month_year",
+    "uk_time",
+    "uk_datetime",
+    "date_input(",
+    "| urlencode",
+    "| tojson",
+)
 
 
 def _relative(path: Path) -> str:

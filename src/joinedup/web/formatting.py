@@ -35,6 +35,11 @@ def nhs_date(value: date | str | None) -> str:
     return dates.long_date(day)
 
 
+def month_year(value: date) -> str:
+    """A month the NHS way: "April 2026"."""
+    return dates.long_date(value).split(" ", 1)[1]
+
+
 def uk_time(value: datetime | None) -> str:
     """The time of an instant on UK clocks, 24-hour (e.g. 13:30)."""
     if value is None:

@@ -82,6 +82,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["number"] = formatting.number
     env.filters["nhs_date"] = formatting.nhs_date
+    env.filters["month_year"] = formatting.month_year
     env.filters["uk_time"] = formatting.uk_time
     env.filters["uk_datetime"] = formatting.uk_datetime
     env.globals["percent"] = formatting.percent

@@ -1,0 +1,174 @@
+"""What `joinedup demo` puts in the care store so that every page has something in it.
+
+Each step seeds one domain from the generated area (synthetic data only) and says in one line
+what it did; each is idempotent, so a second demo run on the same area changes nothing. The
+command itself (generate, train, stratify, serve) is `joinedup.cli.demo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
+
+#: Where a step says what it did (the command line's console).
+Say = Callable[..., None]
+
+
+def seed_demo(
+    say: Say, store: PopulationStore, sessions: Any, settings: Settings, seed: int
+) -> None:
+    """Every demo step in order: governance first (objections, users), then each domain."""
+    _demo_objections(say, store, sessions, seed)
+    _demo_variation(say, store, sessions)
+    _demo_users(say, sessions)
+    _demo_care(say, sessions, settings)
+    _demo_caseloads(say, store, sessions)
+    _demo_ward(say, store, sessions, seed)
+    _demo_directory(say, sessions, settings, seed)
+    _demo_social_prescribing(say, sessions, settings, seed)
+    _demo_commissioning(say, store, sessions, settings)
+    _demo_anchor(say, sessions, settings)
+
+
+def _demo_anchor(say: Say, sessions: Any, settings: Settings) -> None:
+    """Anchor the audit chain's head outside the care store (`joinedup audit verify` checks it)."""
+    import datetime as dt
+
+    from joinedup.governance.audit_anchor import anchor_head
+
+    anchor_head(sessions, settings.audit_anchors_path, dt.datetime.now(dt.UTC))
+    say(f"Audit chain anchored in {settings.audit_anchors_path}")
+
+
+def _demo_care(say: Say, sessions: Any, settings: Settings) -> None:
+    """The coordinated-care loop with something in it: register, plans, MDT meetings."""
+    from joinedup.care.demo import seed_demo_care
+
+    care = seed_demo_care(sessions, settings)
+    say(
+        f"Coordinated care: {care.register.added + care.register.already} people on the "
+        f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
+        f"{care.meetings_upcoming} upcoming"
+    )
+
+
+def _demo_caseloads(say: Say, store: PopulationStore, sessions: Any) -> None:
+    """Each neighbourhood's team, caseload and a week's rota from today (issues 15, 16)."""
+    import datetime as dt
+
+    from joinedup.neighbourhood.caseload_demo import demo_principal, seed_demo_caseloads
+
+    seeded = seed_demo_caseloads(
+        sessions, store, demo_principal(sessions), first_day=dt.date.today()
+    )
+    say(f"Neighbourhood caseloads: {seeded} neighbourhoods seeded with a team and rota")
+
+
+def _demo_ward(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:
+    """A virtual ward with a history of stays, readings, alerts and responses (synthetic)."""
+    import datetime as dt
+
+    from joinedup.neighbourhood.ward_demo import seed_demo_ward
+
+    made = seed_demo_ward(sessions, store, seed=seed, now=dt.datetime.now(dt.UTC))
+    if made is not None:
+        say(
+            f"Virtual ward: {made.stays} stays ({made.open_stays} on the ward now), "
+            f"{made.sets:,} reading sets, {made.alerts:,} alerts"
+        )
+
+
+def _demo_directory(say: Say, sessions: Any, settings: Settings, seed: int) -> None:
+    """The area's fictional community-services directory, loaded through the ORUK import."""
+    from joinedup.directory.synthetic import seed_directory
+
+    report = seed_directory(sessions, settings, seed)
+    if report.no_changes:
+        say("Community-services directory: already loaded")
+    else:
+        say(f"Community-services directory: {report.loaded:,} services (Open Referral UK)")
+
+
+def _demo_social_prescribing(say: Say, sessions: Any, settings: Settings, seed: int) -> None:
+    """A year of social prescribing referrals with outcomes, onward to the directory's services."""
+    from joinedup.directory.social_prescribing.synthetic import seed_social_prescribing
+
+    made = seed_social_prescribing(sessions, settings, seed)
+    if made.referrals:
+        say(
+            f"Social prescribing: {made.referrals:,} referrals, {made.open:,} open with the demo "
+            f"link worker, {made.with_end_measure:,} with an end measure"
+        )
+    else:
+        say("Social prescribing: already seeded (or no directory or link worker)")
+
+
+def _demo_commissioning(
+    say: Say, store: PopulationStore, sessions: Any, settings: Settings
+) -> None:
+    """A workforce baseline for the area's practices and, when the published national data
+    sits beside the repository, the published-data mode of practice variation."""
+    from joinedup.commissioning.published import default_sources, load_published, published_dir
+    from joinedup.commissioning.workforce_export import (
+        DEMO_COLUMNS,
+        rows_to_csv,
+        workforce_demo_rows,
+    )
+    from joinedup.commissioning.workforce_store import import_workforce
+
+    text = rows_to_csv(workforce_demo_rows(store), DEMO_COLUMNS)
+    report = import_workforce(sessions, "demo", text, source_name="demo-workforce.csv")
+    if report.unchanged:
+        say("Workforce baseline: already loaded")
+    else:
+        say(
+            f"Workforce baseline: {report.recorded:,} figures loaded (batch {report.batch_version})"
+        )
+    sources = default_sources()
+    if (published_dir(settings) / "practices.parquet").exists():
+        say("Published practice data: already loaded")
+    elif all(source.is_dir() for source in sources):
+        summary = load_published(settings, sources)
+        say(f"Published practice data: {summary.practices:,} English practices loaded")
+    else:
+        say("Published practice data: not beside the repository; skipped")
+
+
+def _demo_objections(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:
+    """Synthetic type-1 and national data opt-out objections, so the commissioning views show
+    objectors being left out (loaded once; re-importing changes nothing)."""
+    from joinedup.governance.objections import import_objections, synthetic_objections
+
+    rows = [{"person_id": str(p), "kind": k} for p, k in synthetic_objections(store, seed)]
+    report = import_objections(sessions, "demo", rows, store=store)
+    say(
+        f"Objections to secondary use: {report.recorded:,} recorded, "
+        f"{report.already_recorded:,} already in force"
+    )
+
+
+def _demo_variation(say: Say, store: PopulationStore, sessions: Any) -> None:
+    """Work out the practice-variation inputs once for this store version, so the first
+    commissioner to open the practice pages does not wait for them."""
+    from joinedup.analytics.variation.matrix import prepare
+    from joinedup.governance.objections import active_objectors
+
+    say("Practice variation: working out the indicators for every year …")
+    prepare(store, objectors=active_objectors(sessions))
+
+
+def _demo_users(say: Say, sessions: Any) -> None:
+    """One user per role; the passwords are shown here once and kept nowhere in clear."""
+    from rich.table import Table
+
+    from joinedup.governance.users import create_demo_users
+
+    table = Table(title="Demo users: sign in as any of them (passwords change on every demo run)")
+    for column in ("username", "role", "password"):
+        table.add_column(column)
+    for username, role, password in create_demo_users(sessions):
+        table.add_row(username, role, password)
+    say(table)
