@@ -9,17 +9,47 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from joinedup.governance import passwords
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SMALL_AREA_PATIENTS = 6_000
 SMALL_AREA_SEED = 7
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadfile` refined: Spark and browser tests kept together, longest units first
+    (tests/scheduling.py)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from tests.scheduling import LongestFirstScheduling
+
+    return LongestFirstScheduling(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost for the whole run: the suite hashes and verifies hundreds
+    of passwords, each ~0.2 CPU-seconds at the production parameters (RFC 9106). Tests of the
+    parameters themselves ask for `production_password_hashes`."""
+    previous = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    passwords.use_hasher(previous)
+
+
+@pytest.fixture
+def production_password_hashes() -> Iterator[None]:
+    """The production hasher for one test (see `cheap_password_hashes`)."""
+    cheap = passwords.use_hasher(PasswordHasher())
+    yield
+    passwords.use_hasher(cheap)
 
 
 @pytest.fixture(scope="session")

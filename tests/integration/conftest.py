@@ -2,14 +2,25 @@
 
 `care_db_url` gives every test an empty database of its own on each backend, so a test that
 uses it runs twice: ``[sqlite]`` (a temporary file) and ``[postgresql]`` (marked ``postgres``).
+`care_store` gives a database already migrated to head: a copy of one migrated once per
+worker (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), because running
+every migration for each of several hundred tests cost minutes. The migrations themselves are
+tested from empty in ``test_carestore_migrations.py``.
 
 Which PostgreSQL server, by the environment variable ``JOINEDUP_TEST_POSTGRES``:
 
-* unset or ``auto`` — reuse the server on 127.0.0.1:5432 (user ``postgres``, trust auth) if one
-  answers, otherwise start a throwaway server from ``/usr/lib/postgresql/*/bin`` for the session;
+* unset or ``auto`` — start a throwaway server for the session from
+  ``/usr/lib/postgresql/*/bin`` when PostgreSQL is installed, otherwise reuse the server on
+  127.0.0.1:5432 (user ``postgres``, trust auth) if one answers;
 * ``start`` — always start a throwaway server;
+* ``local`` — always reuse the server on 127.0.0.1:5432;
 * a URL (``postgresql://user:password@host:port/db``) — use that server; the user must be able
   to create databases.
+
+The throwaway server runs with ``fsync``, ``synchronous_commit`` and ``full_page_writes`` off:
+the same PostgreSQL (its locking, constraints and isolation are what the tests exercise), minus
+the disk flushes that made creating and dropping a database per test take seconds. Its data
+dies with the session anyway.
 
 When no server can be found or started the PostgreSQL tests fail with the reason: they are
 never skipped silently. ``-m "not postgres"`` deselects them on purpose.
@@ -68,10 +79,14 @@ class PostgresServer:
 
     admin_url: str  # libpq URL of a maintenance database, e.g. .../postgres
 
-    def create_database(self) -> str:
-        """A new empty database with a unique name; its SQLAlchemy URL."""
-        name = f"joinedup_test_{uuid.uuid4().hex[:12]}"
-        self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database (empty, or a copy of `template`), by default with a unique name;
+        its SQLAlchemy URL."""
+        name = name or f"joinedup_test_{uuid.uuid4().hex[:12]}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        self._admin(create)
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
 
     def drop_database(self, url: str) -> None:
@@ -102,21 +117,35 @@ def postgres_server() -> Iterator[PostgresServer]:
         if problem:
             pytest.fail(f"{POSTGRES_ENV}={make_url(choice)!s} does not answer: {problem}")
         yield PostgresServer(choice)
-    elif choice == "auto" and _answers(LOCAL_POSTGRES) is None:
-        yield PostgresServer(LOCAL_POSTGRES)
-    elif choice in ("auto", "start"):
+    elif choice == "start" or (choice == "auto" and _installed_bindirs()):
         with _throwaway_server() as url:
             yield PostgresServer(url)
+    elif choice in ("auto", "local"):
+        problem = _answers(LOCAL_POSTGRES)
+        if problem:
+            pytest.fail(
+                f"no PostgreSQL is installed to start and none answers at {LOCAL_POSTGRES}: "
+                f"{problem}. Install PostgreSQL (`make test` does: apt-get install postgresql), "
+                f"point {POSTGRES_ENV} at a server, or deselect with -m 'not postgres'."
+            )
+        yield PostgresServer(LOCAL_POSTGRES)
     else:
-        pytest.fail(f"{POSTGRES_ENV} must be 'auto', 'start' or a postgresql:// URL: {choice!r}")
+        pytest.fail(
+            f"{POSTGRES_ENV} must be 'auto', 'start', 'local' or a postgresql:// URL: {choice!r}"
+        )
 
 
-def _postgres_bindir() -> Path:
+def _installed_bindirs() -> list[Path]:
+    """PostgreSQL's server binaries on this machine, oldest version first."""
     found = [Path(d) for d in glob.glob(POSTGRES_BIN_GLOB)]
-    candidates = sorted(
+    return sorted(
         (d for d in found if (d / "initdb").is_file() and (d / "pg_ctl").is_file()),
         key=_version_key,
     )
+
+
+def _postgres_bindir() -> Path:
+    candidates = _installed_bindirs()
     if not candidates:
         pytest.fail(
             "PostgreSQL tests need a server and none was reused, but there is no initdb/pg_ctl "
@@ -184,7 +213,12 @@ def _throwaway_server() -> Iterator[str]:
             ],
             "initialise a PostgreSQL data folder",
         )
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # No flushes (the data dies with the session) and room for the concurrency tests'
+        # hundred clients beside the pools of the tests around them.
+        options = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
         _run(
             [
                 *prefix,
@@ -232,11 +266,37 @@ def care_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         server.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite care store migrated to head once per worker, for `care_store` to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "care.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head once per worker: the template
+    `care_store` copies (nothing may stay connected to it, so only `upgrade` ever does)."""
+    url = postgres_server.create_database()
+    try:
+        upgrade(url)
+        yield str(make_url(url).database)
+    finally:
+        postgres_server.drop_database(url)
+
+
 @pytest.fixture
-def care_store(care_db_url: str) -> str:
-    """The URL of a care store migrated to head."""
-    upgrade(care_db_url)
-    return care_db_url
+def care_store(care_db_url: str, request: pytest.FixtureRequest) -> str:
+    """The URL of a care store migrated to head (a copy of the worker's migrated one)."""
+    database = make_url(care_db_url).database
+    if care_db_url.startswith("sqlite"):
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), str(database))
+        return care_db_url
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("migrated_postgres_template")
+    server.drop_database(care_db_url)
+    return server.create_database(database, template=template)
 
 
 @pytest.fixture

@@ -251,6 +251,7 @@ def test_change_password_checks_the_old_one_and_ends_other_sessions(area: Sessio
     )
 
 
+@pytest.mark.usefixtures("production_password_hashes")
 def test_an_old_hash_is_upgraded_at_the_next_sign_in(area: Sessions) -> None:
     from argon2 import PasswordHasher
 

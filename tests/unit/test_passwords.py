@@ -8,6 +8,9 @@ from argon2 import PasswordHasher
 from joinedup.governance import passwords
 from joinedup.governance.passwords import PasswordPolicyError, check_policy, policy_problems
 
+# These tests hold the production parameters, not the suite's cheap ones.
+pytestmark = pytest.mark.usefixtures("production_password_hashes")
+
 
 def test_hashes_are_argon2id_salted_and_verify_only_the_right_password() -> None:
     first = passwords.hash_password("correct horse battery 9")
@@ -31,6 +34,10 @@ def test_a_hash_made_with_weaker_parameters_needs_rehash() -> None:
     assert passwords.needs_rehash(weak)
     assert passwords.verify_password(weak, "a password 12345")  # still accepted meanwhile
     assert not passwords.needs_rehash(passwords.hash_password("a password 12345"))
+
+
+def test_production_hashes_use_the_rfc_9106_low_memory_profile() -> None:
+    assert "$m=65536,t=3,p=4$" in passwords.hash_password("a password 12345")
 
 
 @pytest.mark.parametrize(

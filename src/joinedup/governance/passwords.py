@@ -30,6 +30,19 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash and verify with `hasher` from now on; the one used until now.
+
+    For the test suite, which hashes hundreds of passwords and swaps in argon2id at its lowest
+    cost (the production parameters keep their own tests). Hashes made with other parameters
+    still verify, and `needs_rehash` flags them, as after any change of parameters.
+    """
+    global _hasher, _DUMMY_HASH
+    previous, _hasher = _hasher, hasher
+    _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+    return previous
+
+
 class PasswordPolicyError(UserError, ValueError):
     """A new password breaks the policy; the message says which rule."""
 
