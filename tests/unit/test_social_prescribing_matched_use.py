@@ -288,7 +288,7 @@ def test_a_known_effect_is_inside_the_interval_and_a_rise_before_referral_is_fla
         comparison_pool=1500,
         follow_up_cut_short=0,
         excluded=[],
-        balance=[mu.BalanceRow("x", 0.0, 0.0, 0.0, 0.0, 0.0)],
+        balance=[mu.BalanceRow("x", "x", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)],
         changes=[change],
     )
     (check,) = [c for c in mu._checks(report, 1500, 1500) if c.name.startswith("GP")]

@@ -80,6 +80,11 @@ def balance_table(
             {
                 "characteristic": label,
                 "treated_mean": round(float(x[treated].mean()), 3),
+                "treated_mean_after": round(  # the matched treated (unmatched strata dropped)
+                    float(np.average(x[treated], weights=weights[treated])), 3
+                )
+                if weights[treated].sum() > 0
+                else None,
                 "comparison_mean_before": round(float(x[~treated].mean()), 3),
                 "comparison_mean_after": round(
                     float(np.average(x[~treated], weights=weights[~treated])), 3

@@ -14,7 +14,8 @@ referral date as each person's index date:
   model counts each person's days registered and alive (an offset), so they contribute only
   the time they could have used care here; how many that is is shown.
 * **Comparison people.** People in the store never referred (and not objecting), up to
-  `CONTROLS_PER_REFERRED` for each referred person, drawn at random with a fixed seed. Each is
+  `CONTROLS_PER_REFERRED` for each referred person (and at least `MIN_POOL`, so a small area
+  offers everyone), drawn at random with a fixed seed. Each is
   given a *pseudo index date* drawn from the referred people's index dates, so the two groups'
   calendar time matches, and must meet the same eligibility on it.
 * **Matching.** Coarsened exact matching (Iacus, King & Porro, Political Analysis 2012) on age
@@ -68,6 +69,7 @@ from joinedup.population.store import METADATA_FILE, PopulationStore
 WINDOW_MONTHS = 6
 HISTORY_MONTHS = 2 * WINDOW_MONTHS  # the earlier six months feed the check before referral
 CONTROLS_PER_REFERRED = 20
+MIN_POOL = 20_000  # a small area's whole population is drawn on: matching needs the choice
 SEED = 19
 HALF_YEAR_DAYS = 365.25 / 2  # rates are shown per person per six months
 OUTCOMES: Mapping[str, str] = {
@@ -110,10 +112,12 @@ class Excluded:
 
 @dataclass(frozen=True)
 class BalanceRow:
+    key: str
     characteristic: str
-    referred_mean: float | None
-    comparison_mean_before: float | None  # everyone eligible, unweighted
-    comparison_mean_after: float | None  # matched and weighted
+    referred_mean_before: float | None  # every eligible referred person
+    comparison_mean_before: float | None  # every eligible comparison person, unweighted
+    referred_mean_after: float | None  # the matched referred
+    comparison_mean_after: float | None  # the matched comparison people, weighted
     smd_before: float
     smd_after: float
 
@@ -344,8 +348,8 @@ def _comparison_people(
     seed: int,
 ) -> pd.DataFrame:
     """Never-referred, non-objecting people alive when the earliest window opens, at most
-    `CONTROLS_PER_REFERRED` per referred person, each with a pseudo index date drawn from the
-    referred people's index dates."""
+    `CONTROLS_PER_REFERRED` per referred person (or `MIN_POOL`), each with a pseudo index date
+    drawn from the referred people's index dates."""
     if cases.empty:
         return pd.DataFrame(
             {
@@ -358,7 +362,7 @@ def _comparison_people(
     opens = add_months(cases["index_date"], -HISTORY_MONTHS).min()
     alive = people["date_of_death"].isna() | (people["date_of_death"] > opens)
     candidates = people.index[alive & ~people.index.isin([*referred, *left_out])].to_numpy()
-    wanted = min(len(candidates), CONTROLS_PER_REFERRED * len(cases))
+    wanted = min(len(candidates), max(MIN_POOL, CONTROLS_PER_REFERRED * len(cases)))
     chosen = np.sort(rng.choice(candidates, size=wanted, replace=False))
     dates = rng.choice(cases["index_date"].to_numpy(), size=wanted, replace=True)
     return pd.DataFrame(
@@ -458,14 +462,16 @@ def _balance(
     n_t, n_c = int(cohort["treated"].sum()), int((~cohort["treated"]).sum())
     return [
         BalanceRow(
+            key,
             r["characteristic"],
             withheld_unless(n_t, r["treated_mean"]),
             withheld_unless(n_c, r["comparison_mean_before"]),
+            withheld_unless(matched_t, r["treated_mean_after"]),
             withheld_unless(matched_c, r["comparison_mean_after"]),
             r["smd_before"],
             r["smd_after"],
         )
-        for r in rows
+        for key, r in zip(BALANCE, rows, strict=True)
     ]
 
 
