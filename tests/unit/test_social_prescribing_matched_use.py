@@ -42,7 +42,7 @@ from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.formatting import number, signed_percent
+from joinedup.web.formatting import decimal, number, signed_percent
 from tests.auth_support import signed_in_app
 from tests.html_support import html_table, page_text
 
@@ -352,8 +352,8 @@ def test_the_page_and_the_command_show_the_comparison(demo_referrals: Settings, 
             assert shown == (
                 c.problem
                 if c.change is None
-                else f"{signed_percent(c.change)} ({signed_percent(c.low)} to "
-                f"{signed_percent(c.high)})"
+                else f"{100 * c.change:+.1f}% ({100 * (c.low or 0):+.1f}% to "
+                f"{100 * (c.high or 0):+.1f}%)"
             )
         assert len(html_table(response.text, "use-balance").body_rows) == len(mu.BALANCE)
         assert html_table(response.text, "use-checks").body_rows
@@ -380,3 +380,12 @@ def test_the_page_and_the_command_show_the_comparison(demo_referrals: Settings, 
     assert data["excluded"][0]["people"] == suppress_count(too_late)
     assert data == json.loads(json.dumps(report.to_json(), default=str))  # same report
     assert "follow-up incomplete" in " ".join(result.stdout.split())  # rich wraps lines
+
+
+def test_the_page_filters_for_rates_and_relative_changes():
+    assert (signed_percent(0.052), signed_percent(-0.3), signed_percent(None)) == (
+        "+5.2%",
+        "-30.0%",
+        "withheld",
+    )
+    assert (decimal(1234.567, 2), decimal(0.05), decimal(None)) == ("1,234.57", "0.1", "withheld")
