@@ -93,6 +93,7 @@ def _matched_use(sessions, store: PopulationStore) -> None:  # type: ignore[no-u
     wall, cpu = time.perf_counter(), time.process_time()
     use = matched_use(sessions, store)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert use is not None  # the area was generated above
     print(
         f"matched use: {use.eligible} referred with six months before and after, "
         f"{use.matched_referred} matched against {use.matched_comparison} of "

@@ -345,6 +345,7 @@ def test_the_page_and_the_command_show_the_comparison(demo_referrals: Settings, 
     assert "follow-up incomplete" in late.cells[0].text
     assert late.cells[1].text == number(suppress_count(too_late))
     report = matched_use(sessions, store)
+    assert report is not None
     if report.changes:  # enough people matched on this area to estimate
         change = html_table(response.text, "use-change")
         for c in report.changes:
@@ -389,3 +390,13 @@ def test_the_page_filters_for_rates_and_relative_changes():
         "withheld",
     )
     assert (decimal(1234.567, 2), decimal(0.05), decimal(None)) == ("1,234.57", "0.1", "withheld")
+
+
+def test_without_population_data_the_page_says_so(tmp_path: Path):
+    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'care.db'}")
+    upgrade(settings.database_url)
+    response = TestClient(signed_in_app(settings, "commissioner")).get(
+        "/social-prescribing/reports"
+    )
+    assert response.status_code == 200
+    assert "there is no population data to compare with" in page_text(response.text)

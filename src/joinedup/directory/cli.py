@@ -209,6 +209,8 @@ def social_prescribing_use_command(
             report = matched_use(sessions, store)
     except StoreError as exc:
         raise UserError(f"the area cannot be read: {exc}") from None
+    if report is None:
+        raise UserError("there is no area yet: run `joinedup generate` first")
     if json_out is not None:
         try:
             json_out.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")

@@ -192,12 +192,15 @@ class MatchedUse:
         return data
 
 
-def matched_use(sessions: sessionmaker[Session], store: PopulationStore) -> MatchedUse:
-    """The report from the care store's referrals (objectors left out) and the population.
+def matched_use(sessions: sessionmaker[Session], store: PopulationStore) -> MatchedUse | None:
+    """The report from the care store's referrals (objectors left out) and the population;
+    None when there is no population store to compare in.
 
     Worked out once for the same referrals, objectors and population files (a few seconds of
     CPU on 300,000 people, bench/RESULTS.md), then served from memory: a new referral, a new
     objection or a new extract makes it again. Callers must not change the answer."""
+    if not store.exists():
+        return None
     objectors = active_objectors(sessions)
     with sessions() as session:
         first = session.execute(
