@@ -390,6 +390,7 @@ def test_the_page_filters_for_rates_and_relative_changes():
         "withheld",
     )
     assert (decimal(1234.567, 2), decimal(0.05), decimal(None)) == ("1,234.57", "0.1", "withheld")
+    assert (decimal(-0.0001, 2), signed_percent(-0.00001)) == ("0.00", "+0.0%")  # no minus zero
 
 
 def test_without_population_data_the_page_says_so(tmp_path: Path):

@@ -58,6 +58,13 @@ def extract_date(store: PopulationStore) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+def history_start(store: PopulationStore) -> dt.date | None:
+    """The first day the store's records cover, when it says (activity before it is not there,
+    so a look-back that starts earlier is incomplete)."""
+    value = store.metadata().get("history_start")
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
 def registered_population(
     registrations: ibis.Table, patients: ibis.Table, on: dt.date
 ) -> ibis.Table:

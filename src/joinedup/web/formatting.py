@@ -30,7 +30,7 @@ def decimal(value: float | None, places: int = 1) -> str:
     figure says so."""
     if value is None:
         return WITHHELD
-    return f"{value:,.{places}f}"
+    return f"{round(value, places) + 0.0:,.{places}f}"  # + 0.0: never "-0.00"
 
 
 def signed_percent(value: float | None, places: int = 1) -> str:
@@ -38,7 +38,7 @@ def signed_percent(value: float | None, places: int = 1) -> str:
     None."""
     if value is None:
         return WITHHELD
-    return f"{100 * value:+,.{places}f}%"
+    return f"{round(100 * value, places) + 0.0:+,.{places}f}%"
 
 
 def nhs_date(value: date | str | None) -> str:

@@ -178,8 +178,8 @@ class MatchedUse:
             "characteristics in the balance table.",
             "Regression to the mean: if people were referred because they had been using a lot "
             "of care, their use falls afterwards whatever is done. Matching on the six months "
-            "before does not remove this; the check below compares the six months before "
-            "referral with the six before that.",
+            "before does not remove this; the check of no change before referral compares "
+            "the six months before referral with the six before that.",
             "The comparison people were never referred up to the extract date, so people "
             "referred later are not among them.",
             "It counts appointments in general practice attended (any clinician, practice or "
@@ -302,7 +302,7 @@ def build_cohort(
     use in the three windows; the exclusions of referred people by reason; the latest index
     date with full follow-up; the extract date; and the eligible comparison pool's size."""
     extract = reads.extract_date(store)
-    history = store.metadata().get("history_start")
+    history = reads.history_start(store)
     # The last index date whose six months after end by the end of the extract date.
     end_of_extract = pd.Timestamp(extract) + pd.Timedelta(days=1)
     latest = (end_of_extract - pd.DateOffset(months=WINDOW_MONTHS)).date()
@@ -319,7 +319,7 @@ def build_cohort(
     late = add_months(cases["index_date"], WINDOW_MONTHS) > end_of_extract
     excluded["follow_up"] = int(late.sum())
     cases = cases[~late]
-    if history:
+    if history is not None:
         short = add_months(cases["index_date"], -HISTORY_MONTHS) < pd.Timestamp(history)
         excluded["history"] = int(short.sum())
         cases = cases[~short]
