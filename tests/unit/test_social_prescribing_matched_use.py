@@ -34,10 +34,13 @@ from joinedup.dates import UK_TIME_ZONE
 from joinedup.directory.social_prescribing import matched_use as mu
 from joinedup.directory.social_prescribing.matched_use import matched_use
 from joinedup.directory.social_prescribing.models import SocialPrescribingReferral
-from joinedup.directory.social_prescribing.synthetic import seed_social_prescribing
+from joinedup.directory.social_prescribing.synthetic import (
+    DEMO_LINK_WORKER,
+    seed_social_prescribing,
+)
 from joinedup.directory.synthetic import seed_directory
+from joinedup.governance.models import User
 from joinedup.governance.suppression import suppress_count
-from joinedup.governance.users import create_demo_users
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
@@ -300,14 +303,23 @@ def test_a_known_effect_is_inside_the_interval_and_a_rise_before_referral_is_fla
 
 @pytest.fixture(scope="module")
 def demo_referrals(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The small area with a care store of this module's own: the demo users, the synthetic
-    directory and the demo's social prescribing referrals (a year of them)."""
+    """The small area with a care store of this module's own: the synthetic directory and the
+    demo's social prescribing referrals (a year of them), written as the demo link worker (the
+    only user made: hashing every demo user's password would cost seconds)."""
     database = tmp_path_factory.mktemp("sp-use-demo") / "care.db"
     settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
     upgrade(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     sync_organisations(PopulationStore(settings.population_dir), sessions)
-    create_demo_users(sessions)
+    with sessions() as session, session.begin():  # the one user the seeding writes as
+        session.add(
+            User(
+                username=DEMO_LINK_WORKER,
+                display_name="Link worker",
+                role="link_worker",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
     seed_directory(sessions, settings)
     assert seed_social_prescribing(sessions, settings).referrals > 0
     return settings
