@@ -2,7 +2,8 @@
 a person of her neighbourhood, records first contact, what matters and the plan, refers on to a
 service of the directory and records that the person attended, records SWEMWBS and ONS4 at the
 start and SWEMWBS at the end, and discharges; the caseload and the reports (over the demo's
-synthetic referrals) are looked at too.
+synthetic referrals, with GP and A&E use before and after referral against matched people not
+referred) are looked at too.
 
 Everything happens through the pages and forms. Screenshots:
 test-artifacts/screenshots/sp-NN-*.png.
@@ -152,6 +153,9 @@ def test_a_link_worker_takes_a_person_from_referral_to_discharge(
         expect(page.locator("h1")).to_have_text("Social prescribing reports")
         expect(page.locator("#by-source")).to_be_visible()
         expect(page.locator("#outcomes")).to_contain_text("WEMWBS")
+        # GP and A&E use before and after referral, against matched people not referred.
+        expect(page.locator("#use-people")).to_contain_text("follow-up incomplete")
+        expect(page.locator("#use-limits")).to_contain_text("Regression to the mean")
         screenshot(page, "sp-06-reports")
         assert problems.errors == []
     finally:

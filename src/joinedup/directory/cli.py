@@ -186,3 +186,82 @@ def stale_command(
         reviewed = entry.reviewed_at.isoformat() if entry.reviewed_at else "never"
         table.add_row(entry.name, entry.id, reviewed, entry.reviewed_by or "–")
     out.print(table)
+
+
+@directory_app.command("social-prescribing-use")
+def social_prescribing_use_command(
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the whole report to this file.")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """GP appointments and A&E attendances in the six months before and after referral to
+    social prescribing, against matched people not referred (suppressed, objectors left out)."""
+    from joinedup.directory.social_prescribing.matched_use import matched_use
+    from joinedup.population.store import PopulationStore, StoreError
+
+    settings = Settings.from_env(home)
+    store = PopulationStore(settings.population_dir)
+    if not store.exists():
+        raise UserError("there is no area yet: run `joinedup generate` first")
+    try:
+        with care_sessions(settings) as sessions:
+            report = matched_use(sessions, store)
+    except StoreError as exc:
+        raise UserError(f"the area cannot be read: {exc}") from None
+    if report is None:
+        raise UserError("there is no area yet: run `joinedup generate` first")
+    if json_out is not None:
+        try:
+            json_out.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
+        except OSError as exc:
+            raise DirectoryFileError(f"{json_out} cannot be written: {exc.strerror}") from None
+    _print_use(report)
+
+
+def _shown(value: int | None) -> str:
+    return "withheld" if value is None else f"{value:,}"
+
+
+def _print_use(report: Any) -> None:
+    say = out.print
+    say("[bold]Social prescribing: GP and A&E use before and after referral[/bold]")
+    say(f"Referred (first referrals): {_shown(report.referrals)}", markup=False)
+    for x in report.excluded:
+        say(f"  left out, {x.reason}: {_shown(x.people)}", markup=False)
+    say(f"Referred with six months before and after: {_shown(report.eligible)}", markup=False)
+    if report.matched:
+        say(
+            f"Matched: {_shown(report.matched_referred)} referred against "
+            f"{_shown(report.matched_comparison)} not referred (of "
+            f"{_shown(report.comparison_pool)} eligible); "
+            f"{_shown(report.follow_up_cut_short)} referred died or left within six months.",
+            markup=False,
+        )
+    if report.problem:
+        say(f"No estimate: {report.problem}.", markup=False)
+    for c in report.changes:
+        change = (
+            c.problem
+            if c.change is None
+            else f"{c.change:+.1%} (95% interval {c.low:+.1%} to {c.high:+.1%})"
+        )
+        say(
+            f"{c.label} per person per six months: referred {c.referred_before} → "
+            f"{c.referred_after}, not referred {c.comparison_before} → {c.comparison_after}; "
+            f"relative change {change}",
+            markup=False,
+        )
+    if report.changes:
+        say(f"The interval: {report.interval_meaning}.", markup=False)
+    for row in report.balance:
+        say(
+            f"  balance, {row.characteristic}: SMD {row.smd_before:+.3f} before matching, "
+            f"{row.smd_after:+.3f} after",
+            markup=False,
+        )
+    for check in report.checks:
+        mark = "passed" if check.passed else "FAILED"
+        say(f"  {mark}: {check.name} — {check.detail}", markup=False)
+    for item in report.does_not_show:
+        say(f"Does not show: {item}", markup=False)

@@ -41,6 +41,7 @@ import duckdb
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from joinedup.population.nhs_numbers import format_nhs_number
@@ -55,6 +56,13 @@ def extract_date(store: PopulationStore) -> dt.date:
     if not value:
         raise StoreError(f"the population store at {store.root} does not say its extract date")
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def history_start(store: PopulationStore) -> dt.date | None:
+    """The first day the store's records cover, when it says (activity before it is not there,
+    so a look-back that starts earlier is incomplete)."""
+    value = store.metadata().get("history_start")
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
 
 
 def registered_population(
@@ -613,3 +621,129 @@ def emergency_discharges(
         [path, first, last],
     )
     return {int(p): _as_date(d) or first for p, d in rows}
+
+
+# --- everyone's groups, and use of care in windows around chosen dates ---------------------------
+
+
+def person_attributes(store: PopulationStore) -> pd.DataFrame:
+    """Everyone in the store, no identity: person_id, date_of_birth, sex, imd_decile (nullable)
+    and date_of_death (NaT while alive), ordered by person_id."""
+    columns = ["person_id", "date_of_birth", "sex", "imd_decile", "date_of_death"]
+    frame = pq.read_table(store.path("patients"), columns=columns).to_pandas()
+    frame["imd_decile"] = frame["imd_decile"].astype("Int64")
+    for column in ("date_of_birth", "date_of_death"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame.sort_values("person_id", ignore_index=True)
+
+
+#: Use of care counted in windows: name → (table, date column, which rows count).
+WINDOW_ACTIVITY: Mapping[str, tuple[str, str, str | None]] = MappingProxyType(
+    {
+        # Appointments in general practice the person attended, with any clinician, at the
+        # practice or an extended-access hub (a did-not-attend is not use of care).
+        "gp_appointments": ("gp_appointments", "appointment_date", "attended"),
+        "ae_attendances": ("ae_attendances", "arrival_date", None),
+    }
+)
+
+
+def activity_in_windows(store: PopulationStore, windows: pd.DataFrame) -> pd.DataFrame:
+    """Use of care in chosen windows of chosen people.
+
+    `windows` has one row per window: window_id (unique), person_id, start and end (dates; the
+    window holds the days start ≤ day < end). The answer, indexed by window_id in the same
+    order, counts each of `WINDOW_ACTIVITY` in the window, and ``days_at_risk``: the days of
+    the window on which the person was registered with a practice of the area and alive (the
+    module's registration rule, day by day), so that people who die, leave or join part-way
+    contribute only the time they could have used care here.
+    """
+    frame = windows[["window_id", "person_id", "start", "end"]].copy()
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    result = pd.DataFrame(index=pd.Index(frame["window_id"], name="window_id"))
+    if frame.empty:
+        for name in WINDOW_ACTIVITY:
+            result[name] = pd.Series(dtype="int64")
+        result["days_at_risk"] = pd.Series(dtype="int64")
+        return result
+    con = ibis.duckdb.connect()
+    try:
+        spans = ibis.memtable(frame)
+        for name, (table, column, condition) in WINDOW_ACTIVITY.items():
+            path = table_file(store, table)
+            if path is None:
+                result[name] = 0
+                continue
+            rows = con.read_parquet(path)
+            if condition is not None:
+                rows = rows.filter(rows[condition])
+            day = rows[column].cast("timestamp")
+            joined = spans.join(
+                rows,
+                [spans.person_id == rows.person_id, day >= spans.start, day < spans.end],
+            )
+            counts = joined.group_by("window_id").aggregate(n=ibis._.count()).to_pandas()
+            found = counts.set_index("window_id")["n"]
+            result[name] = found.reindex(result.index, fill_value=0).astype("int64")
+    finally:
+        con.disconnect()
+    result["days_at_risk"] = _days_registered(store, frame).reindex(result.index).to_numpy()
+    return result
+
+
+def _days_registered(store: PopulationStore, windows: pd.DataFrame) -> pd.Series:
+    """Days of each window registered and alive, by window_id (never more than the window)."""
+    people = windows["person_id"].unique()
+    regs = pq.read_table(
+        store.path("registrations"),
+        columns=["person_id", "start_date", "end_date"],
+        filters=[("person_id", "in", people.tolist())],
+    ).to_pandas()
+    dead = person_attributes(store).set_index("person_id")["date_of_death"]
+    spans = windows.merge(regs, on="person_id", how="inner")
+    far = pd.Timestamp.max.normalize()
+    # Registered on day d when start ≤ d < end; alive on d when d < date of death.
+    first = np.maximum(spans["start"], pd.to_datetime(spans["start_date"]))
+    last = np.minimum(
+        np.minimum(spans["end"], pd.to_datetime(spans["end_date"]).fillna(far)),
+        spans["person_id"].map(dead).fillna(far),
+    )
+    spans["days"] = (last - first).dt.days.clip(lower=0)
+    length = (windows["end"] - windows["start"]).dt.days.to_numpy()
+    total = spans.groupby("window_id")["days"].sum()
+    total = total.reindex(windows["window_id"], fill_value=0)
+    # Two registrations open at once (a move recorded late) would count a day twice.
+    return pd.Series(np.minimum(total.to_numpy(), length), index=windows["window_id"].to_numpy())
+
+
+def codes_recorded_by(
+    store: PopulationStore, people: pd.DataFrame, codelists: pa.Table
+) -> pd.DataFrame:
+    """Which codelists each chosen person has a clinical event from on or before a chosen day.
+
+    `people`: row_id (unique), person_id and on (a date); `codelists`: codelist_id,
+    code_system and code (as `terminology.codelists.codelist_table` gives them). The answer has
+    one row per (row_id, codelist_id) found, joined on (code_system, code) as the scores join.
+    """
+    frame = people[["row_id", "person_id", "on"]].copy()
+    frame["on"] = pd.to_datetime(frame["on"])
+    path = table_file(store, "clinical_events")
+    if frame.empty or path is None:
+        return pd.DataFrame({"row_id": [], "codelist_id": []})
+    con = ibis.duckdb.connect()
+    try:
+        wanted = ibis.memtable(codelists.select(["codelist_id", "code_system", "code"]))
+        events = con.read_parquet(path)
+        coded = events.join(wanted, ["code_system", "code"])
+        chosen = ibis.memtable(frame)
+        found = chosen.join(
+            coded,
+            [
+                chosen.person_id == coded.person_id,
+                coded.event_date.cast("timestamp") <= chosen.on,
+            ],
+        )
+        return found.select("row_id", "codelist_id").distinct().to_pandas()
+    finally:
+        con.disconnect()

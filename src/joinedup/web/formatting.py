@@ -25,6 +25,22 @@ def percent(count: int | None, total: int | None) -> str:
     return f"{100 * count / total:.1f}%"
 
 
+def decimal(value: float | None, places: int = 1) -> str:
+    """A figure to `places` decimal places with thousands separators (1,234.5); a withheld
+    figure says so."""
+    if value is None:
+        return WITHHELD
+    return f"{round(value, places) + 0.0:,.{places}f}"  # + 0.0: never "-0.00"
+
+
+def signed_percent(value: float | None, places: int = 1) -> str:
+    """A relative change as a signed percentage (0.052 → +5.2%, −0.3 → -30.0%); withheld when
+    None."""
+    if value is None:
+        return WITHHELD
+    return f"{round(100 * value, places) + 0.0:+,.{places}f}%"
+
+
 def nhs_date(value: date | str | None) -> str:
     """A date the NHS way: no leading zero, the month in full."""
     if value is None:

@@ -9,7 +9,9 @@ referral to discharge, and the service's reports.
   or by the link worker; the caseload steps need ``social_prescribing.use``. Every person route
   passes the person gate (`joinedup.web.person_gate`).
 * ``/social-prescribing/reports`` — suppressed aggregates, objectors left out
-  (``population.view_aggregates`` or ``social_prescribing.use``).
+  (``population.view_aggregates`` or ``social_prescribing.use``), with GP appointments and A&E
+  attendances before and after referral against matched people not referred
+  (`joinedup.directory.social_prescribing.matched_use`).
 
 Routes are thin over `joinedup.directory.social_prescribing`; after a write the page redirects
 (303) with a one-shot notice, and a refused write shows the page again with every reason (400).
@@ -27,6 +29,7 @@ from joinedup.care.mdt_people import list_labels
 from joinedup.directory.social_prescribing import caseload as views
 from joinedup.directory.social_prescribing import measures
 from joinedup.directory.social_prescribing import referrals as service
+from joinedup.directory.social_prescribing.matched_use import matched_use
 from joinedup.directory.social_prescribing.models import (
     CONTACT_MODES,
     DISCHARGE_REASONS,
@@ -136,6 +139,7 @@ def reports_page(
         "social_prescribing/reports.html",
         user,
         report=social_prescribing_report(sessions, store),
+        use=matched_use(sessions, store),
         breakdowns=BREAKDOWN_TITLES,
         suppression_note=SUPPRESSION_NOTE,
     )

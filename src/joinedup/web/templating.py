@@ -81,6 +81,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["number"] = formatting.number
+    env.filters["decimal"] = formatting.decimal
+    env.filters["signed_percent"] = formatting.signed_percent
     env.filters["nhs_date"] = formatting.nhs_date
     env.filters["month_year"] = formatting.month_year
     env.filters["uk_time"] = formatting.uk_time

@@ -17,6 +17,7 @@ move before the start), and enough clusters for cluster-robust errors.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -50,10 +51,11 @@ def strata(cohort: pd.DataFrame) -> pd.Series:
     )
 
 
-def cem_weights(cohort: pd.DataFrame) -> np.ndarray:
+def cem_weights(cohort: pd.DataFrame, stratum: pd.Series | None = None) -> np.ndarray:
     """Coarsened exact matching weights: 0 for unmatched strata; 1 for matched treated;
-    matched controls reweighted to the treated's stratum mix."""
-    stratum = strata(cohort)
+    matched controls reweighted to the treated's stratum mix. `stratum` (one label per row)
+    defaults to the programme cohort's `strata`; other designs pass their own coarsening."""
+    stratum = strata(cohort) if stratum is None else stratum
     treated = cohort["treated"].to_numpy()
     n_t = stratum[treated].value_counts()
     n_c = stratum[~treated].value_counts()
@@ -65,15 +67,24 @@ def cem_weights(cohort: pd.DataFrame) -> np.ndarray:
     return np.where(matched, weights, 0.0)
 
 
-def balance_table(cohort: pd.DataFrame, weights: np.ndarray) -> list[dict[str, Any]]:
+def balance_table(
+    cohort: pd.DataFrame, weights: np.ndarray, characteristics: Mapping[str, str] = BALANCE
+) -> list[dict[str, Any]]:
+    """Each characteristic's mean among the treated and the comparison people before and after
+    matching, with the standardised mean differences."""
     treated = cohort["treated"].to_numpy()
     rows = []
-    for column, label in BALANCE.items():
+    for column, label in characteristics.items():
         x = cohort[column].astype(float).fillna(cohort[column].astype(float).mean()).to_numpy()
         rows.append(
             {
                 "characteristic": label,
                 "treated_mean": round(float(x[treated].mean()), 3),
+                "treated_mean_after": round(  # the matched treated (unmatched strata dropped)
+                    float(np.average(x[treated], weights=weights[treated])), 3
+                )
+                if weights[treated].sum() > 0
+                else None,
                 "comparison_mean_before": round(float(x[~treated].mean()), 3),
                 "comparison_mean_after": round(
                     float(np.average(x[~treated], weights=weights[~treated])), 3
@@ -117,7 +128,9 @@ def _long(panel: Panel, weights: np.ndarray, period: np.ndarray) -> pd.DataFrame
     return frame[frame["at_risk"] > 0].reset_index(drop=True)
 
 
-def _fit(frame: pd.DataFrame, design: pd.DataFrame, cluster: str):  # type: ignore[no-untyped-def]
+def fit_poisson(frame: pd.DataFrame, design: pd.DataFrame, cluster: str):  # type: ignore[no-untyped-def]
+    """Poisson GLM of `count` on `design`, offset by log(`at_risk`), weighted by `weight`, with
+    errors robust by the clusters of column `cluster`."""
     model = sm.GLM(
         frame["count"],
         sm.add_constant(design, has_constant="add"),
@@ -148,7 +161,7 @@ def evaluate(panel: Panel) -> Evaluation:
     frame = _long(panel, weights, after)
     design = pd.DataFrame({"treated": frame["treated"], "after": frame["period"].astype(float)})
     design["treated_after"] = design["treated"] * design["after"]
-    fit = _fit(frame, design, cluster)
+    fit = fit_poisson(frame, design, cluster)
     beta, (low, high) = fit.params["treated_after"], fit.conf_int().loc["treated_after"]
 
     pre_p, event_rows = _event_study(panel, weights, cluster)
@@ -224,7 +237,7 @@ def _event_study(
         design[f"period_{p}"] = (frame["period"] == p).astype(float)
         design[f"gap_{p}"] = design[f"period_{p}"] * frame["treated"]
         names.append(p)
-    fit = _fit(frame, design, cluster)
+    fit = fit_poisson(frame, design, cluster)
     pre = [f"gap_{p}" for p in names if p < reference]
     test = fit.wald_test(" = 0, ".join(pre) + " = 0", scalar=True)
     intervals = fit.conf_int()
