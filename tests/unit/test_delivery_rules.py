@@ -205,9 +205,9 @@ def care(hood: str, cohort: int, on_register: int, named: int, agreed: int, meet
 PROVIDER = FakeMeasures(
     care=[care("NBH01", 200, 150, 120, 4, 3), care("NBH02", 50, 10, 0, 0, 2)],
     practices=[
-        PracticeContinuity("P1", patients=900, upc=0.62, coc=0.4, slicc=0.5),
-        PracticeContinuity("P2", patients=600, upc=0.41, coc=0.3, slicc=0.4),
-        PracticeContinuity("P3", patients=5, upc=0.9, coc=0.8, slicc=0.9),
+        PracticeContinuity("P1", patients=900, upc=0.62, coc=0.4, slicc=0.5, patients_high_upc=540),
+        PracticeContinuity("P2", patients=600, upc=0.41, coc=0.3, slicc=0.4, patients_high_upc=150),
+        PracticeContinuity("P3", patients=5, upc=0.9, coc=0.8, slicc=0.9, patients_high_upc=5),
     ],
 )
 
@@ -240,11 +240,15 @@ def test_mdt_cadence_covers_a_neighbourhood_whole_or_not_at_all() -> None:
     assert "at least 3 times in the 90 days" in north.rule
 
 
-def test_continuity_counts_patients_at_practices_whose_mean_upc_meets_the_threshold() -> None:
+def test_continuity_counts_the_people_with_high_continuity_not_whole_practices() -> None:
+    """Issue 13: A7 read 100% everywhere when it counted whole practices whose mean UPC was at
+    least 0.5. It counts people: of the patients with 3 or more GP consultations at the area's
+    practices, those whose own UPC is 0.75 or more."""
     a7 = measure(SPEC.element("A7"), NORTH, PROVIDER, AS_OF)
     assert a7 is not None
-    assert (a7.numerator, a7.denominator, a7.percent) == (900, 1500, 60.0)
-    assert "mean usual-provider-of-care index (UPC) is at least 0.5" in a7.rule
+    assert (a7.numerator, a7.denominator, a7.percent) == (690, 1500, 46.0)
+    assert "3 or more GP consultations" in a7.rule and "UPC, 0.75 or more" in a7.rule
+    assert a7.text.startswith("690 / 1,500 patients with 3 or more GP consultations")
 
 
 def test_keeping_well_sums_the_neighbourhoods_practices_for_p2_and_p4() -> None:

@@ -268,9 +268,7 @@ def _funnel_rows(variation: vm.YearVariation, ind: Indicator) -> list[dict[str, 
 
 
 def _funnel_labels(ind: Indicator) -> tuple[str, str]:
-    if ind.kind == "ratio":
-        return "Expected count", "Observed ÷ expected"
-    return "GP consultations", "Share with the usual GP"
+    return ind.denominator_label, ind.value_label
 
 
 @router.get("/commissioning/practices/funnel/{indicator}.csv", name="practice_funnel_csv")

@@ -229,47 +229,41 @@ def standardised_result(
     )
 
 
+#: Continuity indicator → (numerator, denominator) fields of `PracticeContinuity`.
+CONTINUITY_COUNTS: dict[str, tuple[str, str]] = {
+    "slicc": ("slicc_with_usual_gp", "slicc_consultations"),
+    "upc": ("patients_high_upc", "patients"),
+}
+
+
 def continuity_result(
     ind: Indicator,
     continuity: Mapping[str, PracticeContinuity],
     codes: list[str],
     adjustment: fp.Adjustment,
 ) -> IndicatorResult:
-    """SLICC (a proportion of consultations) or UPC (a mean over patients) per practice."""
+    """A continuity share per practice, with binomial funnel limits: SLICC (consultations with
+    the usual GP of all consultations) or high continuity (patients with UPC ≥ 0.75 of those
+    with 3 or more GP consultations). Counts suppressed; each share from unsuppressed counts
+    only where both are published (`suppressed_share`)."""
+    numerator, denominator = CONTINUITY_COUNTS[ind.id]
     published = {c: continuity[c].published() for c in codes if c in continuity}
-    if ind.kind == "proportion":
-        nums = [published[c].slicc_with_usual_gp if c in published else None for c in codes]
-        dens = [published[c].slicc_consultations if c in published else None for c in codes]
-        dens = [d if n is not None else None for n, d in zip(nums, dens, strict=True)]
-    else:
-        nums = [None] * len(codes)
-        dens = [published[c].patients if c in published else None for c in codes]
+    nums = [getattr(published[c], numerator) if c in published else None for c in codes]
+    dens = [getattr(published[c], denominator) if c in published else None for c in codes]
+    dens = [d if n is not None else None for n, d in zip(nums, dens, strict=True)]
     result = _funnel(ind, codes, nums, [d for d in dens], adjustment)
     figures = {}
     for i, code in enumerate(codes):
-        p = published.get(code)
-        if ind.kind == "proportion":
-            value = (
-                suppressed_share(
-                    continuity[code].slicc_with_usual_gp, continuity[code].slicc_consultations
-                )
-                if p
-                else None
+        value = (
+            suppressed_share(
+                getattr(continuity[code], numerator), getattr(continuity[code], denominator)
             )
-            figures[code] = _figure(
-                ind, code, result, i, people=dens[i], observed=nums[i], expected=None, value=value
-            )
-        else:
-            figures[code] = _figure(
-                ind,
-                code,
-                None,
-                i,
-                people=p.patients if p else 0,
-                observed=None,
-                expected=None,
-                value=p.upc if p else None,
-            )
+            if code in published
+            else None
+        )
+        figures[code] = _figure(
+            ind, code, result, i, people=dens[i], observed=nums[i], expected=None, value=value
+        )
     target = None if result is None else result.target
     return IndicatorResult(
         ind,
