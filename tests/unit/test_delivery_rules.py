@@ -323,6 +323,25 @@ def test_the_tracker_aggregates_and_lists_late_plans() -> None:
     assert late == [("NBH01", "A1", 90), ("NBH01", "A1", 100), ("NBH02", "A1", 100)]
 
 
+def test_a_suppressed_area_counts_as_reported_in_the_aggregate() -> None:
+    """Issue 13: C3 in one area was withheld as a small count and the board's "N of M
+    reported" left it out. North's agreed plans (4 of 200) are withheld; South's (0 of 50)
+    are published: both reported, the mean over South's published figure only."""
+    tracker = Tracker(SPEC, [NORTH, SOUTH], [], PROVIDER, AS_OF)
+    assert tracker.cell(NORTH, SPEC.element("C3"), Q("2026-27 Q3")).rag.status == "suppressed"
+    both = tracker.aggregate(SPEC.element("C3"), Q("2026-27 Q3"))
+    assert (both.actual.areas_reporting, both.actual.areas_suppressed) == (2, 1)
+    assert both.actual.percent == 0.0
+    alone = Tracker(SPEC, [NORTH], [], PROVIDER, AS_OF).aggregate(
+        SPEC.element("C3"), Q("2026-27 Q3")
+    )
+    assert (alone.actual.areas_reporting, alone.actual.percent) == (1, None)
+    assert (alone.rag.status, alone.rag.label) == ("suppressed", "Suppressed")
+    # A figure never reported is still not reported.
+    typed = tracker.aggregate(SPEC.element("A1"), Q("2026-27 Q3"))
+    assert (typed.actual.areas_reporting, typed.rag.status) == (0, "not_reported")
+
+
 def test_extended_hours_count_a_neighbourhood_whose_hubs_meet_both_tests() -> None:
     """A4: 60 minutes per 1,000 patients and 8am-8pm on all seven days, or none of it."""
     monday = dt.date(2026, 11, 16)
