@@ -25,7 +25,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from joinedup.analytics.variation import drilldown
 from joinedup.analytics.variation import matrix as vm
-from joinedup.analytics.variation.indicators import INDICATORS, Indicator, UnknownIndicator
+from joinedup.analytics.variation.indicators import (
+    DOMAINS,
+    INDICATORS,
+    Indicator,
+    UnknownIndicator,
+)
 from joinedup.analytics.variation.indicators import indicator as find_indicator
 from joinedup.governance.audience import IDENTIFIABLE, PSEUDONYMISED, list_audience
 from joinedup.governance.audit import record_export, record_list_view
@@ -42,6 +47,7 @@ from joinedup.web.dependencies import (
     Sessions,
     Store,
 )
+from joinedup.web.practice_heatmap import BANDS, WITHHELD, heat_map
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -52,6 +58,8 @@ PEOPLE_PERMISSIONS = (IDENTIFIABLE, PSEUDONYMISED)
 PURPOSE = "commissioning: practice variation"
 PEOPLE_VIEW = "practice_indicator_people"
 PAGE_ROWS = 500  # people listed on the page, those counted most first
+#: The heat map's columns: the indicators in the order of their domains' column groups.
+INDICATORS_IN_DOMAINS = tuple(i for d in DOMAINS for i in INDICATORS if i.domain == d.id)
 
 
 # --- how figures are written -------------------------------------------------------------------
@@ -182,6 +190,9 @@ def practice_matrix(
             **_context(request, user, store),
             "page_title": "Practice variation",
             "variation": variation,
+            "heat_indicators": list(INDICATORS_IN_DOMAINS),
+            "heat_groups": heat_map(variation, list(INDICATORS_IN_DOMAINS)),
+            "heat_bands": [*BANDS, WITHHELD],
             "adjustment": chosen,
             "query": query,
             "objectors_left_out": _objectors_left_out(objectors),
