@@ -93,9 +93,7 @@ def ratio_to_area(result: IndicatorResult, figure: Figure) -> float | None:
         return None
     if result.indicator.kind == "ratio":
         return figure.value
-    if result.indicator.kind == "proportion" and result.target:
-        return figure.value / result.target
-    return None
+    return figure.value / result.target if result.target else None
 
 
 def _marker(figure: Figure) -> str:

@@ -66,7 +66,7 @@ INDICATORS_IN_DOMAINS = tuple(i for d in DOMAINS for i in INDICATORS if i.domain
 
 
 def value_text(ind: Indicator, value: float | None) -> str:
-    """An indicator's value as the pages show it: a ratio, a percentage or a mean."""
+    """An indicator's value as the pages show it: a ratio or a percentage."""
     if value is None:
         return "withheld"
     if ind.kind == "proportion":

@@ -8,11 +8,12 @@ Kinds:
   shown as a crude rate per 1,000 registered people and as an indirectly standardised rate
   (ratio × the area's crude rate).
 * ``proportion`` — a share with binomial funnel limits around the area's pooled share.
-* ``mean`` — a mean of per-patient indices, shown for context with no funnel (a mean of
-  bounded indices has no simple sampling distribution to draw limits from). No indicator is a
-  mean now: continuity by UPC is the share of patients with high continuity, a proportion of
-  people with binomial limits (`joinedup.analytics.continuity`, issue 13), because a page
-  offering a funnel plot that could draw none helped no one.
+
+No indicator is a mean of per-patient indices: such a mean has no simple sampling
+distribution to draw funnel limits from, so the mean UPC once offered a "funnel plot" page
+that could draw no funnel. Continuity by UPC is the share of patients with high continuity
+(UPC 0.75 or more), a proportion of people with binomial limits
+(`joinedup.analytics.continuity`, issue 13).
 
 Direction says which side of the funnel is a concern: high emergency admissions, low recorded
 prevalence (people who may be living with the condition undiagnosed), low continuity; frailty,
@@ -25,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["ratio", "proportion", "mean"]
+Kind = Literal["ratio", "proportion"]
 Direction = Literal["high_is_concern", "low_is_concern", "neutral"]
 
 

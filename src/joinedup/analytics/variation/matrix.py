@@ -131,8 +131,6 @@ def rag(ind: Indicator, flag95: int, flag998: int, withheld: bool = False) -> Ra
     """The RAG status of a funnel position for an indicator with its direction."""
     if withheld:
         return Rag("none", "Withheld", "")
-    if ind.kind == "mean":
-        return Rag("none", "No limits", "")
     if flag95 == 0:
         return Rag("within", "Within limits", "grey")
     side = "higher" if flag95 > 0 else "lower"
@@ -163,7 +161,7 @@ def _funnel(
 ) -> fp.FunnelResult | None:
     num, den = _nan(numerators), _nan(denominators)
     usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
-    if ind.kind == "mean" or not usable.any():
+    if not usable.any():
         return None
     if ind.kind == "proportion":
         pooled = num[usable].sum() / den[usable].sum()
@@ -377,7 +375,7 @@ def peer_groups(all_practices: list[PracticeInfo], code: str) -> list[PeerGroup]
 @dataclass(frozen=True)
 class PeerComparison:
     group: PeerGroup
-    value: float | None  # the peers' pooled value (ratio ΣO/ΣE, share Σnum/Σden, or mean)
+    value: float | None  # the peers' pooled value (ratio ΣO/ΣE or share Σnum/Σden)
     rank: int | None  # 1 = highest value among the practice and its peers
     of: int
 
@@ -391,13 +389,10 @@ def compare_with_peers(result: IndicatorResult, code: str, group: PeerGroup) -> 
         pairs = [(f.observed, f.expected) for f in figures if f.observed is not None and f.expected]
         e = sum(p[1] for p in pairs if p[1])
         value = sum(p[0] for p in pairs if p[0] is not None) / e if e else None
-    elif ind.kind == "proportion":
+    else:
         pairs2 = [(f.observed, f.people) for f in figures if f.observed is not None and f.people]
         d = sum(p[1] for p in pairs2 if p[1])
         value = sum(p[0] for p in pairs2 if p[0] is not None) / d if d else None
-    else:
-        values = [f.value for f in figures if f.value is not None]
-        value = sum(values) / len(values) if values else None
     mine = result.figures.get(code)
     ranked = [f.value for f in [*figures, mine] if f is not None and f.value is not None]
     rank = None
