@@ -43,7 +43,8 @@ FLAG_RULE = (
 
 AGGREGATE_RULE = (
     "Across areas: the mean of the areas' percentages weighted by their registered "
-    "population, over the areas that reported."
+    "population, over the areas that reported. An area whose figure was withheld as a small "
+    "number counts as reporting, but is not in the mean."
 )
 
 
