@@ -7,6 +7,7 @@ command itself (generate, train, stratify, serve) is `joinedup.cli.demo`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,16 @@ Say = Callable[..., None]
 
 
 def seed_demo(
-    say: Say, store: PopulationStore, sessions: Any, settings: Settings, seed: int
+    say: Say,
+    store: PopulationStore,
+    sessions: Any,
+    settings: Settings,
+    seed: int,
+    *,
+    today: dt.date | None = None,
 ) -> None:
-    """Every demo step in order: governance first (objections, users), then each domain."""
+    """Every demo step in order: governance first (objections, users), then each domain.
+    `today` (default: the real date) is the day the delivery plan's returns run up to."""
     _demo_objections(say, store, sessions, seed)
     _demo_variation(say, store, sessions)
     _demo_users(say, sessions)
@@ -30,12 +38,12 @@ def seed_demo(
     _demo_directory(say, sessions, settings, seed)
     _demo_social_prescribing(say, sessions, settings, seed)
     _demo_commissioning(say, store, sessions, settings)
+    _demo_delivery(say, sessions, settings, seed, today or dt.date.today())
     _demo_anchor(say, sessions, settings)
 
 
 def _demo_anchor(say: Say, sessions: Any, settings: Settings) -> None:
     """Anchor the audit chain's head outside the care store (`joinedup audit verify` checks it)."""
-    import datetime as dt
 
     from joinedup.governance.audit_anchor import anchor_head
 
@@ -57,7 +65,6 @@ def _demo_care(say: Say, sessions: Any, settings: Settings) -> None:
 
 def _demo_caseloads(say: Say, store: PopulationStore, sessions: Any) -> None:
     """Each neighbourhood's team, caseload and a week's rota from today (issues 15, 16)."""
-    import datetime as dt
 
     from joinedup.neighbourhood.caseload_demo import demo_principal, seed_demo_caseloads
 
@@ -69,7 +76,6 @@ def _demo_caseloads(say: Say, store: PopulationStore, sessions: Any) -> None:
 
 def _demo_ward(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:
     """A virtual ward with a history of stays, readings, alerts and responses (synthetic)."""
-    import datetime as dt
 
     from joinedup.neighbourhood.ward_demo import seed_demo_ward
 
@@ -135,6 +141,18 @@ def _demo_commissioning(
         say(f"Published practice data: {summary.practices:,} English practices loaded")
     else:
         say("Published practice data: not beside the repository; skipped")
+
+
+def _demo_delivery(say: Say, sessions: Any, settings: Settings, seed: int, today: dt.date) -> None:
+    """Each neighbourhood's local delivery plan and past quarterly returns (synthetic, derived
+    from the area's measured figures), so the board report has something to judge (issue 13)."""
+    from joinedup.commissioning.delivery.demo import seed_demo_delivery
+
+    made = seed_demo_delivery(sessions, settings, today=today, seed=seed)
+    if made.already:
+        say("Delivery plan: submissions already recorded")
+    else:
+        say(f"Delivery plan: {made.plans:,} local plans and {made.returns:,} quarterly returns")
 
 
 def _demo_objections(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:

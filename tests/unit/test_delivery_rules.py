@@ -205,9 +205,9 @@ def care(hood: str, cohort: int, on_register: int, named: int, agreed: int, meet
 PROVIDER = FakeMeasures(
     care=[care("NBH01", 200, 150, 120, 4, 3), care("NBH02", 50, 10, 0, 0, 2)],
     practices=[
-        PracticeContinuity("P1", patients=900, upc=0.62, coc=0.4, slicc=0.5),
-        PracticeContinuity("P2", patients=600, upc=0.41, coc=0.3, slicc=0.4),
-        PracticeContinuity("P3", patients=5, upc=0.9, coc=0.8, slicc=0.9),
+        PracticeContinuity("P1", patients=900, upc=0.62, coc=0.4, slicc=0.5, patients_high_upc=540),
+        PracticeContinuity("P2", patients=600, upc=0.41, coc=0.3, slicc=0.4, patients_high_upc=150),
+        PracticeContinuity("P3", patients=5, upc=0.9, coc=0.8, slicc=0.9, patients_high_upc=5),
     ],
 )
 
@@ -240,11 +240,15 @@ def test_mdt_cadence_covers_a_neighbourhood_whole_or_not_at_all() -> None:
     assert "at least 3 times in the 90 days" in north.rule
 
 
-def test_continuity_counts_patients_at_practices_whose_mean_upc_meets_the_threshold() -> None:
+def test_continuity_counts_the_people_with_high_continuity_not_whole_practices() -> None:
+    """Issue 13: A7 read 100% everywhere when it counted whole practices whose mean UPC was at
+    least 0.5. It counts people: of the patients with 3 or more GP consultations at the area's
+    practices, those whose own UPC is 0.75 or more."""
     a7 = measure(SPEC.element("A7"), NORTH, PROVIDER, AS_OF)
     assert a7 is not None
-    assert (a7.numerator, a7.denominator, a7.percent) == (900, 1500, 60.0)
-    assert "mean usual-provider-of-care index (UPC) is at least 0.5" in a7.rule
+    assert (a7.numerator, a7.denominator, a7.percent) == (690, 1500, 46.0)
+    assert "3 or more GP consultations" in a7.rule and "UPC, 0.75 or more" in a7.rule
+    assert a7.text.startswith("690 / 1,500 patients with 3 or more GP consultations")
 
 
 def test_keeping_well_sums_the_neighbourhoods_practices_for_p2_and_p4() -> None:
@@ -317,6 +321,25 @@ def test_the_tracker_aggregates_and_lists_late_plans() -> None:
     assert aggregate.rag.status == "amber"
     late = [(a.code, e.id, f.milestone.percent) for a, e, f in tracker.late_plans()]
     assert late == [("NBH01", "A1", 90), ("NBH01", "A1", 100), ("NBH02", "A1", 100)]
+
+
+def test_a_suppressed_area_counts_as_reported_in_the_aggregate() -> None:
+    """Issue 13: C3 in one area was withheld as a small count and the board's "N of M
+    reported" left it out. North's agreed plans (4 of 200) are withheld; South's (0 of 50)
+    are published: both reported, the mean over South's published figure only."""
+    tracker = Tracker(SPEC, [NORTH, SOUTH], [], PROVIDER, AS_OF)
+    assert tracker.cell(NORTH, SPEC.element("C3"), Q("2026-27 Q3")).rag.status == "suppressed"
+    both = tracker.aggregate(SPEC.element("C3"), Q("2026-27 Q3"))
+    assert (both.actual.areas_reporting, both.actual.areas_suppressed) == (2, 1)
+    assert both.actual.percent == 0.0
+    alone = Tracker(SPEC, [NORTH], [], PROVIDER, AS_OF).aggregate(
+        SPEC.element("C3"), Q("2026-27 Q3")
+    )
+    assert (alone.actual.areas_reporting, alone.actual.percent) == (1, None)
+    assert (alone.rag.status, alone.rag.label) == ("suppressed", "Suppressed")
+    # A figure never reported is still not reported.
+    typed = tracker.aggregate(SPEC.element("A1"), Q("2026-27 Q3"))
+    assert (typed.actual.areas_reporting, typed.rag.status) == (0, "not_reported")
 
 
 def test_extended_hours_count_a_neighbourhood_whose_hubs_meet_both_tests() -> None:

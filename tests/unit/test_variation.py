@@ -23,7 +23,7 @@ from joinedup.analytics.variation.kept import load_people
 from joinedup.analytics.variation.people import STANDARDISED, indicator_cells
 from joinedup.analytics.variation.standardisation import expected_counts, imd_quintile
 from joinedup.carestore.migrate import upgrade
-from joinedup.governance.suppression import suppress_count
+from joinedup.governance.suppression import suppress_count, suppressed_share
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import signed_in_app
@@ -319,8 +319,9 @@ def test_year_variation_with_objectors_equals_the_per_person_computation(
         assert figure.observed == suppress_count(row["slicc_with_usual_gp"])
         upc = found.results["upc"].figures[row["practice_code"]]
         assert upc.people == suppress_count(row["patients"])
+        assert upc.observed == suppress_count(row["patients_high_upc"])
         if upc.value is not None:
-            assert upc.value == pytest.approx(row["upc"], rel=1e-12)
+            assert upc.value == suppressed_share(row["patients_high_upc"], row["patients"])
 
 
 def test_inputs_are_kept_per_store_version_and_read_back_unchanged(
@@ -377,6 +378,72 @@ def test_matrix_page_shows_every_practice_and_domain(
     for ind in INDICATORS:
         assert f'data-indicator="{ind.id}"' in page.text
     assert 'id="download-csv"' in page.text
+
+
+def test_matrix_is_one_heat_map_of_ratios_to_the_area_with_the_figures_behind_it(
+    area: Settings, variation: vm.YearVariation
+) -> None:
+    """Issue 13: the matrix was a 17,800 px wall of tables. It is one table, a practice per
+    row and an indicator per column, each cell its ratio to the area (worked out here again
+    from the published counts), tinted by band, with the number and words as well as colour;
+    the domain tables are behind it, folded."""
+    from joinedup.web.practice_heatmap import BANDS
+    from tests.html_support import html_table
+
+    page = TestClient(signed_in_app(area, "commissioner")).get("/commissioning/practices")
+    table = html_table(page.text, "heat-map")
+    rows = {r.data("heat-practice"): r for r in table.body_rows if r.data("heat-practice")}
+    assert list(rows) == [p.code for p in variation.practices]
+    order = [b.id for b in BANDS]
+    seen: list[tuple[float, int]] = []
+    for code, row in rows.items():
+        cells = {c.data("heat"): c for c in row.cells if c.data("heat")}
+        assert set(cells) == {ind.id for ind in INDICATORS}
+        for ind in INDICATORS:
+            cell, result = cells[ind.id], variation.results[ind.id]
+            f = result.figures[code]
+            if f.value is None:
+                assert cell.data("ratio") == "" and cell.data("band") == "withheld"
+                continue
+            if ind.kind == "ratio":
+                expected = f.observed / f.expected
+            else:
+                usable = [g for g in result.figures.values() if g.observed is not None and g.people]
+                pooled = sum(g.observed for g in usable) / sum(g.people for g in usable)
+                expected = (f.observed / f.people) / pooled
+            ratio = float(cell.data("ratio") or "nan")
+            assert ratio == pytest.approx(expected, abs=1e-4), (code, ind.id)
+            assert f"{expected:.2f}" in cell.text and "times the area" in cell.text
+            seen.append((ratio, order.index(cell.data("band") or "")))
+            if 0.95 <= ratio <= 1.05:
+                assert cell.data("band") == "level"
+    assert [b for _, b in sorted(seen)] == sorted(b for _, b in seen)  # darker further out
+    assert len({b for _, b in seen}) > 1
+    folded = page.text.index('id="figures-behind"')
+    assert all(folded < page.text.index(f'id="matrix-{d.id}"') for d in vm.DOMAINS)
+
+
+def test_the_upc_funnel_draws_a_funnel_and_shows_every_practices_share(
+    area: Settings, variation: vm.YearVariation
+) -> None:
+    """Issue 13: the UPC "funnel plot" page had no funnel and withheld every practice's value.
+    High continuity is a share of people, so it has binomial limits and published counts."""
+    from tests.html_support import html_table
+
+    page = TestClient(signed_in_app(area, "commissioner")).get(
+        "/commissioning/practices/funnel/upc"
+    )
+    assert page.status_code == 200
+    assert 'id="funnel-chart"' in page.text and 'id="no-funnel"' not in page.text
+    rows = html_table(page.text, "funnel-table").body_rows
+    shown = [r for r in rows if r.data("practice")]
+    assert len(shown) == len(variation.practices)
+    for row in shown:
+        f = variation.results["upc"].figures[row.data("practice") or ""]
+        if f.value is not None:
+            assert row.cells[3].text == f"{100 * f.value:.1f}%"
+            assert row.cells[2].text == f"{f.observed:,}"
+    assert any(variation.results["upc"].figures[r.data("practice") or ""].value for r in shown)
 
 
 def test_matrix_csv_is_for_exporters_and_holds_every_cell(

@@ -31,6 +31,22 @@ Rules used here
   consultations in the window — the HFAnalyticsLab code keeps patients with ``totcons > 2``,
   and with fewer the indices are undefined or trivially 1. Practice figures are means over
   eligible patients; ``patients`` is their number.
+* **High continuity** (what a commissioner can judge against a plan, and a share with funnel
+  limits): an eligible patient whose UPC is at least ``HIGH_UPC`` (0.75), who saw one GP for
+  at least three of every four GP consultations in the year. The cut-point is the "high" band
+  of personal-provider continuity in primary-care research: more than 74% of visits with one
+  provider (bands 0–29, 30–74, over 74), as operationalised in Annals of Family Medicine
+  (table "Operationalization of measures in the analysis", cut-points adapted from Menec VH et
+  al., J Health Serv Res Policy 2006;11:196–201; McCusker J et al.; Ionescu-Ittu R et al.,
+  CMAJ 2007;177:1362–8). The 3-consultation floor is the HFAnalyticsLab code's ``totcons >
+  2`` above; the BJGP comparison of UPC, SLICC, COC and OPR (Sidaway-Lee K et al., BJGP
+  2023;73:279–82, doi:10.3399/bjgp23X733161, Table 1) warns that shorter windows leave only
+  frequent attenders, hence the whole year. A mean UPC cannot be judged this way: with three
+  or more consultations and small GP teams it is at least 0.5 almost everywhere (a patient of
+  a two-GP practice cannot score below it), so "patients at practices whose mean UPC is at
+  least 0.5" counted every patient in every area (issue 13). ``patients_high_upc /
+  patients`` is a proportion of people: it has binomial funnel limits, and its numerator and
+  denominator can be shown.
 * **The usual GP for SLICC**: the population store does not hold a patient's named or
   personal-list GP, so joinedup takes the GP the patient saw most at the practice in the
   **365 days before the window** (ties: the lowest clinician key). Fixing the GP beforehand
@@ -58,6 +74,7 @@ from joinedup.population.store import PopulationStore
 
 WINDOW_DAYS = 365
 MIN_CONSULTATIONS = 3
+HIGH_UPC = 0.75
 KEYS = ("person_id", "practice_code")
 
 
@@ -73,6 +90,14 @@ class PracticeContinuity:
     secon: float | None = None
     slicc_consultations: int | None = 0
     slicc_with_usual_gp: int | None = 0
+    patients_high_upc: int | None = 0  # eligible patients with UPC ≥ HIGH_UPC
+
+    @property
+    def high_upc_share(self) -> float | None:
+        """The share of eligible patients with high continuity (unsuppressed counts)."""
+        if not self.patients or self.patients_high_upc is None:
+            return None
+        return self.patients_high_upc / self.patients
 
     def published(self) -> PracticeContinuity:
         """The figures as they may leave: counts suppressed, a mean withheld with its count."""
@@ -85,6 +110,7 @@ class PracticeContinuity:
             slicc=withheld_unless(self.slicc_consultations, self.slicc),
             slicc_consultations=suppress_count(self.slicc_consultations),
             slicc_with_usual_gp=suppress_count(self.slicc_with_usual_gp),
+            patients_high_upc=suppress_count(self.patients_high_upc),
         )
 
 
@@ -216,11 +242,12 @@ def patient_practice_continuity(
 
 def practice_figures(patients: ibis.Table) -> ibis.Table:
     """`patient_practice_continuity` rows → one row per practice with any of them:
-    practice_code, patients (eligible), upc, coc, secon (means over eligible patients),
-    slicc_consultations, slicc_with_usual_gp."""
+    practice_code, patients (eligible), patients_high_upc (eligible with UPC ≥ `HIGH_UPC`),
+    upc, coc, secon (means over eligible patients), slicc_consultations, slicc_with_usual_gp."""
     eligible = patients.filter(patients.eligible)
     means = eligible.group_by("practice_code").aggregate(
         patients=eligible.count().cast("int64"),
+        patients_high_upc=(eligible.upc >= HIGH_UPC).cast("int64").sum(),
         upc=eligible.upc.mean(),
         coc=eligible.coc.mean(),
         secon=eligible.secon.mean(),
@@ -234,6 +261,7 @@ def practice_figures(patients: ibis.Table) -> ibis.Table:
     return t.select(
         practice_code=t.practice_code_right,
         patients=t.patients.fill_null(zero),
+        patients_high_upc=t.patients_high_upc.fill_null(zero),
         upc=t.upc,
         coc=t.coc,
         secon=t.secon,
@@ -250,7 +278,7 @@ def practice_continuity_table(
     min_consultations: int = MIN_CONSULTATIONS,
 ) -> ibis.Table:
     """One row per practice with any GP consultation in the window: practice_code, patients,
-    upc, coc, secon, slicc_consultations, slicc_with_usual_gp."""
+    patients_high_upc, upc, coc, secon, slicc_consultations, slicc_with_usual_gp."""
     return practice_figures(
         patient_practice_continuity(
             appointments, as_of, window_days=window_days, min_consultations=min_consultations
@@ -323,6 +351,7 @@ def _record(row: Mapping[str, object]) -> PracticeContinuity:
         slicc=with_usual / consultations if consultations else None,
         slicc_consultations=consultations,
         slicc_with_usual_gp=with_usual,
+        patients_high_upc=int(row["patients_high_upc"] or 0),  # type: ignore[call-overload]
     )
 
 

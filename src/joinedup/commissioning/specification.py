@@ -39,7 +39,7 @@ MEASURES = frozenset(
         "coordinated_care.named_professional",
         "coordinated_care.agreed_plan",
         "coordinated_care.mdt_cadence",
-        "continuity.practice_upc",
+        "continuity.high_upc",
         "access.extended_hours",
         "keeping_well.community_assets",
         "keeping_well.outcomes_recorded",

@@ -25,7 +25,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from joinedup.analytics.variation import drilldown
 from joinedup.analytics.variation import matrix as vm
-from joinedup.analytics.variation.indicators import INDICATORS, Indicator, UnknownIndicator
+from joinedup.analytics.variation.indicators import (
+    DOMAINS,
+    INDICATORS,
+    Indicator,
+    UnknownIndicator,
+)
 from joinedup.analytics.variation.indicators import indicator as find_indicator
 from joinedup.governance.audience import IDENTIFIABLE, PSEUDONYMISED, list_audience
 from joinedup.governance.audit import record_export, record_list_view
@@ -42,6 +47,7 @@ from joinedup.web.dependencies import (
     Sessions,
     Store,
 )
+from joinedup.web.practice_heatmap import BANDS, WITHHELD, heat_map
 from joinedup.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -52,13 +58,15 @@ PEOPLE_PERMISSIONS = (IDENTIFIABLE, PSEUDONYMISED)
 PURPOSE = "commissioning: practice variation"
 PEOPLE_VIEW = "practice_indicator_people"
 PAGE_ROWS = 500  # people listed on the page, those counted most first
+#: The heat map's columns: the indicators in the order of their domains' column groups.
+INDICATORS_IN_DOMAINS = tuple(i for d in DOMAINS for i in INDICATORS if i.domain == d.id)
 
 
 # --- how figures are written -------------------------------------------------------------------
 
 
 def value_text(ind: Indicator, value: float | None) -> str:
-    """An indicator's value as the pages show it: a ratio, a percentage or a mean."""
+    """An indicator's value as the pages show it: a ratio or a percentage."""
     if value is None:
         return "withheld"
     if ind.kind == "proportion":
@@ -182,6 +190,9 @@ def practice_matrix(
             **_context(request, user, store),
             "page_title": "Practice variation",
             "variation": variation,
+            "heat_indicators": list(INDICATORS_IN_DOMAINS),
+            "heat_groups": heat_map(variation, list(INDICATORS_IN_DOMAINS)),
+            "heat_bands": [*BANDS, WITHHELD],
             "adjustment": chosen,
             "query": query,
             "objectors_left_out": _objectors_left_out(objectors),
@@ -268,9 +279,7 @@ def _funnel_rows(variation: vm.YearVariation, ind: Indicator) -> list[dict[str, 
 
 
 def _funnel_labels(ind: Indicator) -> tuple[str, str]:
-    if ind.kind == "ratio":
-        return "Expected count", "Observed ÷ expected"
-    return "GP consultations", "Share with the usual GP"
+    return ind.denominator_label, ind.value_label
 
 
 @router.get("/commissioning/practices/funnel/{indicator}.csv", name="practice_funnel_csv")

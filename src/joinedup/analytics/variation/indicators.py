@@ -8,8 +8,12 @@ Kinds:
   shown as a crude rate per 1,000 registered people and as an indirectly standardised rate
   (ratio × the area's crude rate).
 * ``proportion`` — a share with binomial funnel limits around the area's pooled share.
-* ``mean`` — a mean of per-patient indices, shown for context with no funnel (a mean of
-  bounded indices has no simple sampling distribution to draw limits from).
+
+No indicator is a mean of per-patient indices: such a mean has no simple sampling
+distribution to draw funnel limits from, so the mean UPC once offered a "funnel plot" page
+that could draw no funnel. Continuity by UPC is the share of patients with high continuity
+(UPC 0.75 or more), a proportion of people with binomial limits
+(`joinedup.analytics.continuity`, issue 13).
 
 Direction says which side of the funnel is a concern: high emergency admissions, low recorded
 prevalence (people who may be living with the condition undiagnosed), low continuity; frailty,
@@ -22,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["ratio", "proportion", "mean"]
+Kind = Literal["ratio", "proportion"]
 Direction = Literal["high_is_concern", "low_is_concern", "neutral"]
 
 
@@ -45,6 +49,8 @@ class Indicator:
     population: str = "registered people"
     among: str | None = None  # a 0/1 column restricting who is counted (e.g. aged 65 and over)
     per_1000: bool = False  # activity: shown as rates per 1,000 people
+    denominator_label: str = "Expected count"  # the funnel's x axis
+    value_label: str = "Observed ÷ expected"  # the funnel's y axis
 
     @property
     def drillable(self) -> bool:
@@ -191,19 +197,25 @@ INDICATORS: tuple[Indicator, ...] = (
         "consultations in the 12 months that were with the patient's usual GP (the GP they saw "
         "most in the year before). Not standardised.",
         population="GP consultations of patients with a usual GP",
+        denominator_label="GP consultations",
+        value_label="Share with the usual GP",
     ),
     Indicator(
         "upc",
-        "Usual Provider of Care index (UPC)",
-        "UPC",
+        "High continuity: most GP care from one GP (UPC 0.75 or more)",
+        "High continuity (UPC)",
         "continuity",
-        "mean",
+        "proportion",
         "low_is_concern",
-        "upc",
-        "Mean over patients with 3 or more GP consultations in the 12 months of the share of "
-        "their consultations with the GP they saw most (Breslau and Reeb 1975). Shown for "
-        "context: no funnel limits.",
+        "patients_high_upc",
+        "Of patients with 3 or more GP consultations in the 12 months, the share whose Usual "
+        "Provider of Care index (Breslau and Reeb 1975: the share of their consultations with "
+        "the GP they saw most) is 0.75 or more, so who saw one GP for at least three in four "
+        "consultations. The 0.75 cut-point is the high band of personal-provider continuity "
+        "in research (more than 74% of visits with one provider). Not standardised.",
         population="patients with 3 or more GP consultations",
+        denominator_label="Patients with 3 or more GP consultations",
+        value_label="Share with high continuity",
     ),
 )
 

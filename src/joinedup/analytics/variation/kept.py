@@ -64,7 +64,7 @@ SOURCE_TABLES: tuple[str, ...] = (
     "outpatient_appointments",
     "gp_appointments",
 )
-FORMAT = "1"  # bump when what is kept changes, so older files are not read
+FORMAT = "2"  # bump when what is kept changes, so older files are not read
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()

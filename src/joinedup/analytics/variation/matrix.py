@@ -131,8 +131,6 @@ def rag(ind: Indicator, flag95: int, flag998: int, withheld: bool = False) -> Ra
     """The RAG status of a funnel position for an indicator with its direction."""
     if withheld:
         return Rag("none", "Withheld", "")
-    if ind.kind == "mean":
-        return Rag("none", "No limits", "")
     if flag95 == 0:
         return Rag("within", "Within limits", "grey")
     side = "higher" if flag95 > 0 else "lower"
@@ -163,7 +161,7 @@ def _funnel(
 ) -> fp.FunnelResult | None:
     num, den = _nan(numerators), _nan(denominators)
     usable = np.isfinite(num) & np.isfinite(den) & (den > 0)
-    if ind.kind == "mean" or not usable.any():
+    if not usable.any():
         return None
     if ind.kind == "proportion":
         pooled = num[usable].sum() / den[usable].sum()
@@ -229,47 +227,41 @@ def standardised_result(
     )
 
 
+#: Continuity indicator → (numerator, denominator) fields of `PracticeContinuity`.
+CONTINUITY_COUNTS: dict[str, tuple[str, str]] = {
+    "slicc": ("slicc_with_usual_gp", "slicc_consultations"),
+    "upc": ("patients_high_upc", "patients"),
+}
+
+
 def continuity_result(
     ind: Indicator,
     continuity: Mapping[str, PracticeContinuity],
     codes: list[str],
     adjustment: fp.Adjustment,
 ) -> IndicatorResult:
-    """SLICC (a proportion of consultations) or UPC (a mean over patients) per practice."""
+    """A continuity share per practice, with binomial funnel limits: SLICC (consultations with
+    the usual GP of all consultations) or high continuity (patients with UPC ≥ 0.75 of those
+    with 3 or more GP consultations). Counts suppressed; each share from unsuppressed counts
+    only where both are published (`suppressed_share`)."""
+    numerator, denominator = CONTINUITY_COUNTS[ind.id]
     published = {c: continuity[c].published() for c in codes if c in continuity}
-    if ind.kind == "proportion":
-        nums = [published[c].slicc_with_usual_gp if c in published else None for c in codes]
-        dens = [published[c].slicc_consultations if c in published else None for c in codes]
-        dens = [d if n is not None else None for n, d in zip(nums, dens, strict=True)]
-    else:
-        nums = [None] * len(codes)
-        dens = [published[c].patients if c in published else None for c in codes]
+    nums = [getattr(published[c], numerator) if c in published else None for c in codes]
+    dens = [getattr(published[c], denominator) if c in published else None for c in codes]
+    dens = [d if n is not None else None for n, d in zip(nums, dens, strict=True)]
     result = _funnel(ind, codes, nums, [d for d in dens], adjustment)
     figures = {}
     for i, code in enumerate(codes):
-        p = published.get(code)
-        if ind.kind == "proportion":
-            value = (
-                suppressed_share(
-                    continuity[code].slicc_with_usual_gp, continuity[code].slicc_consultations
-                )
-                if p
-                else None
+        value = (
+            suppressed_share(
+                getattr(continuity[code], numerator), getattr(continuity[code], denominator)
             )
-            figures[code] = _figure(
-                ind, code, result, i, people=dens[i], observed=nums[i], expected=None, value=value
-            )
-        else:
-            figures[code] = _figure(
-                ind,
-                code,
-                None,
-                i,
-                people=p.patients if p else 0,
-                observed=None,
-                expected=None,
-                value=p.upc if p else None,
-            )
+            if code in published
+            else None
+        )
+        figures[code] = _figure(
+            ind, code, result, i, people=dens[i], observed=nums[i], expected=None, value=value
+        )
     target = None if result is None else result.target
     return IndicatorResult(
         ind,
@@ -383,7 +375,7 @@ def peer_groups(all_practices: list[PracticeInfo], code: str) -> list[PeerGroup]
 @dataclass(frozen=True)
 class PeerComparison:
     group: PeerGroup
-    value: float | None  # the peers' pooled value (ratio ΣO/ΣE, share Σnum/Σden, or mean)
+    value: float | None  # the peers' pooled value (ratio ΣO/ΣE or share Σnum/Σden)
     rank: int | None  # 1 = highest value among the practice and its peers
     of: int
 
@@ -397,13 +389,10 @@ def compare_with_peers(result: IndicatorResult, code: str, group: PeerGroup) -> 
         pairs = [(f.observed, f.expected) for f in figures if f.observed is not None and f.expected]
         e = sum(p[1] for p in pairs if p[1])
         value = sum(p[0] for p in pairs if p[0] is not None) / e if e else None
-    elif ind.kind == "proportion":
+    else:
         pairs2 = [(f.observed, f.people) for f in figures if f.observed is not None and f.people]
         d = sum(p[1] for p in pairs2 if p[1])
         value = sum(p[0] for p in pairs2 if p[0] is not None) / d if d else None
-    else:
-        values = [f.value for f in figures if f.value is not None]
-        value = sum(values) / len(values) if values else None
     mine = result.figures.get(code)
     ranked = [f.value for f in [*figures, mine] if f is not None and f.value is not None]
     rank = None

@@ -7,7 +7,8 @@ submission is a new version (nothing is overwritten; the highest version stands)
 
 Where joinedup holds the data the actual % is **measured, not typed** (`MEASURE_RULES`): the
 coordinated-care elements from `joinedup.care.measures.coordinated_care_measures` and
-continuity (A7) from `joinedup.analytics.continuity.practice_continuity`. Measured actuals
+continuity (A7: patients with high continuity, UPC 0.75 or more, of those with 3 or more GP
+consultations) from `joinedup.analytics.continuity.practice_continuity`. Measured actuals
 exist for areas that are neighbourhoods of the organisations table; for such an area the
 tracker refuses a typed actual for a measured element.
 
@@ -21,7 +22,10 @@ Rules (shown on the pages, `RAG_RULE` and `FLAG_RULE`):
 * Late plan flag — for each milestone, the first quarter whose planned % reaches it; flagged
   when that is later than the milestone's quarter, or the plan never reaches it.
 * Aggregate across areas — the population-weighted mean of the areas' percentages, over the
-  areas that reported (their share of the population is shown beside it).
+  areas that reported (their share of the population is shown beside it); an area whose
+  figure was withheld as a small number counts as reporting but is not in the mean.
+
+The demo's local plan and past returns are synthetic (`demo`, ADR 0031).
 """
 
 from __future__ import annotations

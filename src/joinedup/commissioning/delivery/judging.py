@@ -43,7 +43,8 @@ FLAG_RULE = (
 
 AGGREGATE_RULE = (
     "Across areas: the mean of the areas' percentages weighted by their registered "
-    "population, over the areas that reported."
+    "population, over the areas that reported. An area whose figure was withheld as a small "
+    "number counts as reporting, but is not in the mean."
 )
 
 
@@ -122,19 +123,31 @@ def milestone_flags(
 
 @dataclass(frozen=True)
 class Weighted:
-    """A population-weighted mean across areas, and how much of the population it covers."""
+    """A population-weighted mean across areas, and how much of the population it covers.
+
+    `areas_reporting` counts every area that reported, those whose figure was withheld as a
+    small number (`areas_suppressed`) included: a suppressed figure was reported, it is only
+    not published. The mean and `population_share` are over the published figures."""
 
     percent: float | None
     areas_reporting: int
-    population_share: float | None  # of the areas' total population, the share reporting
+    population_share: float | None  # of the areas' total population, the share in the mean
+    areas_suppressed: int = 0
 
 
-def weighted_mean(values: Sequence[tuple[float | None, int]]) -> Weighted:
-    """Population-weighted mean of (percent, population) pairs, over those with a percent."""
+def weighted_mean(
+    values: Sequence[tuple[float | None, int]], *, suppressed: Sequence[bool] = ()
+) -> Weighted:
+    """Population-weighted mean of (percent, population) pairs, over those with a percent;
+    `suppressed` (one flag per pair, when given) marks pairs reported but withheld."""
+    flags = list(suppressed) or [False] * len(values)
+    withheld = sum(1 for (p, _), s in zip(values, flags, strict=True) if p is None and s)
     reporting = [(p, w) for p, w in values if p is not None and w > 0]
     total = sum(w for _, w in values if w > 0)
     weight = sum(w for _, w in reporting)
     if not weight:
-        return Weighted(None, 0, 0.0 if total else None)
+        return Weighted(None, withheld, 0.0 if total else None, withheld)
     mean = sum(p * w for p, w in reporting) / weight
-    return Weighted(round(mean, 1), len(reporting), weight / total if total else None)
+    return Weighted(
+        round(mean, 1), len(reporting) + withheld, weight / total if total else None, withheld
+    )

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.analytics.continuity import HIGH_UPC
 from joinedup.carestore.models import Organisation
 from joinedup.commissioning.delivery.areas import Area
 from joinedup.commissioning.delivery.store_cache import STORE_CACHE, remember, store_version
@@ -93,9 +94,9 @@ MEASURE_RULES: dict[str, MeasureRule] = {
         "seven days",
         "care store hub rota",
     ),
-    "continuity.practice_upc": MeasureRule(
-        "patients with 3+ GP consultations in the year at practices whose mean usual-provider-"
-        "of-care index (UPC) is at least {min_upc}",
+    "continuity.high_upc": MeasureRule(
+        "patients with 3 or more GP consultations in the 365 days who saw one GP for at least "
+        "{high_upc_percent} of them (usual provider of care index, UPC, {high_upc} or more)",
         "population store GP appointments",
     ),
     "keeping_well.community_assets": MeasureRule(
@@ -113,7 +114,8 @@ MEASURE_RULES: dict[str, MeasureRule] = {
 
 
 DEFAULT_PARAMETERS: dict[str, Any] = {
-    "min_upc": 0.5,
+    "high_upc": HIGH_UPC,
+    "high_upc_percent": f"{HIGH_UPC:.0%}",
     "min_meetings_90_days": 3,
     "min_minutes_per_1000": 60,
 }
@@ -176,14 +178,24 @@ def _measured_counts(
         return _extended_hours(element, area, provider, as_of)
     if element.measure.startswith("keeping_well."):
         return _keeping_well_counts(element.measure, area, provider, as_of)
+    return _high_continuity(area, provider, as_of)
+
+
+def _high_continuity(
+    area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> tuple[int, int] | None:
+    """A7: of the patients of the area's practices with enough GP consultations to measure
+    (3 or more in the 365 days), those with high continuity (UPC ≥ `HIGH_UPC`): a count of
+    people, person by person (`joinedup.analytics.continuity`, where the cut-point is cited)."""
     practices = provider.continuity(as_of)
     if practices is None:
         return None
-    minimum = float({**DEFAULT_PARAMETERS, **element.parameters}["min_upc"])
     home = provider.practice_neighbourhoods()
-    mine = [p for p in practices if home.get(p.practice_code) == area.org_code and p.patients]
-    numerator = sum(p.patients for p in mine if p.upc is not None and p.upc >= minimum)
-    return numerator, sum(p.patients for p in mine)
+    mine = [p for p in practices if home.get(p.practice_code) == area.org_code]
+    return (
+        sum(p.patients_high_upc or 0 for p in mine),
+        sum(p.patients or 0 for p in mine),
+    )
 
 
 def _extended_hours(

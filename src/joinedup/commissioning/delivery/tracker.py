@@ -135,13 +135,18 @@ class Tracker:
     def aggregate(self, element: Element, quarter: Quarter) -> AggregateCell:
         cells = [(a, self.cell(a, element, quarter)) for a in self.areas]
         planned = weighted_mean([(c.planned, a.population) for a, c in cells])
-        actual = weighted_mean([(c.actual, a.population) for a, c in cells])
+        actual = weighted_mean(
+            [(c.actual, a.population) for a, c in cells],
+            suppressed=[c.rag.status == "suppressed" for _, c in cells],
+        )
         rag = rag_status(
             planned.percent,
             actual.percent,
             quarter,
             self.spec.milestones,
             self.spec.amber_within_points,
+            # Every area that reported had its figure withheld: reported, not missing.
+            suppressed=actual.areas_suppressed > 0,
         )
         return AggregateCell(quarter, planned, actual, rag)
 
