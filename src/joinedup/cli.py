@@ -658,10 +658,15 @@ def demo(
         )
     stored = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
     if not regenerate:
+        stale = (
+            ""
+            if stored >= extract
+            else "; `joinedup demo --fresh` generates it again up to yesterday (and sets aside "
+            "the care store, runs and models of this one)"
+        )
         out.print(
             f"Using the area already in {settings.population_dir}, with records "
-            f"{area_age_words(stored, today)}; `joinedup demo --fresh` generates it again up to "
-            "yesterday (and sets aside the care store, runs and models of this one)"
+            f"{area_age_words(stored, today)}{stale}"
         )
     if regenerate or not list_models(settings):
         _train_model(settings)

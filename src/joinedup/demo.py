@@ -27,8 +27,17 @@ Say = Callable[..., None]
 
 
 #: What belongs to one generated area besides its population store, by name in the data folder:
-#: the default SQLite care store, the audit chain's anchors, stratification runs, risk models.
-AREA_BOUND = ("care.db", "care.db-wal", "care.db-shm", "audit-anchors.jsonl", "runs", "models")
+#: the default SQLite care store, the audit chain's anchors, stratification runs, risk models
+#: and the inputs worked out from the store (practice variation's cache).
+AREA_BOUND = (
+    "care.db",
+    "care.db-wal",
+    "care.db-shm",
+    "audit-anchors.jsonl",
+    "runs",
+    "models",
+    "cache",
+)
 
 
 class DemoAreaError(UserError, RuntimeError):

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from joinedup.cli import app
 from joinedup.commissioning.contracts.definition import find_contract
 from joinedup.commissioning.contracts.ledger import build_ledger, ledger_months
 from joinedup.demo import area_age_words, demo_extract_date, demo_run_dates, set_aside_previous_area
@@ -203,3 +205,21 @@ def test_the_demo_sets_aside_what_belonged_to_the_old_area(tmp_path: Path) -> No
     assert (moved / "runs" / "run-1").is_dir()
     assert not (tmp_path / "care.db").exists() and (tmp_path / "published").is_dir()
     assert set_aside_previous_area(settings, now=now) is None  # nothing left to move
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("2026-13-01", "the extract date must be written YYYY-MM-DD, not '2026-13-01'"),
+        ("2020-03-31", "the extract date must be on or after 2024-03-31, not 2020-03-31"),
+    ],
+)
+def test_generate_refuses_an_extract_date_it_cannot_use(
+    tmp_path: Path, given: str, said: str
+) -> None:
+    result = CliRunner().invoke(
+        app, ["generate", "-n", "100", "--extract-date", given, "--home", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert said in " ".join(result.output.split())
+    assert not (tmp_path / "population").exists()  # refused before anything was written
