@@ -173,6 +173,7 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
+    from joinedup.dates import long_date
     from joinedup.population.store import PopulationStore
     from joinedup.population.synthetic import generate_area
     from joinedup.population.synthetic.calendar import DEFAULT_EXTRACT_DATE, Calendar
@@ -198,7 +199,7 @@ def generate(
         fail(str(error))
     out.print(
         f"Generated {metadata['patients']:,} people in {settings.population_dir}, "
-        f"with records to {metadata['extract_date']}"
+        f"with records to {long_date(extract)}"
     )
     keep_organisations_in_step(settings, out)
     if report:
