@@ -163,15 +163,27 @@ def generate(
             "(e.g. -0.2) in half the neighbourhoods, for evaluation to find.",
         ),
     ] = None,
+    extract_date: Annotated[
+        str | None,
+        typer.Option(
+            "--extract-date",
+            help="The last day the records reach, YYYY-MM-DD [default: 2026-03-31, the end of "
+            "financial year 2025/26]; the same seed and date give the same area.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a realistic synthetic area into the population store."""
+    from joinedup.dates import long_date
     from joinedup.population.store import PopulationStore
     from joinedup.population.synthetic import generate_area
+    from joinedup.population.synthetic.calendar import DEFAULT_EXTRACT_DATE, Calendar
     from joinedup.population.synthetic.programme import check_effect
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)
     try:
+        extract = DEFAULT_EXTRACT_DATE if extract_date is None else _iso_date(extract_date)
+        Calendar(extract)  # a date the generator cannot use is refused before anything starts
         if plant_programme is not None:
             check_effect(plant_programme)
         with progress_bar() as progress:
@@ -181,13 +193,24 @@ def generate(
                 seed=seed,
                 progress=progress,
                 plant_programme=plant_programme,
+                extract_date=extract,
             )
-    except ValueError as error:  # an effect or area that cannot carry a programme
+    except ValueError as error:  # a date, effect or area the generator cannot use
         fail(str(error))
-    out.print(f"Generated {metadata['patients']:,} people in {settings.population_dir}")
+    out.print(
+        f"Generated {metadata['patients']:,} people in {settings.population_dir}, "
+        f"with records to {long_date(extract)}"
+    )
     keep_organisations_in_step(settings, out)
     if report:
         print_calibration(store)
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"the extract date must be written YYYY-MM-DD, not {text!r}") from None
 
 
 @app.command()
@@ -592,30 +615,65 @@ def demo(
     port: PortOption = 8000,
     home: HomeOption = None,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Regenerate even if an area exists.")
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Generate the area again, up to yesterday, even if one exists (what belonged "
+            "to the old area is set aside first).",
+        ),
     ] = False,
 ) -> None:
-    """Generate the embedded-default area, train the risk model, stratify, set up the care store
-    and serve it; each step is skipped when its result already exists for this area."""
+    """Generate the embedded-default area up to yesterday, train the risk model, stratify, set up
+    the care store and serve it; each step is skipped when its result already exists for this
+    area. A stored area is reused as it is: the command says how old its records are."""
     from joinedup.analytics.risk.registry import list_models
     from joinedup.analytics.stratify import list_runs
     from joinedup.carestore.db import make_engine, session_factory
     from joinedup.carestore.migrate import upgrade
-    from joinedup.demo import seed_demo
+    from joinedup.demo import (
+        area_age_words,
+        demo_extract_date,
+        demo_run_dates,
+        seed_demo,
+        set_aside_previous_area,
+    )
     from joinedup.population.organisation_mirror import sync_organisations
     from joinedup.population.store import PopulationStore
 
     settings = Settings.from_env(home)
     store = PopulationStore(settings.population_dir)
+    today = dt.date.today()
+    extract = demo_extract_date(today)
     regenerate = fresh or not _store_matches(store, patients, seed)
     if regenerate:
-        generate(patients=patients, seed=seed, home=settings.home, report=True)
-    else:
-        out.print(f"Using the area already in {settings.population_dir} (--fresh regenerates)")
+        if store.exists() and not _store_matches(store, patients, seed, extract):
+            moved = set_aside_previous_area(settings, now=dt.datetime.now(dt.UTC))
+            if moved is not None:
+                out.print(f"What belonged to the previous area is set aside in {moved}")
+        generate(
+            patients=patients,
+            seed=seed,
+            home=settings.home,
+            report=True,
+            extract_date=extract.isoformat(),
+        )
+    stored = dt.date.fromisoformat(str(store.metadata()["extract_date"])[:10])
+    if not regenerate:
+        stale = (
+            ""
+            if stored >= extract
+            else "; `joinedup demo --fresh` generates it again up to yesterday (and sets aside "
+            "the care store, runs and models of this one)"
+        )
+        out.print(
+            f"Using the area already in {settings.population_dir}, with records "
+            f"{area_age_words(stored, today)}{stale}"
+        )
     if regenerate or not list_models(settings):
         _train_model(settings)
     if regenerate or not list_runs(settings):
-        stratify(home=settings.home)
+        for index_date in demo_run_dates(stored):  # two runs, so that there are risers
+            stratify(index_date=index_date.isoformat(), home=settings.home)
     upgrade(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     summary = sync_organisations(store, sessions)
@@ -624,11 +682,17 @@ def demo(
     serve(host=host, port=port, home=settings.home)
 
 
-def _store_matches(store: PopulationStore, patients: int, seed: int) -> bool:
+def _store_matches(
+    store: PopulationStore, patients: int, seed: int, extract: dt.date | None = None
+) -> bool:
+    """Whether the stored area was generated with these arguments (and extract date, if given)."""
     if not store.exists():
         return False
     metadata = store.metadata()
-    return metadata.get("patients") == patients and metadata.get("seed") == seed
+    same = metadata.get("patients") == patients and metadata.get("seed") == seed
+    if extract is None or not same:
+        return same
+    return str(metadata.get("extract_date", ""))[:10] == extract.isoformat()
 
 
 def main() -> None:

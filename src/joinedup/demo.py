@@ -3,19 +3,112 @@
 Each step seeds one domain from the generated area (synthetic data only) and says in one line
 what it did; each is idempotent, so a second demo run on the same area changes nothing. The
 command itself (generate, train, stratify, serve) is `joinedup.cli.demo`.
+
+The demo's area runs to the day before it is generated (`demo_extract_date`), so its recent
+activity is recent. A later `joinedup demo` reuses the stored area as it is and says how old
+it is (`area_age_words`); `--fresh` generates it again up to yesterday. A new area has new
+people, so what belonged to the old one — its care store, audit anchors, runs and models — is
+first set aside in a folder of its own (`set_aside_previous_area`), never deleted (ADR 0032).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from joinedup.errors import UserError
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 #: Where a step says what it did (the command line's console).
 Say = Callable[..., None]
+
+
+#: What belongs to one generated area besides its population store, by name in the data folder:
+#: the default SQLite care store, the audit chain's anchors, stratification runs, risk models
+#: and the inputs worked out from the store (practice variation's cache).
+AREA_BOUND = (
+    "care.db",
+    "care.db-wal",
+    "care.db-shm",
+    "audit-anchors.jsonl",
+    "runs",
+    "models",
+    "cache",
+)
+
+
+class DemoAreaError(UserError, RuntimeError):
+    """The demo cannot replace its area (a care store elsewhere still names the old people)."""
+
+
+#: The demo stratifies twice: a quarter before the extract date, then on it, so the worklists
+#: and the MDT agenda have risers (people whose need rose between the two runs) to show.
+EARLIER_RUN_DAYS = 91
+
+
+def demo_run_dates(extract: dt.date) -> tuple[dt.date, dt.date]:
+    """Index dates of the demo's two stratification runs, in the order they are made."""
+    return extract - dt.timedelta(days=EARLIER_RUN_DAYS), extract
+
+
+def demo_extract_date(today: dt.date) -> dt.date:
+    """The extract date of an area the demo generates on `today`: the day before."""
+    return today - dt.timedelta(days=1)
+
+
+def area_age_words(extract: dt.date, today: dt.date) -> str:
+    """How old a stored area's records are, in words: "to 5 December 2026 (yesterday)"."""
+    from joinedup.dates import long_date
+
+    days = (today - extract).days
+    if days <= 1:
+        ago = "yesterday" if days == 1 else "today" if days == 0 else "a future date"
+    else:
+        ago = f"{days:,} days ago"
+    return f"to {long_date(extract)} ({ago})"
+
+
+def set_aside_previous_area(settings: Settings, *, now: dt.datetime) -> Path | None:
+    """Move what belonged to the stored area (`AREA_BOUND`) into a folder of the data folder
+    named for `now`, before a new area replaces it; the folder, or None when there was nothing.
+
+    A care store given by JOINEDUP_DATABASE_URL cannot be moved: if it holds anyone on the
+    register, DemoAreaError says so and nothing is moved."""
+    default_url = f"sqlite:///{settings.home / 'care.db'}"
+    if settings.database_url != default_url and _register_in_use(settings.database_url):
+        raise DemoAreaError(
+            "the care store at JOINEDUP_DATABASE_URL has people on its register from the area "
+            "in use; a new area has other people. Point JOINEDUP_DATABASE_URL at an empty "
+            "database, or run `joinedup demo` without --fresh to keep the area"
+        )
+    found = [settings.home / name for name in AREA_BOUND if (settings.home / name).exists()]
+    if not found:
+        return None
+    folder = settings.home / f"previous-area-{now:%Y%m%d-%H%M%S}"
+    folder.mkdir(parents=True)
+    for path in found:
+        path.rename(folder / path.name)
+    return folder
+
+
+def _register_in_use(database_url: str) -> bool:
+    from sqlalchemy import func, inspect, select
+
+    from joinedup.care.models import RegisterEntry
+    from joinedup.carestore.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(RegisterEntry.__tablename__):
+                return False
+            count = connection.scalar(select(func.count()).select_from(RegisterEntry))
+            return bool(count)
+    finally:
+        engine.dispose()
 
 
 def seed_demo(

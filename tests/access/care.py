@@ -3,7 +3,7 @@ worklists and the person page."""
 
 from __future__ import annotations
 
-from tests.access.sets import AGGREGATES, ALL, RECORD
+from tests.access.sets import AGGREGATES, ALL, RECORD, TEAM_LEADS
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
     # The area home: everyone signed in (the receptionist lands here); what it shows depends on
@@ -13,6 +13,8 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/care-coordination/register"): RECORD,  # care.write: the same roles
     ("POST", "/care-coordination/register/{entry_id}/move"): RECORD,
     ("GET", "/care-coordination/worklist"): RECORD,
+    # Leads: the neighbourhood team's manager and the GP (clinical lead).
+    ("GET", "/care-coordination/worklist/team"): TEAM_LEADS,
     ("GET", "/care-coordination/caseloads"): RECORD,
     ("GET", "/care-coordination/coverage"): AGGREGATES,
     ("GET", "/people/{person_id}"): RECORD,

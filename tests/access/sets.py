@@ -16,6 +16,8 @@ RECORD = frozenset({"gp", "nurse", "care_coordinator", "social_worker", "link_wo
 BREAK_GLASS = frozenset({"gp", "nurse", "care_coordinator", "social_worker"})
 CONSENT = RECORD
 GP_ONLY = frozenset({"gp"})
+#: Who leads a team: the team worklist (worklist.team).
+TEAM_LEADS = frozenset({"manager", "gp"})
 #: Who may book appointments: clinicians, receptionists and NHS 111 (a system client).
 BOOKERS = frozenset({"gp", "nurse", "care_coordinator", "receptionist", "nhs111"})
 GOVERNANCE = frozenset({"administrator"})

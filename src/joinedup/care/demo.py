@@ -10,6 +10,7 @@ trail like any other.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -165,10 +166,14 @@ class DemoCare:
 PLANNED_STATES = ("consented", "active", "review_due")
 
 
-def seed_demo_care(sessions: sessionmaker[Session], settings: Settings) -> DemoCare:
+def seed_demo_care(
+    sessions: sessionmaker[Session], settings: Settings, *, now: dt.datetime | None = None
+) -> DemoCare:
     """The whole demo loop in the care store: the register, care plans for the people who
     agreed to coordinated care (written by the demo coordinator), and an MDT meeting held two
-    weeks ago with an upcoming one. Safe to run again: what exists is left alone."""
+    weeks ago with an upcoming one, all dated from `now` (default: the real now). Safe to run
+    again: what exists is left alone."""
+    now = now or dt.datetime.now(dt.UTC)
     register = seed_demo_register(sessions, settings)
     coordinator = _principal(sessions, COORDINATOR)
     with sessions() as session:
@@ -180,8 +185,8 @@ def seed_demo_care(sessions: sessionmaker[Session], settings: Settings) -> DemoC
             )
         )
         meetings = session.scalar(select(func.count()).select_from(MdtMeeting)) or 0
-    plans = seed_demo_plans(sessions, settings, planned, coordinator.user_id)
+    plans = seed_demo_plans(sessions, settings, planned, coordinator.user_id, today=now.date())
     if meetings:
         return DemoCare(register, len(plans), 0, 0, 0)
-    held = seed_demo_meetings(sessions, settings, organiser_username=COORDINATOR)
+    held = seed_demo_meetings(sessions, settings, organiser_username=COORDINATOR, now=now)
     return DemoCare(register, len(plans), 1, 1, held.decisions)

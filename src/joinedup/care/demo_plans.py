@@ -3,7 +3,9 @@ coordinator would with them. Every name, phone number and story is invented.
 
 Plans are saved through `joinedup.care.care_plan.save_plan` (versions, tracked actions and
 audit events as for any save); some get a second version and the person's agreement, so the
-demo shows history, diffs and both plan states. Dates are relative to the area's extract date.
+demo shows history, diffs and both plan states. Dates are relative to the day the plans are
+written (today, for the demo): goals, actions and reviews all fall due after it, as in a plan
+just written, never in the past (issue 13).
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.care_plan import agree_plan, current_plan, parse_content, save_plan
 from joinedup.governance.models import User
 from joinedup.governance.roles import Principal
-from joinedup.population.reads import extract_date
-from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 # (what matters, goals, needs, actions, contacts, carer, crisis, choices, self-management)
@@ -150,9 +150,9 @@ _STORIES: tuple[dict[str, Any], ...] = (
 )
 
 
-def _document(story: dict[str, Any], extract: dt.date, number: int) -> dict[str, Any]:
+def _document(story: dict[str, Any], written: dt.date, number: int) -> dict[str, Any]:
     def on(days: int) -> str:
-        return (extract + dt.timedelta(days=days)).isoformat()
+        return (written + dt.timedelta(days=days)).isoformat()
 
     goals = [
         {
@@ -210,21 +210,24 @@ def seed_demo_plans(
     settings: Settings,
     person_ids: Sequence[int],
     author_user_id: int,
+    *,
+    today: dt.date | None = None,
 ) -> list[int]:
     """Write a demo plan for each of `person_ids` that has none yet; the people given plans.
+    Its dates count from `today` (default: the real today).
 
     Plans cycle through five fictional stories. Every other plan gets a second version (a
     review that changes a goal) and the person's agreement, so the demo shows draft and agreed
     plans, history and a diff. Safe to run again: people with a plan are left alone.
     """
     author = _author(sessions, author_user_id)
-    extract = extract_date(PopulationStore(settings.population_dir))
+    written_on = today or dt.date.today()
     written: list[int] = []
     for number, person_id in enumerate(person_ids):
         if current_plan(sessions, person_id) is not None:
             continue
         story = _STORIES[number % len(_STORIES)]
-        content = parse_content(_document(story, extract, number))
+        content = parse_content(_document(story, written_on, number))
         first = save_plan(
             sessions,
             author,

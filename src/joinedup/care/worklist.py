@@ -10,6 +10,11 @@
   `NEW_ALLOCATION_DAYS` days;
 * risers — people on the user's caseload who rose between the last two stratification runs
   (`joinedup.analytics.stratify.compare_runs`).
+
+The team worklist (`team_worklist`, for leads: permission ``worklist.team``) is every open action
+on the people registered at the lead's practices (the legitimate-relationship rule by where they
+work, `governance.relationships.user_practices`, applied to each person's practice on the
+extract date), by owner — users and the guests an MDT named — in the same groups.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from joinedup.analytics.stratify import compare_runs, list_runs
 from joinedup.care.caseloads import caseload_of
 from joinedup.care.models import CareAction, CarePlan, NamedProfessional, RegisterEntry
 from joinedup.care.register import ENDED_STATES, STATE_LABELS
+from joinedup.population.reads import practices_of
+from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 
 LOOK_AHEAD = dt.timedelta(days=14)
@@ -167,6 +174,80 @@ def _actions(session: Session, user_id: int, today: dt.date) -> tuple[ActionDue,
         .order_by(CareAction.due_on, CareAction.id)
     )
     return tuple(ActionDue(int(i), int(p), str(t), d, int(v), bool(n)) for i, p, t, d, v, n in rows)
+
+
+@dataclass(frozen=True)
+class OwnerActions:
+    """One owner's open actions on the team worklist."""
+
+    owner_user_id: int | None  # None: a guest named at an MDT (housing officer, ...)
+    owner_name: str
+    owner_org: str
+    actions: tuple[ActionDue, ...]  # by due date
+
+    def counts(self, today: dt.date) -> dict[str, int]:
+        """Open actions in each of `ACTION_GROUPS` on `today`."""
+        counts = dict.fromkeys(ACTION_GROUPS, 0)
+        for action in self.actions:
+            counts[action.group(today)] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class TeamWorklist:
+    today: dt.date
+    practices: int  # how many practices the lead's team covers
+    owners: tuple[OwnerActions, ...]  # most overdue first, then by name
+
+    @property
+    def people(self) -> frozenset[int]:
+        """Everyone the team worklist names (for the audit event)."""
+        return frozenset(a.person_id for o in self.owners for a in o.actions)
+
+    def counts(self, today: dt.date) -> dict[str, int]:
+        """The team's open actions in each of `ACTION_GROUPS`."""
+        totals = dict.fromkeys(ACTION_GROUPS, 0)
+        for owner in self.owners:
+            for group, count in owner.counts(today).items():
+                totals[group] += count
+        return totals
+
+
+def team_worklist(
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    practices: frozenset[str],
+    *,
+    today: dt.date,
+) -> TeamWorklist:
+    """Every open action on people registered at `practices`, by owner (see the module)."""
+    with sessions() as session:
+        rows = session.execute(
+            select(
+                CareAction.id,
+                CareAction.person_id,
+                CareAction.title,
+                CareAction.due_on,
+                CareAction.version,
+                CareAction.owner_user_id,
+                CareAction.owner_name,
+                CareAction.owner_org,
+            )
+            .where(CareAction.status == "open")
+            .order_by(CareAction.due_on, CareAction.id)
+        ).all()
+    registered_at = practices_of(store, {int(r.person_id) for r in rows})
+    by_owner: dict[tuple[int | None, str, str], list[ActionDue]] = {}
+    for r in rows:
+        if registered_at.get(int(r.person_id)) not in practices:
+            continue
+        owner = (r.owner_user_id, str(r.owner_name), str(r.owner_org))
+        by_owner.setdefault(owner, []).append(
+            ActionDue(int(r.id), int(r.person_id), str(r.title), r.due_on, int(r.version))
+        )
+    owners = [OwnerActions(u, n, o, tuple(a)) for (u, n, o), a in by_owner.items()]
+    owners.sort(key=lambda o: (-o.counts(today)["overdue"], o.owner_name, o.owner_org))
+    return TeamWorklist(today, len(practices), tuple(owners))
 
 
 def new_action_count(sessions: sessionmaker[Session], user_id: int, today: dt.date) -> int:

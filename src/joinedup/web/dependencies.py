@@ -39,6 +39,8 @@ ServiceUser = Annotated[Principal, Depends(require("service.use"))]
 Viewer = Annotated[Principal, Depends(require("record.view"))]
 #: Care records: register, named professionals, plans, MDT, actions.
 Writer = Annotated[Principal, Depends(require("care.write"))]
+#: Leads: the team worklist of their practices' people.
+TeamLead = Annotated[Principal, Depends(require("worklist.team"))]
 ConsentRecorder = Annotated[Principal, Depends(require("consent.record"))]
 BreakGlassUser = Annotated[Principal, Depends(require("record.break_glass"))]
 Reidentifier = Annotated[Principal, Depends(require("pseudonym.reidentify"))]

@@ -73,6 +73,7 @@ AREAS: tuple[Area, ...] = (
         children=(
             Page("Overview", "/care-coordination"),
             Page("My worklist", "/care-coordination/worklist", "record.view"),
+            Page("Team worklist", "/care-coordination/worklist/team", "worklist.team"),
             Page("Register", "/care-coordination/register", "record.view"),
             Page("Caseloads", "/care-coordination/caseloads", "record.view"),
             Page("Coverage", "/care-coordination/coverage", "population.view_aggregates"),

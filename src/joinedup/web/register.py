@@ -33,7 +33,7 @@ from joinedup.care.named_professionals import (
     named_professional_history,
 )
 from joinedup.care.person_record import open_actions_of, person_record, plan_summary
-from joinedup.care.worklist import ACTION_GROUPS, worklist
+from joinedup.care.worklist import ACTION_GROUPS, team_worklist, worklist
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
 from joinedup.governance.consent import current_consent
@@ -51,6 +51,7 @@ from joinedup.web.dependencies import (
     ServiceUser,
     Sessions,
     Store,
+    TeamLead,
     Viewer,
     Writer,
 )
@@ -376,6 +377,39 @@ def worklist_page(
             "labels": PROFESSIONAL_LABELS,
             # By NHS number, as every other page names people (the person id means nothing).
             "names": list_labels(store, work.people),
+            "can_see_team": user.can("worklist.team"),
+        },
+    )
+
+
+@router.get("/care-coordination/worklist/team", name="care_team_worklist")
+def team_worklist_page(
+    request: Request, user: TeamLead, sessions: Sessions, store: Store
+) -> Response:
+    """A lead's team worklist: the open actions on their practices' people, by owner."""
+    with sessions() as session:
+        practices = user_practices(session, user.user_id)
+    work = team_worklist(sessions, store, practices, today=dt.date.today())
+    record_list_view(
+        sessions,
+        user,
+        what="care_team_worklist",
+        list_id="team_worklist",
+        scope={"user_id": user.user_id, "today": work.today.isoformat()},
+        rows=len(work.people),
+        identifiable=True,
+    )
+    return templates.TemplateResponse(
+        request,
+        "care/team_worklist.html",
+        {
+            "page_title": "Team worklist",
+            "work": work,
+            "totals": work.counts(work.today),
+            "action_groups": ACTION_GROUPS,
+            "names": list_labels(store, work.people),
+            # Links to the person and the action only for those who may open them.
+            "can_open": user.can("record.view"),
         },
     )
 

@@ -9,6 +9,7 @@ if any stage fails the previous store is left exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from joinedup.population.store import PopulationStore
 from joinedup.population.synthetic import reference
+from joinedup.population.synthetic.calendar import DEFAULT_EXTRACT_DATE, Calendar
 from joinedup.population.synthetic.clinical_events import build_clinical_events
 from joinedup.population.synthetic.community import build_community
 from joinedup.population.synthetic.conditions import build_conditions
@@ -67,6 +69,7 @@ def generate_area(
     seed: int = 1,
     progress: Progress | None = None,
     plant_programme: float | None = None,
+    extract_date: date = DEFAULT_EXTRACT_DATE,
 ) -> dict[str, Any]:
     """Generate a whole area into `store` (via store.staging(), so nothing partial is ever
     left), write its metadata with store.write_metadata(...) and return that metadata dict.
@@ -74,13 +77,16 @@ def generate_area(
     `patients` is the number of people registered at the extract date; people who died or
     moved away during the history window are in the tables too. `plant_programme`, a relative
     effect such as -0.2, plants a programme with that effect on emergency admissions (see
-    programme.py); the metadata then lists it under "programmes".
+    programme.py); the metadata then lists it under "programmes". `extract_date` is the last
+    day the area's records reach (calendar.py: the window holds the five whole financial years
+    before it and the part year up to it); the same seed and extract date give the same area.
     """
     _check_arguments(patients, seed, progress)
     effect = None if plant_programme is None else check_effect(plant_programme)
+    calendar = Calendar(extract_date)
     tracker = _Tracker(progress)
     with store.staging() as staged:
-        metadata = _generate(staged, patients, seed, tracker, effect)
+        metadata = _generate(staged, patients, seed, tracker, effect, calendar)
         staged.write_metadata(metadata)
     tracker.done()
     return metadata
@@ -120,7 +126,12 @@ class _Tracker:
 
 
 def _generate(
-    store: PopulationStore, patients: int, seed: int, tracker: _Tracker, effect: float | None
+    store: PopulationStore,
+    patients: int,
+    seed: int,
+    tracker: _Tracker,
+    effect: float | None,
+    calendar: Calendar,
 ) -> dict[str, Any]:
     streams = Streams(int(seed))
     profiles, lsoas, codes = (
@@ -136,7 +147,7 @@ def _generate(
 
     tracker.next()
     area = build_area(profiles, patients, streams("area"))
-    people = build_people(area, profiles, lsoas, streams)
+    people = build_people(area, profiles, lsoas, streams, calendar)
     tracker.next()
     conditions = build_conditions(people, codes, streams)
     tracker.next()
@@ -145,7 +156,7 @@ def _generate(
     frailty = build_frailty(
         people, conditions, issues.polypharmacy, reference.code_set_members(), streams
     )
-    ledger = Ledger(people.n)
+    ledger = Ledger(people.n, calendar)
     programme = None if effect is None else plant_programme(effect, area, people, frailty, streams)
 
     tracker.next()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, START, date_array
+from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, date_array
 from joinedup.population.synthetic.conditions import CONDITIONS, INDEX, Conditions
 from joinedup.population.synthetic.frailty import DEFICITS, FINDINGS, Frailty
 from joinedup.population.synthetic.people import People
@@ -113,7 +113,7 @@ def _readings(
     rng: np.random.Generator, people: People, rate: np.ndarray, from_age: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Routine readings over each person's time in the window: (person, day)."""
-    begin = np.maximum(people.dob + int(from_age * DAYS_PER_YEAR), START)
+    begin = np.maximum(people.dob + int(from_age * DAYS_PER_YEAR), people.calendar.start)
     span = np.maximum(people.end - begin, 0)
     person, _ = expand(rng.poisson(rate * span / DAYS_PER_YEAR))
     day = begin[person] + np.floor(rng.random(person.shape[0]) * (span[person] + 1))

@@ -18,9 +18,7 @@ import pyarrow as pa
 
 from joinedup.population.synthetic.calendar import (
     DAYS_PER_YEAR,
-    EXTRACT,
-    FY_EDGES,
-    START,
+    Calendar,
     date_array,
 )
 from joinedup.population.synthetic.conditions import INDEX, Conditions
@@ -54,13 +52,14 @@ WEEKLY_POUNDS = {
 
 @dataclass
 class _Contacts:
+    calendar: Calendar
     person: list[np.ndarray] = field(default_factory=list)
     day: list[np.ndarray] = field(default_factory=list)
     service: list[np.ndarray] = field(default_factory=list)
     setting: list[np.ndarray] = field(default_factory=list)
 
     def add(self, person: np.ndarray, day: np.ndarray, service: str, setting: np.ndarray) -> None:
-        keep = (day >= START) & (day <= EXTRACT)
+        keep = (day >= self.calendar.start) & (day <= self.calendar.extract)
         self.person.append(person[keep].astype(np.int64))
         self.day.append(day[keep].astype(np.int32))
         self.service.append(np.full(keep.sum(), SERVICES.index(service), dtype=np.int8))
@@ -94,7 +93,7 @@ def build_community(
 ) -> tuple[pa.Table, pa.Table]:
     rng = streams("community")
     packages = _packages(rng, people, frailty, discharged_person, discharged_day)
-    contacts = _Contacts()
+    contacts = _Contacts(people.calendar)
     _district_nursing(rng, contacts, people, frailty, units, drivers)
     _therapy_and_intermediate_care(
         rng, contacts, people, frailty, units, drivers, discharged_person, discharged_day
@@ -102,7 +101,9 @@ def build_community(
     _mental_health(rng, contacts, people, conditions, units, drivers)
     _social_care_reviews(rng, contacts, people, frailty, packages)
     _palliative_care(rng, contacts, people, conditions, frailty)
-    return _contact_table(rng, contacts, ledger), _package_table(rng, packages, ledger)
+    return _contact_table(rng, contacts, ledger), _package_table(
+        rng, packages, ledger, people.calendar
+    )
 
 
 def _fraction_after(units: Units, onset: np.ndarray) -> np.ndarray:
@@ -216,7 +217,7 @@ def _social_care_reviews(
     person = np.concatenate(packages.person)
     start = np.concatenate(packages.start)
     end = np.concatenate(packages.end)
-    end = np.where(end < 0, EXTRACT, end)
+    end = np.where(end < 0, people.calendar.extract, end)
     reviews = np.maximum((end - start) // 182, 0) + 1
     which, k = expand(reviews)
     day = start[which] + 182 * k + np.floor(rng.random(which.shape[0]) * 14)
@@ -282,8 +283,9 @@ def _packages(
     person = discharged_person[chosen]
     start = discharged_day[chosen].astype(np.int64) + 1
     end = np.minimum(start + 41, people.end[person])
-    keep = (start <= EXTRACT) & (start <= people.end[person])
-    end = np.where(end > EXTRACT, -1, end)
+    extract = people.calendar.extract
+    keep = (start <= extract) & (start <= people.end[person])
+    end = np.where(end > extract, -1, end)
     packages.add(person[keep], np.full(keep.sum(), 3), start[keep], end[keep])
     return packages
 
@@ -313,7 +315,9 @@ def _contact_table(rng: np.random.Generator, contacts: _Contacts, ledger: Ledger
     )
 
 
-def _package_table(rng: np.random.Generator, packages: _Packages, ledger: Ledger) -> pa.Table:
+def _package_table(
+    rng: np.random.Generator, packages: _Packages, ledger: Ledger, calendar: Calendar
+) -> pa.Table:
     person = np.concatenate(packages.person)
     kind = np.concatenate(packages.kind).astype(np.int64)
     start = np.concatenate(packages.start)
@@ -327,9 +331,10 @@ def _package_table(rng: np.random.Generator, packages: _Packages, ledger: Ledger
     )
 
     # Cost in each financial year: the package's days in that year × weekly cost / 7.
-    last = np.where(end < 0, EXTRACT, end)
-    for year in range(len(FY_EDGES) - 1):
-        days = np.minimum(last, FY_EDGES[year + 1] - 1) - np.maximum(start, FY_EDGES[year]) + 1
+    last = np.where(end < 0, calendar.extract, end)
+    edges = calendar.fy_edges
+    for year in range(len(edges) - 1):
+        days = np.minimum(last, edges[year + 1] - 1) - np.maximum(start, edges[year]) + 1
         days = np.maximum(days, 0)
         pence = np.round(weekly_pence * days / 7)
         ledger.add_by_year("social_care", person, np.full(person.shape[0], year), pence)

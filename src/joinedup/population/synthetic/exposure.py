@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, EXTRACT, FY_EDGES
+from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, HISTORY_YEARS
 from joinedup.population.synthetic.conditions import Conditions
 from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.people import DIED, People
 from joinedup.population.synthetic.randomness import Streams, expand
 
-LAST = len(FY_EDGES) - 2  # index of the last full financial year
+LAST = HISTORY_YEARS - 1  # index of the last full financial year (Calendar.last_full_index)
 PERSISTENCE = 0.6  # year-to-year correlation of a person's use beyond their fixed tendency
 
 
@@ -88,9 +88,10 @@ class Drivers:
 
 def build_units(people: People) -> Units:
     """Registrations cut at financial-year boundaries."""
-    reg_end = np.where(people.reg_end < 0, EXTRACT, people.reg_end).astype(np.int64)
-    start = np.maximum(people.reg_start[:, None].astype(np.int64), FY_EDGES[None, :-1])
-    end = np.minimum(reg_end[:, None], FY_EDGES[None, 1:] - 1)
+    edges = people.calendar.fy_edges
+    reg_end = np.where(people.reg_end < 0, people.calendar.extract, people.reg_end).astype(np.int64)
+    start = np.maximum(people.reg_start[:, None].astype(np.int64), edges[None, :-1])
+    end = np.minimum(reg_end[:, None], edges[None, 1:] - 1)
     keep = end >= start
     registration, year = np.nonzero(keep)
     return Units(
@@ -107,20 +108,21 @@ def build_drivers(
     people: People, conditions: Conditions, frailty: Frailty, units: Units, streams: Streams
 ) -> Drivers:
     rng = streams("propensity")
-    n, years = people.n, len(FY_EDGES) - 1
+    edges = people.calendar.fy_edges
+    n, years = people.n, len(edges) - 1
     person_effect = rng.standard_normal(n)
     shocks = rng.standard_normal((n, years))
     year_effect = np.empty((n, years))
     year_effect[:, 0] = shocks[:, 0]
-    for y in range(1, years):  # five years: an AR(1) across them
+    for y in range(1, years):  # five years (and a part year): an AR(1) across them
         year_effect[:, y] = (
             PERSISTENCE * year_effect[:, y - 1] + np.sqrt(1 - PERSISTENCE**2) * shocks[:, y]
         )
     frail = np.zeros((n, years), dtype=np.int16)
     ltc = np.zeros((n, years), dtype=np.int16)
     for y in range(years):
-        frail[:, y] = frailty.count_before(np.full(n, FY_EDGES[y]))
-        ltc[:, y] = conditions.count_before(FY_EDGES[y])
+        frail[:, y] = frailty.count_before(np.full(n, edges[y]))
+        ltc[:, y] = conditions.count_before(edges[y])
 
     p, year = units.person, units.year
     unit_end = units.start + units.days  # exclusive

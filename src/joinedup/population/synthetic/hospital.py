@@ -17,9 +17,7 @@ import pyarrow as pa
 
 from joinedup.population.synthetic.calendar import (
     DAYS_PER_YEAR,
-    EXTRACT,
-    FY_EDGES,
-    START,
+    Calendar,
     date_array,
 )
 from joinedup.population.synthetic.conditions import INDEX, Conditions
@@ -122,7 +120,7 @@ def build_hospital(
     rng = streams("hospital")
     d = drivers
     terminal_person, terminal_day, terminal_los = _terminal_spells(rng, people, frailty)
-    terminal_last = int(_in_last_year(terminal_day).sum())
+    terminal_last = int(_in_last_year(terminal_day, people.calendar).sum())
 
     emergency_rel = (
         curve(EMERGENCY_CURVE, d.age)
@@ -186,7 +184,7 @@ def build_hospital(
             a[kept] for a in (person, admitted, method, kind, los)
         )
     age = (admitted - people.dob[person]) / DAYS_PER_YEAR
-    discharged = np.minimum(admitted + los, np.minimum(people.end[person], EXTRACT))
+    discharged = np.minimum(admitted + los, np.minimum(people.end[person], people.calendar.extract))
     discharged[kind == DIES_IN_SPELL] = people.end[person[kind == DIES_IN_SPELL]]
     los = discharged - admitted
 
@@ -239,8 +237,9 @@ def build_hospital(
     return Hospital(spells, diagnoses, attendances, person[alive], discharged[alive])
 
 
-def _in_last_year(day: np.ndarray) -> np.ndarray:
-    return (day >= FY_EDGES[LAST]) & (day < FY_EDGES[LAST + 1])
+def _in_last_year(day: np.ndarray, calendar: Calendar) -> np.ndarray:
+    edges = calendar.fy_edges
+    return (day >= edges[LAST]) & (day < edges[LAST + 1])
 
 
 def _terminal_spells(
@@ -251,9 +250,10 @@ def _terminal_spells(
     share = np.where(frailty.care_home, DIE_IN_HOSPITAL[1], DIE_IN_HOSPITAL[0])
     who = np.flatnonzero(died & (rng.random(people.n) < share))
     los = rng.geometric(1 / 9, who.shape[0]).astype(np.int64)
-    last_start = np.full(people.n, START, dtype=np.int64)
+    window_start = people.calendar.start
+    last_start = np.full(people.n, window_start, dtype=np.int64)
     np.maximum.at(last_start, people.reg_person, people.reg_start)
-    admitted = np.maximum(people.end[who] - los, np.maximum(last_start[who], START))
+    admitted = np.maximum(people.end[who] - los, np.maximum(last_start[who], window_start))
     return who, admitted.astype(np.int64), (people.end[who] - admitted).astype(np.int64)
 
 
@@ -262,11 +262,11 @@ def _chemotherapy(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Six three-weekly day cases for most cancers diagnosed in the window."""
     dx = conditions.diagnosed[:, INDEX["cancer"]].astype(np.int64)
-    who = np.flatnonzero((dx >= START) & (rng.random(people.n) < 0.6))
+    who = np.flatnonzero((dx >= people.calendar.start) & (rng.random(people.n) < 0.6))
     person, cycle = expand(np.full(who.shape[0], 6))
     person = who[person]
     day = dx[person] + 30 + 21 * cycle
-    keep = (day <= np.minimum(people.end[person], EXTRACT)) & (
+    keep = (day <= np.minimum(people.end[person], people.calendar.extract)) & (
         day >= people.first_registered[person]
     )
     return person[keep], day[keep]
@@ -339,7 +339,7 @@ def _attendances(
     attendances go home, are referred on or leave."""
     via = rng.random(admitted_person.shape[0]) < VIA_AE
     a_person, a_day = admitted_person[via], admitted_day[via]
-    already = float(_in_last_year(a_day).sum())
+    already = float(_in_last_year(a_day, people.calendar).sum())
     d = drivers
     rel = (
         curve(AE_CURVE, d.age)

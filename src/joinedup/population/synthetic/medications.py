@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, START
+from joinedup.population.synthetic.calendar import DAYS_PER_YEAR
 from joinedup.population.synthetic.conditions import INDEX, Conditions
 from joinedup.population.synthetic.people import People
 from joinedup.population.synthetic.randomness import Streams, cumulative, expand
@@ -170,7 +170,8 @@ def build_issues(
     registered = day >= people.first_registered[person]
     person, day, medicine, pence = (a[registered] for a in (person, day, medicine, pence))
     # Sort by person, day and medicine with one packed integer key (much faster than lexsort).
-    order = np.argsort((person << 20) | ((day.astype(np.int64) - START) << 7) | medicine)
+    start_day = people.calendar.start
+    order = np.argsort((person << 20) | ((day.astype(np.int64) - start_day) << 7) | medicine)
     person, day, medicine, pence = person[order], day[order], medicine[order], pence[order]
     return Issues(
         person=person,
@@ -245,12 +246,13 @@ def _repeat_issues(
     end = np.where(
         stops, start + np.floor(rng.random(person.shape[0]) * np.maximum(end - start, 0)), end
     ).astype(np.int64)
-    skipped = np.maximum(np.ceil((START - start) / interval), 0).astype(np.int64)
+    window_start = people.calendar.start
+    skipped = np.maximum(np.ceil((window_start - start) / interval), 0).astype(np.int64)
     first = start + skipped * interval
     count = np.where(end >= first, (end - first) // interval + 1, 0)
     regimen, k = expand(count)
     jitter = rng.integers(-3, 4, regimen.shape[0])
-    day = np.clip(first[regimen] + k * interval[regimen] + jitter, START, end[regimen])
+    day = np.clip(first[regimen] + k * interval[regimen] + jitter, window_start, end[regimen])
     per_28 = np.array([catalogue[key].pence_per_28_days for key in keys])
     pence = np.round(per_28[medicine[regimen]] * interval[regimen] / 28).astype(np.int64)
     return person[regimen], day.astype(np.int32), medicine[regimen], pence
@@ -273,7 +275,7 @@ def _acute_issues(
         + 1.2 * conditions.column("copd")
         + 0.4 * conditions.column("diabetes")
     )
-    begin = np.maximum(people.dob, START)
+    begin = np.maximum(people.dob, people.calendar.start)
     exposure = np.maximum(people.end - begin, 0) / DAYS_PER_YEAR
     count = rng.poisson(rate * exposure)
     person, _ = expand(count)

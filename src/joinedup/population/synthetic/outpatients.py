@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from joinedup.population.synthetic.calendar import START, date_array
+from joinedup.population.synthetic.calendar import date_array
 from joinedup.population.synthetic.conditions import Conditions
 from joinedup.population.synthetic.costs import Ledger, pounds
 from joinedup.population.synthetic.exposure import Drivers, Units, curve, draw_events, scaled_rate
@@ -97,7 +97,8 @@ def build_outpatients(
         np.cumsum(PROVIDER_SHARES), rng.random(person.shape[0]), side="right"
     ).clip(0, len(PROVIDERS) - 1)
     order = np.argsort(
-        (unit.astype(np.int64) << 12) | (day.astype(np.int64) - START), kind="stable"
+        (unit.astype(np.int64) << 12) | (day.astype(np.int64) - people.calendar.start),
+        kind="stable",
     )
     return pa.table(
         {

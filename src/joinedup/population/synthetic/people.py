@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from joinedup.population.nhs_numbers import synthetic_nhs_numbers
-from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, EXTRACT, HISTORY_YEARS, START
+from joinedup.population.synthetic.calendar import DAYS_PER_YEAR, Calendar
 from joinedup.population.synthetic.organisations import Area
 from joinedup.population.synthetic.randomness import Streams, choose_rows, cumulative
 from joinedup.population.synthetic.reference import AGE_BANDS, Lsoas, PracticeProfiles
@@ -47,6 +47,7 @@ class People:
     reg_practice: np.ndarray
     reg_start: np.ndarray
     reg_end: np.ndarray  # -1 while current
+    calendar: Calendar  # the extract date and history window these dates lie in
 
     @property
     def n(self) -> int:
@@ -81,22 +82,29 @@ def annual_mortality(age: np.ndarray) -> np.ndarray:
     return np.minimum(0.45, np.exp(-10.45 + 0.093 * age)) + np.where(age < 1, 0.004, 0.0)
 
 
-def build_people(area: Area, profiles: PracticeProfiles, lsoas: Lsoas, streams: Streams) -> People:
+def build_people(
+    area: Area,
+    profiles: PracticeProfiles,
+    lsoas: Lsoas,
+    streams: Streams,
+    calendar: Calendar,
+) -> People:
     rng = streams("people")
+    start_day, extract_day = calendar.start, calendar.extract
     practice = np.repeat(np.arange(area.practices), area.list_sizes)
     age = _ages(area, profiles, rng)
     n = practice.shape[0]
 
-    deaths = round(annual_mortality(age).sum() * HISTORY_YEARS)
-    leavers = round(LEAVE_RATE * HISTORY_YEARS * n)
+    deaths = round(annual_mortality(age).sum() * calendar.window_years)
+    leavers = round(LEAVE_RATE * calendar.window_years * n)
     dead_from = rng.choice(n, size=deaths, p=_normalised(annual_mortality(age)))
     left_from = rng.choice(n, size=leavers, p=_normalised(_mobility(age)))
     template = np.concatenate([np.arange(n), dead_from, left_from])
     status = np.concatenate([np.full(n, CURRENT), np.full(deaths, DIED), np.full(leavers, LEFT)])
-    end = np.full(template.shape[0], EXTRACT, dtype=np.int32)
+    end = np.full(template.shape[0], extract_day, dtype=np.int32)
     moved_on = n + np.arange(deaths + leavers)
     end[moved_on] = rng.integers(
-        START, EXTRACT, size=deaths + leavers
+        start_day, extract_day, size=deaths + leavers
     )  # all before the extract date
     age_at_end = age[template]
     dob = (end - np.round(age_at_end * DAYS_PER_YEAR)).astype(np.int32)
@@ -111,7 +119,7 @@ def build_people(area: Area, profiles: PracticeProfiles, lsoas: Lsoas, streams: 
     order = rng.permutation(template.shape[0])
     dob, female, practice, lsoa = dob[order], female[order], practice[order], lsoa[order]
     decile, ethnicity, status, end = decile[order], ethnicity[order], status[order], end[order]
-    registrations = _registrations(dob, status, end, practice, area.practices, rng)
+    registrations = _registrations(dob, status, end, practice, area.practices, rng, start_day)
     return People(
         dob=dob,
         female=female,
@@ -123,6 +131,7 @@ def build_people(area: Area, profiles: PracticeProfiles, lsoas: Lsoas, streams: 
         end=end.astype(np.int32),
         nhs_number=synthetic_nhs_numbers(template.shape[0], streams("nhs-numbers")),
         **registrations,
+        calendar=calendar,
     )
 
 
@@ -223,18 +232,19 @@ def _registrations(
     practice: np.ndarray,
     practices: int,
     rng: np.random.Generator,
+    window_start_day: int,
 ) -> dict[str, np.ndarray]:
     """Registrations: since birth or arrival, some with a move between practices in the area."""
     n = dob.shape[0]
     arrived = rng.random(n) < np.select(
         [status == CURRENT, status == LEFT], [ARRIVED_IN_WINDOW, 0.3], 0.03
     )
-    window_start = np.maximum(dob, START)
+    window_start = np.maximum(dob, window_start_day)
     arrival = window_start + np.floor(rng.random(n) * np.maximum(end - window_start, 0))
-    earlier = START - np.floor(rng.exponential(4_000, n))
+    earlier = window_start_day - np.floor(rng.exponential(4_000, n))
     start = np.where(arrived, arrival, np.maximum(dob, earlier)).astype(np.int32)
 
-    move_from = np.maximum(start, START) + 200
+    move_from = np.maximum(start, window_start_day) + 200
     movable = (end - 30) - move_from > 200
     # About four in five people were registered long enough to have moved in the window.
     moved = movable & (rng.random(n) < MOVED_PRACTICE / 0.8)

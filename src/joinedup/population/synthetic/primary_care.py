@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from joinedup.population.synthetic.calendar import START, date_array, day_number
+from joinedup.population.synthetic.calendar import date_array, day_number
 from joinedup.population.synthetic.costs import Ledger, pounds
 from joinedup.population.synthetic.exposure import (
     Drivers,
@@ -142,7 +142,8 @@ def _appointments(
 ) -> pa.Table:
     unit, day = draw_events(rng, units, rate)
     order = np.argsort(
-        (unit.astype(np.int64) << 12) | (day.astype(np.int64) - START), kind="stable"
+        (unit.astype(np.int64) << 12) | (day.astype(np.int64) - people.calendar.start),
+        kind="stable",
     )
     unit, day = unit[order].astype(np.int32), day[order]
     del order

@@ -9,12 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from joinedup.population.synthetic import reference
-from joinedup.population.synthetic.calendar import (
-    EXTRACT_DATE,
-    FINANCIAL_YEARS,
-    HISTORY_START,
-    date_array,
-)
+from joinedup.population.synthetic.calendar import date_array
 from joinedup.population.synthetic.costs import Ledger, pounds
 from joinedup.population.synthetic.frailty import Frailty
 from joinedup.population.synthetic.identities import Identities
@@ -22,7 +17,7 @@ from joinedup.population.synthetic.medications import Issues
 from joinedup.population.synthetic.organisations import Area
 from joinedup.population.synthetic.people import DIED, ETHNICITIES, LEFT, People
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"  # 1.2.0: the extract date is an argument
 
 
 def practice_deciles(area: Area, people: People) -> np.ndarray:
@@ -258,9 +253,9 @@ def area_metadata(
         "seed": int(seed),
         "patients": int(patients),
         "people": int(people.n),
-        "extract_date": EXTRACT_DATE.isoformat(),
-        "history_start": HISTORY_START.isoformat(),
-        "financial_years": list(FINANCIAL_YEARS),
+        "extract_date": people.calendar.extract_date.isoformat(),
+        "history_start": people.calendar.history_start.isoformat(),
+        "financial_years": list(people.calendar.financial_years),
         "area_name": area.name,
         "area_code": area.code,
         "modelled_on": {
