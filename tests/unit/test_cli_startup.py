@@ -47,3 +47,15 @@ def test_help_imports_nothing_heavy() -> None:
     code, loaded = imported_by("--help")
     assert code == 0
     assert not loaded & {*HEAVY, "duckdb"}, sorted(loaded & {*HEAVY, "duckdb"})
+
+
+def test_the_web_app_leaves_the_modelling_libraries_to_the_commands_that_need_them() -> None:
+    # Every process serving the app (each of `serve --workers N`) imports it at start-up;
+    # statsmodels, SciPy's statistics and LightGBM cost seconds there, and only evaluation,
+    # funnel limits and risk scoring use them.
+    probe = "import sys, joinedup.web.app; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    loaded = set(done.stdout.split())
+    assert "joinedup.web.app" in loaded, done.stderr
+    late = {"statsmodels", "scipy.stats", "lightgbm", "sklearn", "pyspark"}
+    assert not loaded & late, sorted(loaded & late)

@@ -32,7 +32,15 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+
+
+def _stats():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported when the funnel first need it: it takes seconds to import, a cost
+    every process serving the web app would otherwise pay at start-up."""
+    from scipy import stats
+
+    return stats
+
 
 Z95 = 1.959964
 Z998 = 3.090232
@@ -74,10 +82,10 @@ def poisson_ratio_limits(expected: ArrayLike, *, target: float = 1.0) -> FunnelL
     with np.errstate(divide="ignore", invalid="ignore"):
 
         def lower(tail: float) -> FloatArray:
-            return target * stats.chi2.ppf(tail, 2 * e) / (2 * e)
+            return target * _stats().chi2.ppf(tail, 2 * e) / (2 * e)
 
         def upper(tail: float) -> FloatArray:
-            return target * stats.chi2.ppf(1 - tail, 2 * (e + 1)) / (2 * e)
+            return target * _stats().chi2.ppf(1 - tail, 2 * (e + 1)) / (2 * e)
 
         return FunnelLimits(lower(TAIL95), upper(TAIL95), lower(TAIL998), upper(TAIL998))
 
@@ -106,9 +114,9 @@ def binomial_proportion_limits(
     whole = np.maximum(np.rint(n), 1.0)
 
     def limit(p: float) -> FloatArray:
-        r_p = stats.binom.ppf(p, whole, target)
-        at = stats.binom.cdf(r_p, whole, target)
-        below = stats.binom.cdf(r_p - 1, whole, target)
+        r_p = _stats().binom.ppf(p, whole, target)
+        at = _stats().binom.cdf(r_p, whole, target)
+        below = _stats().binom.cdf(r_p - 1, whole, target)
         alpha = (at - p) / (at - below)
         return np.clip((r_p - alpha) / whole, 0.0, 1.0)
 
@@ -180,7 +188,7 @@ def truncation_mask(z: ArrayLike, trim: float = 0.1) -> NDArray[np.bool_]:
     """
     values = _arr(z)
     k = 1.0 / trim
-    ranks = stats.rankdata(values, method="average")
+    ranks = _stats().rankdata(values, method="average")
     group = np.floor(ranks * k / (len(values) + 1))
     return (group > 0) & (group < k - 1)
 

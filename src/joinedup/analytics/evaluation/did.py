@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import SpecificationWarning
 
 from joinedup.analytics.evaluation.outcomes import Panel
 from joinedup.analytics.evaluation.result import Check, Evaluation
@@ -131,6 +129,11 @@ def _long(panel: Panel, weights: np.ndarray, period: np.ndarray) -> pd.DataFrame
 def fit_poisson(frame: pd.DataFrame, design: pd.DataFrame, cluster: str):  # type: ignore[no-untyped-def]
     """Poisson GLM of `count` on `design`, offset by log(`at_risk`), weighted by `weight`, with
     errors robust by the clusters of column `cluster`."""
+    # Imported here, not at the top: statsmodels takes seconds to import, and every process
+    # that serves the web app would pay for it at start-up (see `test_app_start_up.py`).
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import SpecificationWarning
+
     model = sm.GLM(
         frame["count"],
         sm.add_constant(design, has_constant="add"),

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.diagnostic import acorr_ljungbox
 
 from joinedup.analytics.evaluation.did import cem_weights
 from joinedup.analytics.evaluation.outcomes import Panel
 from joinedup.analytics.evaluation.result import Check, Evaluation
+
+
+def _stats():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported when the time series first needs it: it takes seconds to import,
+    a cost every process serving the web app would otherwise pay at start-up."""
+    from scipy import stats
+
+    return stats
+
 
 HAC_LAGS = 3
 BOOTSTRAP = 500
@@ -85,10 +91,14 @@ def _design(months: list[int], start: int, calendar_month: np.ndarray) -> pd.Dat
     for k in range(1, FOURIER_PAIRS + 1):
         design[f"sin{k}"] = np.sin(2 * np.pi * k * calendar_month / 12)
         design[f"cos{k}"] = np.cos(2 * np.pi * k * calendar_month / 12)
-    return sm.add_constant(design)
+    design.insert(0, "const", 1.0)
+    return design
 
 
 def _fit(y: np.ndarray, design: pd.DataFrame):  # type: ignore[no-untyped-def]
+    # Imported here: statsmodels takes seconds to import, a cost every web process would pay.
+    import statsmodels.api as sm
+
     # Small-sample correction and t quantiles: 42 months is a short series for HAC errors.
     return sm.OLS(y, design).fit(
         cov_type="HAC", cov_kwds={"maxlags": HAC_LAGS, "use_correction": True}, use_t=True
@@ -107,9 +117,11 @@ def evaluate(panel: Panel) -> Evaluation:
     contrast[list(design.columns).index("slope")] = follow_up
     effect = float(contrast @ fit.params)
     se = float(np.sqrt(contrast @ fit.cov_params().to_numpy() @ contrast))
-    z = stats.t.ppf(0.975, fit.df_resid)
+    z = _stats().t.ppf(0.975, fit.df_resid)
     hac_low, hac_high = np.expm1(effect - z * se), np.expm1(effect + z * se)
     low, high = np.expm1(np.percentile(_bootstrap_effects(panel, design, contrast), [2.5, 97.5]))
+
+    from statsmodels.stats.diagnostic import acorr_ljungbox  # imported here, as in `_fit`
 
     residuals = np.asarray(fit.resid)
     ljung = float(acorr_ljungbox(residuals, lags=[6])["lb_pvalue"].iloc[0])

@@ -9,11 +9,17 @@ described by their value in words ("3 emergency admissions in the last year",
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 
 from joinedup.analytics.risk.features import FEATURES
+
+if TYPE_CHECKING:
+    # Only for the annotations: LightGBM (and the scikit-learn and SciPy it loads) takes over a
+    # second to import, which every process serving the web app would pay at start-up though
+    # only training and scoring need it; they import it where they call it.
+    import lightgbm as lgb
 
 TOP_FACTORS = 3
 

@@ -16,16 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from joinedup.analytics.risk.features import FEATURE_COLUMNS, features, outcome
 from joinedup.dates import years_before
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 SEED = 20260331
 THREADS = 1  # more threads spin against DuckDB's own pool and run slower here
@@ -165,6 +167,8 @@ def fit(train: pd.DataFrame, *, seed: int = SEED) -> Fitted:
     """Fit LightGBM and the logistic baseline on a training frame (features + admitted)."""
     x = matrix(train)
     y = train["admitted"].to_numpy(dtype=int)
+    import lightgbm as lgb  # imported here: see `joinedup.analytics.risk.explain`
+
     params = dict(LGB_PARAMS, seed=seed)
     data = lgb.Dataset(x, label=y, feature_name=list(FEATURE_COLUMNS), free_raw_data=True)
     booster = lgb.train(params, data, num_boost_round=ROUNDS)

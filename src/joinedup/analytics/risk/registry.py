@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import ibis
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -217,6 +216,8 @@ def load_model(settings: Settings, model_id: str | None = None) -> TrainedModel:
     saved = [f["column"] for f in json.loads((folder / "features.json").read_text())]
     if saved != list(FEATURE_COLUMNS):
         raise ModelNotFound(f"model {model_id} was trained on other features; retrain it")
+    import lightgbm as lgb  # imported here: see `joinedup.analytics.risk.explain`
+
     fitted = Fitted(
         booster=lgb.Booster(model_file=str(folder / "model.txt")),
         logistic=Logistic(**json.loads((folder / "logistic.json").read_text())),

@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +42,15 @@ from joinedup.governance.objections import active_objectors
 from joinedup.governance.suppression import suppress_count, suppressed_share, withheld_unless
 from joinedup.population.reads import equity_groups
 from joinedup.population.store import PopulationStore
+
+
+def _stats():  # type: ignore[no-untyped-def]
+    """scipy.stats, imported when these reports first need it: it takes seconds to import, a cost
+    every process serving the web app would otherwise pay at start-up."""
+    from scipy import stats
+
+    return stats
+
 
 SEX_LABELS = {"F": "Female", "M": "Male"}
 BREAKDOWNS = ("age_band", "sex", "imd_quintile", "ethnicity")
@@ -171,7 +179,7 @@ def mean_change(group: str, pairs: Sequence[tuple[float, float]]) -> Change:
         return Change(group, suppress_count(n), None, None, None, None, None)
     changes = [after - before for before, after in pairs]
     mean = statistics.fmean(changes)
-    half = stats.t.ppf(0.975, n - 1) * statistics.stdev(changes) / math.sqrt(n)
+    half = _stats().t.ppf(0.975, n - 1) * statistics.stdev(changes) / math.sqrt(n)
 
     def shown(value: float) -> float | None:
         return withheld_unless(n, round(value, 2))
