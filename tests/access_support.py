@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.access.booking import Booker
 from joinedup.access.rota import load_rota
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import Organisation
 from joinedup.governance.system_tokens import issue_token
 from joinedup.governance.users import add_user
@@ -26,6 +25,7 @@ from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
+from tests.carestore_support import migrated
 
 #: Test organisations for rotas loaded with no generated area: the hub's network NBH01 in
 #: federation FED01 with practice P81001; practice P99001 of another federation (FED02).
@@ -136,7 +136,7 @@ class BookingWorld:
 
 
 def booking_world(small_area: Settings, database_url: str) -> BookingWorld:
-    upgrade(database_url)
+    migrated(database_url)
     store = PopulationStore(small_area.population_dir)
     sessions = session_factory(make_engine(database_url))
     sync_organisations(store, sessions)

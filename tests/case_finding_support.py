@@ -8,19 +8,19 @@ import pandas as pd
 from fastapi.testclient import TestClient
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 
 
 def area_gp_client(area: Settings, url: str) -> TestClient:
     """The web app for `area`'s home with the care store at `url` (migrated here), signed in
     as a GP working across the whole commissioning area."""
-    upgrade(url)
+    migrated(url)
     store = PopulationStore(area.population_dir)
     sessions = session_factory(make_engine(url))
     sync_organisations(store, sessions)

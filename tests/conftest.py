@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from joinedup.governance import passwords
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from tests.carestore_support import migrated
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SMALL_AREA_PATIENTS = 6_000
@@ -147,12 +148,11 @@ def scored_area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) 
 
     from joinedup.analytics.risk.registry import load_model, score_population, train_admission_model
     from joinedup.analytics.stratify import stratify
-    from joinedup.carestore.migrate import upgrade
 
     def build(home: Path) -> None:
         (home / "population").symlink_to(small_area.population_dir.resolve())
         settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-        upgrade(settings.database_url)
+        migrated(settings.database_url)
         train_admission_model(settings)
         model = load_model(settings)
 

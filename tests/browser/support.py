@@ -18,13 +18,13 @@ import uvicorn
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance import users
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web import auth
 from joinedup.web.app import create_app
+from tests.carestore_support import migrated
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -98,7 +98,7 @@ def prepare_care_store(settings: Settings) -> dict[str, tuple[str, str]]:
     Without population data there are no organisations: only a demo GP working nowhere, so the
     "no data yet" page can still be reached signed in.
     """
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     store = PopulationStore(settings.population_dir)
     if store.exists():

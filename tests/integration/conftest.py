@@ -51,6 +51,7 @@ from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
 from joinedup.population.contracts import ORGANISATIONS
 from joinedup.population.store import PopulationStore
+from tests.carestore_support import migrated
 
 POSTGRES_ENV = "JOINEDUP_TEST_POSTGRES"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -267,14 +268,6 @@ def care_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite care store migrated to head once per worker, for `care_store` to copy."""
-    path = tmp_path_factory.mktemp("migrated") / "care.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(scope="session")
 def migrated_postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
     """The name of a PostgreSQL database migrated to head once per worker: the template
     `care_store` copies (nothing may stay connected to it, so only `upgrade` ever does)."""
@@ -291,8 +284,7 @@ def care_store(care_db_url: str, request: pytest.FixtureRequest) -> str:
     """The URL of a care store migrated to head (a copy of the worker's migrated one)."""
     database = make_url(care_db_url).database
     if care_db_url.startswith("sqlite"):
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), str(database))
-        return care_db_url
+        return migrated(care_db_url)
     server: PostgresServer = request.getfixturevalue("postgres_server")
     template = request.getfixturevalue("migrated_postgres_template")
     server.drop_database(care_db_url)

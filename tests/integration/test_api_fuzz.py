@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.roles import ROLE_IDS
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
@@ -21,6 +20,7 @@ from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.access.core import PUBLIC
 from tests.auth_support import sign_in_as, sign_out
+from tests.carestore_support import migrated
 
 PUBLIC_PATHS = {path for _, path in PUBLIC}
 
@@ -30,7 +30,7 @@ EXAMPLES_PER_OPERATION = 12
 @pytest.fixture(scope="module")
 def app(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     url = f"sqlite:///{tmp_path_factory.mktemp('api-fuzz') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sync_organisations(
         PopulationStore(small_area.population_dir), session_factory(make_engine(url))
     )

@@ -9,19 +9,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.navigation import area_titled
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 
 
 @pytest.fixture(scope="module")
 def client(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     database = tmp_path_factory.mktemp("subnav") / "care.db"
     settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     sync_organisations(PopulationStore(settings.population_dir), sessions)
     return TestClient(signed_in_app(settings, "commissioner"))

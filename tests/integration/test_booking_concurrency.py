@@ -32,7 +32,6 @@ from joinedup.access.booking import (
 )
 from joinedup.access.rota import load_rota, local_instant
 from joinedup.carestore.db import make_engine, normalise_url, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from tests.access_support import (
     IN_FEDERATION,
@@ -44,6 +43,7 @@ from tests.access_support import (
     rota_day,
     session_line,
 )
+from tests.carestore_support import migrated
 from tests.integration.conftest import PostgresServer
 
 CLIENTS = 100
@@ -67,7 +67,7 @@ def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
 
 @pytest.fixture
 def pg_sessions(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    upgrade(pg_url)
+    migrated(pg_url)
     engine = _engine(pg_url)
     sessions = session_factory(engine)
     load_small_rota(sessions)
@@ -225,7 +225,7 @@ def test_100_at_one_slot_through_the_http_api(small_area: Settings, pg_url: str)
 
 def test_sqlite_in_one_process_books_each_slot_once(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
     try:

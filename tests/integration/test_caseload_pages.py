@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care.models import RegisterEntry
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.neighbourhood import caseload as cl
@@ -34,6 +33,7 @@ from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.formatting import UK_TIME_ZONE
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
+from tests.carestore_support import migrated
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area
     home = tmp_path_factory.mktemp("caseload-pages")
     (home / "population").symlink_to(small_area.population_dir)
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     store = PopulationStore(settings.population_dir)
     sync_organisations(store, sessions)

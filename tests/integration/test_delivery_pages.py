@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.cli import app as cli_app
 from joinedup.commissioning import delivery
@@ -27,6 +26,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import page_text
 
 
@@ -34,7 +34,7 @@ from tests.html_support import page_text
 def settings(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("delivery-pages")
     url = f"sqlite:///{folder / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sync_organisations(
         PopulationStore(small_area.population_dir), session_factory(make_engine(url))
     )

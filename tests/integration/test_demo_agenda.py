@@ -26,11 +26,11 @@ from joinedup.care.mdt import get_meeting, list_meetings
 from joinedup.care.mdt_records import MeetingDetail
 from joinedup.care.models import CareAction, CarePlan, MdtAgendaItem, MdtDecision, RegisterEntry
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.users import create_demo_users
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from tests.carestore_support import migrated
 
 RECENT_DAYS = 30  # the agenda's recent-activity window, as ARCHITECTURE and the module say
 
@@ -46,7 +46,7 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-agenda') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     sync_organisations(PopulationStore(scored_area.population_dir), sessions)
     create_demo_users(sessions)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup import demo
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.commissioning import delivery
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
@@ -29,6 +28,7 @@ from joinedup.settings import Settings
 from joinedup.web import delivery as delivery_pages
 from joinedup.web.app import create_app
 from tests.auth_support import sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import html_table
 
 DAY = dt.date(2026, 11, 23)  # in 2026-27 Q3, six quarters into the London SCF plan
@@ -40,7 +40,7 @@ def seeded(
     scored_area: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, sessionmaker[Session]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo-board') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     store = PopulationStore(scored_area.population_dir)
     sync_organisations(store, sessions)

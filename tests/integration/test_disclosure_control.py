@@ -33,7 +33,6 @@ from joinedup.analytics.stratify import latest_run
 from joinedup.analytics.variation import matrix as vm
 from joinedup.analytics.variation.indicators import INDICATORS
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.disclosure import DEFAULT_K
 from joinedup.governance.models import User
 from joinedup.interop.cli import export_app
@@ -42,6 +41,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 
 K = DEFAULT_K
 LIST_QUASI_IDENTIFIERS = ("age_band", "sex", "practice_code", "neighbourhood_code")
@@ -61,7 +61,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> World:
     url = f"sqlite:///{tmp_path_factory.mktemp('disclosure') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     store = PopulationStore(scored_area.population_dir)
     sync_organisations(store, sessions)

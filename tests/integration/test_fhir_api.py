@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.population.organisation_mirror import sync_organisations
@@ -23,6 +22,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area
     home = tmp_path_factory.mktemp("fhir-api")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
     shutil.copytree(small_area.population_dir, settings.population_dir)
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     sync_organisations(PopulationStore(settings.population_dir), sessions)
     return Area(settings, sessions)

@@ -24,7 +24,6 @@ from joinedup.care.mdt import get_meeting, list_meetings
 from joinedup.care.mdt_demo import seed_demo_meetings
 from joinedup.care.models import RegisterEntry
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import Principal
@@ -33,6 +32,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
+from tests.carestore_support import migrated
 from tests.form_support import date_fields
 from tests.integration.test_mdt import write_run
 
@@ -97,7 +97,7 @@ def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area
     home = tmp_path_factory.mktemp("mdt-pages")
     (home / "population").symlink_to(small_area.population_dir)
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     store = PopulationStore(settings.population_dir)
     sync_organisations(store, sessions)

@@ -22,7 +22,6 @@ from httpx import Response
 
 from joinedup.care.demo import _principal, seed_demo_care
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.roles import ROLE_IDS, role_book
 from joinedup.governance.users import DEMO_PREFIX, create_demo_users
 from joinedup.population.organisation_mirror import sync_organisations
@@ -31,6 +30,7 @@ from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.navigation import landing_href, visible_areas
 from tests.auth_support import CSRF_TOKEN, sign_in_as, sign_out
+from tests.carestore_support import migrated
 
 #: Pages walked per role (breadth first from the home page). Each kind of link on each kind
 #: of page is followed at most `PER_KIND` times (a person's page reached from the register and
@@ -46,7 +46,7 @@ FORM = re.compile(r"<form\s([^>]*)>", re.I)
 @pytest.fixture(scope="module")
 def app(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     url = f"sqlite:///{tmp_path_factory.mktemp('dead-ends') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     sync_organisations(PopulationStore(scored_area.population_dir), sessions)
     create_demo_users(sessions)

@@ -24,7 +24,6 @@ from joinedup.analytics.risk.features import TABLES as RISK_TABLES
 from joinedup.analytics.risk.registry import load_model, score_population, train_admission_model
 from joinedup.analytics.stratify import StratificationRun, stratify
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import BreakGlassGrant, User, UserOrganisation
 from joinedup.population.organisation_mirror import sync_organisations
@@ -34,6 +33,7 @@ from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.formatting import uk_datetime
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import find_table, page_text
 
 
@@ -52,7 +52,7 @@ def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area
     shutil.copytree(small_area.population_dir, settings.population_dir)
     train_admission_model(settings)
     run = stratify(settings)  # without a risk scorer: the page explains the one person itself
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     store = PopulationStore(settings.population_dir)
     sync_organisations(store, sessions)

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.care.models import CareAction
 from joinedup.care.worklist import ACTION_GROUPS
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.population.organisation_mirror import sync_organisations
@@ -30,6 +29,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import html_table, html_tables, page_text
 
 TODAY = dt.date.today()  # the page groups by the real today; every due date is relative to it
@@ -88,7 +88,7 @@ def team(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Team
     home = tmp_path_factory.mktemp("team-worklist")
     (home / "population").symlink_to(small_area.population_dir)
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     store = PopulationStore(settings.population_dir)
     sync_organisations(store, sessions)

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.users import create_demo_users
 from joinedup.neighbourhood import alerts, news2, ward_demo
 from joinedup.neighbourhood.models import ReadingSet, WardAdmission, WardAlert
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
+from tests.carestore_support import migrated
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 
@@ -27,7 +27,7 @@ def demo(
     small_store: PopulationStore, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[sessionmaker[Session], ward_demo.DemoWard]:
     url = f"sqlite:///{tmp_path_factory.mktemp('ward-demo') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     sync_organisations(small_store, sessions)
     create_demo_users(sessions)

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.cli import app
 from joinedup.commissioning import workforce_store as wf_store
 from joinedup.commissioning.workforce_models import WorkforceBatch, WorkforceFigure
+from tests.carestore_support import migrated
 
 GOOD = (
     "practice_code,pcn_code,period,staff_group,fte\n"
@@ -99,7 +99,7 @@ def test_a_later_batch_supersedes_only_what_it_names(sessions: sessionmaker[Sess
 def test_the_cli_imports_and_reports_header_errors_in_one_line(
     tmp_path: Path, care_db_url: str, monkeypatch
 ) -> None:
-    upgrade(care_db_url)
+    migrated(care_db_url)
     monkeypatch.setenv("JOINEDUP_DATABASE_URL", care_db_url)
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_text(GOOD, encoding="utf-8")

@@ -26,7 +26,6 @@ from starlette.routing import BaseRoute, Route
 
 import tests.access
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import ROLE_IDS, role_book
@@ -38,6 +37,7 @@ from joinedup.web.app import create_app
 from joinedup.web.security import Require
 from tests.access.core import PUBLIC
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as, sign_out
+from tests.carestore_support import migrated
 
 
 def _fragments() -> list[dict[tuple[str, str], frozenset[str]]]:
@@ -90,7 +90,7 @@ def _requirements(route: BaseRoute) -> list[Require]:
 def app(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     folder = tmp_path_factory.mktemp("access-matrix")
     url = f"sqlite:///{folder / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     store = PopulationStore(small_area.population_dir)
     sync_organisations(store, sessions)

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.analytics.stratify import StratificationRun, latest_run, stratify
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.objections import import_objections, record_objection
 from joinedup.governance.suppression import SUPPRESSION_NOTE
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal, signed_in_app
+from tests.carestore_support import migrated
 from tests.html_support import html_table, html_tables
 
 GP = principal("gp")
@@ -66,7 +66,7 @@ def results(run: StratificationRun) -> pd.DataFrame:
 @pytest.fixture
 def settings(area: Path, tmp_path: Path) -> Settings:
     url = f"sqlite:///{tmp_path / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     return Settings(home=area, database_url=url)
 
 

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.directory.synthetic import seed_directory
 from joinedup.governance.users import add_user
 from joinedup.population.organisation_mirror import sync_organisations
@@ -22,13 +21,14 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import html_table, html_tables, page_text
 
 
 @pytest.fixture(scope="module")
 def app(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     url = f"sqlite:///{tmp_path_factory.mktemp('asset-map') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     sync_organisations(PopulationStore(small_area.population_dir), sessions)
     settings = Settings(home=small_area.home, database_url=url)

@@ -28,6 +28,7 @@ from joinedup.commissioning.contracts.risk_share import settle
 from joinedup.commissioning.contracts.service import terms_from_form
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.store import PopulationStore
+from tests.carestore_support import migrated
 
 D = dt.date
 
@@ -381,7 +382,6 @@ def test_an_age_the_weights_do_not_cover_is_named(tiny_store: PopulationStore) -
 def test_cli_ledger_json_and_reconcile(tiny_store: PopulationStore, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from joinedup.carestore.migrate import upgrade
     from joinedup.cli import app
 
     home = tiny_store.root.parent
@@ -391,7 +391,7 @@ def test_cli_ledger_json_and_reconcile(tiny_store: PopulationStore, tmp_path: Pa
     runner = CliRunner()
     result = runner.invoke(app, ["contract", "ledger", str(contract_file), "--home", str(home)])
     assert result.exit_code == 1 and "joinedup db upgrade" in result.output  # objectors unknown
-    upgrade(f"sqlite:///{home / 'care.db'}")
+    migrated(f"sqlite:///{home / 'care.db'}")
     result = runner.invoke(
         app, ["contract", "ledger", str(contract_file), "--home", str(home), "--json", str(out)]
     )
@@ -500,7 +500,6 @@ def test_objectors_are_left_out_by_the_cli_and_the_pages_alike(
     from typer.testing import CliRunner
 
     from joinedup.carestore.db import make_engine, session_factory
-    from joinedup.carestore.migrate import upgrade
     from joinedup.cli import app
     from joinedup.commissioning.contracts.service import secondary_use_ledger
     from joinedup.governance.objections import import_objections
@@ -509,7 +508,7 @@ def test_objectors_are_left_out_by_the_cli_and_the_pages_alike(
     home.mkdir()
     (home / "population").symlink_to(tiny_store.root.resolve(), target_is_directory=True)
     url = f"sqlite:///{home / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
     # P1 (budget 80 a month, May's admission and A&E) objects to secondary use.

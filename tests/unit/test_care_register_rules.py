@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from joinedup.care.models import REGISTER_STATES
 from joinedup.care.named_professionals import ROLE_FITS, fitting_roles
 from joinedup.care.register import ENDED_STATES, OPEN_STATES, TRANSITIONS
-from joinedup.carestore.migrate import upgrade
 from joinedup.cli import app
+from tests.carestore_support import migrated
 
 
 def _reachable(start: str) -> set[str]:
@@ -48,7 +48,7 @@ def test_a_role_fits_only_its_kinds_of_named_professional() -> None:
 
 
 def test_the_register_command_counts_by_state(tmp_path: Path) -> None:
-    upgrade(f"sqlite:///{tmp_path / 'care.db'}")
+    migrated(f"sqlite:///{tmp_path / 'care.db'}")
     result = CliRunner().invoke(
         app, ["care", "register", "--home", str(tmp_path)], env={"JOINEDUP_DATABASE_URL": ""}
     )

@@ -26,12 +26,12 @@ from joinedup.analytics.risk.registry import (
     risk_scorer,
 )
 from joinedup.analytics.stratify import StratificationRun, stratify
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.pseudonyms import pseudonyms
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.case_finding import PAGE_ROWS
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 from tests.case_finding_support import area_gp_client
 
 LIST = "top-risk-not-on-register"
@@ -42,7 +42,7 @@ def _home(small_area: Settings, root: Path) -> Settings:
     """A home of its own (runs, models, care store) sharing the session's population store."""
     (root / "population").symlink_to(small_area.population_dir, target_is_directory=True)
     settings = Settings(home=root, database_url=f"sqlite:///{root / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return settings
 
 
@@ -52,7 +52,7 @@ def analysed(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     session's `scored_area`), with a care store of this module's own."""
     database = tmp_path_factory.mktemp("risk-run") / "care.db"
     settings = Settings(home=scored_area.home, database_url=f"sqlite:///{database}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return settings
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from joinedup.access.models import Slot
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.models import SystemToken
 from joinedup.governance.system_tokens import token_hash
 from joinedup.governance.users import add_user
 from tests.access_support import definition
+from tests.carestore_support import migrated
 from tests.unit.test_cli import assert_one_line_error, joinedup
 
 
@@ -27,7 +27,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("JOINEDUP_DATABASE_URL", raising=False)
     monkeypatch.delenv("JOINEDUP_HOME", raising=False)
     url = f"sqlite:///{tmp_path / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     add_user(session_factory(engine), "nhs111", "NHS 111", "nhs111")
     engine.dispose()

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.audit_chain import seal_pending
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.carestore.uow import unit_of_work
+from tests.carestore_support import migrated
 
 
 def audit_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -31,7 +31,7 @@ def audit_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    upgrade(f"sqlite:///{tmp_path / 'care.db'}")
+    migrated(f"sqlite:///{tmp_path / 'care.db'}")
     return tmp_path
 
 

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance import users
 from joinedup.governance.cli_users import user_app
 from joinedup.governance.users import AccountError, SignInFailed, UserNotFound
+from tests.carestore_support import migrated
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 runner = CliRunner()
@@ -25,7 +25,7 @@ runner = CliRunner()
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("JOINEDUP_DATABASE_URL", raising=False)
     monkeypatch.delenv("JOINEDUP_HOME", raising=False)
-    upgrade(f"sqlite:///{tmp_path / 'care.db'}")
+    migrated(f"sqlite:///{tmp_path / 'care.db'}")
     sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'care.db'}"))
     with sessions() as session, session.begin():
         session.add(

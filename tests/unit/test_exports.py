@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics import score_distributions as sd
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.errors import UserError
 from joinedup.governance.models import User, UserOrganisation
@@ -34,6 +33,7 @@ from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal
+from tests.carestore_support import migrated
 
 LIST = "raised-bp-no-hypertension"
 runner = CliRunner()
@@ -61,7 +61,7 @@ def _add_user(sessions: sessionmaker[Session], username: str, role: str, orgs: t
 @pytest.fixture(scope="module")
 def world(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> World:
     url = f"sqlite:///{tmp_path_factory.mktemp('exports') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     store = PopulationStore(scored_area.population_dir)
     sync_organisations(store, sessions)

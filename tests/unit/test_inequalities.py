@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.analytics import inequalities as iq
 from joinedup.analytics.stratify import latest_run
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.commissioning import workforce as wf
 from joinedup.commissioning import workforce_export as wf_export
@@ -28,6 +27,7 @@ from joinedup.governance.models import Objection
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 
 OBJECTORS = 60
 
@@ -129,7 +129,7 @@ def home(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Set
     """The scored area with a care store of its own (objections and an audit trail)."""
     root = tmp_path_factory.mktemp("inequalities")
     settings = Settings(home=scored_area.home, database_url=f"sqlite:///{root / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return settings
 
 

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.relationships import Access
@@ -35,6 +34,7 @@ from joinedup.web.person_gate import (
     relationship_rule,
 )
 from tests.auth_support import principal, sign_in_as
+from tests.carestore_support import migrated
 
 UNKNOWN = 987_654_321
 
@@ -99,7 +99,7 @@ def _test_routes() -> APIRouter:
 @pytest.fixture(scope="module")
 def world(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     url = f"sqlite:///{tmp_path_factory.mktemp('person-gate') / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     sessions = session_factory(make_engine(url))
     store = PopulationStore(small_area.population_dir)
     sync_organisations(store, sessions)

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.errors import UserError
 from joinedup.governance import pseudonyms as ps
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import principal
+from tests.carestore_support import migrated
 
 KEY = bytes(range(32))
 REASON = "Home visit for a frailty review this week"
@@ -73,7 +73,7 @@ def test_pseudonyms_are_read_however_they_are_typed() -> None:
 @pytest.fixture
 def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     url = f"sqlite:///{tmp_path / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     yield session_factory(engine)
     engine.dispose()

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from joinedup.carestore.migrate import upgrade
 from joinedup.commissioning.published import (
     PAYMENTS_DIR,
     PAYMENTS_FILE,
@@ -25,6 +24,7 @@ from joinedup.commissioning.published import (
 from joinedup.errors import UserError
 from joinedup.settings import Settings
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def sources(shared_dir: Path) -> list[Path]:
 def loaded(tmp_path_factory: pytest.TempPathFactory, sources: list[Path]) -> Settings:
     home = tmp_path_factory.mktemp("published")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     load_published(settings, sources)
     return settings
 

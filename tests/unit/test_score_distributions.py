@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.analytics import score_distributions as sd
 from joinedup.analytics.stratify import StratificationRun, latest_run, stratify
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import Objection
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import sign_in_as
+from tests.carestore_support import migrated
 from tests.html_support import Cell, html_tables, page_text
 
 #: The person-results column and the categories of each score, written out independently.
@@ -61,7 +61,7 @@ def home(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Sett
     settings = Settings(home=root, database_url=f"sqlite:///{root / 'care.db'}")
     shutil.copytree(small_area.population_dir, settings.population_dir)
     stratify(settings)
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return settings
 
 
@@ -338,7 +338,7 @@ def test_without_a_run_the_page_says_how_to_make_one(
 ) -> None:
     root = tmp_path_factory.mktemp("no-run")
     settings = Settings(home=root, database_url=f"sqlite:///{root / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     client = _client(settings, "commissioner")
     response = client.get("/population/scores")
     assert response.status_code == 200

@@ -28,7 +28,6 @@ from typer.testing import CliRunner
 
 from joinedup.analytics.evaluation import did
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.carestore.migrate import upgrade
 from joinedup.cli import app as cli_app
 from joinedup.dates import UK_TIME_ZONE
 from joinedup.directory.social_prescribing import matched_use as mu
@@ -47,6 +46,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.formatting import decimal, number, signed_percent
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 from tests.html_support import html_table, page_text
 
 D = dt.date
@@ -308,7 +308,7 @@ def demo_referrals(small_area: Settings, tmp_path_factory: pytest.TempPathFactor
     only user made: hashing every demo user's password would cost seconds)."""
     database = tmp_path_factory.mktemp("sp-use-demo") / "care.db"
     settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     sessions = session_factory(make_engine(settings.database_url))
     sync_organisations(PopulationStore(settings.population_dir), sessions)
     with sessions() as session, session.begin():  # the one user the seeding writes as
@@ -407,7 +407,7 @@ def test_the_page_filters_for_rates_and_relative_changes():
 
 def test_without_population_data_the_page_says_so(tmp_path: Path):
     settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'care.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     response = TestClient(signed_in_app(settings, "commissioner")).get(
         "/social-prescribing/reports"
     )

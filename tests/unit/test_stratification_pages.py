@@ -20,11 +20,11 @@ from joinedup.analytics.risk.card import ModelCard
 from joinedup.analytics.risk.registry import load_model
 from joinedup.analytics.segmentation import Comparison, builtin_scheme
 from joinedup.analytics.stratify import StratificationRun, latest_run
-from joinedup.carestore.migrate import upgrade
 from joinedup.settings import Settings
 from joinedup.web.formatting import uk_datetime
 from joinedup.web.stratification import comparison_words
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 from tests.html_support import html_table, page_text
 
 SCHEMES = ("frailty_four_group", "bridges_to_health")
@@ -36,7 +36,7 @@ def analysed(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     """The session's scored area (a run and a trained model) with a care store of its own."""
     database = tmp_path_factory.mktemp("stratified") / "care.db"
     settings = Settings(home=scored_area.home, database_url=f"sqlite:///{database}")
-    upgrade(settings.database_url)  # aggregate pages read the objections
+    migrated(settings.database_url)  # aggregate pages read the objections
     return settings
 
 
@@ -61,7 +61,7 @@ def client(analysed: Settings) -> TestClient:
 def empty_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     home = tmp_path_factory.mktemp("nothing-run")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'c.db'}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return TestClient(signed_in_app(settings))
 
 

@@ -22,11 +22,11 @@ from joinedup.analytics.variation.indicators import BY_ID, INDICATORS
 from joinedup.analytics.variation.kept import load_people
 from joinedup.analytics.variation.people import STANDARDISED, indicator_cells
 from joinedup.analytics.variation.standardisation import expected_counts, imd_quintile
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.suppression import suppress_count, suppressed_share
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from tests.auth_support import signed_in_app
+from tests.carestore_support import migrated
 
 # --- indirect standardisation by hand ----------------------------------------------------------
 
@@ -364,7 +364,7 @@ def test_year_ends_cover_the_years_of_data(small_store: PopulationStore, as_of: 
 def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     database = tmp_path_factory.mktemp("variation") / "care.db"
     settings = Settings(home=small_area.home, database_url=f"sqlite:///{database}")
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     return settings
 
 

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from joinedup.carestore.migrate import upgrade
 from joinedup.governance.aggregates import aggregate_overview
 from joinedup.population.contracts import CONTRACTS
 from joinedup.population.overview import PopulationOverview
@@ -19,6 +18,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.navigation import AREAS, Area, built_areas, route_paths, visible_areas
 from tests.auth_support import principal, signed_in_app
+from tests.carestore_support import migrated
 from tests.html_support import html_table, html_tables, page_row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ VENDOR = ROOT / "src" / "joinedup" / "web" / "static" / "vendor"
 def migrated_care_store(folder: Path) -> str:
     """The URL of a new SQLite care store in `folder`, migrated (aggregates read objections)."""
     url = f"sqlite:///{folder / 'care.db'}"
-    upgrade(url)
+    migrated(url)
     return url
 
 
