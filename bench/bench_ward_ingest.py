@@ -16,6 +16,7 @@ readings per second. Prints figures only, never patient data.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import json
 import os
@@ -117,12 +118,25 @@ def _write(path: Path, numbers: list[str], count: int, seed: int) -> int:
     return written
 
 
+def _profiled(profile: Path | None, stage: str, function, *args):  # type: ignore[no-untyped-def]
+    """`function(*args)`, under cProfile when asked (stats in PROFILE.<stage>)."""
+    if profile is None:
+        return function(*args)
+    profiler = cProfile.Profile()
+    found = profiler.runcall(function, *args)
+    profiler.dump_stats(f"{profile}.{stage}")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=Path, help="write cProfile stats of each stage to PROFILE.read/.store"
+    )
     args = parser.parse_args()
     database = args.home / "ward-ingest-bench.db"
     database.unlink(missing_ok=True)
@@ -149,7 +163,7 @@ def main() -> None:
     with path.open("rb") as handle:
         list(readings.read_ndjson([next(handle) for _ in range(50)]))
     wall, cpu = time.perf_counter(), _cpu()
-    batch = readings.read_paths([path])
+    batch = _profiled(args.profile, "read", readings.read_paths, [path])
     read_wall, read_cpu = time.perf_counter() - wall, _cpu() - cpu
     print(
         f"read: {read_wall:.1f} s wall, {written / read_wall:,.0f} readings/s "
@@ -158,7 +172,7 @@ def main() -> None:
     # A real feed's bad readings are reported and the file resent; store the good ones here.
     batch.rejects.clear()
     wall, cpu = time.perf_counter(), _cpu()
-    result = ward_ingest.ingest(sessions, store, nurse, batch)
+    result = _profiled(args.profile, "store", ward_ingest.ingest, sessions, store, nurse, batch)
     store_wall, store_cpu = time.perf_counter() - wall, _cpu() - cpu
     print(
         f"store: {store_wall:.1f} s wall, {result.sets:,} sets, {result.alerts_raised:,} alerts, "

@@ -4,6 +4,11 @@ read by `readings`) recorded into the admitted person's ward, raising alerts (is
 * **Who**: each Observation's ``subject`` names the person by NHS number —
   ``Patient/<NHS number>`` or ``Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<NHS
   number>``. The number must be in the population store and the person on a virtual ward now.
+* **Who may send**: a user who runs a ward (``ward.use``, through ``joinedup ward ingest`` or
+  the API) or a device platform's system account (``ward.readings.send``, the API only), for
+  people registered at a practice of the sender's organisations (the organisation leg of the
+  legitimate-relationship rule); a clinician may also send for anyone else they may see (care
+  team, break-glass), as `governance.relationships.person_access` decides.
 * **What**: the Observations of one person and one time are one set, scored by NEWS2 with the
   admission's Scale 2 decision and stored like a set entered on the ward (``taken_by`` device);
   the alert rules run over each admission's history once for all its new sets.
@@ -26,22 +31,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.audit import DIRECT_CARE
+from joinedup.governance.relationships import person_access, user_practices
 from joinedup.governance.roles import Principal
 from joinedup.neighbourhood import alerts, news2, readings
 from joinedup.neighbourhood.models import ReadingSet, WardAdmission, WardAlert
 from joinedup.neighbourhood.readings import Rejected
 from joinedup.neighbourhood.ward import (
     FUTURE_TOLERANCE,
+    WRITE_PERMISSION,
+    WardNotAllowed,
     _alert_row,
     _reading_row,
-    check_can_write,
     scale2_of,
     stored_result,
 )
-from joinedup.population.reads import person_ids_by_nhs_number
+from joinedup.population.reads import person_ids_by_nhs_number, practices_of
 from joinedup.population.store import PopulationStore
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+#: Who may send readings: those who run a ward, and device platforms' system accounts.
+SEND_PERMISSIONS = (WRITE_PERMISSION, "ward.readings.send")
 _SUBJECT = re.compile(
     r"^Patient(?:/|\?identifier=" + re.escape(NHS_NUMBER_SYSTEM) + r"\|)(?P<nhs>[0-9]{10})$"
 )
@@ -75,7 +84,7 @@ def ingest(
     rules: alerts.RuleSet | None = None,
 ) -> IngestResult:
     """Record every set of `batch` into its person's open admission, or nothing (see above)."""
-    check_can_write(actor)
+    check_can_send(actor)
     now = now or dt.datetime.now(dt.UTC)
     rules = rules or alerts.load_rules()
     result = IngestResult(len(batch.readings), skipped=len(batch.skipped))
@@ -84,6 +93,7 @@ def ingest(
     result.rejects += set_rejects
     numbers = {s.subject: nhs_number_of(s.subject) for s in sets}
     people = person_ids_by_nhs_number(store, {n for n in numbers.values() if n})
+    outside = _outside_relationship(sessions, store, actor, set(people.values()), now)
     try:
         with unit_of_work(
             sessions,
@@ -94,7 +104,7 @@ def ingest(
             purpose=DIRECT_CARE,
         ) as uow:
             admissions = _open_admissions(uow.session, set(people.values()))
-            placed = _place(sets, numbers, people, admissions, now, result)
+            placed = _place(sets, numbers, people, admissions, outside, now, result)
             placed = _not_recorded_yet(uow.session, placed, result)
             if result.rejects or not placed:
                 raise _NothingStored
@@ -104,6 +114,34 @@ def ingest(
     except _NothingStored:
         result.sets = 0
     return result
+
+
+def check_can_send(actor: Principal) -> None:
+    if not any(actor.can(p) for p in SEND_PERMISSIONS):
+        raise WardNotAllowed("your role may not send readings into the virtual ward")
+
+
+def _outside_relationship(
+    sessions: sessionmaker[Session],
+    store: PopulationStore,
+    actor: Principal,
+    person_ids: set[int],
+    now: dt.datetime,
+) -> set[int]:
+    """Those of `person_ids` the sender has no relationship with: not registered at a practice
+    of the sender's organisations and, for a clinician, not seen by the relationship rule's
+    other legs either (care team, break-glass)."""
+    practices = practices_of(store, person_ids)
+    with sessions() as session:
+        own = user_practices(session, actor.user_id)
+    outside = {p for p in person_ids if practices.get(p) not in own}
+    if actor.can("record.view"):
+        outside = {
+            p
+            for p in outside
+            if not person_access(sessions, actor, p, practices.get(p), now=now).allowed
+        }
+    return outside
 
 
 class _NothingStored(Exception):
@@ -129,13 +167,14 @@ def _place(
     numbers: dict[str, str | None],
     people: dict[str, int],
     admissions: dict[int, WardAdmission],
+    outside: set[int],
     now: dt.datetime,
     result: IngestResult,
 ) -> list[Placed]:
     placed = []
     for item in sets:
         where = f"{item.subject} at {item.effective.isoformat()}"
-        problems = _set_problems(item, numbers, people, admissions, now)
+        problems = _set_problems(item, numbers, people, admissions, outside, now)
         if problems:
             result.rejects += [readings.Rejected(where, p) for p in problems]
             continue
@@ -149,6 +188,7 @@ def _set_problems(
     numbers: dict[str, str | None],
     people: dict[str, int],
     admissions: dict[int, WardAdmission],
+    outside: set[int],
     now: dt.datetime,
 ) -> list[str]:
     number = numbers[item.subject]
@@ -156,6 +196,11 @@ def _set_problems(
         return ["subject does not name the person by NHS number (Patient/<NHS number>)"]
     if number not in people:
         return ["no one in the population has this NHS number"]
+    if people[number] in outside:
+        return [
+            "the sender has no relationship with this person: readings are taken for people "
+            "registered at the practices of the sender's organisations"
+        ]
     admission = admissions.get(people[number])
     if admission is None:
         return ["this person is not on a virtual ward"]
@@ -185,7 +230,11 @@ def _not_recorded_yet(session: Session, placed: list[Placed], result: IngestResu
         if (admission_id, item.effective) in known:
             where = f"{item.subject} at {item.effective.isoformat()}"
             result.rejects.append(
-                readings.Rejected(where, "a set taken at that time is already recorded")
+                readings.Rejected(
+                    where,
+                    "a set taken at that time is already recorded (send all of a set's "
+                    "Observations together, in one Bundle or file)",
+                )
             )
         else:
             fresh.append((admission_id, item))
