@@ -24,9 +24,9 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.uow import unit_of_work
@@ -40,8 +40,8 @@ from joinedup.neighbourhood.ward import (
     FUTURE_TOLERANCE,
     WRITE_PERMISSION,
     WardNotAllowed,
-    _alert_row,
-    _reading_row,
+    alert_columns,
+    reading_columns,
     scale2_of,
     stored_result,
 )
@@ -257,9 +257,15 @@ def _store(
         for admission_id, item in placed
     ]
     earlier = _stored_histories(session, sorted({a for a, _, _ in scored}))
-    rows = [_reading_values(by_id[a], item, result, now, actor) for a, item, result in scored]
-    # A plain executemany: RETURNING over many rows is spliced back batch by batch (slow).
-    session.execute(insert(ReadingSet), rows)
+    rows = [
+        reading_columns(
+            by_id[a], item.observations, result, item.effective, "device", now, actor.user_id
+        )
+        for a, item, result in scored
+    ]
+    # Core executemany: no ORM objects, and no RETURNING (splicing returned rows back is slow);
+    # the new ids are read back by (admission, time), unique per admission.
+    session.execute(insert(cast(Table, ReadingSet.__table__)), rows)
     new_keys = {(a, item.effective) for a, item, _ in scored}
     stored = _set_ids(session, sorted({a for a, _ in new_keys}))
     ids = {key: stored[key] for key in new_keys}
@@ -272,27 +278,11 @@ def _store(
         history = earlier.get(admission_id, []) + sets
         for alert in alerts.evaluate(rules, history, now=max(times)):
             if alert.set_time in times:
-                row = _alert_row(by_id[admission_id], alert, ids[(admission_id, alert.set_time)])
-                alert_rows.append(_columns(row))
+                set_id = ids[(admission_id, alert.set_time)]
+                alert_rows.append(alert_columns(by_id[admission_id], alert, set_id))
     if alert_rows:
-        session.execute(insert(WardAlert), alert_rows)
+        session.execute(insert(cast(Table, WardAlert.__table__)), alert_rows)
     return len(alert_rows)
-
-
-def _reading_values(
-    admission: WardAdmission,
-    item: readings.ObservationSet,
-    result: news2.News2Result,
-    now: dt.datetime,
-    actor: Principal,
-) -> dict[str, Any]:
-    row = _reading_row(admission, item.observations, result, item.effective, "device", now, actor)
-    return _columns(row)
-
-
-def _columns(row: Any) -> dict[str, Any]:
-    """A new ORM row's column values, for a bulk insert (the id left to the database)."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
 
 
 def _set_ids(session: Session, admissions: list[int]) -> dict[tuple[int, dt.datetime], int]:
