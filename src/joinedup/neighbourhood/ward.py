@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import Organisation
@@ -475,7 +476,19 @@ def reading_columns(
     }
 
 
-def stored_result(row: ReadingSet) -> news2.News2Result:
+#: The columns `stored_result` reads: a query may select just these rather than whole sets.
+STORED_SCORE_COLUMNS = (
+    ReadingSet.news2_total,
+    ReadingSet.news2_risk,
+    ReadingSet.red_score,
+    ReadingSet.partial_sum,
+    ReadingSet.spo2_scale,
+    ReadingSet.sub_scores,
+    ReadingSet.missing,
+)
+
+
+def stored_result(row: ReadingSet | Row[Any]) -> news2.News2Result:
     """The NEWS2 result as it was recorded with the set."""
     total = row.news2_total
     return news2.News2Result(

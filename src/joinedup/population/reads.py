@@ -294,10 +294,19 @@ def search_people(
     return [_summary(int(pid), row) for pid, row in _rows(found.head(limit))]
 
 
+_SUMMARY_COLUMNS = ("given_name", "family_name", "nhs_number", "date_of_birth", "sex")
+
+
 def _rows(frame: pd.DataFrame) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """(index, row as a dict) of each row: a list's worth of rows without a Series each
-    (`DataFrame.iterrows` builds one per row, most of a 200-person board's label time)."""
-    return zip(frame.index, frame.to_dict("records"), strict=True)
+    """(index, the columns a summary reads as a dict) of each row, read a column at a time
+    (`DataFrame.iterrows` builds a Series per row: most of a 200-person board's label time)."""
+    names = [*_SUMMARY_COLUMNS, "practice_code"]
+    columns = [frame[name].tolist() for name in names]
+    return zip(
+        frame.index,
+        (dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)),
+        strict=True,
+    )
 
 
 def _summary(person_id: int, row: Mapping[str, Any]) -> PersonSummary:
