@@ -8,8 +8,11 @@ first neighbourhood, a ward with `--patients` beds, admits that many people of t
 and records four sets a day for `--days` days each through the services (`ward.record_reading`,
 so each set is scored and raises its alerts as it would in use). Then it requests the board
 page once to warm it and `--requests` times, and the HTMX fragment as often. Target (issue 15):
-95th percentile under 300 ms. Each request includes the list-view audit event it writes.
-Prints timings only, never patient data.
+95th percentile under 300 ms. Each request includes the list-view audit event it writes. Wall
+time and this process's CPU time are printed for each (on a shared machine the CPU time is the
+figure to compare); `--profile PREFIX` writes cProfile stats of the client side to PREFIX.board
+(the app runs in another thread: profile the route itself for its own time). Prints timings
+only, never patient data.
 """
 
 from __future__ import annotations

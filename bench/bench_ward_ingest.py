@@ -10,7 +10,8 @@ writes `--readings` device Observations as NDJSON — sets of 6–7 Observations
 them (`bench_news2.device_set`), for those people by NHS number, spread over the 30 days — then
 times reading the file (JSON, shape check or R4B validation, field checks) and storing it
 (`ward_ingest.ingest`: sets, NEWS2, alert rules, one transaction). Target (issue 15): ≥ 10,000
-readings per second. Prints figures only, never patient data.
+readings per second. `--profile PREFIX` writes cProfile stats of each stage to PREFIX.read and
+PREFIX.store. Prints figures only, never patient data.
 """
 
 from __future__ import annotations
