@@ -10,15 +10,12 @@ so each set is scored and raises its alerts as it would in use). Then it request
 page once to warm it and `--requests` times, and the HTMX fragment as often. Target (issue 15):
 95th percentile under 300 ms. Each request includes the list-view audit event it writes. Wall
 time and this process's CPU time are printed for each (on a shared machine the CPU time is the
-figure to compare); `--profile PREFIX` writes cProfile stats of the client side to PREFIX.board
-(the app runs in another thread: profile the route itself for its own time). Prints timings
-only, never patient data.
+figure to compare). Prints timings only, never patient data.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as dt
 import os
 import platform
@@ -122,19 +119,13 @@ def _seed(sessions, store, nurse, practices, args) -> int:  # type: ignore[no-un
     raise SystemExit(f"only {admitted} people in the neighbourhood")
 
 
-def _time(
-    client: TestClient, url: str, count: int, profiler: cProfile.Profile | None = None
-) -> tuple[list[float], list[float]]:
+def _time(client: TestClient, url: str, count: int) -> tuple[list[float], list[float]]:
     """Wall and CPU milliseconds of `count` warm requests (CPU: this process, all threads)."""
     assert client.get(url).status_code == 200
     timings, cpu = [], []
     for _ in range(count):
         began, began_cpu = time.perf_counter(), time.process_time()
-        if profiler is not None:
-            profiler.enable()
         response = client.get(url)
-        if profiler is not None:
-            profiler.disable()
         timings.append((time.perf_counter() - began) * 1000)
         cpu.append((time.process_time() - began_cpu) * 1000)
         assert response.status_code == 200
@@ -147,9 +138,6 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument(
-        "--profile", type=Path, help="write cProfile stats of the timed requests to PROFILE.board"
-    )
     args = parser.parse_args()
     database = args.home / "ward-bench.db"
     database.unlink(missing_ok=True)
@@ -178,18 +166,15 @@ def main() -> None:
         f"ward: {args.patients} patients, {args.patients * args.days * 4} sets "
         f"(seeded through the services in {seeding:.1f} s)"
     )
-    profiler = cProfile.Profile() if args.profile else None
     for name, path in (("board page", ""), ("board fragment (HTMX)", "/board")):
         url = f"/neighbourhood/wards/{ward_id}{path}"
-        timings, cpu = _time(client, url, args.requests, profiler)
+        timings, cpu = _time(client, url, args.requests)
         print(
             f"{name}: median {statistics.median(timings):.0f} ms, "
             f"p95 {percentile(timings, 0.95):.0f} ms, max {max(timings):.0f} ms wall; "
             f"CPU median {statistics.median(cpu):.0f} ms, p95 {percentile(cpu, 0.95):.0f} ms "
             f"({args.requests} requests)"
         )
-    if profiler is not None:
-        profiler.dump_stats(f"{args.profile}.board")
 
 
 if __name__ == "__main__":
