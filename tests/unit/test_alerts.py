@@ -182,6 +182,17 @@ def test_since_keeps_only_new_alerts():
     assert fired(history, since=T0) == [("news2-high", T0 + 2 * HOUR)]
 
 
+def test_on_sets_judges_only_those_sets_against_all_before_them():
+    history = [at(0, 1), at(5, 3), at(10, 5), at(20, 7), at(30, 2), at(40, 4)]
+    rules = ["news2-high", "news2-medium", "news2-rise", "baseline-rise"]
+    every = fired(history, only=rules)
+    assert {when for _, when in every} >= {T0 + 10 * HOUR, T0 + 20 * HOUR, T0 + 40 * HOUR}
+    for chosen in ({T0 + 10 * HOUR}, {T0 + 20 * HOUR, T0 + 40 * HOUR}, set()):
+        assert fired(history, only=rules, on_sets=chosen) == [
+            (rule, when) for rule, when in every if when in chosen
+        ]
+
+
 # --- the rules file -------------------------------------------------------------------------------
 
 

@@ -211,16 +211,19 @@ def evaluate(
     now: dt.datetime,
     since: dt.datetime | None = None,
     only: Collection[str] | None = None,
+    on_sets: Collection[dt.datetime] | None = None,
 ) -> list[Alert]:
     """Every alert that fires on `history` up to `now` (after `since` when given), oldest first.
 
     `only` evaluates just those rule ids (enabled or not, superseding only among themselves);
-    by default the enabled rules run."""
+    by default the enabled rules run. `on_sets` (times) judges only those sets, each against
+    every set before it — what firing on them needs, without judging the history again."""
     chosen = [r for r in rules.rules if (r.id in only if only is not None else r.enabled)]
     sets = sorted((s for s in history if s.effective <= now), key=lambda s: s.effective)
     alerts: list[Alert] = []
     for index, scored in enumerate(sets):
-        alerts += _set_alerts(chosen, scored, sets[:index])
+        if on_sets is None or scored.effective in on_sets:
+            alerts += _set_alerts(chosen, scored, sets[:index])
     for rule in chosen:
         if isinstance(rule, MissedReadingRule):
             alerts += [a for s in schedules for a in _missed(rule, s, sets, now)]

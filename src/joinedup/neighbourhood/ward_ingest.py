@@ -38,6 +38,7 @@ from joinedup.neighbourhood.models import ReadingSet, WardAdmission, WardAlert
 from joinedup.neighbourhood.readings import Rejected
 from joinedup.neighbourhood.ward import (
     FUTURE_TOLERANCE,
+    STORED_SCORE_COLUMNS,
     WRITE_PERMISSION,
     WardNotAllowed,
     alert_columns,
@@ -217,11 +218,13 @@ def _not_recorded_yet(session: Session, placed: list[Placed], result: IngestResu
     if not placed:
         return placed
     ids = sorted({a for a, _ in placed})
+    times = [item.effective for _, item in placed]
     known = {
         (admission_id, taken_at)
         for admission_id, taken_at in session.execute(
             select(ReadingSet.admission_id, ReadingSet.taken_at).where(
-                ReadingSet.admission_id.in_(ids)
+                ReadingSet.admission_id.in_(ids),
+                ReadingSet.taken_at.between(min(times), max(times)),
             )
         )
     }
@@ -267,7 +270,7 @@ def _store(
     # the new ids are read back by (admission, time), unique per admission.
     session.execute(insert(cast(Table, ReadingSet.__table__)), rows)
     new_keys = {(a, item.effective) for a, item, _ in scored}
-    stored = _set_ids(session, sorted({a for a, _ in new_keys}))
+    stored = _set_ids(session, sorted({a for a, _ in new_keys}), [t for _, t in new_keys])
     ids = {key: stored[key] for key in new_keys}
     new: dict[int, list[alerts.ScoredSet]] = {}
     for admission_id, item, result in scored:
@@ -276,7 +279,7 @@ def _store(
     for admission_id, sets in new.items():
         times = {s.effective for s in sets}
         history = earlier.get(admission_id, []) + sets
-        for alert in alerts.evaluate(rules, history, now=max(times)):
+        for alert in alerts.evaluate(rules, history, now=max(times), on_sets=times):
             if alert.set_time in times:
                 set_id = ids[(admission_id, alert.set_time)]
                 alert_rows.append(alert_columns(by_id[admission_id], alert, set_id))
@@ -285,13 +288,17 @@ def _store(
     return len(alert_rows)
 
 
-def _set_ids(session: Session, admissions: list[int]) -> dict[tuple[int, dt.datetime], int]:
-    """The id of each stored set of these admissions by (admission, time taken)."""
+def _set_ids(
+    session: Session, admissions: list[int], times: list[dt.datetime]
+) -> dict[tuple[int, dt.datetime], int]:
+    """The id of each stored set of these admissions taken within the span of `times`, by
+    (admission, time taken)."""
     return {
         (admission_id, taken_at): set_id
         for set_id, admission_id, taken_at in session.execute(
             select(ReadingSet.id, ReadingSet.admission_id, ReadingSet.taken_at).where(
-                ReadingSet.admission_id.in_(admissions)
+                ReadingSet.admission_id.in_(admissions),
+                ReadingSet.taken_at.between(min(times), max(times)),
             )
         )
     }
@@ -300,10 +307,13 @@ def _set_ids(session: Session, admissions: list[int]) -> dict[tuple[int, dt.date
 def _stored_histories(
     session: Session, admission_ids: list[int]
 ) -> dict[int, list[alerts.ScoredSet]]:
-    """Each admission's sets stored before this file, scored as they were recorded."""
+    """Each admission's sets stored before this file, scored as they were recorded (the score's
+    columns only, as plain rows: a long stay's history is read on every later file)."""
     found: dict[int, list[alerts.ScoredSet]] = {}
-    for row in session.scalars(
-        select(ReadingSet).where(ReadingSet.admission_id.in_(admission_ids))
+    for row in session.execute(
+        select(ReadingSet.admission_id, ReadingSet.taken_at, *STORED_SCORE_COLUMNS).where(
+            ReadingSet.admission_id.in_(admission_ids)
+        )
     ):
         found.setdefault(row.admission_id, []).append(
             alerts.ScoredSet(row.taken_at, stored_result(row))
