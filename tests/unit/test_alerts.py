@@ -13,6 +13,7 @@ import yaml
 from joinedup.neighbourhood.alerts import (
     RULES_FILE,
     AlertRulesError,
+    RuleSet,
     Schedule,
     ScoredSet,
     evaluate,
@@ -191,6 +192,15 @@ def test_on_sets_judges_only_those_sets_against_all_before_them():
         assert fired(history, only=rules, on_sets=chosen) == [
             (rule, when) for rule, when in every if when in chosen
         ]
+
+
+def test_the_lookback_is_the_longest_window_of_the_enabled_rules():
+    assert RULES.lookback() == dt.timedelta(hours=24)  # the rise; the baseline is disabled
+    enabled = RuleSet(
+        version=1,
+        rules=tuple(r.model_copy(update={"enabled": True}) for r in RULES.rules),
+    )
+    assert enabled.lookback() == dt.timedelta(days=7)
 
 
 # --- the rules file -------------------------------------------------------------------------------

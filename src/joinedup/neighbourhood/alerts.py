@@ -106,6 +106,18 @@ class RuleSet(BaseModel):
     def rule(self, rule_id: str) -> Any:
         return next(r for r in self.rules if r.id == rule_id)
 
+    def lookback(self) -> dt.timedelta:
+        """How far before a set the enabled rules look: a rise's window, a baseline's days;
+        the other rules judge a set on its own. Sets older than this before the first set to
+        judge cannot change what fires on it."""
+        windows = [dt.timedelta(0)]
+        for rule in self.rules:
+            if rule.enabled and isinstance(rule, RiseRule):
+                windows.append(dt.timedelta(hours=rule.within_hours))
+            elif rule.enabled and isinstance(rule, BaselineRiseRule):
+                windows.append(dt.timedelta(days=rule.baseline_days))
+        return max(windows)
+
 
 @cache
 def load_rules(path: Path = RULES_FILE) -> RuleSet:

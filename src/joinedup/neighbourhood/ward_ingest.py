@@ -259,7 +259,8 @@ def _store(
         (admission_id, item, news2.score(item.observations, scale2_of(by_id[admission_id])))
         for admission_id, item in placed
     ]
-    earlier = _stored_histories(session, sorted({a for a, _, _ in scored}))
+    since = min(item.effective for _, item, _ in scored) - rules.lookback()
+    earlier = _stored_histories(session, sorted({a for a, _, _ in scored}), since)
     rows = [
         reading_columns(
             by_id[a], item.observations, result, item.effective, "device", now, actor.user_id
@@ -305,14 +306,15 @@ def _set_ids(
 
 
 def _stored_histories(
-    session: Session, admission_ids: list[int]
+    session: Session, admission_ids: list[int], since: dt.datetime
 ) -> dict[int, list[alerts.ScoredSet]]:
-    """Each admission's sets stored before this file, scored as they were recorded (the score's
-    columns only, as plain rows: a long stay's history is read on every later file)."""
+    """Each admission's sets stored before this file from `since` (as far back as the rules look
+    from the earliest new set), scored as they were recorded: the score's columns only, as plain
+    rows, so a long stay sent in many small bodies does not read its whole history each time."""
     found: dict[int, list[alerts.ScoredSet]] = {}
     for row in session.execute(
         select(ReadingSet.admission_id, ReadingSet.taken_at, *STORED_SCORE_COLUMNS).where(
-            ReadingSet.admission_id.in_(admission_ids)
+            ReadingSet.admission_id.in_(admission_ids), ReadingSet.taken_at >= since
         )
     ):
         found.setdefault(row.admission_id, []).append(
