@@ -10,12 +10,17 @@ writes `--readings` device Observations as NDJSON — sets of 6–7 Observations
 them (`bench_news2.device_set`), for those people by NHS number, spread over the 30 days — then
 times reading the file (JSON, shape check or R4B validation, field checks) and storing it
 (`ward_ingest.ingest`: sets, NEWS2, alert rules, one transaction). Target (issue 15): ≥ 10,000
-readings per second. Prints figures only, never patient data.
+readings per second. `--api-chunk N` instead posts the file to the FHIR API (`POST
+/api/fhir/Observation` as NDJSON, in bodies of about N readings cut between sets, in-process,
+with a `ward_device` system token; the bad records left out first, untimed), so the figures
+include HTTP, the token and its audit. `--profile PREFIX` writes cProfile stats of each stage
+to PREFIX.read and PREFIX.store. Prints figures only, never patient data.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import json
 import os
@@ -117,12 +122,73 @@ def _write(path: Path, numbers: list[str], count: int, seed: int) -> int:
     return written
 
 
+def _profiled(profile: Path | None, stage: str, function, *args):  # type: ignore[no-untyped-def]
+    """`function(*args)`, under cProfile when asked (stats in PROFILE.<stage>)."""
+    if profile is None:
+        return function(*args)
+    profiler = cProfile.Profile()
+    found = profiler.runcall(function, *args)
+    profiler.dump_stats(f"{profile}.{stage}")
+    return found
+
+
+def _bodies(path: Path, chunk: int) -> tuple[list[bytes], int]:
+    """The file's good lines as NDJSON bodies of about `chunk` readings, cut between sets (a
+    set split over two bodies would be refused the second time as already recorded)."""
+    bodies, current, count, last_set = [], [], 0, None
+    for line in path.read_bytes().splitlines():
+        items = list(readings.read_resource_json(line, "x"))
+        if not all(isinstance(i, readings.Reading) for i in items):
+            continue  # a bad record: a real feed would be told and resend the rest
+        resource = json.loads(line)
+        this_set = (resource["subject"]["reference"], resource["effectiveDateTime"])
+        if len(current) >= chunk and this_set != last_set:
+            bodies.append(b"\n".join(current))
+            current = []
+        current.append(line)
+        count += 1
+        last_set = this_set
+    if current:
+        bodies.append(b"\n".join(current))
+    return bodies, count
+
+
+def _post(settings: Settings, sessions, org: str, path: Path, chunk: int) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from joinedup.governance.system_tokens import issue_token
+    from joinedup.governance.users import add_user
+    from joinedup.web.app import create_app
+
+    add_user(sessions, "bench-kit", "Bench kit platform", "ward_device", [org], None, actor="bench")
+    token, _ = issue_token(sessions, "bench-kit", actor="bench", actor_role="administrator")
+    bodies, count = _bodies(path, chunk)
+    client = TestClient(create_app(settings))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+ndjson"}
+    wall, cpu, sets = time.perf_counter(), _cpu(), 0
+    for body in bodies:
+        answer = client.post("/api/fhir/Observation", content=body, headers=headers)
+        assert answer.status_code == 201, answer.text[:500]
+        text = answer.json()["issue"][-1]["diagnostics"]
+        sets += int(text.split(": ")[1].split(" sets")[0].replace(",", ""))
+    took, used = time.perf_counter() - wall, _cpu() - cpu
+    print(
+        f"API: {count:,} readings in {len(bodies)} NDJSON bodies, {sets:,} sets: {took:.1f} s "
+        f"wall, {count / took:,.0f} readings/s ({count / used:,.0f} per CPU second, server and "
+        "client in one process)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--patients", type=int, default=200)
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile", type=Path, help="write cProfile stats of each stage to PROFILE.read/.store"
+    )
+    parser.add_argument("--api-chunk", type=int, help="post to the FHIR API, N readings a body")
     args = parser.parse_args()
     database = args.home / "ward-ingest-bench.db"
     database.unlink(missing_ok=True)
@@ -148,8 +214,11 @@ def main() -> None:
     # Warm up as a running server is: the first Observation of a shape loads the R4B models.
     with path.open("rb") as handle:
         list(readings.read_ndjson([next(handle) for _ in range(50)]))
+    if args.api_chunk:
+        _post(settings, sessions, neighbourhood, path, args.api_chunk)
+        return
     wall, cpu = time.perf_counter(), _cpu()
-    batch = readings.read_paths([path])
+    batch = _profiled(args.profile, "read", readings.read_paths, [path])
     read_wall, read_cpu = time.perf_counter() - wall, _cpu() - cpu
     print(
         f"read: {read_wall:.1f} s wall, {written / read_wall:,.0f} readings/s "
@@ -158,7 +227,7 @@ def main() -> None:
     # A real feed's bad readings are reported and the file resent; store the good ones here.
     batch.rejects.clear()
     wall, cpu = time.perf_counter(), _cpu()
-    result = ward_ingest.ingest(sessions, store, nurse, batch)
+    result = _profiled(args.profile, "store", ward_ingest.ingest, sessions, store, nurse, batch)
     store_wall, store_cpu = time.perf_counter() - wall, _cpu() - cpu
     print(
         f"store: {store_wall:.1f} s wall, {result.sets:,} sets, {result.alerts_raised:,} alerts, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from joinedup.governance.roles import ROLE_IDS
 
 #: Roles of system clients that call the API with a token and never use the pages.
-SYSTEMS = frozenset({"nhs111"})
+SYSTEMS = frozenset({"nhs111", "ward_device"})
 ALL = frozenset(ROLE_IDS) - SYSTEMS
 AGGREGATES = frozenset(
     {"commissioner", "analyst", "manager", "gp", "nurse", "care_coordinator", "administrator"}

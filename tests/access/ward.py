@@ -5,6 +5,8 @@ legitimate relationship through the person gate, checked after."""
 from __future__ import annotations
 
 WARD = frozenset({"gp", "nurse", "care_coordinator"})
+#: Device readings over the FHIR API: those who run a ward, and device platforms' system tokens.
+READING_SENDERS = WARD | {"ward_device"}
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/neighbourhood"): WARD,
@@ -22,4 +24,6 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/neighbourhood/people/{person_id}/ward"): WARD,
     ("POST", "/neighbourhood/people/{person_id}/ward/readings"): WARD,
     ("POST", "/neighbourhood/people/{person_id}/ward/discharge"): WARD,
+    ("POST", "/api/fhir/Observation"): READING_SENDERS,
+    ("POST", "/api/fhir"): READING_SENDERS,
 }

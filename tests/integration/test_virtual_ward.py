@@ -323,3 +323,11 @@ def test_the_board_shows_latest_set_trend_and_open_alerts_most_urgent_first(vw: 
     assert worse.open_alerts == 1
     assert calm.latest is not None and calm.latest.total is None and calm.trend is None
     assert calm.open_alerts == 0
+    vw.read(worse_person, CALM, 90)  # 0 after 8: falling
+    vw.read(worse_person, home_kit, 100)  # an incomplete latest: the trend is of complete sets
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # every open alert overdue
+    worse = next(
+        r for r in ward_views.board(vw.sessions, vw.ward_id, tomorrow) if r.person_id == 12
+    )
+    assert worse.latest is not None and worse.latest.total is None and worse.trend == "down"
+    assert (worse.open_alerts, worse.overdue_alerts, worse.missed_readings) == (1, 1, 0)

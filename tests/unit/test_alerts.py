@@ -13,6 +13,7 @@ import yaml
 from joinedup.neighbourhood.alerts import (
     RULES_FILE,
     AlertRulesError,
+    RuleSet,
     Schedule,
     ScoredSet,
     evaluate,
@@ -180,6 +181,26 @@ def test_the_personal_baseline_rule_compared_with_the_fixed_rules():
 def test_since_keeps_only_new_alerts():
     history = [at(0, 5), at(2, 7)]
     assert fired(history, since=T0) == [("news2-high", T0 + 2 * HOUR)]
+
+
+def test_on_sets_judges_only_those_sets_against_all_before_them():
+    history = [at(0, 1), at(5, 3), at(10, 5), at(20, 7), at(30, 2), at(40, 4)]
+    rules = ["news2-high", "news2-medium", "news2-rise", "baseline-rise"]
+    every = fired(history, only=rules)
+    assert {when for _, when in every} >= {T0 + 10 * HOUR, T0 + 20 * HOUR, T0 + 40 * HOUR}
+    for chosen in ({T0 + 10 * HOUR}, {T0 + 20 * HOUR, T0 + 40 * HOUR}, set()):
+        assert fired(history, only=rules, on_sets=chosen) == [
+            (rule, when) for rule, when in every if when in chosen
+        ]
+
+
+def test_the_lookback_is_the_longest_window_of_the_enabled_rules():
+    assert RULES.lookback() == dt.timedelta(hours=24)  # the rise; the baseline is disabled
+    enabled = RuleSet(
+        version=1,
+        rules=tuple(r.model_copy(update={"enabled": True}) for r in RULES.rules),
+    )
+    assert enabled.lookback() == dt.timedelta(days=7)
 
 
 # --- the rules file -------------------------------------------------------------------------------

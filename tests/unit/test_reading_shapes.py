@@ -53,6 +53,14 @@ def _variants() -> list[dict[str, Any]]:
         {"status": "entered-in-error"},
     ):
         bad.append({**quantity_obs("8867-4", 88, "/min"), **change})
+    bad += [bp_panel(131, 250), quantity_obs("8310-5", 200, "[degF]")]  # read by plan
+    good.append(
+        {
+            **quantity_obs("8867-4", 88, "/min"),
+            "performer": [{"reference": "Patient/9434765919"}],
+            "device": {"display": "home kit"},
+        }
+    )
     for value in (True, "88", 400, float("nan")):
         item = quantity_obs("8867-4", 88, "/min")
         item["valueQuantity"]["value"] = value

@@ -10,19 +10,28 @@ NEWS2 total (ADR 0012), so it has no total Observation either.
 
 The codes come from `joinedup.neighbourhood.readings` (what we read in is what we send out);
 profile, systems and category conventions from `joinedup.interop.fhir_out`.
+
+Readings coming in through the API (`joinedup.neighbourhood.ward_feed`) are answered here too:
+`feed_outcome` (an OperationOutcome: what was stored, or every rejected record with its reason)
+and `feed_bundle_response` (a transaction-response or batch-response Bundle, one entry per entry
+sent).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from joinedup.interop.fhir_out import LOINC, OBSERVATION_CATEGORY, SNOMED, UCUM, UK_CORE
 from joinedup.neighbourhood.news2 import PARAMETERS, News2Result
 from joinedup.neighbourhood.readings import ACVPU_CODE, ACVPU_VALUES, ON_OXYGEN, ROOM_AIR, Reading
+from joinedup.neighbourhood.ward_feed import FeedResult
 
 NEWS2_TOTAL = ("1104051000000101", "Royal College of Physicians NEWS2 total score")
 #: Sub-score SNOMED CT codes; SpO2 has one per scale.
@@ -147,3 +156,79 @@ def _sub_score_coding(parameter: str, scale: int) -> dict[str, str]:
 
 def _score(points: int) -> dict[str, Any]:
     return {"value": points, "unit": SCORE_UNIT, "system": UCUM, "code": SCORE_UNIT}
+
+
+# --- answers to readings sent in -------------------------------------------------------------
+
+#: The most rejections one answer lists; the rest are counted in a last issue.
+MAX_ISSUES = 1000
+ENTRY_STATUS = {
+    "created": "201 Created",
+    "skipped": "200 OK",
+    "refused": "422 Unprocessable Entity",
+}
+
+
+def feed_summary(result: FeedResult) -> str:
+    """What a request's readings came to, in counts (no patient data)."""
+    ingest = result.ingest
+    read = f"{ingest.readings_read:,} readings read ({ingest.skipped:,} resources skipped)"
+    if result.stored:
+        return f"{read}: {ingest.sets:,} sets recorded, {ingest.alerts_raised:,} alerts raised"
+    why = f"{len(ingest.rejects):,} rejected" if ingest.rejects else "no reading sets found"
+    return f"nothing was stored ({read}, {why}): correct them and send them again"
+
+
+def feed_outcome(result: FeedResult) -> OperationOutcome:
+    """Stored: one information issue with the counts. Not stored: an error issue per rejected
+    record (where it is, why), at most `MAX_ISSUES`, then the summary."""
+    rejects = result.ingest.rejects
+    issues = [
+        _issue("error", "invalid", f"{r.location}: {r.reason}", r.location)
+        for r in rejects[:MAX_ISSUES]
+    ]
+    if len(rejects) > MAX_ISSUES:
+        issues.append(
+            _issue("error", "too-costly", f"... and {len(rejects) - MAX_ISSUES:,} more rejected")
+        )
+    if result.stored:
+        issues.append(_issue("information", "informational", feed_summary(result)))
+    else:
+        issues.append(_issue("error", "invalid" if rejects else "not-found", feed_summary(result)))
+    return OperationOutcome.model_validate(
+        {
+            "resourceType": "OperationOutcome",
+            "id": str(uuid.uuid4()),
+            "meta": {"profile": [UK_CORE + "OperationOutcome"]},
+            "issue": issues,
+        }
+    )
+
+
+def feed_bundle_response(result: FeedResult) -> Bundle:
+    """The stored Bundle's answer: ``<type>-response``, one entry per entry sent, each with its
+    status (201 read as readings, 200 skipped as not a reading) and, for a skipped one, why."""
+    entries = []
+    for entry in result.entries:
+        response: dict[str, Any] = {"status": ENTRY_STATUS[entry.state]}
+        if entry.note:
+            response["outcome"] = {
+                "resourceType": "OperationOutcome",
+                "issue": [_issue("information", "informational", entry.note)],
+            }
+        entries.append({"response": response})
+    return Bundle.model_validate(
+        {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": f"{result.bundle_type}-response",
+            "entry": entries,
+        }
+    )
+
+
+def _issue(severity: str, code: str, text: str, where: str | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": text}
+    if where and where.startswith("Bundle."):  # a FHIRPath to the entry (labels follow it)
+        issue["expression"] = [where.split(" (")[0]]
+    return issue

@@ -106,6 +106,18 @@ class RuleSet(BaseModel):
     def rule(self, rule_id: str) -> Any:
         return next(r for r in self.rules if r.id == rule_id)
 
+    def lookback(self) -> dt.timedelta:
+        """How far before a set the enabled rules look: a rise's window, a baseline's days;
+        the other rules judge a set on its own. Sets older than this before the first set to
+        judge cannot change what fires on it."""
+        windows = [dt.timedelta(0)]
+        for rule in self.rules:
+            if rule.enabled and isinstance(rule, RiseRule):
+                windows.append(dt.timedelta(hours=rule.within_hours))
+            elif rule.enabled and isinstance(rule, BaselineRiseRule):
+                windows.append(dt.timedelta(days=rule.baseline_days))
+        return max(windows)
+
 
 @cache
 def load_rules(path: Path = RULES_FILE) -> RuleSet:
@@ -211,16 +223,19 @@ def evaluate(
     now: dt.datetime,
     since: dt.datetime | None = None,
     only: Collection[str] | None = None,
+    on_sets: Collection[dt.datetime] | None = None,
 ) -> list[Alert]:
     """Every alert that fires on `history` up to `now` (after `since` when given), oldest first.
 
     `only` evaluates just those rule ids (enabled or not, superseding only among themselves);
-    by default the enabled rules run."""
+    by default the enabled rules run. `on_sets` (times) judges only those sets, each against
+    every set before it — what firing on them needs, without judging the history again."""
     chosen = [r for r in rules.rules if (r.id in only if only is not None else r.enabled)]
     sets = sorted((s for s in history if s.effective <= now), key=lambda s: s.effective)
     alerts: list[Alert] = []
     for index, scored in enumerate(sets):
-        alerts += _set_alerts(chosen, scored, sets[:index])
+        if on_sets is None or scored.effective in on_sets:
+            alerts += _set_alerts(chosen, scored, sets[:index])
     for rule in chosen:
         if isinstance(rule, MissedReadingRule):
             alerts += [a for s in schedules for a in _missed(rule, s, sets, now)]

@@ -227,7 +227,11 @@ def read_resource(resource: Any, location: str) -> Iterator[Item]:
         return
     shape = reading_shapes.shape_of(resource)
     if shape is not None and reading_shapes.known(shape):
-        yield from _items(reading_shapes.Fields(resource), location)
+        plan = _plan_of(shape, resource)
+        if plan is None:
+            yield from _items(reading_shapes.Fields(resource), location)
+        else:
+            yield from plan.items(resource, location)
         return
     problem = model_problem(resource)
     if problem:
@@ -387,7 +391,10 @@ def _acvpu(observation: Any) -> str:
 
 
 def _effective(observation: Any) -> dt.datetime:
-    when = observation.effectiveDateTime or observation.effectiveInstant
+    return _placed_in_time(observation.effectiveDateTime or observation.effectiveInstant)
+
+
+def _placed_in_time(when: Any) -> dt.datetime:
     if not isinstance(when, dt.datetime):
         shown = f" ({when})" if when else ""
         raise ReadingError(
@@ -410,6 +417,136 @@ def _performer(observation: Any) -> str | None:
 def _codes_text(concept: Any) -> str:
     codes = [f"{c.system or '?'}|{c.code}" for c in (concept.coding or [])]
     return ", ".join(codes) or repr(concept.text or "none")
+
+
+# --- one known shape, read by plan ------------------------------------------------------------
+#
+# Every Observation of a shape R4B has accepted has the same codes, status, units and structure:
+# only the values at `reading_shapes.VARIABLE` change. So what `readings_of` decides from those
+# fixed parts is worked out once per shape (a `_Plan`), and each later Observation of the shape
+# only has its changing values read and checked: the subject, the time, the numbers (plausible,
+# [degF] converted as `_measured` does). A shape whose fixed parts would be refused, or that is
+# rare (oxygen flow, SpO2 with a flow component, no code we read), gets no plan and is read by
+# `readings_of` as before; `tests/unit/test_reading_shapes.py` holds every path to one result.
+
+Number = tuple[str, tuple[str | int, ...], str, str]  # (parameter, path, UCUM unit, name)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    coded: tuple[Value, ...]  # values fixed by the shape (consciousness, air or oxygen)
+    numbers: tuple[Number, ...]  # values read from the JSON at their paths
+    time_key: str  # effectiveDateTime or effectiveInstant
+
+    def items(self, resource: dict[str, Any], location: str) -> list[Item]:
+        identifier = resource.get("id")
+        try:
+            subject = resource["subject"]["reference"]
+            if not subject:
+                raise ReadingError("subject is required: a reference to the person measured")
+            text = resource[self.time_key]
+            effective = _placed_in_time(reading_shapes.typed_time(text))
+            values = list(self.coded)
+            for parameter, path, unit, name in self.numbers:
+                values.append(_planned_number(parameter, _at(resource, path), unit, name))
+        except ReadingError as exc:
+            return [Rejected(f"{location} (Observation/{identifier or '?'})", str(exc))]
+        device, performer = _reference_text(resource.get("device")), None
+        performers = resource.get("performer")
+        if performers:
+            performer = _reference_text(performers[0])
+        return [
+            Reading(subject, effective, parameter, value, unit, identifier, device, performer)
+            for parameter, value, unit in values
+        ]
+
+
+def _at(node: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        node = node[step]
+    return node
+
+
+def _planned_number(parameter: str, number: Any, unit: str, name: str) -> Value:
+    """`_measured` for a number whose unit the plan has checked."""
+    if unit == "[degF]":  # °C = (°F − 32) × 5/9, as UCUM defines [degF]
+        value, unit = float((Decimal(str(number)) - 32) * 5 / 9), "Cel"
+    else:
+        value = float(number)  # the float of the Decimal R4B gives: the same number
+    _check_plausible(parameter, value, name)
+    return parameter, value, unit
+
+
+def _reference_text(node: Any) -> str | None:
+    if node is None:
+        return None
+    return node.get("reference") or node.get("display")
+
+
+_UNPLANNED = object()
+_plans: dict[str, _Plan | None] = {}
+
+
+def _plan_of(shape: str, resource: dict[str, Any]) -> _Plan | None:
+    plan = _plans.get(shape, _UNPLANNED)
+    if plan is _UNPLANNED:
+        if len(_plans) >= reading_shapes.MAX_SHAPES:
+            _plans.clear()
+        plan = _plans[shape] = _plan(resource)
+    return plan  # type: ignore[return-value]
+
+
+def _plan(resource: dict[str, Any]) -> _Plan | None:
+    """The plan of `resource`'s shape, or None to read its shape by `readings_of`."""
+    fields = reading_shapes.Fields(resource)
+    kinds = _kinds(fields.code)
+    subject = resource.get("subject")
+    times = [k for k in ("effectiveDateTime", "effectiveInstant") if k in resource]
+    if (
+        len(kinds) != 1
+        or fields.status not in READING_STATUSES
+        or not isinstance(subject, dict)
+        or "reference" not in subject
+        or len(times) != 1
+    ):
+        return None
+    kind = next(iter(kinds))
+    try:
+        if kind in (ROOM_AIR, ON_OXYGEN):
+            return _Plan((("on_oxygen", kind == ON_OXYGEN, None),), (), times[0])
+        if kind == "consciousness":
+            return _Plan((("consciousness", _acvpu(fields), None),), (), times[0])
+        if kind == "bp_panel":
+            return _Plan((), _panel_numbers(resource), times[0])
+        if kind == "oxygen_flow" or (kind == "spo2" and resource.get("component")):
+            return None
+        unit = _planned_unit(kind, resource, "value")
+        return _Plan((), ((kind, ("valueQuantity", "value"), unit, "value"),), times[0])
+    except ReadingError:
+        return None
+
+
+def _panel_numbers(resource: dict[str, Any]) -> tuple[Number, ...]:
+    found = []
+    for index, component in enumerate(resource.get("component") or []):
+        kinds = _kinds(reading_shapes.Fields(component).code) & {"systolic_bp", "diastolic_bp"}
+        if kinds:
+            parameter, name = kinds.pop(), f"component[{index}].value"
+            unit = _planned_unit(parameter, component, name)
+            found.append((parameter, ("component", index, "valueQuantity", "value"), unit, name))
+    if not any(parameter == "systolic_bp" for parameter, _, _, _ in found):
+        raise ReadingError("no systolic component")
+    return tuple(found)
+
+
+def _planned_unit(parameter: str, holder: dict[str, Any], name: str) -> str:
+    """The unit every Observation of the shape has, checked as `_measured` checks it."""
+    quantity = holder.get("valueQuantity")
+    if not isinstance(quantity, dict) or "value" not in quantity:
+        raise ReadingError(f"{name} has no number")
+    if quantity.get("system", UCUM) != UCUM or quantity.get("code") not in UNITS[parameter]:
+        raise ReadingError(f"{name} unit is not one read")
+    return str(quantity["code"])
 
 
 # --- sets for NEWS2 ----------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import Organisation
@@ -443,24 +444,51 @@ def _reading_row(
     actor: Principal,
 ) -> ReadingSet:
     return ReadingSet(
-        admission_id=admission.id,
-        person_id=admission.person_id,
-        taken_at=taken_at,
-        taken_by=taken_by,
-        recorded_at=now,
-        recorded_by=actor.user_id,
-        **{p: getattr(obs, p) for p in news2.PARAMETERS},
-        spo2_scale=result.scale,
-        sub_scores=result.sub_scores,
-        missing=list(result.missing),
-        partial_sum=result.partial_sum,
-        red_score=result.red_score,
-        news2_total=result.total,
-        news2_risk=result.risk,
+        **reading_columns(admission, obs, result, taken_at, taken_by, now, actor.user_id)
     )
 
 
-def stored_result(row: ReadingSet) -> news2.News2Result:
+def reading_columns(
+    admission: WardAdmission,
+    obs: news2.Observations,
+    result: news2.News2Result,
+    taken_at: dt.datetime,
+    taken_by: str,
+    now: dt.datetime,
+    recorded_by: int,
+) -> dict[str, object]:
+    """A stored set's column values (no id): for one row, or many in one bulk insert."""
+    return {
+        "admission_id": admission.id,
+        "person_id": admission.person_id,
+        "taken_at": taken_at,
+        "taken_by": taken_by,
+        "recorded_at": now,
+        "recorded_by": recorded_by,
+        **{p: getattr(obs, p) for p in news2.PARAMETERS},
+        "spo2_scale": result.scale,
+        "sub_scores": result.sub_scores,
+        "missing": list(result.missing),
+        "partial_sum": result.partial_sum,
+        "red_score": result.red_score,
+        "news2_total": result.total,
+        "news2_risk": result.risk,
+    }
+
+
+#: The columns `stored_result` reads: a query may select just these rather than whole sets.
+STORED_SCORE_COLUMNS = (
+    ReadingSet.news2_total,
+    ReadingSet.news2_risk,
+    ReadingSet.red_score,
+    ReadingSet.partial_sum,
+    ReadingSet.spo2_scale,
+    ReadingSet.sub_scores,
+    ReadingSet.missing,
+)
+
+
+def stored_result(row: ReadingSet | Row[Any]) -> news2.News2Result:
     """The NEWS2 result as it was recorded with the set."""
     total = row.news2_total
     return news2.News2Result(
@@ -512,21 +540,28 @@ def schedules(session: Session, admission_id: int) -> list[alerts.Schedule]:
 
 
 def _alert_row(admission: WardAdmission, alert: alerts.Alert, set_id: int | None) -> WardAlert:
-    return WardAlert(
-        admission_id=admission.id,
-        person_id=admission.person_id,
-        reading_set_id=set_id,
-        rule_id=alert.rule_id,
-        title=alert.title,
-        reason=alert.reason[:REASON_MAX],
-        raised_at=alert.fired_at,
-        due_by=alert.due_by,
-        state="open",
-        escalation_chain=list(alert.escalate_to),
-        escalation_level=0,
-        escalated_to_role=alert.escalate_to[0],
-        version=1,
-    )
+    return WardAlert(**alert_columns(admission, alert, set_id))
+
+
+def alert_columns(
+    admission: WardAdmission, alert: alerts.Alert, set_id: int | None
+) -> dict[str, object]:
+    """A new open alert's column values (no id)."""
+    return {
+        "admission_id": admission.id,
+        "person_id": admission.person_id,
+        "reading_set_id": set_id,
+        "rule_id": alert.rule_id,
+        "title": alert.title,
+        "reason": alert.reason[:REASON_MAX],
+        "raised_at": alert.fired_at,
+        "due_by": alert.due_by,
+        "state": "open",
+        "escalation_chain": list(alert.escalate_to),
+        "escalation_level": 0,
+        "escalated_to_role": alert.escalate_to[0],
+        "version": 1,
+    }
 
 
 def check_missed(

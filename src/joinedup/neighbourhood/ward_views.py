@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import Organisation
@@ -23,10 +23,10 @@ from joinedup.neighbourhood.models import (
 )
 from joinedup.neighbourhood.ward import (
     READMISSION_WINDOW,
+    STORED_SCORE_COLUMNS,
     WARD_ORG_TYPES,
     WardError,
     WardNotFound,
-    open_admissions,
     reading_sets,
     stored_result,
 )
@@ -130,96 +130,114 @@ class BoardRow:
 
 
 def board(sessions: sessionmaker[Session], ward_id: int, now: dt.datetime) -> list[BoardRow]:
-    """The ward's open admissions, those with the most urgent open alerts first."""
+    """The ward's open admissions, those with the most urgent open alerts first.
+
+    Four statements whatever the ward's size (no query per patient): the open stays; each
+    stay's latest set; its last two complete totals; and its open, missed-reading and overdue
+    alerts, counted by the database. Plain rows, no ORM objects: a 200-patient board reads about
+    800 narrow rows."""
     with sessions() as session:
-        stays = open_admissions(session, ward_id)
-        ids = [s.id for s in stays]
-        latest = _latest_sets(session, ids)
-        totals = _last_two_totals(session, ids)
-        alert_rows = session.execute(
-            select(WardAlert.admission_id, WardAlert.rule_id, WardAlert.due_by).where(
-                WardAlert.admission_id.in_(ids), WardAlert.state != "closed"
+        stays = session.execute(
+            select(
+                WardAdmission.id,
+                WardAdmission.person_id,
+                WardAdmission.pathway,
+                WardAdmission.admitted_at,
+                WardAdmission.expected_stay_days,
             )
+            .where(WardAdmission.ward_id == ward_id, WardAdmission.discharged_at.is_(None))
+            .order_by(WardAdmission.admitted_at)
         ).all()
-    by_admission: dict[int, list[Any]] = {}
-    for alert in alert_rows:
-        by_admission.setdefault(alert.admission_id, []).append(alert)
+        latest, totals = _latest_and_totals(session, ward_id)
+        counts = _open_alert_counts(session, ward_id, now)
     rows = [
-        _board_row(
-            stay, latest.get(stay.id), totals.get(stay.id, []), by_admission.get(stay.id, []), now
+        BoardRow(
+            admission_id=stay.id,
+            person_id=stay.person_id,
+            pathway=stay.pathway,
+            admitted_at=stay.admitted_at,
+            expected_stay_days=stay.expected_stay_days,
+            latest_at=latest[stay.id].taken_at if stay.id in latest else None,
+            latest=stored_result(latest[stay.id]) if stay.id in latest else None,
+            trend=_trend(totals.get(stay.id, [])),
+            missed_readings=counts.get(stay.id, (0, 0, 0))[1],
+            open_alerts=counts.get(stay.id, (0, 0, 0))[0],
+            overdue_alerts=counts.get(stay.id, (0, 0, 0))[2],
         )
         for stay in stays
     ]
     return sorted(rows, key=lambda r: (-r.overdue_alerts, -r.open_alerts, -_urgency(r)))
 
 
-def _latest_sets(session: Session, admission_ids: list[int]) -> dict[int, ReadingSet]:
-    """Each admission's latest set, by one windowed query (the board needs no more of them)."""
-    if not admission_ids:
-        return {}
-    rank = (
-        func.row_number()
-        .over(partition_by=ReadingSet.admission_id, order_by=ReadingSet.taken_at.desc())
-        .label("rank")
+def _open_stays(ward_id: int) -> Any:
+    return select(WardAdmission.id).where(
+        WardAdmission.ward_id == ward_id, WardAdmission.discharged_at.is_(None)
     )
-    ranked = (
-        select(ReadingSet.id, rank).where(ReadingSet.admission_id.in_(admission_ids)).subquery()
-    )
-    latest = session.scalars(
-        select(ReadingSet).join(ranked, ranked.c.id == ReadingSet.id).where(ranked.c.rank == 1)
-    )
-    return {row.admission_id: row for row in latest}
 
 
-def _last_two_totals(session: Session, admission_ids: list[int]) -> dict[int, list[int]]:
-    """Each admission's two latest complete NEWS2 totals, newest first (for the trend)."""
-    if not admission_ids:
-        return {}
-    rank = (
-        func.row_number()
-        .over(partition_by=ReadingSet.admission_id, order_by=ReadingSet.taken_at.desc())
-        .label("rank")
+def _latest_and_totals(
+    session: Session, ward_id: int
+) -> tuple[dict[int, Any], dict[int, list[int]]]:
+    """Each open stay's latest set (a row of the stored score's columns) and its two latest
+    complete NEWS2 totals, newest first (for the trend). Two statements on the
+    (admission, time) index: the latest by each stay's greatest time (200 rows for 200 stays,
+    the score's JSON columns read only for those), the totals by a window over three narrow
+    columns. One window over whole sets took four times as long."""
+    last = (
+        select(ReadingSet.admission_id, func.max(ReadingSet.taken_at).label("taken_at"))
+        .where(ReadingSet.admission_id.in_(_open_stays(ward_id)))
+        .group_by(ReadingSet.admission_id)
+        .subquery()
+    )
+    latest = {
+        row.admission_id: row
+        for row in session.execute(
+            select(ReadingSet.admission_id, ReadingSet.taken_at, *STORED_SCORE_COLUMNS).join(
+                last,
+                (ReadingSet.admission_id == last.c.admission_id)
+                & (ReadingSet.taken_at == last.c.taken_at),
+            )
+        )
+    }
+    newest = func.row_number().over(
+        partition_by=ReadingSet.admission_id, order_by=ReadingSet.taken_at.desc()
     )
     ranked = (
-        select(ReadingSet.admission_id, ReadingSet.news2_total, rank)
-        .where(ReadingSet.admission_id.in_(admission_ids), ReadingSet.news2_total.is_not(None))
+        select(ReadingSet.admission_id, ReadingSet.news2_total, newest.label("newest"))
+        .where(
+            ReadingSet.admission_id.in_(_open_stays(ward_id)),
+            ReadingSet.news2_total.is_not(None),
+        )
         .subquery()
     )
     totals: dict[int, list[int]] = {}
-    for admission_id, total, _ in session.execute(
-        select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.admission_id, ranked.c.rank)
+    for admission_id, total in session.execute(
+        select(ranked.c.admission_id, ranked.c.news2_total)
+        .where(ranked.c.newest <= 2)
+        .order_by(ranked.c.admission_id, ranked.c.newest)
     ):
         totals.setdefault(admission_id, []).append(total)
-    return totals
+    return latest, totals
+
+
+def _open_alert_counts(
+    session: Session, ward_id: int, now: dt.datetime
+) -> dict[int, tuple[int, int, int]]:
+    """(open, missed readings, overdue) alerts of each open stay that has any."""
+    missed = func.sum(case((WardAlert.rule_id == "missed-reading", 1), else_=0))
+    overdue = func.sum(case((WardAlert.due_by < now, 1), else_=0))
+    found = session.execute(
+        select(WardAlert.admission_id, func.count(), missed, overdue)
+        .where(WardAlert.admission_id.in_(_open_stays(ward_id)), WardAlert.state != "closed")
+        .group_by(WardAlert.admission_id)
+    )
+    return {a: (int(n), int(m or 0), int(o or 0)) for a, n, m, o in found}
 
 
 def _trend(totals: list[int]) -> str | None:
     if len(totals) < 2:
         return None
     return "up" if totals[0] > totals[1] else "down" if totals[0] < totals[1] else "same"
-
-
-def _board_row(
-    stay: WardAdmission,
-    latest: ReadingSet | None,
-    totals: list[int],
-    alert_rows: Sequence[Any],
-    now: dt.datetime,
-) -> BoardRow:
-    mine = alert_rows  # this admission's open alerts
-    return BoardRow(
-        admission_id=stay.id,
-        person_id=stay.person_id,
-        pathway=stay.pathway,
-        admitted_at=stay.admitted_at,
-        expected_stay_days=stay.expected_stay_days,
-        latest_at=latest.taken_at if latest else None,
-        latest=stored_result(latest) if latest else None,
-        trend=_trend(totals),
-        missed_readings=sum(1 for a in mine if a.rule_id == "missed-reading"),
-        open_alerts=len(mine),
-        overdue_alerts=sum(1 for a in mine if a.due_by < now),
-    )
 
 
 def _urgency(row: BoardRow) -> int:

@@ -37,6 +37,7 @@ from joinedup.web import (
     directory,
     fhir,
     fhir_booking,
+    fhir_ward,
     governance_pages,
     inequalities,
     mdt,
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(governance_pages.router)
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
+    app.include_router(fhir_ward.router)
     app.include_router(ward.router)
     app.include_router(social_prescribing.router)
     app.include_router(caseload_pages.router)

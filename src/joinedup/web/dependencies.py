@@ -63,6 +63,9 @@ AccessUser = Annotated[
 ]
 #: The virtual ward: board, alert queue, readings, admission and discharge.
 WardUser = Annotated[Principal, Depends(require("ward.use"))]
+#: Device readings into the virtual ward through the FHIR API: those who run a ward, and device
+#: platforms' system accounts.
+ReadingSender = Annotated[Principal, Depends(require("ward.use", "ward.readings.send"))]
 #: The neighbourhood caseload read only (ward.use roles and social workers).
 CaseloadViewer = Annotated[Principal, Depends(require("caseload.view"))]
 #: Care navigation at first contact: recording signposting, and seeing it counted.

@@ -107,7 +107,9 @@ _HTTP_ERRORS = {
 
 
 def is_fhir_request(request: Request) -> bool:
-    return request.url.path.startswith(FHIR_PREFIX)
+    """A request to the FHIR API: under /api/fhir/, or to its base (a transaction Bundle)."""
+    path = request.url.path
+    return path.startswith(FHIR_PREFIX) or path == FHIR_PREFIX.rstrip("/")
 
 
 def http_error_outcome(status: int, text: str, headers: Mapping[str, str] | None) -> Response:
