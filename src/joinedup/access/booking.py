@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.access.federation import federation_of
+from joinedup.access.federation import federations_of
 from joinedup.access.models import Appointment, Hub, HubClinician, HubRoom, RotaSession, Slot
 from joinedup.carestore.uow import UnitOfWork, unit_of_work
 from joinedup.errors import UserError
@@ -444,25 +444,27 @@ def _check_federation(
     """Refuse a person registered outside the federation of the slot's hub, and a practice
     booker whose own organisation is outside it (the hub is the federation's shared capacity;
     NHS 111 books for the whole area)."""
-    hub_pcn = session.scalar(
+    hub_pcn = session.connection().scalar(
         select(Hub.pcn_code).join(Slot, Slot.hub_id == Hub.id).where(Slot.id == slot_id)
     )
     if hub_pcn is None:
         raise NotFound(f"there is no slot {slot_id}")
-    federation = federation_of(session, hub_pcn)
+    # One statement for the three walks up the organisations mirror (bench/RESULTS.md).
+    federations = federations_of(session, (hub_pcn, booker.organisation, registered_practice))
+    federation = federations[hub_pcn]
     if federation is None:
         raise OutsideFederation(
             f"the hub's network {hub_pcn} belongs to no federation of the area, "
             "so it serves no one yet"
         )
-    if booker.kind == "practice" and federation_of(session, booker.organisation) != federation:
+    if booker.kind == "practice" and federations.get(booker.organisation) != federation:
         raise OutsideFederation(
             f"your organisation {booker.organisation} is not part of the hub's federation, "
             "so it cannot book there"
         )
     if registered_practice is None:
         raise OutsideFederation("the person is not registered with a practice of the area")
-    if federation_of(session, registered_practice) != federation:
+    if federations[registered_practice] != federation:
         raise OutsideFederation(
             "the person is registered with a practice outside the hub's federation"
         )
