@@ -66,6 +66,7 @@ def appointment_resources(person_id: int, row: Mapping[str, Any]) -> list[Resour
             "comment": comment,
         }
     )
+    booked = row.get("booked_date")
     appointment = Appointment.model_validate(
         {
             "resourceType": "Appointment",
@@ -77,6 +78,7 @@ def appointment_resources(person_id: int, row: Mapping[str, Any]) -> list[Resour
             "start": start,
             "end": end,
             "comment": comment,
+            **({"created": booked.isoformat()} if booked else {}),  # the day it was booked
             "slot": [{"reference": f"Slot/{slot.id}"}],
             "participant": [
                 {"actor": patient_reference(person_id), "status": "accepted"},
