@@ -342,7 +342,18 @@ def test_hub_measures_fill_utilisation_dna_and_the_third_next_slot(world: Bookin
             .where(Slot.status == "free", Slot.bookable_practices.is_(True), Slot.starts_at > now)
             .order_by(Slot.starts_at)
         ).all()
+        live = session.execute(
+            select(Appointment.created_at, Slot.starts_at)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(Appointment.status != "cancelled", Slot.starts_at >= start, Slot.starts_at < end)
+        ).all()
     assert (hub.offered, hub.booked, hub.dna, hub.attended, hub.past) == (offered, booked, 1, 1, 2)
+    # Booked the same day: the booking's and the slot's dates on UK clocks.
+    on_the_day = sum(
+        made.astimezone(LOCAL_ZONE).date() == starts.astimezone(LOCAL_ZONE).date()
+        for made, starts in live
+    )
+    assert hub.booked_same_day == on_the_day and len(live) == booked
     # Both outcomes are of the nurse's telephone slots (the earliest free ones).
     assert [(c.with_outcome, c.dna) for c in measured.dna_by_mode] == [(2, 1)]
     assert measured.dna_by_deprivation == []  # no population store given

@@ -149,6 +149,9 @@ def test_neighbourhoods_are_the_default_areas_and_their_measured_actuals_are_kep
         def keeping_well(self, as_of: dt.date) -> None:
             return None
 
+        def same_day(self, as_of: dt.date) -> None:
+            return None
+
     as_of = Quarter.parse("2026-27 Q3").last_day
     tracker = delivery.Tracker(spec, areas, [], OneMeasure(), as_of)
     recorded = delivery.record_measured_snapshot(sessions, "cli:test", "cli", tracker)

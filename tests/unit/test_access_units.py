@@ -4,6 +4,7 @@ appointments (validated by the R4B models), and the booking API's parsing of wha
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -65,6 +66,41 @@ def test_a_hub_slot_is_a_gp_connect_slot() -> None:
     assert slot.schedule.reference == "Schedule/rota-session-5"
     booked = fhir_out.hub_slot(SlotView(**(SLOT.__dict__ | {"status": "booked"})))
     assert booked.status == "busy"
+
+
+def test_the_slot_search_text_is_the_bundle_of_the_slot_bodies() -> None:
+    # Slots of two sessions sharing start times, a booked one and a base needing escapes in
+    # JSON: the text written from shared fragments must parse to the Bundle built from dicts.
+    later = dt.timedelta(minutes=15)
+    slots = [
+        SLOT,
+        SlotView(
+            **(
+                SLOT.__dict__
+                | {"id": 8, "starts_at": SLOT.ends_at, "ends_at": SLOT.ends_at + later}
+            )
+        ),
+        SlotView(
+            **(SLOT.__dict__ | {"id": 9, "session_id": 6, "mode": "video", "status": "booked"})
+        ),
+        SlotView(**(SLOT.__dict__ | {"id": 10, "category": 'Clinical "Triage"'})),
+    ]
+    base = 'http://hub.example/api/fhir/"odd"/'
+    warning = fhir_out.operation_outcome("too-costly", "INVALID_PARAMETER", "narrow it").model_dump(
+        mode="json", exclude_none=True
+    )
+    schedules = [fhir_out.hub_schedule_body(slots[0]), fhir_out.hub_schedule_body(slots[2])]
+    text = fhir_out.searchset_json(base, fhir_out.hub_slots_json(slots), schedules, [warning])
+    expected = fhir_out.searchset_body(
+        base, [fhir_out.hub_slot_body(s) for s in slots], schedules, [warning]
+    )
+    written = json.loads(text)
+    for volatile in ("id", "timestamp"):
+        assert written.pop(volatile) and expected.pop(volatile)
+    assert written == expected
+    assert [e["resource"]["id"] for e in written["entry"][:4]] == ["7", "8", "9", "10"]
+    for entry in written["entry"][:4]:
+        Slot.model_validate(entry["resource"])
 
 
 def test_a_hub_appointment_carries_its_version_and_booking_organisation() -> None:

@@ -51,7 +51,7 @@ def test_the_small_area_meets_every_published_figure(small_store: PopulationStor
     # Prevalences and eFI categories are hit exactly by construction (fixed-size sampling), so
     # even 6,000 people pass; the rates and the cost share are noisy but well inside ±15%.
     figures = calibration_figures(small_store)
-    assert len(figures) == 16
+    assert len(figures) == 17
     assert out_of_tolerance(figures) == []
 
 

@@ -44,3 +44,18 @@ def test_optional_columns_may_be_left_out(tmp_path: Path) -> None:
     assert isinstance(row, SourceRow), row
     assert row.values["date_of_birth"].isoformat() == "1950-01-02"
     assert "given_name" not in row.values
+
+
+def test_gp_appointments_carry_their_booking_date_when_the_extract_has_it(tmp_path: Path) -> None:
+    path = tmp_path / "gp.csv"
+    path.write_text(
+        "appointment_id,person_id,practice_code,appointment_date,clinician_id,clinician_role,"
+        "mode,attended,cost,booked_date\n"
+        "1,5,P1,2024-03-04,c1,gp,telephone,true,30,2024-03-04\n"
+        "2,5,P1,2024-03-05,c1,nurse,face_to_face,true,12,\n"
+        "3,5,P1,2024-03-06,c1,gp,telephone,true,30,2024-13-01\n"
+    )
+    same_day, unknown, bad = list(read_contract_csv("gp_appointments", path))
+    assert isinstance(same_day, SourceRow) and same_day.values["booked_date"] == dt.date(2024, 3, 4)
+    assert isinstance(unknown, SourceRow) and unknown.values["booked_date"] is None
+    assert isinstance(bad, Rejected) and "booked_date" in bad.reason and "2024-13-01" in bad.reason

@@ -7,7 +7,14 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from joinedup.population.contracts import CONTRACTS, PATIENTS, REGISTRATIONS, Column, contract
+from joinedup.population.contracts import (
+    CONTRACTS,
+    GP_APPOINTMENTS,
+    PATIENTS,
+    REGISTRATIONS,
+    Column,
+    contract,
+)
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.population.validation import (
     ContractError,
@@ -83,6 +90,34 @@ def test_each_broken_rule_is_reported_with_its_row_and_reason(override, expected
 def test_a_null_is_reported_once_not_as_every_rule():
     found = reasons(patients(sex=["F", "M", None]))
     assert found == ["patients row 3: sex is empty but required"]
+
+
+def test_an_appointment_booked_after_it_took_place_is_refused():
+    day = dt.date(2024, 3, 4)
+    appointments = pa.table(
+        {
+            "appointment_id": [1, 2, 3, 4],
+            "person_id": [1, 1, 2, 3],
+            "practice_code": ["P1"] * 4,
+            "appointment_date": [day] * 4,
+            "clinician_id": ["c1"] * 4,
+            "clinician_role": ["gp"] * 4,
+            "mode": ["telephone"] * 4,
+            "attended": [True] * 4,
+            "cost": [30.0] * 4,
+            "booked_date": [day, day - dt.timedelta(days=9), day + dt.timedelta(days=1), None],
+        }
+    )  # site_code left out: optional columns may be
+    found = [str(v) for v in validate_table(GP_APPOINTMENTS, appointments)]
+    assert found == ["gp_appointments row 3: booked_date is after appointment_date"]
+    assert "not after appointment_date" in GP_APPOINTMENTS.column("booked_date").rules()
+
+
+def test_a_comparison_with_an_unknown_column_is_refused():
+    with pytest.raises(ValueError, match="compare with an unknown column"):
+        type(PATIENTS)(
+            "t", "d", (Column("a", "date", "a", not_after="b"),), primary_key=("a",), grain="g"
+        )
 
 
 def test_missing_and_unknown_columns_are_structural_errors():

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from joinedup.access.compliance import PcnWeek
+from joinedup.access.same_day import PracticeSameDay
 from joinedup.analytics.continuity import PracticeContinuity
 from joinedup.care.measures import CoordinatedCareMeasures
 from joinedup.commissioning.delivery import (
@@ -168,6 +169,7 @@ class FakeMeasures:
     asked: list[dt.date] | None = None
     weeks: Sequence[PcnWeek] | None = None
     keeping: Sequence[PracticeKeepingWell] | None = None
+    same: Sequence[PracticeSameDay] | None = None
 
     def coordinated_care(self, as_of: dt.date) -> Sequence[CoordinatedCareMeasures] | None:
         if self.asked is not None:
@@ -185,6 +187,9 @@ class FakeMeasures:
 
     def keeping_well(self, as_of: dt.date) -> Sequence[PracticeKeepingWell] | None:
         return self.keeping
+
+    def same_day(self, as_of: dt.date) -> Sequence[PracticeSameDay] | None:
+        return self.same
 
 
 def care(hood: str, cohort: int, on_register: int, named: int, agreed: int, meetings: int) -> Any:
@@ -271,6 +276,22 @@ def test_keeping_well_sums_the_neighbourhoods_practices_for_p2_and_p4() -> None:
     south = measure(SPEC.element("P4"), SOUTH, provider, AS_OF)
     assert south is not None and (south.numerator, south.denominator) == (0, None)
     assert measure(SPEC.element("P2"), NORTH, FakeMeasures(care=None), AS_OF) is None
+
+
+def test_same_day_access_sums_the_neighbourhoods_practices_for_a5() -> None:
+    provider = FakeMeasures(
+        care=None,
+        same=[
+            PracticeSameDay("P1", booked_same_day=430, with_booking_date=1_000),
+            PracticeSameDay("P2", booked_same_day=170, with_booking_date=500),
+            PracticeSameDay("P3", booked_same_day=9_000, with_booking_date=9_000),
+        ],
+    )
+    a5 = measure(SPEC.element("A5"), NORTH, provider, AS_OF)
+    assert a5 is not None and (a5.numerator, a5.denominator, a5.percent) == (600, 1_500, 40.0)
+    assert "booked the day they took place" in a5.rule and "90 days" in a5.rule
+    assert measure(SPEC.element("A5"), NORTH, FakeMeasures(care=None), AS_OF) is None
+    assert measure(SPEC.element("A5"), CCG, provider, AS_OF) is None
 
 
 def test_typed_elements_unmeasured_areas_and_missing_data_are_not_measured() -> None:

@@ -40,6 +40,7 @@ def test_the_default_is_the_london_scf_seventeen_elements() -> None:
     assert spec.element("C5").title == "Multidisciplinary working"
     assert {e.id: e.measure for e in spec.elements if e.measured} == {
         "A4": "access.extended_hours",
+        "A5": "access.same_day",
         "A7": "continuity.high_upc",
         "C1": "coordinated_care.on_register",
         "C2": "coordinated_care.named_professional",

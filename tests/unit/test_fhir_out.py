@@ -166,6 +166,9 @@ def test_gp_appointment_as_schedule_slot_and_appointment():
     assert appointment["slot"] == [{"reference": f"Slot/{slot['id']}"}]
     assert appointment["status"] == "noshow"
     assert {"reference": "Patient/42"} in [p["actor"] for p in appointment["participant"]]
+    assert "created" not in appointment  # no booking date in the row: none claimed
+    booked = fhir_out.appointment_resources(42, row | {"booked_date": dt.date(2025, 12, 20)})
+    assert revalidated(booked[2])["created"] == "2025-12-20"
 
 
 def test_observations_and_the_blood_pressure_panel():

@@ -30,12 +30,31 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    false,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.access.federation import federation_of
-from joinedup.access.models import Appointment, Hub, HubClinician, HubRoom, RotaSession, Slot
+from joinedup.access.federation import federations_of
+from joinedup.access.models import (
+    BOOKER_KINDS,
+    Appointment,
+    Hub,
+    HubClinician,
+    HubRoom,
+    RotaSession,
+    Slot,
+)
 from joinedup.carestore.uow import UnitOfWork, unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.roles import Principal
@@ -164,7 +183,21 @@ def _slot_query() -> Select[*tuple[Any, ...]]:  # the columns of `SlotView`
     return query
 
 
-def bookable_by(kind: str, now: dt.datetime) -> ColumnElement[bool]:
+#: One slot with its hub, clinician and room, by ``:slot_id``: built once, as building it cost
+#: more than running it (bench/RESULTS.md).
+_SLOT_BY_ID = _slot_query().where(Slot.id == bindparam("slot_id"))
+#: The hub's network of a slot, by ``:slot_id``.
+_HUB_PCN_OF_SLOT = (
+    select(Hub.pcn_code).join(Slot, Slot.hub_id == Hub.id).where(Slot.id == bindparam("slot_id"))
+)
+
+
+def _slot_view(session: Session, slot_id: int) -> SlotView | None:
+    row = session.connection().execute(_SLOT_BY_ID, {"slot_id": slot_id}).one_or_none()
+    return None if row is None else SlotView(*row)
+
+
+def bookable_by(kind: str, now: dt.datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """Whether a slot may be booked by a caller of `kind` at `now` (the release rule for 111)."""
     if kind == "practice":
         return Slot.bookable_practices.is_(True)
@@ -265,10 +298,10 @@ def search_free_slots(
 
 def get_slot(sessions: sessionmaker[Session], slot_id: int) -> SlotView:
     with sessions() as session:
-        row = session.execute(_slot_query().where(Slot.id == slot_id)).one_or_none()
-    if row is None:
+        slot = _slot_view(session, slot_id)
+    if slot is None:
         raise NotFound(f"there is no slot {slot_id}")
-    return SlotView(**row._asdict())
+    return slot
 
 
 def book(
@@ -401,8 +434,10 @@ def get_appointment(sessions: sessionmaker[Session], appointment_id: int) -> App
         return _view(session, appointment)
 
 
-def _view(session: Session, appointment: Appointment) -> AppointmentView:
-    slot = session.execute(_slot_query().where(Slot.id == appointment.slot_id)).one()
+def _view(session: Session, appointment: Appointment | Row[Any]) -> AppointmentView:
+    """The appointment (a mapped row, or the row a booking's INSERT returned) with its slot."""
+    slot = _slot_view(session, appointment.slot_id)
+    assert slot is not None  # an appointment's slot is never deleted
     return AppointmentView(
         id=appointment.id,
         person_id=appointment.person_id,
@@ -416,7 +451,7 @@ def _view(session: Session, appointment: Appointment) -> AppointmentView:
         created_at=appointment.created_at,
         cancelled_at=appointment.cancelled_at,
         cancellation_reason=appointment.cancellation_reason,
-        slot=SlotView(**slot._asdict()),
+        slot=slot,
     )
 
 
@@ -444,25 +479,25 @@ def _check_federation(
     """Refuse a person registered outside the federation of the slot's hub, and a practice
     booker whose own organisation is outside it (the hub is the federation's shared capacity;
     NHS 111 books for the whole area)."""
-    hub_pcn = session.scalar(
-        select(Hub.pcn_code).join(Slot, Slot.hub_id == Hub.id).where(Slot.id == slot_id)
-    )
+    hub_pcn = session.connection().scalar(_HUB_PCN_OF_SLOT, {"slot_id": slot_id})
     if hub_pcn is None:
         raise NotFound(f"there is no slot {slot_id}")
-    federation = federation_of(session, hub_pcn)
+    # One statement for the three walks up the organisations mirror (bench/RESULTS.md).
+    federations = federations_of(session, (hub_pcn, booker.organisation, registered_practice))
+    federation = federations[hub_pcn]
     if federation is None:
         raise OutsideFederation(
             f"the hub's network {hub_pcn} belongs to no federation of the area, "
             "so it serves no one yet"
         )
-    if booker.kind == "practice" and federation_of(session, booker.organisation) != federation:
+    if booker.kind == "practice" and federations.get(booker.organisation) != federation:
         raise OutsideFederation(
             f"your organisation {booker.organisation} is not part of the hub's federation, "
             "so it cannot book there"
         )
     if registered_practice is None:
         raise OutsideFederation("the person is not registered with a practice of the area")
-    if federation_of(session, registered_practice) != federation:
+    if federations[registered_practice] != federation:
         raise OutsideFederation(
             "the person is registered with a practice outside the hub's federation"
         )
@@ -476,38 +511,49 @@ def _claim_and_book(
     description: str | None,
     comment: str | None,
     now: dt.datetime,
-) -> Appointment:
-    claimed = session.execute(
-        update(Slot)
-        .where(
-            Slot.id == slot_id,
-            Slot.status == "free",
-            Slot.starts_at > now,
-            bookable_by(booker.kind, now),
-        )
-        .values(status="booked")
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+) -> Row[Any]:
+    """Claim the slot and insert its appointment; the new appointment's row. Core statements
+    on the session's connection: the ORM's unit of work cost more than the two statements
+    themselves (bench/RESULTS.md)."""
+    connection = session.connection()
+    claimed = connection.execute(_CLAIM[booker.kind], {"slot_id": slot_id, "now": now})
+    if claimed.rowcount != 1:
         raise _why_not_claimed(session, booker, slot_id, now)
-    appointment = Appointment(
-        slot_id=slot_id,
-        person_id=person_id,
-        booked_by=booker.username,
-        booker_kind=booker.kind,
-        booking_org=booker.organisation,
-        status="booked",
-        version=1,
-        description=description,
-        comment=comment,
-        created_at=now,
-    )
-    session.add(appointment)
     try:
-        session.flush()
+        return connection.execute(
+            _INSERT_APPOINTMENT,
+            {
+                "slot_id": slot_id,
+                "person_id": person_id,
+                "booked_by": booker.username,
+                "booker_kind": booker.kind,
+                "booking_org": booker.organisation,
+                "status": "booked",
+                "version": 1,
+                "description": description,
+                "comment": comment,
+                "created_at": now,
+            },
+        ).one()
     except IntegrityError:  # the partial unique index: another booking of this slot is live
         raise SlotUnavailable(f"slot {slot_id} is already booked") from None
-    return appointment
+
+
+#: The claim of ``:slot_id`` at ``:now`` by each kind of booker: one conditional UPDATE that
+#: changes the row only while it is free, not started and open to that kind (ADR 0017).
+_NOW = bindparam("now", type_=Slot.__table__.c.starts_at.type)
+_CLAIM = {
+    kind: update(Slot)
+    .where(
+        Slot.id == bindparam("slot_id"),
+        Slot.status == "free",
+        Slot.starts_at > _NOW,
+        bookable_by(kind, _NOW),
+    )
+    .values(status="booked")
+    for kind in BOOKER_KINDS
+}
+_INSERT_APPOINTMENT = insert(Appointment).returning(*Appointment.__table__.columns)
 
 
 def _why_not_claimed(

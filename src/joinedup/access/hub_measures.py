@@ -4,6 +4,9 @@ Definitions (over the slots that start in a period, per hub):
 
 * **fill rate** — slots booked (an appointment not cancelled: booked, attended or did not
   attend) ÷ slots offered;
+* **booked the same day** — of those appointments, the ones booked on the (local) day their
+  slot is, from the booking's own date (`Appointment.created_at`): the hub's part of same-day
+  access (GPAD's "same day" band; A5 is measured from the population store, `same_day`);
 * **utilisation** — slots attended ÷ slots offered whose time has passed (capacity used, as
   NHS England's GP appointment data counts appointments attended against those available);
 * **DNA rate** — appointments not attended ÷ appointments with an outcome (attended or DNA),
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.access.booking import bookable_by
 from joinedup.access.models import Appointment, Hub, Slot
+from joinedup.access.rota import LOCAL_ZONE
 from joinedup.population.reads import imd_deciles
 from joinedup.population.store import PopulationStore
 
@@ -42,6 +46,7 @@ class HubUse:
     hub_name: str
     offered: int
     booked: int  # booked, attended or did not attend
+    booked_same_day: int  # of those, booked on the local day of their slot
     past: int  # offered slots whose time has passed
     attended: int
     dna: int
@@ -93,6 +98,7 @@ def hub_measures(
                 Slot.mode,
                 Appointment.status,
                 Appointment.person_id,
+                Appointment.created_at,
             )
             .join(Hub, Hub.id == Slot.hub_id)
             .outerjoin(
@@ -108,12 +114,13 @@ def hub_measures(
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for code, _, _, starts_at, slot_category, slot_mode, status, _ in rows:
+    for code, _, _, starts_at, slot_category, slot_mode, status, _, booked_at in rows:
         hub = counts[code]
         hub["offered"] += 1
         hub["past"] += starts_at <= now
         if status is not None:
             hub["booked"] += 1  # booked, attended or did not attend: the slot was filled
+            hub["booked_same_day"] += _local_day(booked_at) == _local_day(starts_at)
         if status in ("attended", "dna"):
             hub[status] += 1
         if status in ("attended", "dna"):
@@ -126,6 +133,7 @@ def hub_measures(
             name,
             counts[code]["offered"],
             counts[code]["booked"],
+            counts[code]["booked_same_day"],
             counts[code]["past"],
             counts[code]["attended"],
             counts[code]["dna"],
@@ -136,6 +144,10 @@ def hub_measures(
     outcomes = [(r.person_id, r.status) for r in rows if r.status in ("attended", "dna")]
     by_deprivation = _dna_by_deprivation(store, outcomes) if store is not None else []
     return HubMeasures(hubs, _dna_counts(category), _dna_counts(mode), by_deprivation)
+
+
+def _local_day(instant: dt.datetime) -> dt.date:
+    return instant.astimezone(LOCAL_ZONE).date()
 
 
 def _dna_by_deprivation(

@@ -41,6 +41,7 @@ MEASURES = frozenset(
         "coordinated_care.mdt_cadence",
         "continuity.high_upc",
         "access.extended_hours",
+        "access.same_day",
         "keeping_well.community_assets",
         "keeping_well.outcomes_recorded",
     }

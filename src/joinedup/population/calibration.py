@@ -13,7 +13,9 @@ from generator internals — so the report checks what analytics will actually s
   person-years registered in it (days registered and alive, from the registrations);
 * the share of the last full year's cost of care spent on the costliest 5% of the people
   registered at some point in that year (people with no cost count, at zero);
-* GP appointments (booked, attended or not) per person-year in the last full year.
+* GP appointments (booked, attended or not) per person-year in the last full year, and the
+  share of them with a booking date that were booked the same day (GPAD, NHS Digital:
+  about 40-45% nationally; `population/synthetic/primary_care.py`).
 
 "Registered at the extract date": the one registration rule of `joinedup.population.reads`
 (compiled to the SQL these figures run on), as the glossary states it.
@@ -54,6 +56,7 @@ AE_TARGET = 400.0  # attendances per 1,000 per year
 EMERGENCY_TARGET = 100.0  # emergency admissions per 1,000 per year
 TOP_SHARE_TARGET = 45.0  # % of cost on the costliest 5%
 GP_TARGET = 5.5  # appointments per person-year
+SAME_DAY_TARGET = 43.0  # % of GP appointments booked the day they took place (GPAD)
 POLYPHARMACY_MEDICINES = 5
 TABLES = (
     "patients",
@@ -195,6 +198,11 @@ COUNT_IN_YEAR_SQL = {
                     AND admission_date BETWEEN $first AND $last""",
     "gp": "SELECT count(*) FROM gp_appointments WHERE appointment_date BETWEEN $first AND $last",
 }
+SAME_DAY_SQL = """
+    SELECT 100.0 * count(*) FILTER (WHERE booked_date = appointment_date) / nullif(count(*), 0)
+    FROM gp_appointments
+    WHERE appointment_date BETWEEN $first AND $last AND booked_date IS NOT NULL
+"""
 TOP_SHARE_SQL = """
     WITH people AS (
         SELECT DISTINCT person_id FROM registrations
@@ -251,5 +259,11 @@ def _last_year(con: duckdb.DuckDBPyConnection, extract: date) -> list[Calibratio
             GP_TARGET,
             counts["gp"] / person_years if person_years else 0.0,
             "per person-year",
+        ),
+        CalibrationFigure(
+            "GP appointments booked the same day, last full year",
+            SAME_DAY_TARGET,
+            _scalar(con, SAME_DAY_SQL, params),
+            "% of appointments with a booking date",
         ),
     ]

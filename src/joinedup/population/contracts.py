@@ -35,6 +35,7 @@ class Column:
     pattern: str | None = None
     references: str | None = None  # "table.column" this column must match
     check: str | None = None  # a named rule from validation.CHECKS, e.g. "nhs_number"
+    not_after: str | None = None  # another column of the row this one may not be later than
 
     def __post_init__(self) -> None:
         if self.type not in ARROW_TYPES:
@@ -59,6 +60,8 @@ class Column:
             rules.append(f"refers to {self.references}")
         if self.check == "nhs_number":
             rules.append("valid NHS number check digit")
+        if self.not_after:
+            rules.append(f"not after {self.not_after}")
         return rules
 
 
@@ -80,6 +83,9 @@ class TableContract:
         missing = [k for k in self.primary_key if k not in index]
         if missing:
             raise ValueError(f"table {self.name}: primary key names unknown columns {missing}")
+        unknown = [c.name for c in self.columns if c.not_after and c.not_after not in index]
+        if unknown:
+            raise ValueError(f"table {self.name}: {unknown} compare with an unknown column")
         object.__setattr__(self, "column_index", index)
 
     @property
@@ -339,6 +345,15 @@ GP_APPOINTMENTS = TableContract(
             "Organisation code of the site when it is not the practice: the extended-access "
             "hub the appointment took place at (empty: at the practice).",
             nullable=True,
+        ),
+        _c(
+            "booked_date",
+            "date",
+            "Date the appointment was booked (GPAD's time from booking to appointment: the "
+            "same day as appointment_date for same-day access); empty when the source does "
+            "not say.",
+            nullable=True,
+            not_after="appointment_date",
         ),
     ),
 )

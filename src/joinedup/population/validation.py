@@ -132,6 +132,12 @@ def validate_table(contract: TableContract, table: pa.Table) -> list[Violation]:
     violations: list[Violation] = []
     for column in contract.columns:
         violations.extend(_column_violations(contract.name, column, table.column(column.name)))
+        if column.not_after is not None:  # both present and in the wrong order
+            later = pc.greater(table.column(column.name), table.column(column.not_after))
+            violations.extend(
+                Violation(contract.name, row, column.name, f"is after {column.not_after}")
+                for row in _rows(later)
+            )
     key = ", ".join(contract.primary_key)
     violations.extend(
         Violation(contract.name, row, key, "repeats the key of an earlier row")

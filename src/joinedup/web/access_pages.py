@@ -327,6 +327,7 @@ def _published_use(hub: HubUse) -> dict[str, Any]:
         "name": hub.hub_name,
         "offered": suppress_count(hub.offered),
         "fill_rate": suppressed_share(hub.booked, hub.offered),
+        "same_day": suppressed_share(hub.booked_same_day, hub.booked),
         "utilisation": suppressed_share(hub.attended, hub.past),
         "dna_rate": suppressed_share(hub.dna, hub.with_outcome),
         "third_next_available_days": hub.third_next_available_days,

@@ -1,6 +1,7 @@
 """Measured actuals: where joinedup holds the data, the actual % is measured, not typed
-(`MEASURE_RULES`), from the coordinated-care measures, continuity, the hub rota and keeping
-well (care navigation and social prescribing), counts suppressed."""
+(`MEASURE_RULES`), from the coordinated-care measures, continuity, the hub rota, same-day
+booking of GP appointments and keeping well (care navigation and social prescribing), counts
+suppressed."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ class MeasuresProvider(Protocol):
     def keeping_well(self, as_of: dt.date) -> Sequence[Any] | None:
         """`PracticeKeepingWell`, one per practice with navigation or social prescribing."""
 
+    def same_day(self, as_of: dt.date) -> Sequence[Any] | None:
+        """`access.same_day.PracticeSameDay`, one per practice with appointments whose booking
+        date is recorded in the window ending `as_of` (None: no store or no booking dates)."""
+
 
 @dataclass(frozen=True)
 class MeasureRule:
@@ -93,6 +98,12 @@ MEASURE_RULES: dict[str, MeasureRule] = {
         "{min_minutes_per_1000} minutes per 1,000 patients and covered 8am to 8pm on all "
         "seven days",
         "care store hub rota",
+    ),
+    "access.same_day": MeasureRule(
+        "GP appointments of the neighbourhood's practices (at the practice or a hub) in the "
+        "90 days that were booked the day they took place, of those whose "
+        "booking date is recorded",
+        "population store GP appointments (booking date)",
     ),
     "continuity.high_upc": MeasureRule(
         "patients with 3 or more GP consultations in the 365 days who saw one GP for at least "
@@ -178,6 +189,8 @@ def _measured_counts(
         return _extended_hours(element, area, provider, as_of)
     if element.measure.startswith("keeping_well."):
         return _keeping_well_counts(element.measure, area, provider, as_of)
+    if element.measure == "access.same_day":
+        return _same_day_counts(area, provider, as_of)
     return _high_continuity(area, provider, as_of)
 
 
@@ -217,6 +230,19 @@ def _extended_hours(
     return (area.population if met else 0), area.population
 
 
+def _same_day_counts(
+    area: Area, provider: MeasuresProvider, as_of: dt.date
+) -> tuple[int, int] | None:
+    """A5: appointments booked and held the same day, of those with a booking date, summed
+    over the area's practices (hub appointments count with their practice's)."""
+    practices = provider.same_day(as_of)
+    if practices is None:
+        return None
+    home = provider.practice_neighbourhoods()
+    mine = [p for p in practices if home.get(p.practice_code) == area.org_code]
+    return sum(p.booked_same_day for p in mine), sum(p.with_booking_date for p in mine)
+
+
 def _keeping_well_counts(
     rule: str, area: Area, provider: MeasuresProvider, as_of: dt.date
 ) -> tuple[int, int] | None:
@@ -248,6 +274,7 @@ class StoreMeasures:
         self._continuity: dict[dt.date, Sequence[Any] | None] = {}
         self._extended: dict[dt.date, Sequence[Any] | None] = {}
         self._keeping_well: dict[dt.date, Sequence[Any] | None] = {}
+        self._same_day: dict[dt.date, Sequence[Any] | None] = {}
 
     def extended_access(self, as_of: dt.date) -> Sequence[Any] | None:
         if as_of not in self._extended:
@@ -281,6 +308,26 @@ class StoreMeasures:
 
             self._keeping_well[as_of] = practice_keeping_well(self.sessions, as_of)
         return self._keeping_well[as_of]
+
+    def same_day(self, as_of: dt.date) -> Sequence[Any] | None:
+        if as_of not in self._same_day:
+            self._same_day[as_of] = self._read_same_day(as_of)
+        return self._same_day[as_of]
+
+    def _read_same_day(self, as_of: dt.date) -> Sequence[Any] | None:
+        from joinedup.access.same_day import same_day_by_practice
+        from joinedup.governance.objections import active_objectors
+        from joinedup.population.store import PopulationStore, StoreError
+
+        store = PopulationStore(self.settings.population_dir)
+        objectors = active_objectors(self.sessions)
+        key = ("same_day", store_version(store), as_of, hash(objectors))
+        if key not in STORE_CACHE:
+            try:
+                remember(key, same_day_by_practice(store, as_of=as_of, excluding=objectors))
+            except StoreError:
+                return None
+        return list(STORE_CACHE[key]) or None
 
     def continuity(self, as_of: dt.date) -> Sequence[Any] | None:
         if as_of not in self._continuity:

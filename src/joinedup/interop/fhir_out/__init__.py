@@ -46,11 +46,13 @@ from joinedup.interop.fhir_out.booking import (
     hub_schedule_body,
     hub_slot,
     hub_slot_body,
+    hub_slots_json,
     operation_outcome,
 )
 from joinedup.interop.fhir_out.bundles import (
     bundle,
     searchset_body,
+    searchset_json,
 )
 from joinedup.interop.fhir_out.care_plans import (
     ACTION_STATUS,
@@ -137,9 +139,11 @@ __all__ = [
     "hub_schedule_body",
     "hub_slot",
     "hub_slot_body",
+    "hub_slots_json",
     "observations",
     "operation_outcome",
     "patient",
     "searchset_body",
+    "searchset_json",
     "service_request",
 ]

@@ -6,8 +6,9 @@ extensions, errors as OperationOutcomes with the Spine error codes)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment
@@ -65,6 +66,7 @@ def appointment_resources(person_id: int, row: Mapping[str, Any]) -> list[Resour
             "comment": comment,
         }
     )
+    booked = row.get("booked_date")
     appointment = Appointment.model_validate(
         {
             "resourceType": "Appointment",
@@ -76,6 +78,7 @@ def appointment_resources(person_id: int, row: Mapping[str, Any]) -> list[Resour
             "start": start,
             "end": end,
             "comment": comment,
+            **({"created": booked.isoformat()} if booked else {}),  # the day it was booked
             "slot": [{"reference": f"Slot/{slot.id}"}],
             "participant": [
                 {"actor": patient_reference(person_id), "status": "accepted"},
@@ -199,6 +202,40 @@ def hub_slot_body(slot: Any) -> dict[str, Any]:
         "start": slot.starts_at.isoformat(),
         "end": slot.ends_at.isoformat(),
     }
+
+
+def hub_slots_json(slots: Sequence[Any]) -> list[tuple[str, str, str]]:
+    """`hub_slot_body` of each slot as ("Slot", id, JSON text), for `searchset_json`: the parts
+    a rota session's slots share (profile, channel, service type, schedule) are serialised once
+    per session, and each instant once however many slots start at it."""
+    shared: dict[tuple[int, str, str], str] = {}
+    instants: dict[dt.datetime, str] = {}
+    written = []
+    for slot in slots:
+        key = (slot.session_id, slot.category, slot.mode)
+        if key not in shared:
+            body = hub_slot_body(slot)
+            common = {k: body[k] for k in _SHARED_SLOT_FIELDS}
+            shared[key] = json.dumps(common)[1:-1]
+        start = instants.get(slot.starts_at) or instants.setdefault(
+            slot.starts_at, slot.starts_at.isoformat()
+        )
+        end = instants.get(slot.ends_at) or instants.setdefault(
+            slot.ends_at, slot.ends_at.isoformat()
+        )
+        written.append(
+            (
+                "Slot",
+                str(slot.id),
+                f'{{"resourceType": "Slot", "id": "{slot.id}", {shared[key]}, '
+                f'"status": "{SLOT_STATUS[slot.status]}", "start": "{start}", "end": "{end}"}}',
+            )
+        )
+    return written
+
+
+#: The fields of `hub_slot_body` that depend only on the slot's session, category and mode.
+_SHARED_SLOT_FIELDS = ("meta", "extension", "serviceType", "appointmentType", "schedule")
 
 
 def hub_slot(slot: Any) -> Slot:

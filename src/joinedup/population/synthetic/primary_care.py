@@ -5,6 +5,20 @@ multimorbid people. People tend to see their own named GP (relational continuity
 older and multimorbid people); housebound people and care-home residents are mostly seen at
 home. Costs are indicative unit costs (PSSRU order of magnitude) in whole pence; a missed
 appointment costs nothing here.
+
+Each appointment has the date it was booked (`booked_date`), drawn on a random stream of its
+own after everything else, so adding it changed no other value of the area. The shape follows
+NHS Digital's *Appointments in General Practice* (GPAD; "time between book and appointment",
+national monthly figures 2018-2024): a little over two in five appointments are booked and
+held the same day (about 40-45% nationally; a press analysis of October 2022, which left out
+categories usually booked ahead, found 49%), the rest spread over the bands 1 day, 2-7, 8-14,
+15-21, 22-28 and more than 28 days, with roughly 5% beyond 28 days (1.4 million of about 26
+million in October 2018; 3% in the October 2022 analysis). Same-day booking is commoner for
+GP telephone appointments, home visits and paramedics (on-the-day triage) and rarer for
+nurses, healthcare assistants and pharmacists (blood tests, reviews and clinics booked
+ahead) and at the extended-access hub (Enhanced Access is pre-bookable: DES 2022/23 8.1).
+The shares below are set so the area's overall same-day share is about 43%; `calibration`
+and `tests/unit/test_gp_booking_dates.py` measure it from the stored table.
 """
 
 from __future__ import annotations
@@ -75,6 +89,22 @@ MODE_SHARES = np.array(
 #: the hubs changed no other value of the area.
 HUB_SHARE = 0.04
 HUBS_OPENED = day_number(date(2019, 10, 1))  # `records.organisations_table`: the hubs' opening
+#: Chance an appointment is booked the same day, by role (ROLES order) and mode (MODES order).
+SAME_DAY = np.array(
+    [
+        [0.43, 0.62, 0.55, 0.85],  # gp: on-the-day triage by telephone, home visits
+        [0.25, 0.35, 0.35, 0.60],  # nurse
+        [0.25, 0.35, 0.35, 0.60],  # pharmacist: medication reviews booked ahead
+        [0.18, 0.25, 0.25, 0.50],  # healthcare assistant: blood tests booked ahead
+        [0.70, 0.80, 0.80, 0.85],  # paramedic: same-day requests and visits
+        [0.35, 0.45, 0.45, 0.60],  # other
+    ]
+)
+HUB_SAME_DAY = 0.15  # at the extended-access hub, booked ahead but for NHS 111's same-day use
+#: Days from booking to appointment when not the same day: GPAD's bands (first day, last day)
+#: and each band's share of the appointments not booked the same day (national, rounded).
+LEAD_BANDS = ((1, 1), (2, 7), (8, 14), (15, 21), (22, 28), (29, 56))
+LEAD_SHARES = np.array([0.13, 0.35, 0.23, 0.115, 0.075, 0.10])
 HOME_VISIT_SHARE = 0.6  # of appointments with GPs, nurses and paramedics for people seen at home
 PENCE = GP_APPOINTMENT_PENCE  # role × mode reference unit costs (population.unit_costs)
 
@@ -90,6 +120,7 @@ def build_gp_appointments(
 ) -> pa.Table:
     rng = streams("gp-appointments")
     site_rng = streams("gp-appointment-sites")
+    booking_rng = streams("gp-appointment-booking")
     d = drivers
     age_curve = np.where(d.female, curve(FEMALE_CURVE, d.age), curve(MALE_CURVE, d.age))
     rel = (
@@ -123,6 +154,7 @@ def build_gp_appointments(
             first_id,
         )
         part = part.append_column("site_code", _sites(site_rng, area, part))
+        part = part.append_column("booked_date", _booked_dates(booking_rng, part))
         first_id += part.num_rows
         parts.append(part)
     return pa.concat_tables(parts)
@@ -198,6 +230,29 @@ def _sites(rng: np.random.Generator, area: Area, part: pa.Table) -> pa.Array:
     codes = pa.array([f"SYNH{f + 1:02d}" for f in range(len(area.federation_codes))])
     hub = codes.take(pa.array(federation))
     return pc.if_else(pa.array(at_hub), hub, pa.scalar(None, pa.string()))
+
+
+def _booked_dates(rng: np.random.Generator, part: pa.Table) -> pa.Array:
+    """When each appointment was booked: the same day with a chance set by its role, mode and
+    site, else some days before, drawn from GPAD's bands (module docstring)."""
+    n = part.num_rows
+    role = pc.index_in(part.column("clinician_role"), value_set=pa.array(list(ROLES)))
+    mode = pc.index_in(part.column("mode"), value_set=pa.array(list(MODES)))
+    hub = pc.is_valid(part.column("site_code")).to_numpy(zero_copy_only=False)
+    chance = np.where(
+        hub,
+        HUB_SAME_DAY,
+        SAME_DAY[role.to_numpy(zero_copy_only=False), mode.to_numpy(zero_copy_only=False)],
+    )
+    same_day = rng.random(n) < chance
+    band = np.searchsorted(np.cumsum(LEAD_SHARES), rng.random(n) * LEAD_SHARES.sum(), side="right")
+    band = band.clip(0, len(LEAD_BANDS) - 1)
+    first = np.array([b[0] for b in LEAD_BANDS])[band]
+    last = np.array([b[1] for b in LEAD_BANDS])[band]
+    lead = first + np.floor(rng.random(n) * (last - first + 1)).astype(np.int64)
+    lead = np.where(same_day, 0, lead)
+    days = part.column("appointment_date").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    return pa.array((days - lead).astype(np.int32), pa.int32()).cast(pa.date32())
 
 
 def _clinicians(

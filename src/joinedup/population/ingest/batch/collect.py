@@ -208,6 +208,8 @@ class Collector:
             shown = (
                 ""
                 if column is None or column.check == "nhs_number" or value is None
+                else f" {value.isoformat()}"
+                if isinstance(value, dt.date)
                 else f" {value!r}"
             )
             bad.setdefault(v.row, []).append(f"{v.column}{shown} {v.reason}")

@@ -17,6 +17,8 @@ Organization        organisations, when it is a GP practice (someone's registere
                     the service provider of a GP encounter); code = ODS code where given, else
                     ``X`` + 11 characters of a hash of its id
 Practitioner        clinician id (a hash) and role, for GP appointments
+Appointment         the day it was booked (``created``), for the GP appointment whose
+                    Encounter names it in ``appointment`` (contained or elsewhere in the batch)
 Encounter           by ``class``: AMB → gp_appointments (telephone / video / home visit from the
                     type), unless it names a 3-digit treatment function in ``serviceType`` →
                     outpatient_appointments; HH → community_contacts; EMER → ae_attendances;

@@ -16,14 +16,16 @@ from typing import IO, Any
 import ijson
 
 # Read definitions before the records that refer to them when NDJSON comes as one file per type.
-FILE_ORDER = ("Organization", "Practitioner", "Patient")
+FILE_ORDER = ("Organization", "Practitioner", "Patient", "Appointment")
 
-# Read before the records that refer to them (encounters name their practice and clinician).
-DEFINITION_TYPES = frozenset({"Organization", "Practitioner"})
+# Read before the records that refer to them (encounters name their practice and clinician,
+# and the appointment that booked them).
+DEFINITION_TYPES = frozenset({"Organization", "Practitioner", "Appointment"})
 DEFINITIONS = "definitions"
 # The only types other entries refer to in what is mapped (subject, serviceProvider,
-# generalPractitioner, participant): their fullUrl aliases are kept, O(people), not O(entries).
-_ALIASED_TYPES = frozenset({"Patient", "Organization", "Practitioner"})
+# generalPractitioner, participant, appointment): their fullUrl aliases are kept, O(people and
+# appointments), not O(entries).
+_ALIASED_TYPES = frozenset({"Patient", "Organization", "Practitioner", "Appointment"})
 _BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20
 

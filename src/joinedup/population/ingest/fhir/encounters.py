@@ -46,6 +46,14 @@ class Visit:
         return SourceRow(table, {**base, **values}, self.location, source_id or self.label)
 
 
+def map_appointment(links: Links, resource: dict[str, Any], label: str, location: str):
+    """An Appointment is remembered for its booking day (``created``), which the GP encounter
+    naming it in ``Encounter.appointment`` takes as `booked_date`; it makes no row itself."""
+    if resource.get("created"):
+        links.booked[label] = read_date(resource["created"], "created")
+    return iter(())
+
+
 def map_encounter(links: Links, resource: dict[str, Any], label: str, location: str):
     status = resource.get("status")
     if status in ("cancelled", "entered-in-error", "planned"):
@@ -118,6 +126,7 @@ def gp_or_outpatient(links: Links, visit: Visit, *, attended: bool) -> Iterator[
             "mode": gp_mode(visit),
             "attended": True,
             "cost": None,
+            "booked_date": links.booked_date(visit.resource),
         },
     )
 

@@ -12,6 +12,7 @@ from joinedup.population.ingest.fhir.datatypes import (
     CODE_SYSTEMS,
     FieldError,
     codings,
+    read_date,
     reference_id,
     short_hash,
 )
@@ -44,6 +45,27 @@ class Links:
         self.roles: dict[str, str] = {}
         self.people: dict[str, PersonTrace] = {}
         self.aliases: dict[str, str] = {}  # bundle fullUrl → "Type/id"
+        self.booked: dict[str, dt.date] = {}  # "Appointment/id" → the day it was booked
+
+    def booked_date(self, resource: dict[str, Any]) -> dt.date | None:
+        """The day the encounter was booked: ``created`` of the Appointment it names in
+        ``appointment`` (contained, or read earlier in the batch); None when none says."""
+        for value in resource.get("appointment") or []:
+            reference = reference_id(value, "appointment")
+            if reference is not None and reference.startswith("#"):
+                for contained in resource.get("contained") or []:
+                    if (
+                        isinstance(contained, dict)
+                        and contained.get("resourceType") == "Appointment"
+                        and contained.get("id") == reference[1:]
+                        and contained.get("created")
+                    ):
+                        return read_date(contained["created"], "contained Appointment.created")
+                continue
+            found = self.ref(value, "appointment", "Appointment")
+            if found in self.booked:
+                return self.booked[found]
+        return None
 
     def ref(self, value: Any, name: str, expected: str) -> str | None:
         """A reference as "Type/id", resolving bundle urn:uuid aliases and absolute URLs."""

@@ -31,6 +31,7 @@ MAPPERS: dict[str, Mapper] = {
     "Patient": patients.map_patient,
     "Organization": patients.map_organization,
     "Practitioner": patients.map_practitioner,
+    "Appointment": encounters.map_appointment,
     "Encounter": encounters.map_encounter,
     "Condition": events.map_condition,
     "Observation": events.map_observation,
@@ -120,7 +121,8 @@ class FhirReader:
             yield Rejected(name, "Bundle.entry is not a list")
             return
         self.links.aliases = scan.aliases
-        # Organizations and Practitioners are read before the records that refer to them; in
+        # Organizations, Practitioners and Appointments are read before the records that refer
+        # to them; in
         # the usual bundle they already come first, so one streamed pass does.
         passes = [DEFINITIONS, None] if scan.definitions_late else [None]
         for wanted in passes:
