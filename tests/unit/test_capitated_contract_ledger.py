@@ -674,3 +674,40 @@ def test_the_statement_shows_each_weight_with_its_source(ledger) -> None:  # typ
     shipped = find_contract("frailty-alliance").capitation
     refs = [line.ref for line in statement_lines(ledger.years[0], capitation=shipped)]
     assert refs[:5] == ["1", "1.1", "1.2", "1.3", "1.4"]  # base rate, age-sex, IMD, frailty
+
+
+def test_the_ledger_page_shows_each_weight_with_its_source(
+    tiny_store: PopulationStore, tmp_path: Path
+) -> None:
+    """The shipped contract's page on the five-person store (no one is frail, so no members):
+    every weight and its source are shown, and the year statement's lines 1.x say them again."""
+    from fastapi.testclient import TestClient
+
+    from joinedup.carestore.migrate import upgrade
+    from joinedup.settings import Settings
+    from tests.auth_support import signed_in_app
+    from tests.html_support import html_table, page_row, page_text
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "population").symlink_to(tiny_store.root.resolve(), target_is_directory=True)
+    url = f"sqlite:///{home / 'care.db'}"
+    upgrade(url)
+    client = TestClient(signed_in_app(Settings(home=home, database_url=url), "commissioner"))
+    page = client.get("/commissioning/contracts/ledger", params={"contract": "frailty-alliance"})
+    assert page.status_code == 200, page.text
+    cap = find_contract("frailty-alliance").capitation
+    ages = html_table(page.text, "age-sex-weights")
+    assert [[c.text for c in r.cells] for r in ages.body_rows][-1] == ["85+", "2.99", "3.52"]
+    frailty = html_table(page.text, "need-weights-efi-category")
+    assert [[c.text for c in r.cells] for r in frailty.body_rows] == [
+        ["mild", "2.00"],
+        ["moderate", "3.00"],
+        ["severe", "4.00"],
+    ]
+    assert [c.text for c in page_row(page.text, "value", "1").cells] == ["1", "1.17"]
+    text = page_text(page.text)
+    for source in (cap.age_sex_source, cap.base_rate_source, *(n.source for n in cap.needs)):
+        assert page_text(source) in text
+    statement = html_table(page.text, "statement-1")
+    assert "Age-sex weights" in [r.cells[1].text for r in statement.body_rows]
