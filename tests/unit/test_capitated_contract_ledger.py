@@ -477,6 +477,7 @@ def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationS
     from joinedup.commissioning.contracts.activity import (
         LEAN_COLUMNS,
         lean_summary,
+        necessary_conditions,
         store_tables,
     )
 
@@ -490,6 +491,13 @@ def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationS
     whole = whole.sort_values("person_id", ignore_index=True)
     assert len(lean) > 1000 and (lean["efi_category"] != "fit").any()
     assert lean.equals(whole)
+    # Narrowed by the shipped contract's age condition, the eFI is computed from those people's
+    # records alone: the same values for them, and no one else.
+    shipped = find_contract("frailty-alliance")
+    narrowed = lean_summary(tables, day, necessary_conditions(shipped)).select(columns)
+    narrowed = narrowed.to_pandas().sort_values("person_id", ignore_index=True)
+    older = whole[whole["age"] >= 65].reset_index(drop=True)
+    assert 0 < len(narrowed) < len(whole) and narrowed.equals(older)
 
 
 def test_objectors_are_left_out_by_the_cli_and_the_pages_alike(

@@ -26,7 +26,7 @@ import pandas as pd
 from joinedup.analytics.engine import read_store
 from joinedup.analytics.person_summary import TABLES, person_summary
 from joinedup.analytics.scores import efi
-from joinedup.analytics.segmentation import Condition, Group
+from joinedup.analytics.segmentation import Comparison, Condition, Group, condition_expression
 from joinedup.commissioning.contracts.definition import Contract
 from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore
@@ -165,9 +165,34 @@ def rule_columns(contract: Contract) -> set[str]:
     return columns
 
 
-def lean_summary(tables: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
-    """The person summary's demographic and eFI columns only (same rules, same defaults)."""
+# Columns of the registered population known before any score, so a rule's conditions on them
+# can narrow who the eFI is computed for.
+_BEFORE_SCORES = frozenset({"practice_code", "age", "sex", "imd_decile"})
+
+
+def lean_summary(
+    tables: dict[str, ibis.Table], day: dt.date, necessary: Iterable[Condition] = ()
+) -> ibis.Table:
+    """The person summary's demographic and eFI columns only (same rules, same defaults).
+
+    `necessary`: conditions on registered-population columns (age, sex, IMD decile, practice)
+    that everyone wanted meets; the summary then holds only those people, and their eFI is
+    computed from their own records alone, which is the same for them and a fraction of the
+    work (the cohort is usually 65+)."""
     people = registered_population(tables["registrations"], tables["patients"], day)
+    wanted = [c for c in necessary if isinstance(c, Comparison) and c.column in _BEFORE_SCORES]
+    if wanted:
+        people = people.filter(*[condition_expression(c, people) for c in wanted])
+        ids = people.select(person_id=people.person_id.cast("int64"))
+        tables = {
+            **tables,
+            "clinical_events": _among(tables["clinical_events"], ids),
+            **(
+                {"medications": _among(tables["medications"], ids)}
+                if "medications" in tables
+                else {}
+            ),
+        }
     flags = tables["patients"].select("person_id", "care_home", "housebound")
     frailty = efi.from_store(tables, day)
     frailty = frailty.select(
@@ -192,11 +217,28 @@ def lean_summary(tables: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
     )
 
 
+def _among(rows: ibis.Table, ids: ibis.Table) -> ibis.Table:
+    return rows.semi_join(ids, rows.person_id.cast("int64") == ids.person_id)
+
+
+def necessary_conditions(contract: Contract) -> tuple[Condition, ...]:
+    """Conditions every cohort member meets: the cohort segment's own, unless it is the
+    scheme's last segment (which takes everyone the earlier ones leave, whatever it says)."""
+    scheme = contract.cohort_scheme
+    if scheme.segments[-1].id == contract.cohort_segment:
+        return ()
+    return scheme.segment(contract.cohort_segment).conditions
+
+
 def cohort_on(tables: dict[str, ibis.Table], contract: Contract, day: dt.date) -> pd.DataFrame:
     """The people meeting the contract's cohort rule at the end of `day`, with what their
     capitation is weighted by: person_id, age, sex and each need-weight column (as text)."""
     lean = rule_columns(contract) <= LEAN_COLUMNS
-    summary = lean_summary(tables, day) if lean else person_summary(tables, day)
+    summary = (
+        lean_summary(tables, day, necessary_conditions(contract))
+        if lean
+        else person_summary(tables, day)
+    )
     scheme = contract.cohort_scheme
     t = summary.filter(scheme.expression(summary) == contract.cohort_segment)
     t = t.select(
