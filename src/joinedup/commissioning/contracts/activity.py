@@ -51,7 +51,7 @@ MEMBERSHIP_COLUMNS = (
     "left_how",  # "died", "moved" or "" (still a member at the year's end)
     "age",
     "sex",
-)  # then the need-weight columns, `need_columns(contract)`
+)  # then the need-weight columns, `contract.capitation.need_columns`
 
 
 def _row(t: ibis.Table, day: ibis.Value, *, bed_days: ibis.Value | None = None) -> ibis.Table:
