@@ -477,6 +477,7 @@ def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationS
     from joinedup.commissioning.contracts.activity import (
         LEAN_COLUMNS,
         lean_summary,
+        necessary_conditions,
         store_tables,
     )
 
@@ -490,6 +491,13 @@ def test_lean_cohort_summary_matches_the_person_summary(small_store: PopulationS
     whole = whole.sort_values("person_id", ignore_index=True)
     assert len(lean) > 1000 and (lean["efi_category"] != "fit").any()
     assert lean.equals(whole)
+    # Narrowed by the shipped contract's age condition, the eFI is computed from those people's
+    # records alone: the same values for them, and no one else.
+    shipped = find_contract("frailty-alliance")
+    narrowed = lean_summary(tables, day, necessary_conditions(shipped)).select(columns)
+    narrowed = narrowed.to_pandas().sort_values("person_id", ignore_index=True)
+    older = whole[whole["age"] >= 65].reset_index(drop=True)
+    assert 0 < len(narrowed) < len(whole) and narrowed.equals(older)
 
 
 def test_objectors_are_left_out_by_the_cli_and_the_pages_alike(
@@ -583,3 +591,130 @@ def test_the_ledger_page_withholds_small_money(ledger) -> None:  # type: ignore[
     # Year 1: every priced service has 1 or 2 units; prescribing (recorded cost, £12.34) is
     # withheld beside them, so the total and the lines after it can stay.
     assert refs == {"2.1", "2.2", "2.3", "2.4", "2.5"}
+
+
+# --- the weights and where they come from (ADR 0036) ----------------------------------------
+
+
+def _asaria_rows() -> list[dict[str, str]]:
+    import csv
+    from importlib import resources
+
+    table = resources.files("joinedup.commissioning.contracts") / "asaria_2014_15_spend_65_plus.csv"
+    with table.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_shipped_weights_are_the_published_tables_worked_out() -> None:
+    """Age-sex weights: each band's mean spend per head (population-weighted across deprivation
+    quintiles) over the England mean, £97,894,691,600 / 53,244,002 people (Asaria 2017,
+    2014/15); deprivation weights: spend over the spend expected at the all-quintile rate of
+    each age and sex. Worked here from the published rows, independently of the contract."""
+    rows = _asaria_rows()
+    england = 97_894_691_600 / 53_244_002
+
+    def age(r: dict[str, str]) -> int:
+        return 85 if r["age"] == "85+" else int(r["age"])
+
+    def spend(rs: list[dict[str, str]]) -> float:
+        return sum(float(r["mean_spend_gbp"]) * int(r["population"]) for r in rs)
+
+    def people(rs: list[dict[str, str]]) -> int:
+        return sum(int(r["population"]) for r in rs)
+
+    cap = find_contract("frailty-alliance").capitation
+    for band in cap.age_sex:
+        for sex, weight in (("F", band.female), ("M", band.male)):
+            inside = [r for r in rows if r["sex"] == sex and band.holds(age(r))]
+            assert weight == round(spend(inside) / people(inside) / england, 2), (band, sex)
+    rate = {}
+    for key in {(r["age"], r["sex"]) for r in rows}:
+        cell = [r for r in rows if (r["age"], r["sex"]) == key]
+        rate[key] = spend(cell) / people(cell)
+    deprivation = dict(next(n for n in cap.needs if n.column == "imd_decile").weights)
+    for quintile in range(1, 6):
+        mine = [r for r in rows if r["imd_quintile"] == str(quintile)]
+        expected = sum(int(r["population"]) * rate[(r["age"], r["sex"])] for r in mine)
+        ratio = round(spend(mine) / expected, 2)
+        assert deprivation[str(2 * quintile - 1)] == deprivation[str(2 * quintile)] == ratio
+    frailty = dict(next(n for n in cap.needs if n.column == "efi_category").weights)
+    assert frailty == {"mild": 2.0, "moderate": 3.0, "severe": 4.0}  # Fogg et al. 2024
+    assert "Asaria" in cap.age_sex_source and all(n.source for n in cap.needs)
+    assert "assumption" in cap.base_rate_source
+
+
+def test_each_need_weight_multiplies_the_budget() -> None:
+    import pandas as pd
+
+    from joinedup.commissioning.contracts.ledger import annual_capitation
+
+    data = copy.deepcopy(CONTRACT)
+    data["capitation"]["need_weights"] = [
+        {"column": "imd_decile", "weights": {1: 1.2, 10: 0.9}, "source": "by hand"},
+        {"column": "efi_category", "weights": {"severe": 1.5}},
+    ]
+    tiny = parse_contract(data, "tiny")
+    members = pd.DataFrame(
+        {
+            "year": [1, 1, 2, 1],
+            "age": [70, 80, 80, 66],
+            "sex": ["F", "M", "M", "M"],
+            "imd_decile": ["1", "10", None, "5"],
+            "efi_category": ["severe", "fit", "severe", None],
+        }
+    )
+    # 1,200 × 0.8 × 1.2 × 1.5; 1,200 × 1.2 × 0.9; 1,320 (uplifted 10%) × 1.2 × 1 × 1.5;
+    # 1,200 × 0.9 (decile 5 and no eFI category weigh 1).
+    assert list(annual_capitation(tiny, members)) == [1728.0, 1296.0, 2376.0, 1080.0]
+    assert tiny.capitation.need_columns == ("imd_decile", "efi_category")
+
+
+def test_the_statement_shows_each_weight_with_its_source(ledger) -> None:  # type: ignore[no-untyped-def]
+    cap = ledger.contract.capitation
+    lines = {line.ref: line for line in statement_lines(ledger.years[1], capitation=cap)}
+    assert lines["1.1"].label == "Base rate: £1,320.00 per weighted member-year"
+    assert "uplifted 10.0% a year" in lines["1.1"].how
+    assert lines["1.2"].how.startswith("0–64 F 0.50 M 0.50; 65–74 F 0.80 M 0.90; 75+ F 1.10 M 1.20")
+    assert lines["1.3"].label == "Need weights: frailty (eFI category)"
+    assert "severe 1.50" in lines["1.3"].how and cap.source in lines["1.3"].how
+    assert all(lines[ref].amount is None for ref in ("1.1", "1.2", "1.3"))
+    shipped = find_contract("frailty-alliance").capitation
+    refs = [line.ref for line in statement_lines(ledger.years[0], capitation=shipped)]
+    assert refs[:5] == ["1", "1.1", "1.2", "1.3", "1.4"]  # base rate, age-sex, IMD, frailty
+
+
+def test_the_ledger_page_shows_each_weight_with_its_source(
+    tiny_store: PopulationStore, tmp_path: Path
+) -> None:
+    """The shipped contract's page on the five-person store (no one is frail, so no members):
+    every weight and its source are shown, and the year statement's lines 1.x say them again."""
+    from fastapi.testclient import TestClient
+
+    from joinedup.carestore.migrate import upgrade
+    from joinedup.settings import Settings
+    from tests.auth_support import signed_in_app
+    from tests.html_support import html_table, page_row, page_text
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "population").symlink_to(tiny_store.root.resolve(), target_is_directory=True)
+    url = f"sqlite:///{home / 'care.db'}"
+    upgrade(url)
+    client = TestClient(signed_in_app(Settings(home=home, database_url=url), "commissioner"))
+    page = client.get("/commissioning/contracts/ledger", params={"contract": "frailty-alliance"})
+    assert page.status_code == 200, page.text
+    cap = find_contract("frailty-alliance").capitation
+    ages = html_table(page.text, "age-sex-weights")
+    assert [[c.text for c in r.cells] for r in ages.body_rows][-1] == ["85+", "2.99", "3.52"]
+    frailty = html_table(page.text, "need-weights-efi-category")
+    assert [[c.text for c in r.cells] for r in frailty.body_rows] == [
+        ["mild", "2.00"],
+        ["moderate", "3.00"],
+        ["severe", "4.00"],
+    ]
+    assert [c.text for c in page_row(page.text, "value", "1").cells] == ["1", "1.17"]
+    text = page_text(page.text)
+    for source in (cap.age_sex_source, cap.base_rate_source, *(n.source for n in cap.needs)):
+        assert page_text(source) in text
+    statement = html_table(page.text, "statement-1")
+    assert "Age-sex weights" in [r.cells[1].text for r in statement.body_rows]

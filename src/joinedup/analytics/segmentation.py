@@ -111,6 +111,11 @@ class Scheme:
         return table.mutate(**{column or self.id: self.expression(table)})
 
 
+def condition_expression(condition: Condition, table: ir.Table) -> ir.BooleanValue:
+    """One condition as an Ibis boolean over `table` (a missing value never satisfies it)."""
+    return _compile(condition, table)
+
+
 def _compile(condition: Condition, table: ir.Table) -> ir.BooleanValue:
     if isinstance(condition, Group):
         parts = [_compile(c, table) for c in condition.conditions]

@@ -137,10 +137,14 @@ def ledger_page(
             "statements": [
                 (
                     year,
-                    statement_lines(year, count_text=count_text),
+                    statement_lines(
+                        year, count_text=count_text, capitation=ledger.contract.capitation
+                    ),
                     None
                     if alternatives is None
-                    else statement_lines(year, alternatives[i], count_text),
+                    else statement_lines(
+                        year, alternatives[i], count_text, ledger.contract.capitation
+                    ),
                     withheld_lines(year, published_year(tariffs, year)),
                 )
                 for i, year in enumerate(ledger.years)

@@ -39,14 +39,16 @@ BALANCE = {
 
 
 def strata(cohort: pd.DataFrame) -> pd.Series:
-    age_band = np.digitize(cohort["age"], [75, 85])
-    severe = cohort["efi_deficits"] >= 13
-    prior = np.minimum(cohort["prior_admissions"], 2)
-    quintile = (cohort["imd_decile"].fillna(5).astype(int) + 1) // 2
-    parts = [age_band, cohort["female"].astype(int), severe.astype(int), prior, quintile]
-    return pd.Series(
-        ["-".join(map(str, values)) for values in zip(*parts, strict=True)], index=cohort.index
-    )
+    """Each person's matching stratum as one number (array arithmetic, no loop over people):
+    age band (under 75, 75–84, 85+), sex, severe frailty (13+ eFI deficits), prior emergency
+    admissions (0, 1, 2+) and IMD quintile (unknown as the middle)."""
+    age_band = np.digitize(cohort["age"].to_numpy(), [75, 85])
+    female = cohort["female"].to_numpy().astype(np.int64)
+    severe = (cohort["efi_deficits"].to_numpy() >= 13).astype(np.int64)
+    prior = np.minimum(cohort["prior_admissions"].to_numpy(), 2).astype(np.int64)
+    quintile = (cohort["imd_decile"].fillna(5).astype(int).to_numpy() + 1) // 2
+    code = (((age_band * 2 + female) * 2 + severe) * 3 + prior) * 10 + quintile
+    return pd.Series(code, index=cohort.index)
 
 
 def cem_weights(cohort: pd.DataFrame, stratum: pd.Series | None = None) -> np.ndarray:

@@ -9,8 +9,9 @@ joiners.
 
 Activity is the cohort's own, on the days each person was a member, by the date it is priced on
 (admission, arrival, appointment, contact or issue date); social care packages are split over
-the days of each month they ran. Everything but that split and the registration chains runs as
-Ibis on the engine seam (DuckDB by default); the results are small aggregates.
+the days of each month they ran. Everything, the registration runs and that split included, runs
+as Ibis on the engine seam (DuckDB by default); the results are small aggregates, and no step
+loops over people in Python.
 """
 
 from __future__ import annotations
@@ -25,12 +26,22 @@ import pandas as pd
 from joinedup.analytics.engine import read_store
 from joinedup.analytics.person_summary import TABLES, person_summary
 from joinedup.analytics.scores import efi
-from joinedup.analytics.segmentation import Condition, Group
+from joinedup.analytics.segmentation import Comparison, Condition, Group, condition_expression
 from joinedup.commissioning.contracts.definition import Contract
 from joinedup.population.reads import registered_population
 from joinedup.population.store import PopulationStore
 
 Rows = Callable[[dict[str, ibis.Table]], ibis.Table]
+ACTIVITY_COLUMNS = (
+    "year",
+    "calendar_year",
+    "calendar_month",
+    "service",
+    "units",
+    "bed_days",
+    "cost",
+)
+FAR_FUTURE = dt.date(9999, 12, 31)  # an open registration's end, while runs are joined
 STORE_TABLES = tuple(TABLES)
 MEMBERSHIP_COLUMNS = (
     "person_id",
@@ -40,8 +51,7 @@ MEMBERSHIP_COLUMNS = (
     "left_how",  # "died", "moved" or "" (still a member at the year's end)
     "age",
     "sex",
-    "need",
-)
+)  # then the need-weight columns, `contract.capitation.need_columns`
 
 
 def _row(t: ibis.Table, day: ibis.Value, *, bed_days: ibis.Value | None = None) -> ibis.Table:
@@ -139,8 +149,8 @@ LEAN_COLUMNS = frozenset(
 
 
 def rule_columns(contract: Contract) -> set[str]:
-    """The person-summary columns the cohort rule and the need weight read."""
-    columns = {contract.capitation.need_column, "person_id", "age", "sex"}
+    """The person-summary columns the cohort rule and the need weights read."""
+    columns = {*contract.capitation.need_columns, "person_id", "age", "sex"}
     pending: list[Condition] = list(
         contract.cohort_scheme.segment(contract.cohort_segment).conditions
     )
@@ -155,9 +165,34 @@ def rule_columns(contract: Contract) -> set[str]:
     return columns
 
 
-def lean_summary(tables: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
-    """The person summary's demographic and eFI columns only (same rules, same defaults)."""
+# Columns of the registered population known before any score, so a rule's conditions on them
+# can narrow who the eFI is computed for.
+_BEFORE_SCORES = frozenset({"practice_code", "age", "sex", "imd_decile"})
+
+
+def lean_summary(
+    tables: dict[str, ibis.Table], day: dt.date, necessary: Iterable[Condition] = ()
+) -> ibis.Table:
+    """The person summary's demographic and eFI columns only (same rules, same defaults).
+
+    `necessary`: conditions on registered-population columns (age, sex, IMD decile, practice)
+    that everyone wanted meets; the summary then holds only those people, and their eFI is
+    computed from their own records alone, which is the same for them and a fraction of the
+    work (the cohort is usually 65+)."""
     people = registered_population(tables["registrations"], tables["patients"], day)
+    wanted = [c for c in necessary if isinstance(c, Comparison) and c.column in _BEFORE_SCORES]
+    if wanted:
+        people = people.filter(*[condition_expression(c, people) for c in wanted])
+        ids = people.select(person_id=people.person_id.cast("int64"))
+        tables = {
+            **tables,
+            "clinical_events": _among(tables["clinical_events"], ids),
+            **(
+                {"medications": _among(tables["medications"], ids)}
+                if "medications" in tables
+                else {}
+            ),
+        }
     flags = tables["patients"].select("person_id", "care_home", "housebound")
     frailty = efi.from_store(tables, day)
     frailty = frailty.select(
@@ -182,15 +217,36 @@ def lean_summary(tables: dict[str, ibis.Table], day: dt.date) -> ibis.Table:
     )
 
 
+def _among(rows: ibis.Table, ids: ibis.Table) -> ibis.Table:
+    return rows.semi_join(ids, rows.person_id.cast("int64") == ids.person_id)
+
+
+def necessary_conditions(contract: Contract) -> tuple[Condition, ...]:
+    """Conditions every cohort member meets: the cohort segment's own, unless it is the
+    scheme's last segment (which takes everyone the earlier ones leave, whatever it says)."""
+    scheme = contract.cohort_scheme
+    if scheme.segments[-1].id == contract.cohort_segment:
+        return ()
+    return scheme.segment(contract.cohort_segment).conditions
+
+
 def cohort_on(tables: dict[str, ibis.Table], contract: Contract, day: dt.date) -> pd.DataFrame:
     """The people meeting the contract's cohort rule at the end of `day`, with what their
-    capitation is weighted by: person_id, age, sex, need (the need-weight category)."""
+    capitation is weighted by: person_id, age, sex and each need-weight column (as text)."""
     lean = rule_columns(contract) <= LEAN_COLUMNS
-    summary = lean_summary(tables, day) if lean else person_summary(tables, day)
-    need = contract.capitation.need_column
+    summary = (
+        lean_summary(tables, day, necessary_conditions(contract))
+        if lean
+        else person_summary(tables, day)
+    )
     scheme = contract.cohort_scheme
     t = summary.filter(scheme.expression(summary) == contract.cohort_segment)
-    t = t.select("person_id", "age", "sex", need=t[need])
+    t = t.select(
+        "person_id",
+        "age",
+        "sex",
+        **{c: t[c].cast("string") for c in contract.capitation.need_columns},
+    )
     return t.to_pandas().sort_values("person_id", ignore_index=True)
 
 
@@ -216,80 +272,81 @@ def membership(
         cohort = cohort[~cohort["person_id"].isin(excluded)].copy()
         cohort["year"] = year
         years.append(cohort)
+    columns = [*MEMBERSHIP_COLUMNS, *contract.capitation.need_columns]
     if not years:
-        return pd.DataFrame(columns=list(MEMBERSHIP_COLUMNS))
+        return pd.DataFrame(columns=columns)
     members = pd.concat(years, ignore_index=True)
-    members["first_day"] = members["year"].map(lambda y: contract.year_start(int(y)))
+    held = sorted(int(y) for y in members["year"].unique())
+    members["first_day"] = members["year"].map({y: contract.year_start(y) for y in held})
     # A year not over yet runs to the extract date: nothing after it is known.
-    year_last = members["year"].map(lambda y: min(contract.year_end(int(y)), until))
+    year_last = pd.to_datetime(
+        members["year"].map({y: min(contract.year_end(y), until) for y in held})
+    )
     members = members.merge(_spans(tables, members), on=["person_id", "year"], how="left")
-    death = members["date_of_death"]
-    leave = members["registered_to"]
+    death = pd.to_datetime(members["date_of_death"])
+    leave = pd.to_datetime(members["registered_to"])
     died = death.notna() & (death <= year_last) & (leave.isna() | (death <= leave))
     moved = ~died & leave.notna() & (leave <= year_last)
-    members["last_day"] = np.where(died, death, np.where(moved, leave, year_last))
+    members["last_day"] = death.where(died, leave.where(moved, year_last)).dt.date
     members["left_how"] = np.where(died, "died", np.where(moved, "moved", ""))
-    members["last_day"] = pd.to_datetime(members["last_day"]).dt.date
-    return members[list(MEMBERSHIP_COLUMNS)].sort_values(["year", "person_id"], ignore_index=True)
+    return members[columns].sort_values(["year", "person_id"], ignore_index=True)
 
 
 def _spans(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.DataFrame:
-    """Each member-year's unbroken registration in the area around the year's first day (a
-    change of practice inside the area does not break it), and the date of death."""
-    ids = ibis.memtable(pd.DataFrame({"person_id": members["person_id"].unique()}))
-    regs = tables["registrations"]
-    regs = regs.join(ids, "person_id").select("person_id", "start_date", "end_date")
-    regs_frame = regs.to_pandas().sort_values(["person_id", "start_date"])
-    patients = tables["patients"].join(ids, "person_id").select("person_id", "date_of_death")
-    deaths_frame = patients.to_pandas()
-    deaths = dict(
-        zip(deaths_frame["person_id"], _dates(deaths_frame["date_of_death"]), strict=True)
+    """Each member-year's unbroken registration in the area around the year's first day, and
+    the date of death: person_id, year, registered_to (None while registered), date_of_death.
+
+    Registrations are joined into runs on the engine (gaps and islands): sorted by start, a
+    registration starting by the day after every earlier one has ended begins a new run, so a
+    change of practice inside the area, or overlapping registrations, do not break one. A
+    member-year whose first day no run covers leaves on that day."""
+    asked = members[["person_id", "year", "first_day"]].copy()
+    asked["first_day"] = pd.to_datetime(asked["first_day"])
+    years = ibis.memtable(asked)
+    ids = years.select("person_id").distinct()
+    regs = tables["registrations"].join(ids, "person_id")
+    far = ibis.literal(FAR_FUTURE)
+    regs = regs.select(
+        person_id=regs.person_id.cast("int64"),
+        start=regs.start_date,
+        end=regs.end_date.fill_null(far),
     )
-    by_person: dict[int, list[tuple[dt.date, dt.date | None]]] = {}
-    for pid, start, end in zip(
-        regs_frame["person_id"],
-        _dates(regs_frame["start_date"]),
-        _dates(regs_frame["end_date"]),
-        strict=True,
-    ):
-        by_person.setdefault(int(pid), []).append((start, end))  # type: ignore[arg-type]
-    rows = []
-    for pid, year_start in zip(members["person_id"], members["first_day"], strict=True):
-        frm, to = _chain(by_person.get(int(pid), []), year_start)
-        rows.append((pid, frm, to, deaths.get(int(pid))))
-    spans = pd.DataFrame(
-        rows, columns=["person_id", "registered_from", "registered_to", "date_of_death"]
+    order = [regs.start, regs.end]
+    so_far = ibis.window(group_by=regs.person_id, order_by=order, preceding=None, following=0)
+    regs = regs.mutate(ended=regs.end.max().over(so_far))
+    in_order = ibis.window(group_by=regs.person_id, order_by=[regs.start, regs.end])
+    ended_by = regs.ended.lag().over(in_order)  # the latest end of the registrations before
+    regs = regs.mutate(
+        new_run=(ended_by.isnull() | (regs.start > ended_by + ibis.interval(days=1))).cast("int64")
     )
-    spans["year"] = members["year"].to_numpy()
-    return spans
-
-
-def _dates(values: pd.Series) -> list[dt.date | None]:
-    """A column of dates as `datetime.date`, missing as None (engines return timestamps)."""
-    return [None if pd.isna(v) else pd.Timestamp(v).date() for v in values]
-
-
-def _chain(
-    registrations: list[tuple[dt.date, dt.date | None]], day: dt.date
-) -> tuple[dt.date, dt.date | None]:
-    """The first and last day of the unbroken run of registrations covering `day` (last: None
-    while registered); a registration starting by the day after another ends continues it."""
-    frm: dt.date | None = None
-    to: dt.date | None = None
-    for start, end in registrations:  # sorted by start
-        if frm is None:
-            if start <= day and (end is None or end >= day):
-                frm, to = start, end
-        elif to is not None and start <= to + dt.timedelta(days=1):
-            to = None if end is None else max(to, end)
-        if frm is not None and to is None:
-            break
-    if frm is None:  # registered the day before by the cohort rule, so this cannot happen
-        return day, day
-    for start, end in sorted(registrations, key=lambda r: r[0], reverse=True):
-        if start < frm and end is not None and end >= frm - dt.timedelta(days=1):
-            frm = start
-    return frm, to
+    so_far = ibis.window(
+        group_by=regs.person_id, order_by=[regs.start, regs.end], preceding=None, following=0
+    )
+    regs = regs.mutate(run=regs.new_run.sum().over(so_far))
+    runs = regs.group_by("person_id", "run").aggregate(
+        run_from=regs.start.min(), run_to=regs.end.max()
+    )
+    day = years.first_day.cast("date")
+    covered = years.join(
+        runs,
+        [years.person_id == runs.person_id, runs.run_from <= day, runs.run_to >= day],
+        how="left",
+    )
+    covered = covered.select(
+        person_id=covered.person_id,
+        year=covered.year,
+        registered_to=ibis.cases(
+            (covered.run_to.isnull(), day),
+            (covered.run_to == far, ibis.null("date")),
+            else_=covered.run_to,
+        ),
+    )
+    patients = tables["patients"]
+    dead = patients.select(
+        person_id=patients.person_id.cast("int64"), date_of_death=patients.date_of_death
+    )
+    spans = covered.left_join(dead, "person_id").drop("person_id_right")
+    return spans.to_pandas()
 
 
 # --- activity ---------------------------------------------------------------------------------
@@ -342,44 +399,56 @@ def monthly_activity(
 
 def _care_packages(tables: dict[str, ibis.Table], members: pd.DataFrame) -> pd.DataFrame:
     """Package-weeks and cost (weekly cost × days / 7) per month of each package's days inside
-    the members' membership; an open package runs on."""
+    the members' membership; an open package runs on. Split over months on the engine: each
+    package's days inside membership joined to the calendar months they overlap."""
     t = tables["care_packages"]
     span = _member_days(members)
     joined = t.join(span, t.person_id == span.person_id)
+    member_from, member_to = joined.first_day.cast("date"), joined.last_day.cast("date")
     joined = joined.filter(
-        (joined.start_date <= joined.last_day.cast("date"))
-        & (joined.end_date.isnull() | (joined.end_date >= joined.first_day.cast("date")))
+        (joined.start_date <= member_to)
+        & (joined.end_date.isnull() | (joined.end_date >= member_from))
     )
-    rows = joined.select(
-        "year", "start_date", "end_date", "weekly_cost", "first_day", "last_day"
-    ).to_pandas()
-    out: dict[tuple[int, int, int], list[float]] = {}
-    for year, starts, ends, weekly, member_from, member_to in zip(
-        rows["year"],
-        _dates(rows["start_date"]),
-        _dates(rows["end_date"]),
-        rows["weekly_cost"],
-        _dates(rows["first_day"]),
-        _dates(rows["last_day"]),
-        strict=True,
-    ):
-        first = max(starts, member_from)  # type: ignore[type-var]
-        last = member_to if ends is None else min(ends, member_to)  # type: ignore[type-var]
-        day = dt.date(first.year, first.month, 1)
-        while day <= last:
-            following = _next_month(day)
-            days = (min(last, following - dt.timedelta(days=1)) - max(first, day)).days + 1
-            entry = out.setdefault((int(year), day.year, day.month), [0.0, 0.0])
-            entry[0] += days / 7
-            entry[1] += float(weekly) * days / 7
-            day = following
-    return pd.DataFrame(
-        [
-            (year, cy, cm, "care_packages", weeks, 0.0, cost)
-            for (year, cy, cm), (weeks, cost) in sorted(out.items())
-        ],
-        columns=["year", "calendar_year", "calendar_month", "service", "units", "bed_days", "cost"],
+    inside = joined.select(
+        year=joined.year,
+        weekly_cost=joined.weekly_cost,
+        first=ibis.greatest(joined.start_date, member_from),
+        last=ibis.least(joined.end_date.fill_null(member_to), member_to),
     )
+    first_day, last_day = min(members["first_day"]), max(members["last_day"])
+    calendar = []
+    month = dt.date(first_day.year, first_day.month, 1)
+    while month <= last_day:
+        following = _next_month(month)
+        calendar.append((month, following - dt.timedelta(days=1)))
+        month = following
+    months = ibis.memtable(
+        pd.DataFrame(
+            {
+                "month_first": pd.to_datetime([m for m, _ in calendar]),
+                "month_last": pd.to_datetime([e for _, e in calendar]),
+            }
+        )
+    )
+    m_first, m_last = months.month_first.cast("date"), months.month_last.cast("date")
+    split = inside.join(months, [m_first <= inside["last"], m_last >= inside["first"]])
+    days = (
+        ibis.least(split["last"], split.month_last.cast("date")).delta(
+            ibis.greatest(split["first"], split.month_first.cast("date")), unit="day"
+        )
+        + 1
+    ).cast("float64")
+    split = split.mutate(weeks=days / 7, cost=split.weekly_cost.cast("float64") * days / 7)
+    month_first = split.month_first.cast("date")
+    grouped = split.group_by(
+        year=split.year, calendar_year=month_first.year(), calendar_month=month_first.month()
+    ).aggregate(units=split.weeks.sum(), cost=split.cost.sum())
+    frame = grouped.to_pandas().sort_values(["year", "calendar_year", "calendar_month"])
+    frame["service"] = "care_packages"
+    frame["bed_days"] = 0.0
+    return frame[
+        ["year", "calendar_year", "calendar_month", "service", "units", "bed_days", "cost"]
+    ]
 
 
 def _next_month(day: dt.date) -> dt.date:

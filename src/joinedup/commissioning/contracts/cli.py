@@ -102,7 +102,7 @@ def reconcile_command(name: NameArgument, home: HomeOption = None) -> None:
             markup=False,
         )
         table = Table("Line", "Item", "£", "How")
-        for line in statement_lines(year):
+        for line in statement_lines(year, capitation=ledger.contract.capitation):
             amount = "" if line.amount is None else f"{line.amount:,.2f}"
             table.add_row(line.ref, line.label, amount, line.how)
         out.print(table)

@@ -99,14 +99,53 @@ class AgeSexWeight:
         return age >= self.age_from and (self.age_to is None or age <= self.age_to)
 
 
+# Person-summary columns a need weight may be keyed on, and the values each takes (a value not
+# given a weight weighs 1). IMD deciles are written as numbers (1 most deprived).
+NEED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "efi_category": CATEGORY_VALUES["efi_category"],
+    "hfrs_category": CATEGORY_VALUES["hfrs_category"],
+    "imd_decile": tuple(str(d) for d in range(1, 11)),
+}
+
+
+@dataclass(frozen=True)
+class NeedWeights:
+    """One additional-need adjustment: a weight for each value of a person-summary column."""
+
+    column: str
+    weights: tuple[tuple[str, float], ...]  # value → weight; any other value weighs 1
+    source: str  # where these weights come from, cited, or said to be an assumption
+
+    @property
+    def label(self) -> str:
+        return {
+            "efi_category": "frailty (eFI category)",
+            "hfrs_category": "frailty (Hospital Frailty Risk Score category)",
+            "imd_decile": "deprivation (IMD decile, 1 most deprived)",
+        }[self.column]
+
+    def describe(self) -> str:
+        """The weights in one line, e.g. `moderate 3.00, severe 4.00`."""
+        return ", ".join(f"{value} {weight:.2f}" for value, weight in self.weights)
+
+
 @dataclass(frozen=True)
 class Capitation:
     base_rate: float  # £ per weighted member-year in the first contract year
     uplift: float  # yearly growth of the base rate (0.03 = 3%)
     age_sex: tuple[AgeSexWeight, ...]
-    need_column: str  # a person summary category column
-    need: tuple[tuple[str, float], ...]  # category → weight
-    source: str  # where the weights come from, cited
+    needs: tuple[NeedWeights, ...]  # multiplied together with the age-sex weight
+    source: str  # where the weights come from, cited (the whole method)
+    age_sex_source: str = ""  # where the age-sex weights come from, when said apart
+    base_rate_source: str = ""  # how the base rate was set, when said apart
+
+    @property
+    def need_columns(self) -> tuple[str, ...]:
+        return tuple(n.column for n in self.needs)
+
+    def describe_age_sex(self) -> str:
+        """The age-sex weights in one line, e.g. `65–69 F 1.63 M 1.74; 70–74 …`."""
+        return "; ".join(f"{b.label} F {b.female:.2f} M {b.male:.2f}" for b in self.age_sex)
 
     def base_rate_in(self, year: int) -> float:
         """The base rate in contract year `year` (1, 2, …), uplifted and rounded to pence."""
@@ -330,14 +369,48 @@ def _services(raw: Any, where: str) -> tuple[Tariff, ...]:
 
 def _capitation(raw: Any, where: str) -> Capitation:
     cap = _mapping(raw, where)
-    _no_unknown(cap, {"base_rate", "uplift", "age_sex_weights", "need_weights", "source"}, where)
-    source = " ".join(str(cap.get("source") or "").split())
+    _no_unknown(
+        cap,
+        {"base_rate", "base_rate_source", "uplift", "age_sex_weights", "need_weights", "source"},
+        where,
+    )
+    source = _words(cap.get("source"))
     if not source:
         raise ContractError(f"{where}: source must cite where the weights come from")
-    bands = cap.get("age_sex_weights")
-    if not isinstance(bands, list) or not bands:
-        raise ContractError(f"{where}: age_sex_weights must be a list of age bands")
-    age_sex = tuple(_age_band(b, f"{where}: age_sex_weights {i}") for i, b in enumerate(bands, 1))
+    age_sex, age_sex_source = _age_sex(cap.get("age_sex_weights"), f"{where}: age_sex_weights")
+    raw_needs = cap.get("need_weights")
+    listed = raw_needs if isinstance(raw_needs, list) else [raw_needs]
+    needs = tuple(
+        _need(item, f"{where}: need_weights" + (f" {i}" if isinstance(raw_needs, list) else ""))
+        for i, item in enumerate(listed, 1)
+    )
+    columns = [n.column for n in needs]
+    if not needs or len(set(columns)) != len(columns):
+        raise ContractError(f"{where}: need_weights must give each column once")
+    return Capitation(
+        base_rate=_number(cap.get("base_rate"), f"{where}: base_rate (£)", low=0),
+        uplift=_number(cap.get("uplift", 0), f"{where}: uplift", low=-0.5, high=0.5),
+        age_sex=age_sex,
+        needs=needs,
+        source=source,
+        age_sex_source=age_sex_source,
+        base_rate_source=_words(cap.get("base_rate_source")),
+    )
+
+
+def _words(raw: Any) -> str:
+    return " ".join(str(raw or "").split())
+
+
+def _age_sex(raw: Any, where: str) -> tuple[tuple[AgeSexWeight, ...], str]:
+    """Age bands as a list, or {source: …, bands: [...]} to cite them apart."""
+    source = ""
+    if isinstance(raw, Mapping):
+        _no_unknown(raw, {"source", "bands"}, where)
+        source, raw = _words(raw.get("source")), raw.get("bands")
+    if not isinstance(raw, list) or not raw:
+        raise ContractError(f"{where} must be a list of age bands")
+    age_sex = tuple(_age_band(b, f"{where} {i}") for i, b in enumerate(raw, 1))
     for before, after in itertools.pairwise(age_sex):
         if before.age_to is None or after.age_from != before.age_to + 1:
             raise ContractError(
@@ -346,29 +419,26 @@ def _capitation(raw: Any, where: str) -> Capitation:
             )
     if age_sex[-1].age_to is not None:
         raise ContractError(f"{where}: the last age band must be open-ended, e.g. ages: 85+")
-    need = _mapping(cap.get("need_weights"), f"{where}: need_weights")
-    _no_unknown(need, {"column", "weights"}, f"{where}: need_weights")
+    return age_sex, source
+
+
+def _need(raw: Any, where: str) -> NeedWeights:
+    need = _mapping(raw, where)
+    _no_unknown(need, {"column", "weights", "source"}, where)
     column = need.get("column")
-    if column not in CATEGORY_VALUES:
-        raise ContractError(
-            f"{where}: need_weights column must be one of {', '.join(CATEGORY_VALUES)}"
-        )
-    weights = _mapping(need.get("weights"), f"{where}: need_weights: weights")
-    unknown = sorted(set(weights) - set(CATEGORY_VALUES[column]))
+    if column not in NEED_COLUMNS:
+        raise ContractError(f"{where}: column must be one of {', '.join(NEED_COLUMNS)}")
+    weights = {str(k): v for k, v in _mapping(need.get("weights"), f"{where}: weights").items()}
+    unknown = sorted(set(weights) - set(NEED_COLUMNS[column]))
     if unknown or not weights:
         raise ContractError(
-            f"{where}: need_weights: weights must give {column} values from "
-            f"{', '.join(CATEGORY_VALUES[column])} (others weigh 1)"
+            f"{where}: weights must give {column} values from "
+            f"{', '.join(NEED_COLUMNS[column])} (others weigh 1)"
         )
-    return Capitation(
-        base_rate=_number(cap.get("base_rate"), f"{where}: base_rate (£)", low=0),
-        uplift=_number(cap.get("uplift", 0), f"{where}: uplift", low=-0.5, high=0.5),
-        age_sex=age_sex,
-        need_column=str(column),
-        need=tuple(
-            (str(k), _number(v, f"{where}: need weight {k}", low=0)) for k, v in weights.items()
-        ),
-        source=source,
+    return NeedWeights(
+        column=str(column),
+        weights=tuple((k, _number(v, f"{where}: weight {k}", low=0)) for k, v in weights.items()),
+        source=_words(need.get("source")),
     )
 
 

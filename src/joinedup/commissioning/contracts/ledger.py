@@ -1,9 +1,10 @@
 """The shadow budget ledger: month by month, the cohort's capitated budget against its activity
 priced at the contract's tariff, by setting; then each year's reconciliation statement.
 
-Budget. Each member's yearly capitation is the year's base rate × their age-sex weight × their
-need weight (weighted capitation in the manner of the NHS England fair-shares formula: see the
-contract's `capitation.source` and ADR 0024), rounded to pence. A month's budget for a member is
+Budget. Each member's yearly capitation is the year's base rate × their age-sex weight × each of
+their need weights (weighted capitation in the manner of the NHS England fair-shares formula: an
+age-sex cost curve times additional-need adjustments; the contract cites each set of weights, see
+its `capitation` and ADR 0024, 0036), rounded to pence. A month's budget for a member is
 a twelfth of it × the share of the month's days they were a member.
 
 Spend. Each service's units × its unit price (+ bed days × the bed-day price for admissions), or
@@ -155,8 +156,8 @@ def build_ledger(
 
 
 def annual_capitation(contract: Contract, members: pd.DataFrame) -> np.ndarray:
-    """Each member-year's capitation in £: base rate × age-sex weight × need weight, rounded to
-    pence."""
+    """Each member-year's capitation in £: base rate × age-sex weight × each need weight,
+    rounded to pence."""
     cap = contract.capitation
     age = members["age"].to_numpy(dtype=np.int64)
     female = (members["sex"] == "F").to_numpy()
@@ -170,8 +171,12 @@ def annual_capitation(contract: Contract, members: pd.DataFrame) -> np.ndarray:
             f"contract {contract.name}: no age-sex weight covers age {youngest}, yet the cohort "
             "rule lets such people in: start the first age band lower"
         )
-    need = members["need"].map(dict(cap.need)).fillna(1.0).to_numpy(dtype=float)
-    base = members["year"].map(lambda y: cap.base_rate_in(int(y))).to_numpy(dtype=float)
+    need = np.ones(len(members))
+    for factor in cap.needs:
+        weights = members[factor.column].astype("string").map(dict(factor.weights))
+        need = need * weights.astype("Float64").fillna(1.0).to_numpy(dtype=float)
+    rates = {int(y): cap.base_rate_in(int(y)) for y in members["year"].unique()}
+    base = members["year"].map(rates).to_numpy(dtype=float)
     return np.round(base * age_sex * need, 2)
 
 
@@ -315,8 +320,10 @@ def _movement(members: pd.DataFrame, year: int) -> Movement:
 
 def member_years(first: Iterable[dt.date], last: Iterable[dt.date]) -> float:
     """Person-years between inclusive first and last days (365.25 days a year)."""
-    days = sum((b - a).days + 1 for a, b in zip(first, last, strict=True) if b >= a)
-    return days / 365.25
+    days = np.array(list(last), dtype="datetime64[D]") - np.array(
+        list(first), dtype="datetime64[D]"
+    )
+    return float(np.clip(days.astype(np.int64) + 1, 0, None).sum()) / 365.25
 
 
 def _outcomes(

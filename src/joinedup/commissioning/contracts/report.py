@@ -11,7 +11,7 @@ from typing import Any
 
 from joinedup.analytics.evaluation.result import Evaluation
 from joinedup.analytics.evaluation.service import evaluate_programme, resolve
-from joinedup.commissioning.contracts.definition import SERVICES, Contract
+from joinedup.commissioning.contracts.definition import SERVICES, Capitation, Contract
 from joinedup.commissioning.contracts.ledger import Ledger, YearStatement
 from joinedup.commissioning.contracts.risk_share import Settlement
 from joinedup.errors import UserError
@@ -30,16 +30,58 @@ def _count(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def capitation_lines(year: YearStatement, capitation: Capitation) -> list[Line]:
+    """Lines 1.x: how the budget on line 1 is set, each weight shown with its source."""
+    base_how = (
+        f"year 1's £{capitation.base_rate:,.2f} uplifted {capitation.uplift:.1%} a year"
+        if year.year > 1 and capitation.uplift
+        else "the contract's base rate"
+    )
+    if capitation.base_rate_source:
+        base_how += f"; {capitation.base_rate_source}"
+    lines = [
+        Line(
+            "1.1",
+            f"Base rate: £{year.base_rate:,.2f} per weighted member-year",
+            None,
+            f"{base_how}. A member's budget = base rate × age-sex weight"
+            + "".join(f" × {n.label} weight" for n in capitation.needs)
+            + ", for the days of the year they were a member",
+        ),
+        Line(
+            "1.2",
+            "Age-sex weights",
+            None,
+            capitation.describe_age_sex()
+            + f" (source: {capitation.age_sex_source or capitation.source})",
+        ),
+    ]
+    for i, need in enumerate(capitation.needs, start=3):
+        lines.append(
+            Line(
+                f"1.{i}",
+                f"Need weights: {need.label}",
+                None,
+                f"{need.describe()}; any other value 1.00 "
+                f"(source: {need.source or capitation.source})",
+            )
+        )
+    return lines
+
+
 def statement_lines(
     year: YearStatement,
     settlement: Settlement | None = None,
     count_text: Callable[[float], str] = _count,
+    capitation: Capitation | None = None,
 ) -> list[Line]:
     """The year's reconciliation, each line worked from the ones before it. `settlement` other
     than the year's own is a what-if; `count_text` writes activity counts (pages suppress small
-    ones)."""
+    ones); `capitation`, the contract's, adds lines 1.x saying how the budget is set."""
     s = settlement or year.settlement
     lines = [Line("1", "Capitated budget", s.budget, f"{year.member_years:,.2f} member-years")]
+    if capitation is not None:
+        lines.extend(capitation_lines(year, capitation))
     for i, (service, amount) in enumerate(year.spend.items(), start=1):
         lines.append(
             Line(
@@ -123,7 +165,9 @@ def ledger_json(ledger: Ledger) -> dict[str, Any]:
                 "complete": y.complete,
                 "months": y.months,
                 "movement": vars(y.movement),
-                "lines": [vars(line) for line in statement_lines(y)],
+                "lines": [
+                    vars(line) for line in statement_lines(y, capitation=contract.capitation)
+                ],
             }
             for y in ledger.years
         ],
