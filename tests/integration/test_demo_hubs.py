@@ -45,6 +45,9 @@ def test_the_three_kinds_of_demo_rota_offer_their_minutes_each_week() -> None:
         SEVEN_DAYS_8_TO_8,
     ]
     assert definition.hubs[0].name == "Place 1 Extended Access Hub"
+    eight = [(f"NBH0{n}", f"Place {n}", f"Practice {n}") for n in range(1, 9)]
+    named = [c.name for h in parse_definition(demo_rota(eight, today)).hubs for c in h.clinicians]
+    assert len(named) == len(set(named)), "a clinician would be at two hubs at once"
 
 
 def test_every_neighbourhood_gets_a_bookable_hub_once(

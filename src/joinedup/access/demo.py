@@ -34,12 +34,44 @@ from joinedup.carestore.models import Organisation
 WEEKS = 6
 EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
-#: Fictional clinicians of each hub: (name, role, room).
-EVENING_GP, NURSE, DAY_GP = (
-    ("Dr Priya Raman", "gp", "Room 1"),
-    ("Tom Ellery", "nurse", "Room 2"),
-    ("Dr Ben Okafor", "gp", "Room 3"),
+#: Fictional clinicians, three to a hub in turn (one person is never at two hubs at once).
+GPS = (
+    "Dr Priya Raman",
+    "Dr Ben Okafor",
+    "Dr Helen Marsh",
+    "Dr Sam Adeyemi",
+    "Dr Ruth Kaplan",
+    "Dr Owen Pryce",
+    "Dr Nadia Karim",
+    "Dr Luke Whitfield",
+    "Dr Grace Mensah",
+    "Dr Ian Dunmore",
+    "Dr Leah Sorensen",
+    "Dr Kofi Boateng",
+    "Dr Anna Lisowska",
+    "Dr Tariq Hussain",
+    "Dr Megan Hale",
+    "Dr Rhys Morgan",
 )
+NURSES = (
+    "Tom Ellery",
+    "Jo Whitcombe",
+    "Amara Nwosu",
+    "Kate Penrose",
+    "Dev Mistry",
+    "Lucy Farrant",
+    "Sian Howells",
+    "Marek Nowak",
+)
+
+
+def _clinicians(index: int) -> tuple[tuple[str, str, str], ...]:
+    """(name, role, room) of the evening GP, the nurse and the day GP of the `index`th hub."""
+    return (
+        (GPS[(2 * index) % len(GPS)], "gp", "Room 1"),
+        (NURSES[index % len(NURSES)], "nurse", "Room 2"),
+        (GPS[(2 * index + 1) % len(GPS)], "gp", "Room 3"),
+    )
 
 
 def hub_code(neighbourhood_code: str) -> str:
@@ -57,7 +89,8 @@ def demo_rota(neighbourhoods: list[tuple[str, str, str]], today: dt.date) -> dic
     for index, (code, name, practice) in enumerate(neighbourhoods):
         hub = hub_code(code)
         kind = index % 3  # 0: seven days 8-8; 1: a second GP on Saturdays; 2: the DES hours only
-        clinicians = [EVENING_GP, NURSE] + ([DAY_GP] if kind < 2 else [])
+        evening_gp, nurse, day_gp = _clinicians(index)
+        clinicians = [evening_gp, nurse] + ([day_gp] if kind < 2 else [])
         hubs.append(
             {
                 "code": hub,
@@ -70,13 +103,13 @@ def demo_rota(neighbourhoods: list[tuple[str, str, str]], today: dt.date) -> dic
             }
         )
 
-        for who in (EVENING_GP, NURSE):
+        for who in (evening_gp, nurse):
             lines.append(_line(hub, who, span, WEEKDAYS, "18:30", "20:00"))
             lines.append(_line(hub, who, span, ("sat",), "09:00", "17:00"))
         if kind == 0:
-            lines.append(_line(hub, DAY_GP, span, EVERY_DAY, "08:00", "20:00"))
+            lines.append(_line(hub, day_gp, span, EVERY_DAY, "08:00", "20:00"))
         elif kind == 1:
-            lines.append(_line(hub, DAY_GP, span, ("sat",), "09:00", "17:00"))
+            lines.append(_line(hub, day_gp, span, ("sat",), "09:00", "17:00"))
     return {"hubs": hubs, "sessions": lines}
 
 
