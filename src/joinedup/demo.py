@@ -174,7 +174,13 @@ def _demo_hubs(say: Say, sessions: Any, today: dt.date) -> None:
     from joinedup.access.demo import seed_demo_hubs
 
     loaded = seed_demo_hubs(sessions, today)
-    say(f"Extended access: {loaded}" if loaded else "Extended access: hubs already loaded")
+    if loaded is None:
+        say("Extended access: hubs already loaded")
+    else:
+        say(
+            f"Extended access: {loaded.hubs} hubs, {loaded.sessions:,} sessions, "
+            f"{loaded.slots:,} slots from this week"
+        )
 
 
 def _demo_ward(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:
