@@ -127,6 +127,7 @@ def seed_demo(
     _demo_users(say, sessions)
     _demo_care(say, sessions, settings)
     _demo_caseloads(say, store, sessions)
+    _demo_hubs(say, sessions, today or dt.date.today())
     _demo_ward(say, store, sessions, seed)
     _demo_directory(say, sessions, settings, seed)
     _demo_social_prescribing(say, sessions, settings, seed)
@@ -165,6 +166,21 @@ def _demo_caseloads(say: Say, store: PopulationStore, sessions: Any) -> None:
         sessions, store, demo_principal(sessions), first_day=dt.date.today()
     )
     say(f"Neighbourhood caseloads: {seeded} neighbourhoods seeded with a team and rota")
+
+
+def _demo_hubs(say: Say, sessions: Any, today: dt.date) -> None:
+    """An extended-access hub per neighbourhood with six weeks of rota from this week, so a
+    receptionist can book and the PCN week (and A4 of the delivery plan) is measured."""
+    from joinedup.access.demo import seed_demo_hubs
+
+    loaded = seed_demo_hubs(sessions, today)
+    if loaded is None:
+        say("Extended access: hubs already loaded")
+    else:
+        say(
+            f"Extended access: {loaded.hubs} hubs, {loaded.sessions:,} sessions, "
+            f"{loaded.slots:,} slots from this week"
+        )
 
 
 def _demo_ward(say: Say, store: PopulationStore, sessions: Any, seed: int) -> None:

@@ -31,6 +31,7 @@ from joinedup.governance.break_glass import (
 from joinedup.governance.models import BreakGlassGrant
 from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
@@ -303,14 +304,23 @@ def test_the_audit_page_answers_and_records_the_question(
     by_user = client.get("/governance/audit", params={"username": "far.gp"})
     assert 'data-action="break_glass.grant"' in by_user.text
 
+    # A person asking who looked at their record gives their NHS number, not joinedup's ID.
+    spaced = format_nhs_number(area.person.nhs_number)
+    by_nhs_number = client.get("/governance/audit", params={"person_id": spaced})
+    assert by_nhs_number.status_code == 200
+    assert 'data-action="break_glass.grant"' in by_nhs_number.text
+
     asked = audit_events(area.sessions, "audit.query")
     assert [(e.actor, e.person_id, e.entity_id) for e in asked] == [
         ("ig.lead", area.person.person_id, str(area.person.person_id)),
         ("ig.lead", None, "far.gp"),
+        ("ig.lead", area.person.person_id, str(area.person.person_id)),
     ]
     bad = client.get("/governance/audit", params={"person_id": "12a"})
     assert bad.status_code == 400 and "numbers only" in bad.text
-    assert len(audit_events(area.sessions, "audit.query")) == 2
+    unknown = client.get("/governance/audit", params={"person_id": "943 476 5919"})
+    assert unknown.status_code == 400 and "No one in the area has NHS number" in unknown.text
+    assert len(audit_events(area.sessions, "audit.query")) == 3
 
 
 def test_the_governance_index_shows_what_the_user_may_do(

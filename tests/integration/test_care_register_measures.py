@@ -37,13 +37,19 @@ def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, NOON)
 
 
-def write_run(home: Path, run_id: str, created_at: str, rows: list[dict[str, object]]) -> None:
+def write_run(
+    home: Path,
+    run_id: str,
+    created_at: str,
+    rows: list[dict[str, object]],
+    index_date: str = "2026-03-31",
+) -> None:
     """A stratification run holding only what the care services read."""
     folder = home / RUNS_DIR / run_id
     folder.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), folder / PERSON_RESULTS)
     meta = {
-        "index_date": "2026-03-31",
+        "index_date": index_date,
         "created_at": created_at,
         "engine": "duckdb",
         "parameters": {"schemes": []},
@@ -288,7 +294,7 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
 ) -> None:
     before = [_person(i, 0.1, "NBH01") for i in (1, 2, 3, 4)]
     after = [_person(i, 0.1, "NBH01", "severe" if i in (2, 4) else "fit") for i in (1, 2, 3, 4)]
-    write_run(home.home, "run1", "2026-01-01T00:00:00Z", before)
+    write_run(home.home, "run1", "2026-01-01T00:00:00Z", before, "2025-12-31")
     write_run(home.home, "run2", "2026-04-01T00:00:00Z", after)
     me, other = _users(sessions, "me", "other")
     today = AS_OF
@@ -332,4 +338,6 @@ def test_the_worklist_holds_reviews_actions_allocations_and_risers(
         (2, "eFI frailty worsened from fit to severe")
     ]
     assert work.runs_compared == ("run1", "run2")
+    # The page names the runs by the dates they stratified at, not by their ids alone.
+    assert work.dates_compared == (dt.date(2025, 12, 31), AS_OF)
     assert work.people == {1, 2, 3}

@@ -238,3 +238,17 @@ def test_the_demo_plans_are_due_in_the_future(demo: Demo) -> None:
     assert reviews and plan_actions
     assert all(r is not None and r > today for r in reviews)
     assert all(d >= today for d in plan_actions)
+
+
+def test_a_demo_entry_in_review_due_has_its_review_due(demo: Demo) -> None:
+    """The register never says "review due" beside a review months away: an entry the demo
+    leaves in review due has its review date on or before the day it moved there."""
+    with demo.sessions() as session:
+        entries = list(session.scalars(select(RegisterEntry)))
+    due = [e for e in entries if e.status == "review_due"]
+    assert due, "the demo leaves someone in review due"
+    assert all(
+        e.review_due_on is not None and e.review_due_on <= e.status_changed_at.date() for e in due
+    ), [(e.review_due_on, e.status_changed_at) for e in due]
+    active = [e for e in entries if e.status == "active"]
+    assert active and all(e.review_due_on and e.review_due_on > dt.date.today() for e in active)

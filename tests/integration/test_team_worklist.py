@@ -148,6 +148,12 @@ def test_a_lead_sees_the_open_actions_of_the_team_by_owner(team: Team) -> None:
     owners = html_table(page.text, "owners-table")
     shown = owners.keyed(("owner",), ("group",))
     expected = _expected()
+    # The count beside "by owner" says what it counts (it said "(3 people)" beside 3 owners).
+    people = len({person for person, *_ in ACTIONS})
+    assert owners.caption == (
+        f"Open actions by owner: {len(expected)} owners, {len(ACTIONS)} actions "
+        f"about {people} people"
+    )
     assert set(shown) == {*expected, "all"}
     for owner, counts in expected.items():
         assert {g: int(shown[owner][g]) for g in ACTION_GROUPS} == {

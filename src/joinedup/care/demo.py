@@ -65,10 +65,17 @@ class SeedSummary:
 
 
 def seed_demo_register(
-    sessions: sessionmaker[Session], settings: Settings, *, people: int = 27
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    people: int = 27,
+    today: dt.date | None = None,
 ) -> SeedSummary:
     """Put up to `people` of the latest run's highest-risk people at the demo coordinator's
-    practices on the register (see the module docstring). Needs the demo users and a run."""
+    practices on the register (see the module docstring). Needs the demo users and a run.
+    Someone whose journey ends in review due has their review falling due `today` (default:
+    the real date), so the register never says "review due" beside a review months away."""
+    today = today or dt.date.today()
     run = latest_run(settings)
     if run is None or "risk" not in run.metadata.get("risk_columns", []):
         raise reg.RegisterError("the demo register needs a stratification run with a risk")
@@ -103,7 +110,7 @@ def seed_demo_register(
         except (reg.RegisterError, reg.PersonUnknown):
             continue  # no longer registered in the area
         added += 1
-        _walk(sessions, coordinator, entry, JOURNEYS[i % len(JOURNEYS)], professionals, i)
+        _walk(sessions, coordinator, entry, JOURNEYS[i % len(JOURNEYS)], professionals, i, today)
     return SeedSummary(added, already, reg.counts_by_state(sessions))
 
 
@@ -114,6 +121,7 @@ def _walk(
     journey: tuple[str, ...],
     professionals: list[tuple[Principal, str]],
     i: int,
+    today: dt.date,
 ) -> None:
     for state in journey:
         entry = reg.move(
@@ -123,6 +131,7 @@ def _walk(
             to_status=state,
             expected_version=entry.version,
             reason=OUTCOME_REASONS.get(state),
+            review_due_on=today if state == "review_due" else None,
             record_consent=state == "consented",
         )
         if state == "consented":
@@ -174,7 +183,7 @@ def seed_demo_care(
     weeks ago with an upcoming one, all dated from `now` (default: the real now). Safe to run
     again: what exists is left alone."""
     now = now or dt.datetime.now(dt.UTC)
-    register = seed_demo_register(sessions, settings)
+    register = seed_demo_register(sessions, settings, today=now.date())
     coordinator = _principal(sessions, COORDINATOR)
     with sessions() as session:
         planned = list(

@@ -103,6 +103,8 @@ class Worklist:
     allocations: tuple[Allocation, ...]
     risers: tuple[Riser, ...]
     runs_compared: tuple[str, str] | None
+    #: The index dates of the two runs compared (what the page names them by).
+    dates_compared: tuple[dt.date, dt.date] | None = None
 
     @property
     def people(self) -> frozenset[int]:
@@ -124,8 +126,8 @@ def worklist(
         reviews = _reviews(session, user_id, horizon)
         actions = _actions(session, user_id, today)
         allocations = _allocations(session, user_id, today)
-    compared, risers = _risers(settings, people)
-    return Worklist(today, len(people), reviews, actions, allocations, risers, compared)
+    compared, dates, risers = _risers(settings, people)
+    return Worklist(today, len(people), reviews, actions, allocations, risers, compared, dates)
 
 
 def _reviews(session: Session, user_id: int, horizon: dt.date) -> tuple[ReviewDue, ...]:
@@ -287,14 +289,14 @@ def _allocations(session: Session, user_id: int, today: dt.date) -> tuple[Alloca
 
 def _risers(
     settings: Settings, people: list[int]
-) -> tuple[tuple[str, str] | None, tuple[Riser, ...]]:
+) -> tuple[tuple[str, str] | None, tuple[dt.date, dt.date] | None, tuple[Riser, ...]]:
     runs = list_runs(settings)
     if len(runs) < 2:
-        return None, ()
+        return None, None, ()
     earlier, later = runs[-2].run_id, runs[-1].run_id
     reasons = risers_between(settings, earlier, later)
     found = tuple(Riser(p, reasons[p]) for p in people if p in reasons)
-    return (earlier, later), found
+    return (earlier, later), (runs[-2].index_date, runs[-1].index_date), found
 
 
 def risers_between(settings: Settings, earlier: str, later: str) -> dict[int, str]:

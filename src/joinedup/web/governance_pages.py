@@ -34,7 +34,9 @@ from joinedup.governance.break_glass import (
 from joinedup.governance.relationships import person_access
 from joinedup.governance.roles import Principal, role_book
 from joinedup.governance.users import list_users
-from joinedup.population.reads import PersonIdentity
+from joinedup.population.nhs_numbers import format_nhs_number, is_valid
+from joinedup.population.reads import PersonIdentity, person_ids_by_nhs_number
+from joinedup.population.store import PopulationStore
 from joinedup.web.dependencies import (
     Auditor,
     BreakGlassReviewer,
@@ -74,13 +76,21 @@ def governance_index(request: Request, user: GovernanceUser, sessions: Sessions)
 # --- Audit trail questions -----------------------------------------------------------------
 
 
-def _person_id(text: str) -> int | None:
+def _person_id(text: str, store: PopulationStore) -> int | None:
+    """The person asked about: by NHS number (ten digits, spaces allowed; what a person asking
+    "who looked at my record" can give) or by joinedup ID."""
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise ValueError("Enter a person ID in numbers only, like 1042.")
-    return int(text)
+    digits = text.replace(" ", "")
+    if not digits.isdigit():
+        raise ValueError("Enter an NHS number (10 digits) or a person ID, in numbers only.")
+    if len(digits) == 10 and is_valid(digits):
+        found = person_ids_by_nhs_number(store, [digits]) if store.exists() else {}
+        if digits not in found:
+            raise ValueError(f"No one in the area has NHS number {format_nhs_number(digits)}.")
+        return found[digits]
+    return int(digits)
 
 
 @router.get("/governance/audit", name="governance_audit")
@@ -88,6 +98,7 @@ def audit_page(
     request: Request,
     user: Auditor,
     sessions: Sessions,
+    store: Store,
     person_id: str = "",
     username: str = "",
 ) -> Response:
@@ -96,7 +107,7 @@ def audit_page(
     rows: list[AuditRow] = []
     username = username.strip()
     try:
-        person = _person_id(person_id)
+        person = _person_id(person_id, store)
     except ValueError as exc:
         person, error = None, str(exc)
     if person is not None:
