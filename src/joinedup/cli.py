@@ -7,9 +7,7 @@ non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -288,36 +286,16 @@ def score(
 
     person_id may be any text (written back as given); columns the score does not use are
     ignored. Exits with 1 when no row could be scored."""
-    from joinedup.analytics.extract_scoring import score_extract
+    from joinedup.analytics.extract_scoring.cli import ScoreArgs, run_score
 
-    result = score_extract(
-        name, input_path, output, index_date=_parse_date(index_date), keep_scores=output is None
+    # The plain form of this command is run by `joinedup.launcher` without Typer; this is the
+    # same run, reached by `python -m joinedup.cli` or with an option spelled another way.
+    _parse_date(index_date)  # a usage error (exit 2) before anything is read
+    run_score(
+        ScoreArgs(name, input_path, output, index_date),
+        lambda line: out.print(line, markup=False, highlight=False, soft_wrap=True),
+        lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )
-    if result.ignored_columns:
-        err.print(
-            f"note: ignored column(s) {', '.join(result.ignored_columns)}: "
-            f"{name} does not use them",
-            markup=False,
-            highlight=False,
-        )
-    counts = result.counts()
-    out.print(
-        f"{counts['rows_read']:,} rows read, {counts['rows_accepted']:,} accepted, "
-        f"{counts['rows_rejected']:,} rejected; {counts['people_scored']:,} people scored"
-    )
-    if result.output_path is not None:
-        out.print(f"Scores: {result.output_path}")
-        out.print(f"Rejects: {result.rejects_path}")
-    elif result.scores is not None:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(result.scores.column_names)
-        writer.writerows(
-            ("" if v is None else v for v in row.values()) for row in result.scores.to_pylist()
-        )
-    for reject in result.rejects[:20]:
-        err.print(f"row {reject.row}: {reject.reason}", markup=False, highlight=False)
-    if len(result.rejects) > 20:
-        err.print(f"... and {len(result.rejects) - 20:,} more rejected rows", markup=False)
 
 
 def _parse_date(text: str | None) -> dt.date | None:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
+import time
+from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
 
 from joinedup.analytics.case_finding import extract_date
 from joinedup.analytics.scores.conditions import ltc_codelists, ltc_table
 from joinedup.care.person_record import TIMELINE_YEARS, person_record
-from joinedup.population.reads import find_person
+from joinedup.population.reads import find_person, one_person_reader
 from joinedup.population.store import PopulationStore
 
 
@@ -110,3 +118,35 @@ def test_the_record_holds_every_contact_in_the_window(small_store: PopulationSto
     ]
     assert sorted(m.name for m in record.medicines) == sorted(set(recent.name))
     assert sum(m.issues for m in record.medicines) == len(recent)
+
+
+def test_a_record_opened_again_is_remembered_until_the_store_is_written(
+    small_store: PopulationStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person's store reads are remembered (ADR 0035), but a table written again (an ingest)
+    is read again: the record never shows what the store no longer says."""
+    reads: list[str] = []
+    real = one_person_reader.rows
+    monkeypatch.setattr(one_person_reader, "rows", lambda sql, p: reads.append(sql) or real(sql, p))
+    store = PopulationStore(tmp_path / "population")
+    shutil.copytree(small_store.root, store.root)
+    as_of = extract_date(store)
+    meds = pq.read_table(store.path("medications"))
+    busy = int(pd.Series(meds["person_id"].to_pylist()).value_counts().index[0])
+    first = person_record(store, busy, as_of, None)
+    assert len(reads) == 8
+    assert person_record(store, busy, as_of, None).medicines == first.medicines
+    assert len(reads) == 8  # opened again: nothing read
+
+    mine = meds.filter(pc.equal(meds["person_id"], busy)).slice(0, 1).to_pylist()[0]
+    extra = {name: [value] for name, value in mine.items()}
+    extra.update(name=["Adrenaline 1mg/ml (test)"], issue_date=[as_of])
+    pq.write_table(
+        pa.concat_tables([meds, pa.table(extra, schema=meds.schema)]), store.path("medications")
+    )
+    os.utime(store.path("medications"), ns=(time.time_ns(), time.time_ns() + 1_000_000))
+
+    again = person_record(store, busy, as_of, None)
+    assert len(reads) == 16
+    assert "Adrenaline 1mg/ml (test)" in {m.name for m in again.medicines}
+    assert len(again.medicines) == len(first.medicines) + 1

@@ -59,3 +59,52 @@ def test_the_web_app_leaves_the_modelling_libraries_to_the_commands_that_need_th
     assert "joinedup.web.app" in loaded, done.stderr
     late = {"statsmodels", "scipy.stats", "lightgbm", "sklearn", "pyspark"}
     assert not loaded & late, sorted(loaded & late)
+
+
+ENTRY_PROBE = """
+import json, sys
+from joinedup.launcher import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit_:
+    code = exit_.code
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def test_the_entry_point_scores_without_the_command_line_framework(tmp_path: Path) -> None:
+    # `joinedup score` on a million rows: Typer (a Pydantic adapter for every parameter), Rich
+    # and every command group cost half a CPU-second before the first row (ADR 0035).
+    source = tmp_path / "extract.csv"
+    source.write_text("person_id,code\nTESTabc,F00.1\nTESTdef,0000\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_PROBE, "score", "hfrs", str(source), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert not set(report["loaded"]) & {"typer", "click", "rich", "pydantic", *HEAVY}
+    assert "2 rows read, 1 accepted, 1 rejected; 1 people scored" in done.stdout
+    assert "row 3: code '0000' is not an ICD-10 code" in done.stderr
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("TESTabc,")
+
+
+def test_the_entry_point_leaves_anything_but_a_plain_score_to_the_command_line() -> None:
+    from joinedup.analytics.extract_scoring.cli import ScoreArgs, parse_score_args
+
+    assert parse_score_args(["hfrs", "in.csv", "--output=o.csv", "--index-date", "2025-03-31"]) == (
+        ScoreArgs("hfrs", Path("in.csv"), Path("o.csv"), "2025-03-31")
+    )
+    for args in (
+        ["hfrs", "in.csv", "--help"],
+        ["hfrs"],
+        ["hfrs", "in.csv", "extra.csv"],
+        ["hfrs", "in.csv", "-o"],
+        ["hfrs", "in.csv", "-o", "a.csv", "-o", "b.csv"],
+        ["hfrs", "in.csv", "--weights", "quan2011"],
+    ):
+        assert parse_score_args(args) is None, args

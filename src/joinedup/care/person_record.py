@@ -137,11 +137,9 @@ def person_record(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     since = as_of.replace(year=as_of.year - TIMELINE_YEARS)
-    with _READER.lock:
-        conditions = _conditions(store, person_id, as_of)
-        medicines = _medicines(store, person_id, as_of)
-        timeline = _timeline(store, person_id, since, as_of)
-        packages = _packages(store, person_id, as_of)
+    conditions, medicines, timeline, packages = _store_part(
+        str(store.root), _store_version(store), person_id, as_of
+    )
     timings["store"] = time.perf_counter() - started
     place = run_place(run, person_id) if run is not None else None
     timings["total"] = time.perf_counter() - started
@@ -160,6 +158,50 @@ def person_record(
         place,
         timings,
     )
+
+
+#: The tables a person record reads from the population store.
+RECORD_TABLES = (
+    "clinical_events",
+    "medications",
+    "gp_appointments",
+    "ae_attendances",
+    "hospital_spells",
+    "outpatient_appointments",
+    "community_contacts",
+    "care_packages",
+)
+#: How many people's store reads a process remembers (`_store_part`).
+RECORDS_KEPT = 512
+
+
+def _store_version(store: PopulationStore) -> tuple[int, ...]:
+    """What changes when any table a record reads is written again (an ingest or generate)."""
+    version = []
+    for name in RECORD_TABLES:
+        path = store.path(name)
+        version.append(path.stat().st_mtime_ns if path.is_file() else -1)
+    return tuple(version)
+
+
+@functools.lru_cache(maxsize=RECORDS_KEPT)
+def _store_part(
+    root: str, version: tuple[int, ...], person_id: int, as_of: dt.date
+) -> tuple[tuple[Condition, ...], tuple[Medicine, ...], tuple[TimelineEntry, ...], tuple[str, ...]]:
+    """The person's conditions, medicines, timeline and care packages as of `as_of`: eight
+    reads of the store's Parquet files (most of a person page's cost), remembered for the
+    people opened lately, since a person page is opened again after every action on it (add to
+    the register, save the plan, record consent) and the store does not change between writes
+    of its files (`version`, part of the key). Every part is immutable."""
+    del version  # in the key only
+    store = PopulationStore(Path(root))
+    since = as_of.replace(year=as_of.year - TIMELINE_YEARS)
+    with _READER.lock:
+        conditions = _conditions(store, person_id, as_of)
+        medicines = _medicines(store, person_id, as_of)
+        timeline = tuple(_timeline(store, person_id, since, as_of))
+        packages = _packages(store, person_id, as_of)
+    return conditions, medicines, timeline, packages
 
 
 def has_long_term_condition(store: PopulationStore, person_id: int, as_of: dt.date) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,39 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
 
+#: How many route paths an app remembers (`_page_context`'s `url_path`).
+URL_PATHS_KEPT = 4096
+
+
 def _page_context(request: Request) -> dict[str, Any]:
+    # ``request.url_for(name, **params).path``, remembered by the app: Starlette finds a route by
+    # trying every route in turn (about 0.2 ms, a dozen times a page for the header, footer and
+    # links), and the answer never changes for an app and its root path.
+    app_state = request.app.state
+    known: dict[Hashable, str] | None = getattr(app_state, "url_paths", None)
+    if known is None:
+        known = app_state.url_paths = {}
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+
+    def url_path(name: str, params: dict[str, Any]) -> str:
+        try:
+            key: Hashable = (root, name, tuple(sorted(params.items())))
+            found = known.get(key)
+        except TypeError:  # a parameter that cannot be a key: ask Starlette each time
+            return request.url_for(name, **params).path
+        if found is None:
+            found = request.url_for(name, **params).path
+            if len(known) >= URL_PATHS_KEPT:
+                known.clear()
+            known[key] = found
+        return found
+
     def static_url(path: str) -> str:
         """Path of a static file, under the app's mount point (works behind a path prefix)."""
-        return request.url_for("static", path=path).path
+        return url_path("static", {"path": path})
 
     def page_url(name: str, /, **params: Any) -> str:
-        return request.url_for(name, **params).path
+        return url_path(name, params)
 
     def banner() -> PatientBanner | None:
         """The patient banner of the person the gate opened (None on other pages)."""

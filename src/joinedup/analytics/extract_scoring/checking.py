@@ -173,7 +173,7 @@ def _number_people(con: duckdb.DuckDBPyConnection, *, ages: bool) -> None:
     ages_given = "min(age_value) AS youngest, max(age_value) AS oldest" if ages else "NULL, NULL"
     persons = (
         "CREATE OR REPLACE TABLE persons AS SELECT person, "
-        "count(*) FILTER (reason IS NULL) AS accepted_rows, "
+        "any_value(person_hash) AS person_hash, count(*) FILTER (reason IS NULL) AS accepted_rows, "
         f"min(line) FILTER (reason IS NULL) AS first_line, {ages_given} FROM judged GROUP BY person"
     )
     con.execute(persons)
@@ -181,7 +181,7 @@ def _number_people(con: duckdb.DuckDBPyConnection, *, ages: bool) -> None:
         _refuse_second_ages(con)
         con.execute(persons)
     con.execute(
-        "CREATE TABLE people AS SELECT person AS identifier, "
+        "CREATE TABLE people AS SELECT person AS identifier, person_hash, "
         "row_number() OVER (ORDER BY first_line) AS person_key "
         "FROM persons WHERE accepted_rows > 0"
     )
@@ -323,7 +323,10 @@ def _judge_rows(
     accepted). A column whose meaning is not asked for is joined only to its values with a
     problem (usually none, so no join at all)."""
     ordered = file_order(header)  # reasons in the file's column order
-    columns, joins, problems = ["e.line", f"{_trimmed('e.person_id')} AS person"], [], []
+    person = _trimmed("e.person_id")
+    columns = ["e.line", f"{person} AS person", f"hash({person}) AS person_hash"]
+    joins: list[str] = []
+    problems: list[str] = []
     for name in ordered:
         if name == "person_id":
             problems.append(

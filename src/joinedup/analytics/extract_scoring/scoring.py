@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from joinedup.analytics.extract_scoring.checking import query_count
 from joinedup.analytics.extract_scoring.specs import SCORERS, ScorerSpec
 from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, stored_sql
 from joinedup.dates import years_before
@@ -41,10 +42,18 @@ def score_people(
     The ICD-10 pipelines group by the identifier as given; eFI and CMS read person_id as an
     integer, so they get each person's number and the identifier is put back after."""
     by_text = spec.input_schema(header)["person_id"] == "string"
+    # Grouped by each identifier's 64-bit hash rather than its text (far less to hash and
+    # compare), when no two people share a hash (checked; else by the text).
+    by_hash = by_text and not query_count(
+        con, "SELECT count(*) - count(DISTINCT person_hash) FROM people"
+    )
     inputs = []
     for name in spec.input_schema(header):
         if name == "person_id":
-            inputs.append("j.person AS person_id" if by_text else "p.person_key AS person_id")
+            if by_text:
+                inputs.append(f"j.person{'_hash' if by_hash else ''} AS person_id")
+            else:
+                inputs.append("p.person_key AS person_id")
         elif name == "code":
             inputs.append(_code(spec, index_date))
         elif name in header:
@@ -57,9 +66,11 @@ def score_people(
         f"{numbered}WHERE j.reason IS NULL"
     )
     key = "identifier" if by_text else "person_key"
+    person = "CAST(s.person_id AS UBIGINT)" if by_hash else "s.person_id"
     con.execute(
         f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
-        f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.{key} ORDER BY p.person_key"
+        f"FROM ({query}) AS s JOIN people AS p ON {person} = p.{'person_hash' if by_hash else key} "
+        "ORDER BY p.person_key"
     )
 
 
