@@ -8,7 +8,6 @@ Saturdays 09:00–17:00 = 480, a day 08:00–20:00 = 720), not from the rota cod
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -22,6 +21,7 @@ from joinedup.carestore.models import Organisation
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
+from tests.carestore_support import migrated
 
 SEVEN_DAYS_8_TO_8 = 2 * (5 * 90 + 480) + 7 * 720
 SECOND_GP_ON_SATURDAY = 2 * (5 * 90 + 480) + 480
@@ -50,11 +50,8 @@ def test_the_three_kinds_of_demo_rota_offer_their_minutes_each_week() -> None:
     assert len(named) == len(set(named)), "a clinician would be at two hubs at once"
 
 
-def test_every_neighbourhood_gets_a_bookable_hub_once(
-    small_area: Settings, migrated_sqlite_file: Path, tmp_path: Path
-) -> None:
-    shutil.copyfile(migrated_sqlite_file, tmp_path / "care.db")
-    sessions = session_factory(make_engine(f"sqlite:///{tmp_path / 'care.db'}"))
+def test_every_neighbourhood_gets_a_bookable_hub_once(small_area: Settings, tmp_path: Path) -> None:
+    sessions = session_factory(make_engine(migrated(f"sqlite:///{tmp_path / 'care.db'}")))
     store = PopulationStore(small_area.population_dir)
     sync_organisations(store, sessions)
     today = dt.date.today()

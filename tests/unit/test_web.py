@@ -393,6 +393,8 @@ def test_the_openapi_document_describes_the_api(client: TestClient) -> None:
         "/api/contracts/{table}",
         "/api/fhir/Patient/{person_id}",
         "/api/fhir/Patient/{person_id}/$everything",
+        "/api/fhir",
+        "/api/fhir/Observation",
         "/api/fhir/Slot",
         "/api/fhir/Appointment",
         "/api/fhir/Appointment/{appointment_id}",
