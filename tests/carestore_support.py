@@ -14,8 +14,12 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.migrate import upgrade
+from joinedup.population.store import PopulationStore
+from joinedup.settings import Settings
 
 
 @cache
@@ -36,3 +40,34 @@ def migrated(url: str) -> str:
     else:
         upgrade(url)
     return url
+
+
+def demo_care_store(area: Settings, folder: Path) -> tuple[Settings, sessionmaker[Session]]:
+    """A SQLite care store in `folder` over `area`'s population, seeded as the demo seeds its
+    care loop: organisations, one demo user per role, the register, plans and MDT meetings."""
+    from joinedup.care.demo import seed_demo_care
+    from joinedup.governance.users import create_demo_users
+    from joinedup.population.organisation_mirror import sync_organisations
+
+    url = migrated(f"sqlite:///{folder / 'care.db'}")
+    sessions = session_factory(make_engine(url))
+    sync_organisations(PopulationStore(area.population_dir), sessions)
+    create_demo_users(sessions)
+    settings = Settings(home=area.home, database_url=url)
+    seed_demo_care(sessions, settings)
+    return settings, sessions
+
+
+def care_home(
+    area: Settings, folder: Path
+) -> tuple[Settings, sessionmaker[Session], PopulationStore]:
+    """A home in `folder` over `area`'s population (linked, read only) with an empty care store
+    at head whose organisations mirror the area's: its settings, sessions and store."""
+    from joinedup.population.organisation_mirror import sync_organisations
+
+    (folder / "population").symlink_to(area.population_dir)
+    settings = Settings(home=folder, database_url=migrated(f"sqlite:///{folder / 'care.db'}"))
+    sessions = session_factory(make_engine(settings.database_url))
+    store = PopulationStore(settings.population_dir)
+    sync_organisations(store, sessions)
+    return settings, sessions, store

@@ -299,12 +299,13 @@ def score(
 
 
 def _parse_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
+    """--index-date as the score command reads it; a usage error (exit 2) when malformed."""
+    from joinedup.analytics.extract_scoring.cli import BadIndexDate, parse_index_date
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        fail(f"--index-date {text!r} is not a date in the form YYYY-MM-DD", code=2)
+        return parse_index_date(text)
+    except BadIndexDate as exc:
+        fail(str(exc), code=2)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, ViewportSize
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.governance import users
@@ -85,7 +85,13 @@ class PageProblems:
         self.errors: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("requestfailed", lambda request: self.errors.append(f"failed: {request.url}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Request) -> None:
+        # A request the browser cancelled because the page navigated away (Back pressed while
+        # the favicon loads) is not the page's fault; a refused or broken one is.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"failed: {request.url} ({request.failure})")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):

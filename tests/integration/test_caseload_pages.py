@@ -15,13 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care.models import RegisterEntry
-from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.neighbourhood import caseload as cl
 from joinedup.neighbourhood import discharge_intake, team_rota
 from joinedup.neighbourhood.caseload_models import CaseloadEntry, RotaShift, TeamMember
-from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import (
     extract_date,
     organisations,
@@ -33,7 +31,7 @@ from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.formatting import UK_TIME_ZONE
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
-from tests.carestore_support import migrated
+from tests.carestore_support import care_home
 
 
 @dataclass(frozen=True)
@@ -58,13 +56,7 @@ def _user(sessions: sessionmaker[Session], name: str, org: str, role: str = "nur
 
 @pytest.fixture(scope="module")
 def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area:
-    home = tmp_path_factory.mktemp("caseload-pages")
-    (home / "population").symlink_to(small_area.population_dir)
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    migrated(settings.database_url)
-    sessions = session_factory(make_engine(settings.database_url))
-    store = PopulationStore(settings.population_dir)
-    sync_organisations(store, sessions)
+    settings, sessions, store = care_home(small_area, tmp_path_factory.mktemp("caseload-pages"))
     orgs = organisations(store)
     hood = next(c for c, o in orgs.items() if o.org_type == "neighbourhood")
     practice = next(c for c, o in orgs.items() if o.parent_code == hood)

@@ -21,16 +21,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.care.demo import seed_demo_care
 from joinedup.care.mdt import get_meeting, list_meetings
 from joinedup.care.mdt_records import MeetingDetail
 from joinedup.care.models import CareAction, CarePlan, MdtAgendaItem, MdtDecision, RegisterEntry
-from joinedup.carestore.db import make_engine, session_factory
-from joinedup.governance.users import create_demo_users
-from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from tests.carestore_support import migrated
+from tests.carestore_support import demo_care_store
 
 RECENT_DAYS = 30  # the agenda's recent-activity window, as ARCHITECTURE and the module say
 
@@ -45,13 +41,7 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo-agenda') / 'care.db'}"
-    migrated(url)
-    sessions = session_factory(make_engine(url))
-    sync_organisations(PopulationStore(scored_area.population_dir), sessions)
-    create_demo_users(sessions)
-    settings = Settings(home=scored_area.home, database_url=url)
-    seed_demo_care(sessions, settings)
+    settings, sessions = demo_care_store(scored_area, tmp_path_factory.mktemp("demo-agenda"))
     meetings = {m.status: m for m in list_meetings(sessions)}
     held, upcoming = (get_meeting(sessions, meetings[s].id) for s in ("held", "scheduled"))
     assert held is not None and upcoming is not None

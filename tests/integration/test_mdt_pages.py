@@ -23,16 +23,14 @@ from joinedup.care.actions import get_action, open_actions
 from joinedup.care.mdt import get_meeting, list_meetings
 from joinedup.care.mdt_demo import seed_demo_meetings
 from joinedup.care.models import RegisterEntry
-from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
 from joinedup.governance.roles import Principal
-from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import CSRF_TOKEN, principal, sign_in_as
-from tests.carestore_support import migrated
+from tests.carestore_support import care_home
 from tests.form_support import date_fields
 from tests.integration.test_mdt import write_run
 
@@ -94,13 +92,7 @@ def _user(sessions: sessionmaker[Session], name: str, role: str, org: str | None
 
 @pytest.fixture(scope="module")
 def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area:
-    home = tmp_path_factory.mktemp("mdt-pages")
-    (home / "population").symlink_to(small_area.population_dir)
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    migrated(settings.database_url)
-    sessions = session_factory(make_engine(settings.database_url))
-    store = PopulationStore(settings.population_dir)
-    sync_organisations(store, sessions)
+    settings, sessions, store = care_home(small_area, tmp_path_factory.mktemp("mdt-pages"))
     hood, other, admitted, quiet, extract = _people(store)
     gp_id = _user(sessions, "gp-member", "gp", hood)
     long_ago = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
@@ -122,14 +114,14 @@ def area(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Area
             )
     # Two small runs: the quiet person rises; the admitted person carries an admission risk.
     write_run(
-        home,
+        settings.home,
         "r1",
         "2026-01-01T00:00:00",
         {admitted: "well", quiet: "well"},
         {admitted: 0.2, quiet: 0.1},
     )
     write_run(
-        home,
+        settings.home,
         "r2",
         "2026-02-01T00:00:00",
         {admitted: "well", quiet: "emerging"},

@@ -20,17 +20,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from joinedup.care.demo import _principal, seed_demo_care
+from joinedup.care.demo import _principal
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.governance.roles import ROLE_IDS, role_book
-from joinedup.governance.users import DEMO_PREFIX, create_demo_users
-from joinedup.population.organisation_mirror import sync_organisations
-from joinedup.population.store import PopulationStore
+from joinedup.governance.users import DEMO_PREFIX
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.navigation import landing_href, visible_areas
 from tests.auth_support import CSRF_TOKEN, sign_in_as, sign_out
-from tests.carestore_support import migrated
+from tests.carestore_support import demo_care_store
 
 #: Pages walked per role (breadth first from the home page). Each kind of link on each kind
 #: of page is followed at most `PER_KIND` times (a person's page reached from the register and
@@ -45,13 +43,7 @@ FORM = re.compile(r"<form\s([^>]*)>", re.I)
 
 @pytest.fixture(scope="module")
 def app(scored_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    url = f"sqlite:///{tmp_path_factory.mktemp('dead-ends') / 'care.db'}"
-    migrated(url)
-    sessions = session_factory(make_engine(url))
-    sync_organisations(PopulationStore(scored_area.population_dir), sessions)
-    create_demo_users(sessions)
-    settings = Settings(home=scored_area.home, database_url=url)
-    seed_demo_care(sessions, settings)
+    settings, _ = demo_care_store(scored_area, tmp_path_factory.mktemp("dead-ends"))
     return create_app(settings)
 
 

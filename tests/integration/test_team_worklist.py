@@ -20,16 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care.models import CareAction
 from joinedup.care.worklist import ACTION_GROUPS
-from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.models import User, UserOrganisation
-from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import practices_of, registered_person_ids
-from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from tests.auth_support import principal, sign_in_as
-from tests.carestore_support import migrated
+from tests.carestore_support import care_home
 from tests.html_support import html_table, html_tables, page_text
 
 TODAY = dt.date.today()  # the page groups by the real today; every due date is relative to it
@@ -85,13 +82,7 @@ ACTIONS = (
 
 @pytest.fixture(scope="module")
 def team(small_area: Settings, tmp_path_factory: pytest.TempPathFactory) -> Team:
-    home = tmp_path_factory.mktemp("team-worklist")
-    (home / "population").symlink_to(small_area.population_dir)
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'care.db'}")
-    migrated(settings.database_url)
-    sessions = session_factory(make_engine(settings.database_url))
-    store = PopulationStore(settings.population_dir)
-    sync_organisations(store, sessions)
+    settings, sessions, store = care_home(small_area, tmp_path_factory.mktemp("team-worklist"))
     # The team works at one practice (the small area has one neighbourhood): its people are
     # that practice's; someone registered at another practice is not the team's.
     practice_of = practices_of(store, registered_person_ids(store)[:400].tolist())
