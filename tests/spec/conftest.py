@@ -24,9 +24,10 @@ def _backends():
         con.disconnect()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def con(engine: str, _backends: dict):
-    """An Ibis backend for the engine under test."""
+    """An Ibis backend for the engine under test (one per engine for the session, so a module
+    can compute its pipeline once per engine and assert on it in several tests)."""
     if engine not in _backends:
         _backends[engine] = connect(engine)
     return _backends[engine]
