@@ -19,17 +19,82 @@ WITH "t14" AS (
       "t0"."code"
     FROM "extract_rows" AS "t0"
   ) AS "t11"
+), "present" AS (
+  SELECT DISTINCT
+    "t24"."person_id",
+    "t24"."group"
+  FROM (
+    SELECT
+      "t13"."person_id",
+      "t23"."group",
+      "t23"."normal" AS "code"
+    FROM (
+      SELECT
+        *
+      FROM "extract_rows" AS "t0"
+    ) AS "t13"
+    INNER JOIN (
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t18"."code",
+          "t7"."group",
+          "t18"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              3
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t18"
+        INNER JOIN "lookup_1" AS "t7"
+          ON "t18"."key" = "t7"."prefix"
+      ) AS "t20"
+      UNION ALL
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t19"."code",
+          "t8"."group",
+          "t19"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              4
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t19"
+        INNER JOIN "lookup_2" AS "t8"
+          ON "t19"."key" = "t8"."prefix"
+      ) AS "t21"
+    ) AS "t23"
+      ON "t13"."code" = "t23"."code"
+  ) AS "t24"
 )
 SELECT
-  "t35"."person_id",
-  COALESCE("t35"."total", 0) AS "elixhauser_score",
-  COALESCE("t35"."groups", '') AS "elixhauser_groups"
+  "t36"."person_id",
+  COALESCE("t36"."total", 0) AS "elixhauser_score",
+  COALESCE("t36"."groups", '') AS "elixhauser_groups"
 FROM (
   SELECT
     "t12"."person_id",
-    "t34"."person_id" AS "person_id_right",
-    "t34"."total",
-    "t34"."groups"
+    "t35"."person_id" AS "person_id_right",
+    "t35"."total",
+    "t35"."groups"
   FROM (
     SELECT DISTINCT
       "t0"."person_id"
@@ -37,162 +102,43 @@ FROM (
   ) AS "t12"
   LEFT OUTER JOIN (
     SELECT
-      "t32"."person_id",
-      SUM("t32"."weight") AS "total",
+      "t33"."person_id",
+      SUM("t33"."weight") AS "total",
       ARRAY_TO_STRING(
-        ARRAY_SORT(ARRAY_AGG("t32"."group") FILTER(WHERE
-          "t32"."group" IS NOT NULL)),
+        ARRAY_SORT(ARRAY_AGG("t33"."group") FILTER(WHERE
+          "t33"."group" IS NOT NULL)),
         ', '
       ) AS "groups"
     FROM (
       SELECT
-        "t31"."person_id",
-        "t31"."group",
+        "t32"."person_id",
+        "t32"."group",
         "t5"."weight"
       FROM (
         SELECT DISTINCT
           *
         FROM (
           SELECT
-            "t13"."person_id",
-            "t23"."group"
-          FROM (
-            SELECT
-              *
-            FROM "extract_rows" AS "t0"
-          ) AS "t13"
-          INNER JOIN (
-            SELECT
-              *
-            FROM (
-              SELECT
-                "t18"."code",
-                "t7"."group",
-                "t18"."normal"
-              FROM (
-                SELECT
-                  "t15"."code",
-                  "t15"."normal",
-                  SUBSTRING(
-                    "t15"."normal",
-                    CASE WHEN (
-                      0 + 1
-                    ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                    3
-                  ) AS "key"
-                FROM "t14" AS "t15"
-              ) AS "t18"
-              INNER JOIN "lookup_1" AS "t7"
-                ON "t18"."key" = "t7"."prefix"
-            ) AS "t20"
-            UNION ALL
-            SELECT
-              *
-            FROM (
-              SELECT
-                "t19"."code",
-                "t8"."group",
-                "t19"."normal"
-              FROM (
-                SELECT
-                  "t15"."code",
-                  "t15"."normal",
-                  SUBSTRING(
-                    "t15"."normal",
-                    CASE WHEN (
-                      0 + 1
-                    ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                    4
-                  ) AS "key"
-                FROM "t14" AS "t15"
-              ) AS "t19"
-              INNER JOIN "lookup_2" AS "t8"
-                ON "t19"."key" = "t8"."prefix"
-            ) AS "t21"
-          ) AS "t23"
-            ON "t13"."code" = "t23"."code"
+            "t27"."person_id",
+            "t27"."group"
+          FROM "present" AS "t27"
           ANTI JOIN (
             SELECT
-              "t26"."person_id",
+              "t27"."person_id",
               "t6"."mild" AS "group"
-            FROM (
-              SELECT DISTINCT
-                "t24"."person_id",
-                "t24"."group"
-              FROM (
-                SELECT
-                  "t13"."person_id",
-                  "t23"."group",
-                  "t23"."normal" AS "code"
-                FROM (
-                  SELECT
-                    *
-                  FROM "extract_rows" AS "t0"
-                ) AS "t13"
-                INNER JOIN (
-                  SELECT
-                    *
-                  FROM (
-                    SELECT
-                      "t18"."code",
-                      "t7"."group",
-                      "t18"."normal"
-                    FROM (
-                      SELECT
-                        "t15"."code",
-                        "t15"."normal",
-                        SUBSTRING(
-                          "t15"."normal",
-                          CASE WHEN (
-                            0 + 1
-                          ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                          3
-                        ) AS "key"
-                      FROM "t14" AS "t15"
-                    ) AS "t18"
-                    INNER JOIN "lookup_1" AS "t7"
-                      ON "t18"."key" = "t7"."prefix"
-                  ) AS "t20"
-                  UNION ALL
-                  SELECT
-                    *
-                  FROM (
-                    SELECT
-                      "t19"."code",
-                      "t8"."group",
-                      "t19"."normal"
-                    FROM (
-                      SELECT
-                        "t15"."code",
-                        "t15"."normal",
-                        SUBSTRING(
-                          "t15"."normal",
-                          CASE WHEN (
-                            0 + 1
-                          ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                          4
-                        ) AS "key"
-                      FROM "t14" AS "t15"
-                    ) AS "t19"
-                    INNER JOIN "lookup_2" AS "t8"
-                      ON "t19"."key" = "t8"."prefix"
-                  ) AS "t21"
-                ) AS "t23"
-                  ON "t13"."code" = "t23"."code"
-              ) AS "t24"
-            ) AS "t26"
+            FROM "present" AS "t27"
             INNER JOIN "lookup_3" AS "t6"
-              ON "t26"."group" = "t6"."severe"
-          ) AS "t28"
-            ON "t13"."person_id" = "t28"."person_id" AND "t23"."group" = "t28"."group"
-        ) AS "t29"
-      ) AS "t31"
+              ON "t27"."group" = "t6"."severe"
+          ) AS "t29"
+            ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
+        ) AS "t30"
+      ) AS "t32"
       INNER JOIN "lookup_4" AS "t5"
-        ON "t31"."group" = "t5"."group"
-    ) AS "t32"
+        ON "t32"."group" = "t5"."group"
+    ) AS "t33"
     GROUP BY
       1
-  ) AS "t34"
-    ON "t12"."person_id" = "t34"."person_id"
-) AS "t35"
+  ) AS "t35"
+    ON "t12"."person_id" = "t35"."person_id"
+) AS "t36"
 )
