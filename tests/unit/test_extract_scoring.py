@@ -191,6 +191,44 @@ def test_an_age_that_contradicts_an_earlier_one_is_rejected(tmp_path):
     ]  # fmt: skip
 
 
+def test_a_later_age_on_a_rejected_row_is_named_too(tmp_path):
+    """A rejected row that gives the person another age after their first is told so as well
+    (the first accepted row with an age sets it; rows before it are not refused)."""
+    source = tmp_path / "ages.csv"
+    source.write_text(
+        "person_id,code,age\n1,0000,79\n1,I50,80\n1,0000,81\n1,J44,80\n", encoding="utf-8"
+    )
+    result = score_extract("charlson", source)
+    reasons = {r.row: r.reason for r in result.rejects}
+    assert sorted(reasons) == [2, 4]
+    assert "differs" not in reasons[2]
+    assert reasons[4].endswith(
+        "; age 81 differs from age 80 given for the same person on row 3; give one age per "
+        "person (at the index date)"
+    )
+    assert result.rows_accepted == 2 and result.people_scored == 1
+
+
+def test_identifiers_sharing_a_key_are_still_told_apart(tmp_path, monkeypatch):
+    """Should two identifiers of an extract share a key (`PERSON_KEY`, a hash), every person
+    is numbered instead: the scores, the order and the rejects are the same either way."""
+    from joinedup.analytics.extract_scoring import checking
+
+    source = tmp_path / "clash.csv"
+    source.write_text(
+        "person_id,code,age\nab,I50,80\nba,I21,61\n cd,J44,70\nab,E112,80\nzz,0000,50\n"
+        "cd ,C78,70\nba,I21,62\n",
+        encoding="utf-8",
+    )
+    plain = score_extract("charlson", source)
+    monkeypatch.setattr(checking, "PERSON_KEY", "CAST(length({}) AS BIGINT)")  # all alike
+    clashing = score_extract("charlson", source)
+    assert clashing.scores.to_pylist() == plain.scores.to_pylist()
+    assert [p["person_id"] for p in plain.scores.to_pylist()] == ["ab", "ba", "cd"]
+    assert clashing.rejects == plain.rejects and len(plain.rejects) == 2
+    assert clashing.counts() == plain.counts()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -26,16 +26,18 @@ columns the score does not use are ignored (and named in `ExtractScoringResult.i
 How (ADR 0016): DuckDB reads the file with every column typed as text (so identifiers and codes
 stay exactly as written) and keeps the lines it cannot split into the header's columns; the
 checks are SQL over those rows, each distinct code, date and age judged once by the Python
-rules in `checking`. The score's pipeline runs as SQL compiled from its Ibis pipeline
-(`analytics.score_sql`) on the accepted rows — the ICD-10 scores on the identifiers as given,
-eFI and CMS (which read person_id as an integer) on each person's number — and the scores are
+rules in `checking`; the few rows with a problem are set aside with their reasons and the rest
+kept (ADR 0038). The score's pipeline runs as SQL compiled from its Ibis pipeline
+(`analytics.score_sql`) on the accepted rows — the ICD-10 scores on each person's key (a hash
+of the identifier, checked to be unique), eFI and CMS on each person's number — and the scores are
 written with each person's identifier, in order of first appearance. With an output path
 the scores are written there and the rejects beside it as ``<name>.rejects.csv`` (even when
 empty, so a pipeline can rely on it).
 
 Adding a score is one entry in `SCORERS` (`specs`). The package: `specs` (what each score
 takes; `Reject`, `ExtractScoringResult`), `checking` (the file, its header and rows, in DuckDB),
-`scoring` (the pipeline's SQL over the accepted rows), `writing` (the rejects file); here,
+`people` (the accepted rows' people: keys, ages, order), `sql` (small SQL helpers), `scoring`
+(the pipeline's SQL over the accepted rows), `writing` (the rejects file); here,
 `score_extract`, which runs them in turn.
 """
 

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from joinedup.analytics.extract_scoring.people import (
+    accepted_view,
+    age_join,
+    count_persons,
+    flagged_columns,
+    key_by_number,
+    keys_shared,
+    people_not_scored,
+    refuse_second_ages,
+)
 from joinedup.analytics.extract_scoring.specs import ExtractError, Reject, ScorerSpec
+from joinedup.analytics.extract_scoring.sql import query_count, trimmed
 from joinedup.analytics.extract_scoring.writing import file_order, sql_path
 from joinedup.import_report import rejects_path_for
 
@@ -34,6 +45,7 @@ class Extract:
     width: int  # columns in the header
     ignored: list[str]
     empty_lines: list[int]  # physical line numbers of lines with nothing on them
+    quoted: bool  # whether the file holds a quote (only a quoted value can hold a line break)
 
 
 def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -> Extract:
@@ -48,7 +60,8 @@ def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) ->
             f"{path.name} is empty: expected a header row such as {','.join(spec.required)}"
         )
     raw = next(csv.reader([first_line]))
-    return Extract(path, *_check_header(spec, raw, path, index_date=index_date), _empty_lines(data))
+    header = _check_header(spec, raw, path, index_date=index_date)
+    return Extract(path, *header, _empty_lines(data), quoted=b'"' in data)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -124,6 +137,13 @@ def _check_header(
 
 # --- the rows -----------------------------------------------------------------------------
 
+LINE_BREAK = "a value holds a line break: check for a quote that is not closed"
+# Each person's key, computed as the file is read: the 64-bit hash of the identifier less the
+# spaces around it, cut to 63 bits to be a BIGINT, the pipelines' person_id (grouping a million
+# rows by a number is far cheaper than by text 32 characters long). Checked: should two
+# identifiers of an extract share a key, every person is numbered instead (`_key_by_number`).
+PERSON_KEY = "CAST(hash({}) >> 1 AS BIGINT)"
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -137,80 +157,100 @@ class Checked:
 def check_rows(
     con: duckdb.DuckDBPyConnection, spec: ScorerSpec, extract: Extract, index_date: dt.date | None
 ) -> Checked:
-    """Read the file into `judged` (every data row, its line, values and problems) and return
-    the rejects; the accepted rows are those with no problem."""
+    """Read the file into `parsed` and check every row. The rows with a problem are put in
+    `flagged` (line, values as written, every reason) and deleted from `parsed`, so `parsed`
+    holds the accepted rows: `accepted` gives them with what their values mean, `people`
+    numbers the people they name, in order of first appearance."""
     structural, blank = _read_rows(con, extract)
-    _judge_values(con, spec, extract.header, index_date)
+    bad = _judge_values(con, spec, extract.header, index_date)
+    _flag_rows(con, extract.header, bad, line_breaks=extract.quoted)
+    con.execute("DELETE FROM parsed WHERE rowid IN (SELECT n FROM flagged)")
     # The pipeline reads a date only to place rows in the window, or (eFI, CMS) itself.
-    dates_read = index_date is not None or not spec.compiled_ahead
-    _judge_rows(con, extract.header, meanings={"date": dates_read, "age": True})
-    _number_people(con, ages="age" in extract.header)
+    accepted_view(con, extract.header, dates=index_date is not None or not spec.compiled_ahead)
+    count_persons(con)
+    if keys_shared(con):
+        key_by_number(con)
+        count_persons(con)
+    if "age" in extract.header and refuse_second_ages(con, extract.header):
+        count_persons(con)
+    # Each person's first row numbers them (in order of first appearance, as eFI and CMS read).
+    con.execute(
+        "CREATE VIEW people AS SELECT identifier, person_hash, first_n AS person_key FROM persons"
+    )
     names = file_order(extract.header)
     rejected = con.execute(
-        f"SELECT line, j.reason, {', '.join(f'e.{n}' for n in names)} FROM judged AS j "
-        "JOIN extract_lines AS e USING (line) WHERE j.reason IS NOT NULL ORDER BY line"
+        f"SELECT line, reason, {', '.join(names)} FROM flagged ORDER BY line"
     ).fetchall()
     rejects = [
         Reject(line, reason, {n: v or "" for n, v in zip(names, values, strict=True)})
         for line, reason, *values in rejected
     ]
     rejects = sorted(rejects + structural, key=lambda r: r.row)
-    accepted = query_count(con, "SELECT coalesce(sum(accepted_rows), 0) FROM persons")
+    accepted = query_count(con, "SELECT count(*) FROM parsed")
     return Checked(
         rejects,
         rows_read=accepted + len(rejects),
         rows_accepted=accepted,
         blank_lines=blank + len(extract.empty_lines),
-        people_not_scored=_people_not_scored(con, structural),
+        people_not_scored=people_not_scored(con, structural),
     )
 
 
-def _number_people(con: duckdb.DuckDBPyConnection, *, ages: bool) -> None:
-    """`persons`: everyone named in a row read, with their accepted rows; `people`: those with
-    one, numbered in order of first appearance (eFI and CMS see the numbers; the scores are
-    written back with the text as given). With ages, a later row giving a person another age is
-    refused first."""
-    ages_given = "min(age_value) AS youngest, max(age_value) AS oldest" if ages else "NULL, NULL"
-    persons = (
-        "CREATE OR REPLACE TABLE persons AS SELECT person, "
-        "any_value(person_hash) AS person_hash, count(*) FILTER (reason IS NULL) AS accepted_rows, "
-        f"min(line) FILTER (reason IS NULL) AS first_line, {ages_given} FROM judged GROUP BY person"
-    )
-    con.execute(persons)
-    if ages and query_count(con, "SELECT count(*) FROM persons WHERE youngest <> oldest"):
-        _refuse_second_ages(con)
-        con.execute(persons)
+def _flag_rows(
+    con: duckdb.DuckDBPyConnection,
+    header: dict[str, int],
+    bad: dict[str, list[str]],
+    *,
+    line_breaks: bool,
+) -> None:
+    """`flagged`: the rows with a problem, each with every reason in the file's column order.
+
+    The rows are found by a quick test of each row (its person_id empty, starting with a space
+    or holding a line break; a value among the `bad` ones of its column, usually a handful of
+    codes), so only those few are joined to their reasons. A person_id is searched for a line
+    break only when the file holds a quote (`line_breaks`): the search costs a pass of its own."""
+    person = trimmed("e.person_id")
+    line_break = "contains(coalesce(e.person_id, ''), chr(10))"
+    tests = ["e.person_id IS NULL OR e.person_id = '' OR starts_with(e.person_id, ' ')"]
+    if line_breaks:
+        tests.append("contains(e.person_id, chr(10))")
+    problems, joins = [], []
+    for name in file_order(header):
+        if name == "person_id":
+            problems.append(
+                f"CASE WHEN {line_break} THEN '{LINE_BREAK}' "
+                f"WHEN {person} = '' THEN 'person_id is empty' END"
+            )
+        elif bad.get(name):
+            values = ", ".join("'" + v.replace("'", "''") + "'" for v in bad[name])
+            tests.append(f"coalesce(e.{name}, '') IN ({values})")
+            joins.append(
+                f"LEFT JOIN (SELECT given, problem FROM {name}_values WHERE problem IS NOT NULL) "
+                f"AS {name}_bad ON coalesce(e.{name}, '') = {name}_bad.given"
+            )
+            problems.append(f"{name}_bad.problem")
+    # The rows found first (reading only the columns tested), then their lines and values.
+    found = f"SELECT rowid FROM parsed AS e WHERE {' OR '.join(f'({t})' for t in tests)}"
+    suspects = f"(SELECT * FROM extract_lines WHERE n IN ({found}))"
     con.execute(
-        "CREATE TABLE people AS SELECT person AS identifier, person_hash, "
-        "row_number() OVER (ORDER BY first_line) AS person_key "
-        "FROM persons WHERE accepted_rows > 0"
-    )
-
-
-def _people_not_scored(con: duckdb.DuckDBPyConnection, structural: list[Reject]) -> int:
-    """People named on a rejected row and on no accepted one."""
-    unreadable = {r.values.get("person_id", "").strip() for r in structural} - {""}
-    con.execute(
-        "CREATE TABLE unreadable AS SELECT unnest($people) AS person",
-        {"people": sorted(unreadable) or [""]},
-    )
-    return query_count(
-        con,
-        "SELECT count(*) FROM (SELECT person FROM persons WHERE accepted_rows = 0 "
-        "UNION SELECT person FROM unreadable) AS u WHERE person <> '' AND NOT EXISTS "
-        "(SELECT 1 FROM persons AS p WHERE p.person = u.person AND p.accepted_rows > 0)",
+        f"CREATE TABLE flagged AS SELECT * FROM (SELECT {flagged_columns(header)}, "
+        f"concat_ws('; ', {', '.join(problems)}) AS reason FROM {suspects} AS e "
+        f"{' '.join(joins)} {age_join(header, 'e')}) WHERE reason <> ''"
     )
 
 
 def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[Reject], int]:
-    """`extract_lines`: each data row DuckDB could split into the header's columns, with its line.
+    """`parsed`: each data row DuckDB could split into the header's columns, the used columns
+    and the person's key; `extract_lines`: the same with each row's number and line.
 
     Returns the rows it could not (wrong number of values, not CSV) as rejects, and how many
     of those were blank (spaces only)."""
     columns = {f"c{i}": "VARCHAR" for i in range(extract.width)}
-    used = ", ".join(f"c{i}" for i in sorted(extract.header.values()))  # the rest is not kept
+    used = ", ".join(f"c{i} AS {name}" for name, i in extract.header.items())  # the rest: not kept
+    key = PERSON_KEY.format(trimmed(f"c{extract.header['person_id']}"))
     con.execute(
-        f"CREATE TABLE parsed AS SELECT {used} FROM read_csv('{sql_path(extract.path)}', "
+        f"CREATE TABLE parsed AS SELECT {used}, {key} AS person_hash "
+        f"FROM read_csv('{sql_path(extract.path)}', "
         "header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
         "columns=$columns, store_rejects=true)",
         {"columns": columns},
@@ -256,16 +296,18 @@ def _number_rows(con: duckdb.DuckDBPyConnection, extract: Extract, skipped: list
     steps = {}
     for j, line in enumerate(skipped):
         steps[line - 2 - j] = j + 1
-    used = ", ".join(f"c{i} AS {name}" for name, i in extract.header.items())
+    used = ", ".join([*extract.header, "person_hash"])
     if not steps:
-        con.execute(f"CREATE VIEW extract_lines AS SELECT rowid + 2 AS line, {used} FROM parsed")
+        con.execute(
+            f"CREATE VIEW extract_lines AS SELECT rowid AS n, rowid + 2 AS line, {used} FROM parsed"
+        )
         return
     con.execute(
         "CREATE TABLE steps AS SELECT unnest($at) AS at, unnest($moved) AS moved",
         {"at": list(steps), "moved": list(steps.values())},
     )
     con.execute(
-        f"CREATE VIEW extract_lines AS SELECT n + 2 + coalesce(moved, 0) AS line, {used} "
+        f"CREATE VIEW extract_lines AS SELECT n, n + 2 + coalesce(moved, 0) AS line, {used} "
         "FROM (SELECT rowid AS n, * FROM parsed) AS p ASOF LEFT JOIN steps ON p.n >= steps.at"
     )
 
@@ -275,28 +317,32 @@ def _judge_values(
     spec: ScorerSpec,
     header: dict[str, int],
     index_date: dt.date | None,
-) -> None:
+) -> dict[str, list[str]]:
     """One table per checked column: each distinct value as written, what it means (spaces
     around it trimmed) and its problem, judged by the Python rules (a million rows hold a few
-    thousand distinct values)."""
+    thousand distinct values). Returns the values with a problem, by column."""
     judges: dict[str, Callable[[str], tuple[Any, str | None]]] = {
         "code": lambda v: (v, spec.code_problem(v)),
         "date": lambda v: _parse_date(v, index_date),
         "age": _parse_age,
     }
+    bad = {}
     for column, judge in judges.items():
         if column in header:
-            _value_table(con, column, [(v, *_judge(judge, v)) for v in _distinct(con, column)])
+            judged = [(v, *_judge(judge, v)) for v in _distinct(con, column)]
+            _value_table(con, column, judged)
+            bad[column] = [v for v, _, problem in judged if problem is not None]
+    return bad
 
 
 def _judge(judge: Callable[[str], tuple[Any, str | None]], given: str) -> tuple[Any, str | None]:
     if "\n" in given or "\r" in given:
-        return None, "a value holds a line break: check for a quote that is not closed"
+        return None, LINE_BREAK
     return judge(given.strip())
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-    query = f"SELECT DISTINCT coalesce({column}, '') FROM extract_lines"
+    query = f"SELECT DISTINCT coalesce({column}, '') FROM parsed"
     return [v for (v,) in con.execute(query).fetchall()]
 
 
@@ -312,81 +358,6 @@ def _value_table(
             "meaning": [m for _, m, _ in judged],
             "problem": [p for _, _, p in judged],
         },
-    )
-
-
-def _judge_rows(
-    con: duckdb.DuckDBPyConnection, header: dict[str, int], *, meanings: dict[str, bool]
-) -> None:
-    """`judged`: every row's line, person (its person_id less the spaces around it), its code
-    as written, what its date and age mean where `meanings` asks, and its reason (null:
-    accepted). A column whose meaning is not asked for is joined only to its values with a
-    problem (usually none, so no join at all)."""
-    ordered = file_order(header)  # reasons in the file's column order
-    person = _trimmed("e.person_id")
-    columns = ["e.line", f"{person} AS person", f"hash({person}) AS person_hash"]
-    joins: list[str] = []
-    problems: list[str] = []
-    for name in ordered:
-        if name == "person_id":
-            problems.append(
-                "CASE WHEN contains(coalesce(e.person_id, ''), chr(10)) THEN 'a value holds a "
-                "line break: check for a quote that is not closed' WHEN "
-                f"{_trimmed('e.person_id')} = '' THEN 'person_id is empty' END"
-            )
-            continue
-        if name == "code":
-            columns.append("e.code AS code_value")  # the pipelines read codes as written
-        if meanings.get(name, False):
-            columns.append(f"{name}_values.meaning AS {name}_value")
-            joins.append(f"LEFT JOIN {name}_values ON coalesce(e.{name}, '') = {name}_values.given")
-            problems.append(f"{name}_values.problem")
-        elif query_count(con, f"SELECT count(*) FROM {name}_values WHERE problem IS NOT NULL"):
-            joins.append(
-                f"LEFT JOIN (SELECT given, problem FROM {name}_values WHERE problem IS NOT NULL) "
-                f"AS {name}_values ON coalesce(e.{name}, '') = {name}_values.given"
-            )
-            problems.append(f"{name}_values.problem")
-    # concat_ws leaves out the problems that are null: '' means none.
-    con.execute(
-        f"""
-        CREATE TABLE judged AS
-        SELECT {", ".join(columns)}, nullif(concat_ws('; ', {", ".join(problems)}), '') AS reason
-        FROM extract_lines AS e {" ".join(joins)}
-        """
-    )
-
-
-def _trimmed(column: str) -> str:
-    """`column` less the spaces around it; trimmed only where it has any (a trim copies every
-    string, the test for a space does not)."""
-    return (
-        f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') THEN trim({column}) "
-        f"ELSE coalesce({column}, '') END"
-    )
-
-
-def _refuse_second_ages(con: duckdb.DuckDBPyConnection) -> None:
-    """The first accepted row with an age sets the person's age; a later row with another age
-    is refused. Only the people given two ages are looked at."""
-    con.execute(
-        """
-        CREATE TABLE first_age AS
-        SELECT person, arg_min(age_value, line) AS age, min(line) AS line FROM judged
-        WHERE reason IS NULL AND age_value IS NOT NULL
-              AND person IN (SELECT person FROM persons WHERE youngest <> oldest)
-        GROUP BY person
-        """
-    )
-    con.execute(
-        """
-        UPDATE judged AS f SET reason = concat_ws('; ', f.reason,
-            'age ' || f.age_value || ' differs from age ' || a.age || ' given for the same '
-            || 'person on row ' || a.line || '; give one age per person (at the index date)')
-        FROM first_age AS a
-        WHERE a.person = f.person AND f.age_value IS NOT NULL AND a.line < f.line
-              AND a.age <> f.age_value
-        """
     )
 
 
@@ -430,8 +401,3 @@ def nothing_scored(path: Path, checked: Checked, output_path: Path | None) -> st
         f"no row of {path.name} could be scored: all {checked.rows_read:,} rows were rejected "
         f"(row {first.row}: {first.reason}){where}"
     )
-
-
-def query_count(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = con.execute(query).fetchone()
-    return int(row[0]) if row else 0

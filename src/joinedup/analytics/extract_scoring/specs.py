@@ -58,8 +58,7 @@ class ScorerSpec:
         """The columns the pipeline is given, with their Ibis types."""
         if self.compiled_ahead:  # no date (the window is applied first); age always, if taken
             names = [n for n in self.columns if n != "date"]
-            # The ICD-10 pipelines only group and join on person_id: it stays text.
-            return {name: _SQL_TYPES[name] for name in names} | {"person_id": "string"}
+            return {name: _SQL_TYPES[name] for name in names}
         names = [n for n in self.columns if n in set(header)]
         return {name: _SQL_TYPES[name] for name in names}
 

@@ -99,18 +99,22 @@ def match_groups(codes: ir.Table, mapping: Sequence[tuple[str, str]]) -> ir.Tabl
     return codes.join(matched, "code").select("person_id", "group", code="normal")
 
 
+def superseded(present: ir.Table, hierarchy: Sequence[tuple[str, str]]) -> ir.Table:
+    """person_id, group: each person's milder groups whose severe form they also have.
+
+    `present` holds each person's groups (person_id, group), once each."""
+    pairs = ibis.memtable(
+        pa.table({"severe": [s for s, _ in hierarchy], "mild": [m for _, m in hierarchy]})
+    )
+    return present.join(pairs, present["group"] == pairs.severe).select("person_id", group="mild")
+
+
 def drop_superseded(matched: ir.Table, hierarchy: Sequence[tuple[str, str]]) -> ir.Table:
     """`matched` less each (severe, mild) pair's milder group where the severe one is present."""
     if not hierarchy:
         return matched
-    pairs = ibis.memtable(
-        pa.table({"severe": [s for s, _ in hierarchy], "mild": [m for _, m in hierarchy]})
-    )
     present = matched.select("person_id", "group").distinct()
-    superseded = present.join(pairs, present["group"] == pairs.severe).select(
-        "person_id", group="mild"
-    )
-    return matched.anti_join(superseded, ["person_id", "group"])
+    return matched.anti_join(superseded(present, hierarchy), ["person_id", "group"])
 
 
 def matched_groups(
@@ -237,7 +241,14 @@ class WeightedIndex:
     ) -> ir.Table:
         """Every person in `diagnoses` (with their age when given) and their total and groups
         (null when none counted)."""
-        matched = self.matched(diagnoses, index_date, lookback_years)
-        totals = group_totals(matched, self.groups(weights), with_groups=with_groups)
+        codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
+        matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file))
+        # The hierarchy applied to each person's groups rather than to every matched row: the
+        # same groups remain. Named, so the SQL computes the groups once (a CTE) and joins the
+        # diagnoses to the codes once, where an unnamed table is written out at each use.
+        present = matched.select("person_id", "group").distinct().alias("present")
+        if self.hierarchy:
+            present = present.anti_join(superseded(present, self.hierarchy), ["person_id", "group"])
+        totals = group_totals(present, self.groups(weights), with_groups=with_groups)
         joined = persons_of(diagnoses).left_join(totals, "person_id")
         return joined.drop("person_id_right") if "person_id_right" in joined.columns else joined

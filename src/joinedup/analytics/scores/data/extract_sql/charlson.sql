@@ -2,7 +2,7 @@ WITH "lookup_1" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS 
 "lookup_2" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS "prefix" FROM (VALUES ('ami', 'I252'), ('cevd', 'H340'), ('chf', 'I099'), ('chf', 'I110'), ('chf', 'I130'), ('chf', 'I132'), ('chf', 'I255'), ('chf', 'I420'), ('chf', 'I425'), ('chf', 'I426'), ('chf', 'I427'), ('chf', 'I428'), ('chf', 'I429'), ('chf', 'P290'), ('copd', 'I278'), ('copd', 'I279'), ('copd', 'J684'), ('copd', 'J701'), ('copd', 'J703'), ('dementia', 'F051'), ('dementia', 'G311'), ('diab', 'E100'), ('diab', 'E101'), ('diab', 'E106'), ('diab', 'E108'), ('diab', 'E109'), ('diab', 'E110'), ('diab', 'E111'), ('diab', 'E116'), ('diab', 'E118'), ('diab', 'E119'), ('diab', 'E120'), ('diab', 'E121'), ('diab', 'E126'), ('diab', 'E128'), ('diab', 'E129'), ('diab', 'E130'), ('diab', 'E131'), ('diab', 'E136'), ('diab', 'E138'), ('diab', 'E139'), ('diab', 'E140'), ('diab', 'E141'), ('diab', 'E146'), ('diab', 'E148'), ('diab', 'E149'), ('diabwc', 'E102'), ('diabwc', 'E103'), ('diabwc', 'E104'), ('diabwc', 'E105'), ('diabwc', 'E107'), ('diabwc', 'E112'), ('diabwc', 'E113'), ('diabwc', 'E114'), ('diabwc', 'E115'), ('diabwc', 'E117'), ('diabwc', 'E122'), ('diabwc', 'E123'), ('diabwc', 'E124'), ('diabwc', 'E125'), ('diabwc', 'E127'), ('diabwc', 'E132'), ('diabwc', 'E133'), ('diabwc', 'E134'), ('diabwc', 'E135'), ('diabwc', 'E137'), ('diabwc', 'E142'), ('diabwc', 'E143'), ('diabwc', 'E144'), ('diabwc', 'E145'), ('diabwc', 'E147'), ('hp', 'G041'), ('hp', 'G114'), ('hp', 'G801'), ('hp', 'G802'), ('hp', 'G830'), ('hp', 'G831'), ('hp', 'G832'), ('hp', 'G833'), ('hp', 'G834'), ('hp', 'G839'), ('mld', 'K700'), ('mld', 'K701'), ('mld', 'K702'), ('mld', 'K703'), ('mld', 'K709'), ('mld', 'K713'), ('mld', 'K714'), ('mld', 'K715'), ('mld', 'K717'), ('mld', 'K760'), ('mld', 'K762'), ('mld', 'K763'), ('mld', 'K764'), ('mld', 'K768'), ('mld', 'K769'), ('mld', 'Z944'), ('msld', 'I850'), ('msld', 'I859'), ('msld', 'I864'), ('msld', 'I982'), ('msld', 'K704'), ('msld', 'K711'), ('msld', 'K721'), ('msld', 'K729'), ('msld', 'K765'), ('msld', 'K766'), ('msld', 'K767'), ('pvd', 'I731'), ('pvd', 'I738'), ('pvd', 'I739'), ('pvd', 'I771'), ('pvd', 'I790'), ('pvd', 'I792'), ('pvd', 'K551'), ('pvd', 'K558'), ('pvd', 'K559'), ('pvd', 'Z958'), ('pvd', 'Z959'), ('rend', 'I120'), ('rend', 'I131'), ('rend', 'N032'), ('rend', 'N033'), ('rend', 'N034'), ('rend', 'N035'), ('rend', 'N036'), ('rend', 'N037'), ('rend', 'N052'), ('rend', 'N053'), ('rend', 'N054'), ('rend', 'N055'), ('rend', 'N056'), ('rend', 'N057'), ('rend', 'N250'), ('rend', 'Z490'), ('rend', 'Z491'), ('rend', 'Z492'), ('rend', 'Z940'), ('rend', 'Z992'), ('rheumd', 'M315'), ('rheumd', 'M351'), ('rheumd', 'M353'), ('rheumd', 'M360'))),
 "lookup_3" AS (SELECT CAST(col0 AS TEXT) AS "severe", CAST(col1 AS TEXT) AS "mild" FROM (VALUES ('diabwc', 'diab'), ('msld', 'mld'), ('metacanc', 'canc'))),
 "lookup_4" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS BIGINT) AS "weight" FROM (VALUES ('ami', 1), ('chf', 1), ('pvd', 1), ('cevd', 1), ('dementia', 1), ('copd', 1), ('rheumd', 1), ('pud', 1), ('mld', 1), ('diab', 1), ('diabwc', 2), ('hp', 2), ('rend', 2), ('canc', 2), ('msld', 3), ('metacanc', 6), ('aids', 6)))
-SELECT CAST("person_id" AS TEXT) AS "person_id", CAST("charlson_score" AS BIGINT) AS "charlson_score", CAST("charlson_age_adjusted" AS BIGINT) AS "charlson_age_adjusted", CAST("charlson_groups" AS TEXT) AS "charlson_groups" FROM (
+SELECT CAST("person_id" AS BIGINT) AS "person_id", CAST("charlson_score" AS BIGINT) AS "charlson_score", CAST("charlson_age_adjusted" AS BIGINT) AS "charlson_age_adjusted", CAST("charlson_groups" AS TEXT) AS "charlson_groups" FROM (
 WITH "t14" AS (
   SELECT
     "t10"."code",
@@ -19,35 +19,101 @@ WITH "t14" AS (
       "t0"."code"
     FROM "extract_rows" AS "t0"
   ) AS "t10"
+), "present" AS (
+  SELECT DISTINCT
+    "t24"."person_id",
+    "t24"."group"
+  FROM (
+    SELECT
+      "t12"."person_id",
+      "t23"."group",
+      "t23"."normal" AS "code"
+    FROM (
+      SELECT
+        "t0"."person_id",
+        "t0"."code"
+      FROM "extract_rows" AS "t0"
+    ) AS "t12"
+    INNER JOIN (
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t18"."code",
+          "t7"."group",
+          "t18"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              3
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t18"
+        INNER JOIN "lookup_1" AS "t7"
+          ON "t18"."key" = "t7"."prefix"
+      ) AS "t20"
+      UNION ALL
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t19"."code",
+          "t8"."group",
+          "t19"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              4
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t19"
+        INNER JOIN "lookup_2" AS "t8"
+          ON "t19"."key" = "t8"."prefix"
+      ) AS "t21"
+    ) AS "t23"
+      ON "t12"."code" = "t23"."code"
+  ) AS "t24"
 )
 SELECT
-  "t36"."person_id",
-  COALESCE("t36"."total", 0) AS "charlson_score",
-  COALESCE("t36"."total", 0) + CASE
-    WHEN "t36"."age" IS NULL
+  "t37"."person_id",
+  COALESCE("t37"."total", 0) AS "charlson_score",
+  COALESCE("t37"."total", 0) + CASE
+    WHEN "t37"."age" IS NULL
     THEN CAST(NULL AS BIGINT)
-    WHEN "t36"."age" >= 80
+    WHEN "t37"."age" >= 80
     THEN 4
-    WHEN "t36"."age" >= 70
+    WHEN "t37"."age" >= 70
     THEN 3
-    WHEN "t36"."age" >= 60
+    WHEN "t37"."age" >= 60
     THEN 2
-    WHEN "t36"."age" >= 50
+    WHEN "t37"."age" >= 50
     THEN 1
     ELSE 0
   END AS "charlson_age_adjusted",
-  COALESCE("t36"."groups", '') AS "charlson_groups"
+  COALESCE("t37"."groups", '') AS "charlson_groups"
 FROM (
   SELECT
-    "t35".*
+    "t36".*
     EXCLUDE ("person_id_right")
   FROM (
     SELECT
       "t13"."person_id",
       "t13"."age",
-      "t34"."person_id" AS "person_id_right",
-      "t34"."total",
-      "t34"."groups"
+      "t35"."person_id" AS "person_id_right",
+      "t35"."total",
+      "t35"."groups"
     FROM (
       SELECT
         "t0"."person_id",
@@ -58,165 +124,44 @@ FROM (
     ) AS "t13"
     LEFT OUTER JOIN (
       SELECT
-        "t32"."person_id",
-        SUM("t32"."weight") AS "total",
+        "t33"."person_id",
+        SUM("t33"."weight") AS "total",
         ARRAY_TO_STRING(
-          ARRAY_SORT(ARRAY_AGG("t32"."group") FILTER(WHERE
-            "t32"."group" IS NOT NULL)),
+          ARRAY_SORT(ARRAY_AGG("t33"."group") FILTER(WHERE
+            "t33"."group" IS NOT NULL)),
           ', '
         ) AS "groups"
       FROM (
         SELECT
-          "t31"."person_id",
-          "t31"."group",
+          "t32"."person_id",
+          "t32"."group",
           "t5"."weight"
         FROM (
           SELECT DISTINCT
             *
           FROM (
             SELECT
-              "t12"."person_id",
-              "t23"."group"
-            FROM (
-              SELECT
-                "t0"."person_id",
-                "t0"."code"
-              FROM "extract_rows" AS "t0"
-            ) AS "t12"
-            INNER JOIN (
-              SELECT
-                *
-              FROM (
-                SELECT
-                  "t18"."code",
-                  "t7"."group",
-                  "t18"."normal"
-                FROM (
-                  SELECT
-                    "t15"."code",
-                    "t15"."normal",
-                    SUBSTRING(
-                      "t15"."normal",
-                      CASE WHEN (
-                        0 + 1
-                      ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                      3
-                    ) AS "key"
-                  FROM "t14" AS "t15"
-                ) AS "t18"
-                INNER JOIN "lookup_1" AS "t7"
-                  ON "t18"."key" = "t7"."prefix"
-              ) AS "t20"
-              UNION ALL
-              SELECT
-                *
-              FROM (
-                SELECT
-                  "t19"."code",
-                  "t8"."group",
-                  "t19"."normal"
-                FROM (
-                  SELECT
-                    "t15"."code",
-                    "t15"."normal",
-                    SUBSTRING(
-                      "t15"."normal",
-                      CASE WHEN (
-                        0 + 1
-                      ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                      4
-                    ) AS "key"
-                  FROM "t14" AS "t15"
-                ) AS "t19"
-                INNER JOIN "lookup_2" AS "t8"
-                  ON "t19"."key" = "t8"."prefix"
-              ) AS "t21"
-            ) AS "t23"
-              ON "t12"."code" = "t23"."code"
+              "t27"."person_id",
+              "t27"."group"
+            FROM "present" AS "t27"
             ANTI JOIN (
               SELECT
-                "t26"."person_id",
+                "t27"."person_id",
                 "t6"."mild" AS "group"
-              FROM (
-                SELECT DISTINCT
-                  "t24"."person_id",
-                  "t24"."group"
-                FROM (
-                  SELECT
-                    "t12"."person_id",
-                    "t23"."group",
-                    "t23"."normal" AS "code"
-                  FROM (
-                    SELECT
-                      "t0"."person_id",
-                      "t0"."code"
-                    FROM "extract_rows" AS "t0"
-                  ) AS "t12"
-                  INNER JOIN (
-                    SELECT
-                      *
-                    FROM (
-                      SELECT
-                        "t18"."code",
-                        "t7"."group",
-                        "t18"."normal"
-                      FROM (
-                        SELECT
-                          "t15"."code",
-                          "t15"."normal",
-                          SUBSTRING(
-                            "t15"."normal",
-                            CASE WHEN (
-                              0 + 1
-                            ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                            3
-                          ) AS "key"
-                        FROM "t14" AS "t15"
-                      ) AS "t18"
-                      INNER JOIN "lookup_1" AS "t7"
-                        ON "t18"."key" = "t7"."prefix"
-                    ) AS "t20"
-                    UNION ALL
-                    SELECT
-                      *
-                    FROM (
-                      SELECT
-                        "t19"."code",
-                        "t8"."group",
-                        "t19"."normal"
-                      FROM (
-                        SELECT
-                          "t15"."code",
-                          "t15"."normal",
-                          SUBSTRING(
-                            "t15"."normal",
-                            CASE WHEN (
-                              0 + 1
-                            ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                            4
-                          ) AS "key"
-                        FROM "t14" AS "t15"
-                      ) AS "t19"
-                      INNER JOIN "lookup_2" AS "t8"
-                        ON "t19"."key" = "t8"."prefix"
-                    ) AS "t21"
-                  ) AS "t23"
-                    ON "t12"."code" = "t23"."code"
-                ) AS "t24"
-              ) AS "t26"
+              FROM "present" AS "t27"
               INNER JOIN "lookup_3" AS "t6"
-                ON "t26"."group" = "t6"."severe"
-            ) AS "t28"
-              ON "t12"."person_id" = "t28"."person_id" AND "t23"."group" = "t28"."group"
-          ) AS "t29"
-        ) AS "t31"
+                ON "t27"."group" = "t6"."severe"
+            ) AS "t29"
+              ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
+          ) AS "t30"
+        ) AS "t32"
         INNER JOIN "lookup_4" AS "t5"
-          ON "t31"."group" = "t5"."group"
-      ) AS "t32"
+          ON "t32"."group" = "t5"."group"
+      ) AS "t33"
       GROUP BY
         1
-    ) AS "t34"
-      ON "t13"."person_id" = "t34"."person_id"
-  ) AS "t35"
-) AS "t36"
+    ) AS "t35"
+      ON "t13"."person_id" = "t35"."person_id"
+  ) AS "t36"
+) AS "t37"
 )

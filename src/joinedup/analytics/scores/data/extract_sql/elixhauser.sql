@@ -2,7 +2,7 @@ WITH "lookup_1" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS 
 "lookup_2" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS "prefix" FROM (VALUES ('alcohol', 'G621'), ('alcohol', 'I426'), ('alcohol', 'K292'), ('alcohol', 'K700'), ('alcohol', 'K703'), ('alcohol', 'K709'), ('alcohol', 'Z502'), ('alcohol', 'Z714'), ('alcohol', 'Z721'), ('blane', 'D500'), ('carit', 'I441'), ('carit', 'I442'), ('carit', 'I443'), ('carit', 'I456'), ('carit', 'I459'), ('carit', 'R000'), ('carit', 'R001'), ('carit', 'R008'), ('carit', 'T821'), ('carit', 'Z450'), ('carit', 'Z950'), ('chf', 'I099'), ('chf', 'I110'), ('chf', 'I130'), ('chf', 'I132'), ('chf', 'I255'), ('chf', 'I420'), ('chf', 'I425'), ('chf', 'I426'), ('chf', 'I427'), ('chf', 'I428'), ('chf', 'I429'), ('chf', 'P290'), ('coag', 'D691'), ('coag', 'D693'), ('coag', 'D694'), ('coag', 'D695'), ('coag', 'D696'), ('cpd', 'I278'), ('cpd', 'I279'), ('cpd', 'J684'), ('cpd', 'J701'), ('cpd', 'J703'), ('dane', 'D508'), ('dane', 'D509'), ('depre', 'F204'), ('depre', 'F313'), ('depre', 'F314'), ('depre', 'F315'), ('depre', 'F341'), ('depre', 'F412'), ('depre', 'F432'), ('diabc', 'E102'), ('diabc', 'E103'), ('diabc', 'E104'), ('diabc', 'E105'), ('diabc', 'E106'), ('diabc', 'E107'), ('diabc', 'E108'), ('diabc', 'E112'), ('diabc', 'E113'), ('diabc', 'E114'), ('diabc', 'E115'), ('diabc', 'E116'), ('diabc', 'E117'), ('diabc', 'E118'), ('diabc', 'E122'), ('diabc', 'E123'), ('diabc', 'E124'), ('diabc', 'E125'), ('diabc', 'E126'), ('diabc', 'E127'), ('diabc', 'E128'), ('diabc', 'E132'), ('diabc', 'E133'), ('diabc', 'E134'), ('diabc', 'E135'), ('diabc', 'E136'), ('diabc', 'E137'), ('diabc', 'E138'), ('diabc', 'E142'), ('diabc', 'E143'), ('diabc', 'E144'), ('diabc', 'E145'), ('diabc', 'E146'), ('diabc', 'E147'), ('diabc', 'E148'), ('diabunc', 'E100'), ('diabunc', 'E101'), ('diabunc', 'E109'), ('diabunc', 'E110'), ('diabunc', 'E111'), ('diabunc', 'E119'), ('diabunc', 'E120'), ('diabunc', 'E121'), ('diabunc', 'E129'), ('diabunc', 'E130'), ('diabunc', 'E131'), ('diabunc', 'E139'), ('diabunc', 'E140'), ('diabunc', 'E141'), ('diabunc', 'E149'), ('drug', 'Z715'), ('drug', 'Z722'), ('fed', 'E222'), ('hypothy', 'E890'), ('ld', 'I864'), ('ld', 'I982'), ('ld', 'K711'), ('ld', 'K713'), ('ld', 'K714'), ('ld', 'K715'), ('ld', 'K717'), ('ld', 'K760'), ('ld', 'K762'), ('ld', 'K763'), ('ld', 'K764'), ('ld', 'K765'), ('ld', 'K766'), ('ld', 'K767'), ('ld', 'K768'), ('ld', 'K769'), ('ld', 'Z944'), ('lymph', 'C900'), ('lymph', 'C902'), ('ond', 'G254'), ('ond', 'G255'), ('ond', 'G312'), ('ond', 'G318'), ('ond', 'G319'), ('ond', 'G931'), ('ond', 'G934'), ('ond', 'R470'), ('para', 'G041'), ('para', 'G114'), ('para', 'G801'), ('para', 'G802'), ('para', 'G830'), ('para', 'G831'), ('para', 'G832'), ('para', 'G833'), ('para', 'G834'), ('para', 'G839'), ('pcd', 'I280'), ('pcd', 'I288'), ('pcd', 'I289'), ('psycho', 'F302'), ('psycho', 'F312'), ('psycho', 'F315'), ('pud', 'K257'), ('pud', 'K259'), ('pud', 'K267'), ('pud', 'K269'), ('pud', 'K277'), ('pud', 'K279'), ('pud', 'K287'), ('pud', 'K289'), ('pvd', 'I731'), ('pvd', 'I738'), ('pvd', 'I739'), ('pvd', 'I771'), ('pvd', 'I790'), ('pvd', 'I792'), ('pvd', 'K551'), ('pvd', 'K558'), ('pvd', 'K559'), ('pvd', 'Z958'), ('pvd', 'Z959'), ('rf', 'I120'), ('rf', 'I131'), ('rf', 'N250'), ('rf', 'Z490'), ('rf', 'Z491'), ('rf', 'Z492'), ('rf', 'Z940'), ('rf', 'Z992'), ('rheumd', 'L940'), ('rheumd', 'L941'), ('rheumd', 'L943'), ('rheumd', 'M120'), ('rheumd', 'M123'), ('rheumd', 'M310'), ('rheumd', 'M311'), ('rheumd', 'M312'), ('rheumd', 'M313'), ('rheumd', 'M461'), ('rheumd', 'M468'), ('rheumd', 'M469'), ('valv', 'A520'), ('valv', 'I091'), ('valv', 'I098'), ('valv', 'Q230'), ('valv', 'Q231'), ('valv', 'Q232'), ('valv', 'Q233'), ('valv', 'Z952'), ('valv', 'Z953'), ('valv', 'Z954'), ('wloss', 'R634'))),
 "lookup_3" AS (SELECT CAST(col0 AS TEXT) AS "severe", CAST(col1 AS TEXT) AS "mild" FROM (VALUES ('hypc', 'hypunc'), ('diabc', 'diabunc'), ('metacanc', 'solidtum'))),
 "lookup_4" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS BIGINT) AS "weight" FROM (VALUES ('chf', 7), ('carit', 5), ('valv', -1), ('pcd', 4), ('pvd', 2), ('hypunc', 0), ('hypc', 0), ('para', 7), ('ond', 6), ('cpd', 3), ('diabunc', 0), ('diabc', 0), ('hypothy', 0), ('rf', 5), ('ld', 11), ('pud', 0), ('aids', 0), ('lymph', 9), ('metacanc', 12), ('solidtum', 4), ('rheumd', 0), ('coag', 3), ('obes', -4), ('wloss', 6), ('fed', 5), ('blane', -2), ('dane', -2), ('alcohol', 0), ('drug', -7), ('psycho', 0), ('depre', -3)))
-SELECT CAST("person_id" AS TEXT) AS "person_id", CAST("elixhauser_score" AS BIGINT) AS "elixhauser_score", CAST("elixhauser_groups" AS TEXT) AS "elixhauser_groups" FROM (
+SELECT CAST("person_id" AS BIGINT) AS "person_id", CAST("elixhauser_score" AS BIGINT) AS "elixhauser_score", CAST("elixhauser_groups" AS TEXT) AS "elixhauser_groups" FROM (
 WITH "t14" AS (
   SELECT
     "t11"."code",
@@ -19,17 +19,82 @@ WITH "t14" AS (
       "t0"."code"
     FROM "extract_rows" AS "t0"
   ) AS "t11"
+), "present" AS (
+  SELECT DISTINCT
+    "t24"."person_id",
+    "t24"."group"
+  FROM (
+    SELECT
+      "t13"."person_id",
+      "t23"."group",
+      "t23"."normal" AS "code"
+    FROM (
+      SELECT
+        *
+      FROM "extract_rows" AS "t0"
+    ) AS "t13"
+    INNER JOIN (
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t18"."code",
+          "t7"."group",
+          "t18"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              3
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t18"
+        INNER JOIN "lookup_1" AS "t7"
+          ON "t18"."key" = "t7"."prefix"
+      ) AS "t20"
+      UNION ALL
+      SELECT
+        *
+      FROM (
+        SELECT
+          "t19"."code",
+          "t8"."group",
+          "t19"."normal"
+        FROM (
+          SELECT
+            "t15"."code",
+            "t15"."normal",
+            SUBSTRING(
+              "t15"."normal",
+              CASE WHEN (
+                0 + 1
+              ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
+              4
+            ) AS "key"
+          FROM "t14" AS "t15"
+        ) AS "t19"
+        INNER JOIN "lookup_2" AS "t8"
+          ON "t19"."key" = "t8"."prefix"
+      ) AS "t21"
+    ) AS "t23"
+      ON "t13"."code" = "t23"."code"
+  ) AS "t24"
 )
 SELECT
-  "t35"."person_id",
-  COALESCE("t35"."total", 0) AS "elixhauser_score",
-  COALESCE("t35"."groups", '') AS "elixhauser_groups"
+  "t36"."person_id",
+  COALESCE("t36"."total", 0) AS "elixhauser_score",
+  COALESCE("t36"."groups", '') AS "elixhauser_groups"
 FROM (
   SELECT
     "t12"."person_id",
-    "t34"."person_id" AS "person_id_right",
-    "t34"."total",
-    "t34"."groups"
+    "t35"."person_id" AS "person_id_right",
+    "t35"."total",
+    "t35"."groups"
   FROM (
     SELECT DISTINCT
       "t0"."person_id"
@@ -37,162 +102,43 @@ FROM (
   ) AS "t12"
   LEFT OUTER JOIN (
     SELECT
-      "t32"."person_id",
-      SUM("t32"."weight") AS "total",
+      "t33"."person_id",
+      SUM("t33"."weight") AS "total",
       ARRAY_TO_STRING(
-        ARRAY_SORT(ARRAY_AGG("t32"."group") FILTER(WHERE
-          "t32"."group" IS NOT NULL)),
+        ARRAY_SORT(ARRAY_AGG("t33"."group") FILTER(WHERE
+          "t33"."group" IS NOT NULL)),
         ', '
       ) AS "groups"
     FROM (
       SELECT
-        "t31"."person_id",
-        "t31"."group",
+        "t32"."person_id",
+        "t32"."group",
         "t5"."weight"
       FROM (
         SELECT DISTINCT
           *
         FROM (
           SELECT
-            "t13"."person_id",
-            "t23"."group"
-          FROM (
-            SELECT
-              *
-            FROM "extract_rows" AS "t0"
-          ) AS "t13"
-          INNER JOIN (
-            SELECT
-              *
-            FROM (
-              SELECT
-                "t18"."code",
-                "t7"."group",
-                "t18"."normal"
-              FROM (
-                SELECT
-                  "t15"."code",
-                  "t15"."normal",
-                  SUBSTRING(
-                    "t15"."normal",
-                    CASE WHEN (
-                      0 + 1
-                    ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                    3
-                  ) AS "key"
-                FROM "t14" AS "t15"
-              ) AS "t18"
-              INNER JOIN "lookup_1" AS "t7"
-                ON "t18"."key" = "t7"."prefix"
-            ) AS "t20"
-            UNION ALL
-            SELECT
-              *
-            FROM (
-              SELECT
-                "t19"."code",
-                "t8"."group",
-                "t19"."normal"
-              FROM (
-                SELECT
-                  "t15"."code",
-                  "t15"."normal",
-                  SUBSTRING(
-                    "t15"."normal",
-                    CASE WHEN (
-                      0 + 1
-                    ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                    4
-                  ) AS "key"
-                FROM "t14" AS "t15"
-              ) AS "t19"
-              INNER JOIN "lookup_2" AS "t8"
-                ON "t19"."key" = "t8"."prefix"
-            ) AS "t21"
-          ) AS "t23"
-            ON "t13"."code" = "t23"."code"
+            "t27"."person_id",
+            "t27"."group"
+          FROM "present" AS "t27"
           ANTI JOIN (
             SELECT
-              "t26"."person_id",
+              "t27"."person_id",
               "t6"."mild" AS "group"
-            FROM (
-              SELECT DISTINCT
-                "t24"."person_id",
-                "t24"."group"
-              FROM (
-                SELECT
-                  "t13"."person_id",
-                  "t23"."group",
-                  "t23"."normal" AS "code"
-                FROM (
-                  SELECT
-                    *
-                  FROM "extract_rows" AS "t0"
-                ) AS "t13"
-                INNER JOIN (
-                  SELECT
-                    *
-                  FROM (
-                    SELECT
-                      "t18"."code",
-                      "t7"."group",
-                      "t18"."normal"
-                    FROM (
-                      SELECT
-                        "t15"."code",
-                        "t15"."normal",
-                        SUBSTRING(
-                          "t15"."normal",
-                          CASE WHEN (
-                            0 + 1
-                          ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                          3
-                        ) AS "key"
-                      FROM "t14" AS "t15"
-                    ) AS "t18"
-                    INNER JOIN "lookup_1" AS "t7"
-                      ON "t18"."key" = "t7"."prefix"
-                  ) AS "t20"
-                  UNION ALL
-                  SELECT
-                    *
-                  FROM (
-                    SELECT
-                      "t19"."code",
-                      "t8"."group",
-                      "t19"."normal"
-                    FROM (
-                      SELECT
-                        "t15"."code",
-                        "t15"."normal",
-                        SUBSTRING(
-                          "t15"."normal",
-                          CASE WHEN (
-                            0 + 1
-                          ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t15"."normal") END,
-                          4
-                        ) AS "key"
-                      FROM "t14" AS "t15"
-                    ) AS "t19"
-                    INNER JOIN "lookup_2" AS "t8"
-                      ON "t19"."key" = "t8"."prefix"
-                  ) AS "t21"
-                ) AS "t23"
-                  ON "t13"."code" = "t23"."code"
-              ) AS "t24"
-            ) AS "t26"
+            FROM "present" AS "t27"
             INNER JOIN "lookup_3" AS "t6"
-              ON "t26"."group" = "t6"."severe"
-          ) AS "t28"
-            ON "t13"."person_id" = "t28"."person_id" AND "t23"."group" = "t28"."group"
-        ) AS "t29"
-      ) AS "t31"
+              ON "t27"."group" = "t6"."severe"
+          ) AS "t29"
+            ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
+        ) AS "t30"
+      ) AS "t32"
       INNER JOIN "lookup_4" AS "t5"
-        ON "t31"."group" = "t5"."group"
-    ) AS "t32"
+        ON "t32"."group" = "t5"."group"
+    ) AS "t33"
     GROUP BY
       1
-  ) AS "t34"
-    ON "t12"."person_id" = "t34"."person_id"
-) AS "t35"
+  ) AS "t35"
+    ON "t12"."person_id" = "t35"."person_id"
+) AS "t36"
 )
