@@ -1,8 +1,8 @@
 """Browser tests: the real app under uvicorn on a free localhost port, driven in Debian's
 Chromium by Playwright. Playwright's own browser downloads are never used.
 
-Screenshots go to test-artifacts/screenshots/ (gitignored): look at them after a change to the
-pages or to the vendored NHS.UK frontend.
+Screenshots go to test-artifacts/screenshots/ (gitignored) when ``JOINEDUP_SCREENSHOTS=1``: take
+and look at them after a change to the pages or to the vendored NHS.UK frontend.
 
 Every page needs a signed-in user, so the tests sign in through the real form: `browser` is a
 `SigningInBrowser`, whose contexts on a `LiveServer` start signed in as the demo GP (who works
@@ -23,10 +23,10 @@ from tests.browser.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
-    SCREENSHOTS,
     LiveServer,
     PageProblems,
     SigningInBrowser,
+    capture,
 )
 
 
@@ -89,12 +89,9 @@ def problems(page: Page) -> PageProblems:
 
 @pytest.fixture
 def screenshot() -> Callable[[Page, str], Path]:
-    """Save a full-page screenshot as test-artifacts/screenshots/NAME.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save a full-page screenshot as test-artifacts/screenshots/NAME.png (when wanted)."""
 
     def take(page: Page, name: str) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
+        return capture(page, name, full_page=True)
 
     return take

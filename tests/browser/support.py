@@ -8,6 +8,7 @@ first neighbourhood). Its `credentials` say how each role signs in; `sign_in` fi
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -15,7 +16,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, ViewportSize
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    ViewportSize,
+)
 
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.governance import users
@@ -37,6 +46,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+#: Screenshots are for people reviewing a change to the pages, so they are taken when asked for
+#: (``JOINEDUP_SCREENSHOTS=1``): about ninety cost ~20 s of every run that nobody looks at.
+SCREENSHOTS_WANTED = os.environ.get("JOINEDUP_SCREENSHOTS") == "1"
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -76,6 +88,16 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.socket.close()
+
+
+def capture(target: Page | Locator, name: str, **options: Any) -> Path:
+    """Save a screenshot of `target` (a page or one element) as test-artifacts/screenshots/
+    NAME.png when screenshots are wanted (`SCREENSHOTS_WANTED`); returns where it goes."""
+    path = SCREENSHOTS / f"{name}.png"
+    if SCREENSHOTS_WANTED:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(path), **options)
+    return path
 
 
 class PageProblems:

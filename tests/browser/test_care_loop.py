@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from joinedup.analytics import case_finding as cf
 from joinedup.settings import Settings
-from tests.browser.support import DESKTOP, SCREENSHOTS, LiveServer, PageProblems
+from tests.browser.support import DESKTOP, LiveServer, PageProblems, capture
 
 pytestmark = pytest.mark.browser
 
@@ -237,10 +237,7 @@ def at_viewport(page: Page, name: str, around: Locator) -> Path:
     """A screenshot of the window around `around`: the list and the person page run to tens
     of thousands of pixels (hundreds of rows, a long timeline), too big to read whole."""
     around.scroll_into_view_if_needed()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path
+    return capture(page, name)
 
 
 def _move(page: Page, to: str, *, record_consent: bool = False) -> None:

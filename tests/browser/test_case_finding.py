@@ -19,7 +19,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.case_finding import PAGE_ROWS
 from joinedup.web.formatting import number
-from tests.browser.support import SCREENSHOTS, PageProblems
+from tests.browser.support import PageProblems, capture
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def test_open_a_list_filter_by_practice_and_download_it(
     number = page.locator(f'[data-person="{first["person_id"]}"] th .joinedup-nhs-number')
     expect(number).to_have_text(f"{n[:3]} {n[3:6]} {n[6:]}")
     screenshot(page, "case-finding-list")
-    page.locator("#rule").screenshot(path=str(SCREENSHOTS / "case-finding-rule.png"))
+    capture(page.locator("#rule"), "case-finding-rule")
 
     page.evaluate("window.stillTheSamePage = true")
     with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true") as swap:
@@ -76,9 +76,7 @@ def test_open_a_list_filter_by_practice_and_download_it(
     assert page.evaluate("window.stillTheSamePage") is True  # swapped in, not reloaded
     expect(page).to_have_url(re.compile(rf"\?practice={practice.code}$"))
     expect(page.locator("#list-status")).to_contain_text(f"Showing {practice.name}")
-    page.locator("#case-finding-list").screenshot(
-        path=str(SCREENSHOTS / "case-finding-list-practice.png")
-    )
+    capture(page.locator("#case-finding-list"), "case-finding-list-practice")
 
     with page.expect_download() as download:
         page.locator("#download-csv").click()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import SCREENSHOTS
+from tests.browser.support import capture
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ def test_commissioner_reads_ledger_what_if_and_evaluation(
     expect(page.locator("#ledger-chart svg rect").first).to_be_visible()
     assert page.locator("#ledger-months tbody tr").count() == 36
     screenshot(page, "contract-ledger")
-    page.locator("#ledger-chart").screenshot(path=str(SCREENSHOTS / "contract-ledger-chart.png"))
+    capture(page.locator("#ledger-chart"), "contract-ledger-chart")
 
     # A share that is not a number is named, and nothing is recomputed.
     page.fill("#gain_1_share", "lots")
@@ -56,7 +56,7 @@ def test_commissioner_reads_ledger_what_if_and_evaluation(
     expected = max(-0.1 * budget, min(0.1 * budget, variance))  # all of it within 10%
     assert _amount(provider) == pytest.approx(expected, abs=0.02)
     screenshot(page, "contract-what-if")
-    page.locator("#statement-1").screenshot(path=str(SCREENSHOTS / "contract-what-if-year-1.png"))
+    capture(page.locator("#statement-1"), "contract-what-if-year-1")
 
     page.get_by_role("link", name="Read the evaluation report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Did it work? Evaluation report")

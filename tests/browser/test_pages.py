@@ -16,7 +16,7 @@ from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
 from joinedup.web.app import create_app
 from joinedup.web.navigation import AREAS
-from tests.browser.support import DESKTOP, PHONE, SCREENSHOTS, LiveServer, PageProblems
+from tests.browser.support import DESKTOP, PHONE, LiveServer, PageProblems, capture
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,7 @@ def test_the_overview_shows_the_generated_area(
     expect(page.locator("body")).to_have_class(re.compile(r"\bnhsuk-frontend-supported\b"))
     assert page.evaluate("typeof window.htmx") == "object"
     screenshot(page, "overview")
-    page.locator("#age + .nhsuk-grid-row").screenshot(path=str(SCREENSHOTS / "overview-age.png"))
+    capture(page.locator("#age + .nhsuk-grid-row"), "overview-age")
     assert problems.errors == []
 
 
