@@ -29,7 +29,9 @@ from tests.carestore_support import migrated
 # the same answers. The same engine; only its tuning.
 os.environ.setdefault("JDK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 os.environ.setdefault("JOINEDUP_SPARK_PARTITIONS", "1")
-os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.sql.codegen.wholeStage=false pyspark-shell")
+os.environ.setdefault(
+    "PYSPARK_SUBMIT_ARGS", "--conf spark.sql.codegen.wholeStage=false pyspark-shell"
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SMALL_AREA_PATIENTS = 6_000

@@ -61,3 +61,20 @@ def test_fhir_activity_is_costed_at_the_reference_unit_cost(tmp_path):
     assert store.read("hospital_spells")["cost"].to_pylist() == [(190_000 + 2 * 33_000) / 100]
     assert result.tables["gp_appointments"].costed_at_reference == 1
     assert result.costed_at_reference == 2
+
+
+def test_a_gp_appointment_not_attended_is_stored_so_and_costs_nothing(tmp_path):
+    # Encounter.status "noshow" (the patient did not come): kept as a GP appointment, not
+    # attended, so it counts towards did-not-attend figures and no cost is attached to it.
+    settings = Settings.from_env(tmp_path / "home")
+    path = write_bundle(
+        tmp_path / "b.json",
+        *good_resources(),
+        encounter("e1", "AMB", "2021-03-01T09:00:00Z", "2021-03-01T09:15:00Z"),
+        encounter("e2", "AMB", "2021-03-02T09:00:00Z", "2021-03-02T09:15:00Z", status="noshow"),
+    )
+    run_batch(settings, read_fhir([path]), source="did not attend")
+    rows = PopulationStore(settings.population_dir).read("gp_appointments").to_pylist()
+    by_day = {row["appointment_date"].day: row for row in rows}
+    assert (by_day[1]["attended"], by_day[1]["cost"]) == (True, 28.0)
+    assert (by_day[2]["attended"], by_day[2]["cost"]) == (False, 0.0)

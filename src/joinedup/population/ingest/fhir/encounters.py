@@ -124,7 +124,7 @@ def gp_or_outpatient(links: Links, visit: Visit, *, attended: bool) -> Iterator[
             "clinician_id": clinician[0],
             "clinician_role": clinician[1],
             "mode": gp_mode(visit),
-            "attended": True,
+            "attended": attended,
             "cost": None,
             "booked_date": links.booked_date(visit.resource),
         },
