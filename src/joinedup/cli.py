@@ -26,6 +26,7 @@ from joinedup.commissioning.cli_delivery import delivery_app
 from joinedup.commissioning.cli_variation import variation_app
 from joinedup.commissioning.cli_workforce import workforce_app
 from joinedup.commissioning.contracts.cli import contract_app
+from joinedup.dates import long_date
 from joinedup.directory.cli import directory_app
 from joinedup.errors import UserError
 from joinedup.governance.cli_audit import audit_app
@@ -359,7 +360,7 @@ def stratify(
     counts = run.metadata.get("rows", {})
     out.print(
         f"Run {run.run_id}: {counts.get('person_results', 0):,} people as of "
-        f"{run.index_date:%d %B %Y} on {run.engine}, in {run.path}"
+        f"{long_date(run.index_date)} on {run.engine}, in {run.path}"
     )
     _print_segments(run)
 
