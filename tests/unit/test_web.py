@@ -288,6 +288,17 @@ def test_the_header_links_every_area_the_role_may_open(client: TestClient) -> No
     assert '<footer class="nhsuk-footer"' in html
 
 
+@pytest.mark.parametrize("role", ["receptionist", "care_navigator"])
+def test_front_desk_roles_are_not_offered_care_coordination(role: str) -> None:
+    # Its only page they may open is the overview, whose register counts they may not see.
+    titles = [area.title for area in visible_areas(principal(role).can, AREAS)]
+    assert "Care coordination" not in titles
+    for clinical in ("gp", "nurse", "care_coordinator", "commissioner", "manager"):
+        assert "Care coordination" in [
+            a.title for a in visible_areas(principal(clinical).can, AREAS)
+        ]
+
+
 def test_an_area_is_built_when_a_route_serves_it() -> None:
     paths = ["/", "/case-finding/{list_id}", "/static", "/api/population/overview", "/sign-in"]
 

@@ -79,6 +79,9 @@ AREAS: tuple[Area, ...] = (
             Page("Coverage", "/care-coordination/coverage", "population.view_aggregates"),
             Page("MDT meetings", "/care-coordination/mdt", "record.view"),
         ),
+        # Shown to those who may see a page in it beyond the overview, whose register counts
+        # a receptionist or care navigator may not see.
+        permission="record.view worklist.team population.view_aggregates",
     ),
     Area(
         "Neighbourhood",
