@@ -309,6 +309,9 @@ def test_the_audit_page_answers_and_records_the_question(
     by_nhs_number = client.get("/governance/audit", params={"person_id": spaced})
     assert by_nhs_number.status_code == 200
     assert 'data-action="break_glass.grant"' in by_nhs_number.text
+    # The answer names the person as asked, not by an internal number.
+    assert f"Who looked at the person with NHS number {spaced}" in by_nhs_number.text
+    assert f"Who looked at the person with joinedup ID {area.person.person_id}" in by_person.text
 
     asked = audit_events(area.sessions, "audit.query")
     assert [(e.actor, e.person_id, e.entity_id) for e in asked] == [

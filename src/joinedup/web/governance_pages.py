@@ -76,9 +76,9 @@ def governance_index(request: Request, user: GovernanceUser, sessions: Sessions)
 # --- Audit trail questions -----------------------------------------------------------------
 
 
-def _person_id(text: str, store: PopulationStore) -> int | None:
-    """The person asked about: by NHS number (ten digits, spaces allowed; what a person asking
-    "who looked at my record" can give) or by joinedup ID."""
+def _person_asked_about(text: str, store: PopulationStore) -> tuple[int, str] | None:
+    """The person asked about and how the answer names them: by NHS number (ten digits, spaces
+    allowed; what a person asking "who looked at my record" can give) or by joinedup ID."""
     text = text.strip()
     if not text:
         return None
@@ -89,8 +89,8 @@ def _person_id(text: str, store: PopulationStore) -> int | None:
         found = person_ids_by_nhs_number(store, [digits]) if store.exists() else {}
         if digits not in found:
             raise ValueError(f"No one in the area has NHS number {format_nhs_number(digits)}.")
-        return found[digits]
-    return int(digits)
+        return found[digits], f"the person with NHS number {format_nhs_number(digits)}"
+    return int(digits), f"the person with joinedup ID {int(digits)}"
 
 
 @router.get("/governance/audit", name="governance_audit")
@@ -107,13 +107,14 @@ def audit_page(
     rows: list[AuditRow] = []
     username = username.strip()
     try:
-        person = _person_id(person_id, store)
+        person = _person_asked_about(person_id, store)
     except ValueError as exc:
         person, error = None, str(exc)
     if person is not None:
-        record_audit_query(sessions, actor=user.actor, actor_role=user.role, person_id=person)
-        asked = f"Who looked at person {person}"
-        rows = who_viewed_person(sessions, person, AUDIT_RESULTS_LIMIT)
+        about, named = person
+        record_audit_query(sessions, actor=user.actor, actor_role=user.role, person_id=about)
+        asked = f"Who looked at {named}"
+        rows = who_viewed_person(sessions, about, AUDIT_RESULTS_LIMIT)
     elif username:
         record_audit_query(sessions, actor=user.actor, actor_role=user.role, username=username)
         asked = f"What {username} saw and did"
