@@ -150,9 +150,11 @@ def _demo_care(say: Say, sessions: Any, settings: Settings) -> None:
     from joinedup.care.demo import seed_demo_care
 
     care = seed_demo_care(sessions, settings)
+    meetings = "MDT meeting" if care.meetings_held == 1 else "MDT meetings"
+    plans = "care plan" if care.plans == 1 else "care plans"
     say(
         f"Coordinated care: {care.register.added + care.register.already} people on the "
-        f"register, {care.plans} new care plans, {care.meetings_held} MDT meeting held and "
+        f"register, {care.plans} new {plans}, {care.meetings_held} {meetings} held and "
         f"{care.meetings_upcoming} upcoming"
     )
 
