@@ -241,7 +241,8 @@ def test_a_role_without_the_overview_lands_on_its_first_area(
 ) -> None:
     users.add_user(area, "desk", "Front Desk", "receptionist", ["NBH01"], PASSWORD, actor="t")
 
-    assert sign_in(client, "desk").headers["location"] == "/care-coordination"
+    # A receptionist's first area is where they book (hubs and appointments).
+    assert sign_in(client, "desk").headers["location"] == "/access"
 
 
 def test_a_care_coordinator_lands_on_their_worklist(client: TestClient, area: Sessions) -> None:
