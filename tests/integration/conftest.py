@@ -254,9 +254,15 @@ def _throwaway_server() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def care_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def care_backend(request: pytest.FixtureRequest) -> str:
+    """Which backend the test's care store is on: every test using one runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def care_db_url(care_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a new, empty care-store database on each backend."""
-    if request.param == "sqlite":
+    if care_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'care.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
@@ -280,15 +286,18 @@ def migrated_postgres_template(postgres_server: PostgresServer) -> Iterator[str]
 
 
 @pytest.fixture
-def care_store(care_db_url: str, request: pytest.FixtureRequest) -> str:
-    """The URL of a care store migrated to head (a copy of the worker's migrated one)."""
-    database = make_url(care_db_url).database
-    if care_db_url.startswith("sqlite"):
-        return migrated(care_db_url)
+def care_store(care_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a care store migrated to head (a copy of the worker's migrated one, made
+    straight from it: no empty database first)."""
+    if care_backend == "sqlite":
+        yield migrated(f"sqlite:///{tmp_path / 'care.db'}")
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    template = request.getfixturevalue("migrated_postgres_template")
-    server.drop_database(care_db_url)
-    return server.create_database(database, template=template)
+    url = server.create_database(template=request.getfixturevalue("migrated_postgres_template"))
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ class Feed:
 
 
 @pytest.fixture
-def feed(vw: Ward, care_db_url: str, tmp_path: Any) -> Iterator[Feed]:  # noqa: F811
+def feed(vw: Ward, care_store: str, tmp_path: Any) -> Iterator[Feed]:  # noqa: F811
     _population(tmp_path)
     admission = vw.admit(11)
     taken = _backdate(vw, admission, 3) + dt.timedelta(hours=1)
@@ -55,7 +55,7 @@ def feed(vw: Ward, care_db_url: str, tmp_path: Any) -> Iterator[Feed]:  # noqa: 
         tokens[username], _ = issue_token(
             vw.sessions, username, actor="admin", actor_role="administrator"
         )
-    app = create_app(Settings(home=tmp_path, database_url=care_db_url))
+    app = create_app(Settings(home=tmp_path, database_url=care_store))
     yield Feed(vw, TestClient(app), taken, tokens)
     vw.sessions.kw["bind"].dispose()
 
