@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,12 +39,31 @@ from joinedup.carestore.db import make_engine, session_factory
 from joinedup.settings import Settings
 
 TICKS = os.sysconf("SC_CLK_TCK")
+ADDITION = "register addition (POST, and the person page it returns to)"
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of process `pid` so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU of process `pid` so far (all its threads); 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` on this machine (their process titles name
+    it): the care store's side of each request runs on the same cores."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                found.append(int(entry.name))
+    return found
 
 
 def main() -> None:
@@ -66,23 +86,72 @@ def main() -> None:
         ready = time.monotonic() - started
         pid = _worker_pid(server.pid)
         start_cpu = cpu_seconds(pid)
-        costs = _measure(f"http://127.0.0.1:{args.port}", pid, plan, args.repeat, args.seed)
+        database = make_url(settings.database_url).database or ""
+        costs = _measure(
+            f"http://127.0.0.1:{args.port}", pid, database, plan, args.repeat, args.seed
+        )
     finally:
         server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
-    summary = {"ready_seconds": round(ready, 1), "start_cpu_seconds": start_cpu, "pages": costs}
+    mix = _mix(costs)
+    summary = {
+        "ready_seconds": round(ready, 1),
+        "start_cpu_seconds": start_cpu,
+        "pages": costs,
+        "mix_per_task": mix,
+    }
     (out / "page_costs.json").write_text(json.dumps(summary, indent=1))
-    print(f"\nserver ready in {ready:.1f} s wall, {start_cpu:.1f} CPU-s to start (worker)")
-    print("\n| page | cold CPU ms | cold wall ms | warm CPU ms (mean) | warm wall ms (p50) | n |")
-    print("|---|---|---|---|---|---|")
-    for name, c in costs.items():
+    _print(summary)
+
+
+def _print(summary: dict[str, Any]) -> None:
+    print(
+        f"\nserver ready in {summary['ready_seconds']:.1f} s wall, "
+        f"{summary['start_cpu_seconds']:.1f} CPU-s to start (the worker)"
+    )
+    print(
+        "\n| page | cold: worker CPU ms | cold wall ms | warm: worker CPU ms (mean) "
+        "| warm: PostgreSQL CPU ms (mean) | warm wall ms (p50) | n |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, c in summary["pages"].items():
         print(
             f"| {name} | {c['cold_cpu_ms']:.0f} | {c['cold_wall_ms']:.0f} "
-            f"| {c['warm_cpu_ms']:.0f} | {c['warm_wall_p50_ms']:.0f} | {c['n']} |"
+            f"| {c['warm_cpu_ms']:.1f} | {c['warm_db_ms']:.1f} | {c['warm_wall_p50_ms']:.0f} "
+            f"| {c['n']} |"
         )
+    mix = summary["mix_per_task"]
+    print(
+        f"\nthe locustfile's mix, per task (warm): worker {mix['worker_ms']:.1f} ms + "
+        f"PostgreSQL {mix['db_ms']:.1f} ms CPU"
+    )
+
+
+#: The locustfile's tasks and weights, as the pages measured here.
+MIX = (
+    (4, ("person page",)),
+    (3, ("worklist",)),
+    (2, ("case-finding lists",)),
+    (1, ("person page (to add)", ADDITION)),
+    (1, ("care-plan edit form", "care-plan save (POST)")),
+)
+
+
+def _mix(costs: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Server CPU per task of the locustfile's mix (its weights), warm."""
+    lists = [c for name, c in costs.items() if name.startswith("case-finding list")]
+    pages = dict(costs)
+    pages["case-finding lists"] = {
+        key: statistics.fmean(c[key] for c in lists) for key in ("warm_cpu_ms", "warm_db_ms")
+    }
+    weights = sum(w for w, _ in MIX)
+    return {
+        out: sum(w * sum(pages[n][key] for n in names) for w, names in MIX) / weights
+        for out, key in (("worker_ms", "warm_cpu_ms"), ("db_ms", "warm_db_ms"))
+    }
 
 
 def _worker_pid(server_pid: int) -> int:
@@ -91,19 +160,25 @@ def _worker_pid(server_pid: int) -> int:
 
 
 def _measure(
-    base: str, pid: int, plan: dict[str, Any], repeat: int, seed: int
+    base: str, pid: int, database: str, plan: dict[str, Any], repeat: int, seed: int
 ) -> dict[str, dict[str, float]]:
     rng = random.Random(seed)
     account = plan["accounts"][0]
     http = requests.Session()
-    samples: dict[str, list[tuple[float, float]]] = {}
+    samples: dict[str, list[tuple[float, float, float]]] = {}
+
+    def db_cpu() -> dict[int, float]:
+        return {b: cpu_seconds(b) for b in backend_pids(database)}
 
     def timed(name: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        db_before = db_cpu()
         cpu, wall = cpu_seconds(pid), time.perf_counter()
         answer = http.request(method, base + path, **kwargs)
+        took = time.perf_counter() - wall
         time.sleep(0.05)  # let the worker finish what follows the answer (e.g. its log line)
         used = cpu_seconds(pid) - cpu
-        samples.setdefault(name, []).append((used * 1000, (time.perf_counter() - wall) * 1000))
+        db = sum(t - db_before.get(b, 0.0) for b, t in db_cpu().items())
+        samples.setdefault(name, []).append((used * 1000, took * 1000, db * 1000))
         if answer.status_code >= 500:
             raise SystemExit(f"{name} answered {answer.status_code}")
         return answer
@@ -129,8 +204,7 @@ def _add_one(person: int, timed: Any) -> None:
     page = timed("person page (to add)", "GET", f"/people/{person}")
     fields = dict(form_fields(page.text, "/care-coordination/register"))
     fields.update(person_id=str(person), reason="Page cost addition.")
-    name = "register addition (POST, and the person page it returns to)"
-    timed(name, "POST", "/care-coordination/register", data=fields)
+    timed(ADDITION, "POST", "/care-coordination/register", data=fields)
 
 
 def _save_plan(person: int, timed: Any) -> None:
@@ -142,12 +216,13 @@ def _save_plan(person: int, timed: Any) -> None:
     timed("care-plan save (POST)", "POST", path, data=fields, allow_redirects=False)
 
 
-def _figures(values: list[tuple[float, float]]) -> dict[str, float]:
+def _figures(values: list[tuple[float, float, float]]) -> dict[str, float]:
     cold, warm = values[0], values[1:] or values
     return {
         "cold_cpu_ms": cold[0],
         "cold_wall_ms": cold[1],
         "warm_cpu_ms": statistics.fmean(v[0] for v in warm),
+        "warm_db_ms": statistics.fmean(v[2] for v in warm),
         "warm_wall_p50_ms": statistics.median(v[1] for v in warm),
         "n": len(values),
     }
