@@ -15,11 +15,13 @@ import json
 import os
 import random
 import threading
-from html.parser import HTMLParser
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from locust import HttpUser, between, events, task
+from forms import form_fields  # bench/load/forms.py (Locust puts this folder on the path)
+from locust import FastHttpUser, between, events, task
 
 PLAN: dict[str, Any] = json.loads(Path(os.environ["JOINEDUP_LOAD_PLAN"]).read_text())
 _accounts = itertools.count()
@@ -28,60 +30,20 @@ _tally_lock = threading.Lock()
 TALLY: dict[str, dict[str, list[int]]] = {}
 
 
-class FormFields(HTMLParser):
-    """The fields of the first form whose action ends with `action` (inputs, textareas,
-    selected options), as a browser would send them."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__()
-        self.action, self.inside, self.done = action, False, False
-        self.fields: list[tuple[str, str]] = []
-        self._textarea: str | None = None
-        self._select: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and not self.done and a.get("action", "").endswith(self.action):
-            self.inside = True
-        if not self.inside:
-            return
-        name = a.get("name", "")
-        if tag == "input" and name and a.get("type") not in ("submit", "button"):
-            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
-                return
-            self.fields.append((name, a.get("value", "")))
-        elif tag == "textarea" and name:
-            self._textarea, self._text = name, []
-        elif tag == "select" and name:
-            self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.fields.append((self._select, a.get("value", "")))
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "textarea" and self._textarea is not None:
-            self.fields.append((self._textarea, "".join(self._text)))
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "form" and self.inside:
-            self.inside, self.done = False, True
-
-
-def form_fields(html: str, action: str) -> list[tuple[str, str]]:
-    parser = FormFields(action)
-    parser.feed(html)
-    return parser.fields
-
-
 ADDED = "Added to the coordinated care register."
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class CareUser(HttpUser):
+def form_body(fields: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
+    """Fields as a browser posts a form (FastHttpUser sends a string body as it is)."""
+    return urlencode(list(fields.items()) if isinstance(fields, Mapping) else list(fields))
+
+
+class CareUser(FastHttpUser):
+    """One signed-in user. FastHttpUser (geventhttpclient) rather than HttpUser (requests):
+    the client then costs a fraction of the CPU per request, which matters when Locust runs on
+    the server's own cores."""
+
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
@@ -96,7 +58,12 @@ class CareUser(HttpUser):
         fields = dict(form_fields(page.text, "/sign-in"))
         fields.update(username=self.username, password=account["password"])
         with self.client.post(
-            "/sign-in", data=fields, name="sign in", allow_redirects=False, catch_response=True
+            "/sign-in",
+            data=form_body(fields),
+            headers=FORM,
+            name="sign in",
+            allow_redirects=False,
+            catch_response=True,
         ) as answer:
             if answer.status_code != 303:
                 answer.failure(f"sign-in answered {answer.status_code}")
@@ -128,7 +95,8 @@ class CareUser(HttpUser):
         # Followed to the person page, whose flash message says whether it was added.
         with self.client.post(
             "/care-coordination/register",
-            data=fields,
+            data=form_body(fields),
+            headers=FORM,
             name="register addition",
             catch_response=True,
         ) as answer:
@@ -150,7 +118,8 @@ class CareUser(HttpUser):
                    ("change_note", "Load test save.")]  # fmt: skip
         with self.client.post(
             f"/people/{person}/care-plan/edit",
-            data=fields,
+            data=form_body(fields),
+            headers=FORM,
             name="care-plan save",
             allow_redirects=False,
             catch_response=True,

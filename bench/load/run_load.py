@@ -9,7 +9,8 @@ database its care store. The script
 
 1. adds one GP account per simulated user (fresh names each run) at the demo GP's places, and
    picks for each the people it will add to the register (disjoint, none on it already);
-2. starts `joinedup serve --workers N` and waits for /health;
+2. starts `joinedup serve --workers N` and waits for /health and for every worker to say its
+   caches are warm (`joinedup.web.warm`);
 3. runs Locust headless (bench/load/locustfile.py) for the given minutes;
 4. with ``--kill-worker-at S``: SIGKILLs one worker process S seconds in (uvicorn replaces
    it); with ``--restart-postgres-at S --pg-data DIR``: restarts that PostgreSQL cluster (one
@@ -74,6 +75,7 @@ def main() -> None:
     faults: list[str] = []
     try:
         _wait_for(f"http://127.0.0.1:{args.port}/health", 900)
+        _wait_for_warm_workers(out / "server.log", args.workers, 900)
         timers = _faults(args, server, faults)
         started = time.monotonic()
         _locust(args, plan_path=out / "plan.json", out=out)
@@ -175,6 +177,17 @@ def _wait_for(url: str, seconds: float) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"the server did not answer {url} within {seconds:.0f} s")
+
+
+def _wait_for_warm_workers(log: Path, workers: int, seconds: float) -> None:
+    """Until every worker has said its caches are warm (`joinedup.web.warm`): /health answers
+    from the first warm worker, and the test should meet them all warm."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count(": caches warm in ") >= workers:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{workers} workers did not say their caches were warm within {seconds} s")
 
 
 def _locust(args: argparse.Namespace, plan_path: Path, out: Path) -> None:

@@ -541,7 +541,7 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
     if workers == 1:
         from joinedup.web.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(settings, warm=True), host=host, port=port, log_level="warning")
         return
     if backend_name(settings.database_url) == "sqlite":
         err.print(

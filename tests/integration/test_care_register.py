@@ -9,13 +9,14 @@ import threading
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.care import register as reg
 from joinedup.care.models import NamedProfessional, RegisterEntry, RegisterTransition
 from joinedup.care.named_professionals import (
     assign,
+    candidates_for,
     care_team,
     current_named_professional,
     named_professional_history,
@@ -397,3 +398,38 @@ def test_reviews_that_have_come_are_marked_due(
     assert reg.mark_reviews_due(area, nurse, as_of=dt.date(2025, 12, 31)) == 0
     assert reg.mark_reviews_due(area, nurse, as_of=dt.date(2026, 1, 1)) == 1
     assert reg.get_entry(area, entry.id).status == "review_due"
+
+
+def test_candidates_are_who_works_at_or_over_the_practice_read_in_a_few_statements(
+    area: Sessions, small_store: PopulationStore
+) -> None:
+    """The named-professional and action-owner choices (every care plan form shows them) read
+    the organisation tree once, not once a user (issue 14: hundreds of GPs, hundreds of
+    queries a form)."""
+    hood, practice = _hood(small_store)
+    other = next(
+        code
+        for code in pd.read_parquet(small_store.path("organisations")).query(
+            "org_type == 'practice'"
+        )["org_code"]
+        if code != practice
+    )
+    here = [_user(area, f"cand-gp{n}", "gp", (practice,)) for n in range(12)]
+    over = _user(area, "cand-nurse", "nurse", (hood,))
+    left_out = [
+        _user(area, "cand-elsewhere", "gp", (other,)),
+        _user(area, "cand-commissioner", "commissioner", (practice,)),  # no fitting role
+    ]
+    engine = area.kw["bind"]
+    statements: list[str] = []
+    count = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = candidates_for(area, practice)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    expected = {u.user_id for u in here} | {over.user_id}
+    assert {c.user_id for c in found} >= expected
+    assert not {c.user_id for c in found} & {u.user_id for u in left_out}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 3

@@ -29,7 +29,7 @@ from joinedup.care.register import (
 from joinedup.carestore.uow import unit_of_work
 from joinedup.governance.audit import DIRECT_CARE
 from joinedup.governance.models import CareTeamMember, User, UserOrganisation
-from joinedup.governance.relationships import person_access, practices_covered
+from joinedup.governance.relationships import organisation_tree, person_access
 from joinedup.governance.roles import Principal
 
 #: Which user roles may be each kind of named professional.
@@ -234,8 +234,9 @@ def candidates_for(sessions: sessionmaker[Session], practice_code: str) -> list[
             )
         ):
             places.setdefault(uid, []).append(code)
+        tree = organisation_tree(session)  # once, not once a user (a query each)
         found = []
         for uid, name, role in users:
-            if practice_code in practices_covered(session, places.get(uid, [])):
+            if practice_code in tree.practices_under(places.get(uid, [])):
                 found.append(Candidate(uid, name, role, fitting_roles(role)))
     return found

@@ -2,9 +2,11 @@
 contacts (GP, A&E, admissions, outpatients, community and social care) and their place in the
 latest stratification run (scores, segments, admission risk and its top factors).
 
-Why it is fast at 300,000 people: each table is read with ``WHERE person_id = ?`` straight from
-its Parquet file by `joinedup.population.reads.one_person_reader` (the one place such reads
-skip Ibis: ADR 0003); no Ibis expression is built or compiled per request. The run's
+Why it is fast at 300,000 people: the rows a record can show (each table's window before the
+extract date) are copied once per process from the Parquet files into memory, ordered by
+person, by `joinedup.population.reads.one_person_reader`'s DuckDB (the one place such reads skip
+Ibis: ADR 0003); a person's rows are then a slice found by binary search, and no query is
+planned or Ibis expression compiled per request. The run's
 per-person columns are read once per run file and kept indexed by person (a run is never
 rewritten), like `analytics.person_scores`.
 
@@ -15,13 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -188,132 +193,277 @@ def _store_version(store: PopulationStore) -> tuple[int, ...]:
 def _store_part(
     root: str, version: tuple[int, ...], person_id: int, as_of: dt.date
 ) -> tuple[tuple[Condition, ...], tuple[Medicine, ...], tuple[TimelineEntry, ...], tuple[str, ...]]:
-    """The person's conditions, medicines, timeline and care packages as of `as_of`: eight
-    reads of the store's Parquet files (most of a person page's cost), remembered for the
-    people opened lately, since a person page is opened again after every action on it (add to
-    the register, save the plan, record consent) and the store does not change between writes
-    of its files (`version`, part of the key). Every part is immutable."""
-    del version  # in the key only
-    store = PopulationStore(Path(root))
+    """The person's conditions, medicines, timeline and care packages as of `as_of`, from the
+    rows held in memory (`_held`), remembered for the people opened lately, since a person page
+    is opened again after every action on it (add to the register, save the plan, record
+    consent) and the store does not change between writes of its files (`version`, part of
+    the key). Every part is immutable."""
+    held = _held(PopulationStore(Path(root)), version, as_of)
     since = as_of.replace(year=as_of.year - TIMELINE_YEARS)
-    with _READER.lock:
-        conditions = _conditions(store, person_id, as_of)
-        medicines = _medicines(store, person_id, as_of)
-        timeline = tuple(_timeline(store, person_id, since, as_of))
-        packages = _packages(store, person_id, as_of)
+    conditions = _conditions(held, person_id, as_of)
+    medicines = _medicines(held, person_id, as_of)
+    timeline = tuple(_timeline(held, person_id, since, as_of))
+    packages = _packages(held, person_id, as_of)
     return conditions, medicines, timeline, packages
+
+
+def warm_person_reads(
+    store: PopulationStore, as_of: dt.date, run: StratificationRun | None
+) -> None:
+    """Do now what the first person page of a process would: copy the rows records read into
+    memory and read the run's per-person columns (a worker calls this before it serves)."""
+    _held(store, _store_version(store), as_of)
+    _condition_names()
+    if run is not None and (run.path / PERSON_RESULTS).is_file():
+        path = run.path / PERSON_RESULTS
+        schemes = tuple(run.metadata.get("parameters", {}).get("schemes", []))
+        if "risk" in _run_frame(path, path.stat().st_mtime, schemes).columns:
+            _sorted_risks(path, path.stat().st_mtime)
 
 
 def has_long_term_condition(store: PopulationStore, person_id: int, as_of: dt.date) -> bool:
     """Whether the person has any long-term condition of the codelists recorded by `as_of`
     (who booking offers their usual clinician first, issue 17)."""
+    return bool(_conditions(_held(store, _store_version(store), as_of), person_id, as_of))
+
+
+# --- the rows a record reads, held in memory --------------------------------------------------
+
+#: Per record table: the columns its reads use and the rows they can pick as of a date (DuckDB
+#: SQL over the file, `e`; `{as_of}`, `{since}` and `{medicines_from}` are dates). Always a
+#: superset of what the reads below pick, since they keep their own conditions.
+HELD_ROWS = {
+    "clinical_events": (
+        "person_id, code_system, code, event_date",
+        "event_date <= {as_of} AND EXISTS (SELECT 1 FROM {codes} AS c "
+        "WHERE c.code_system = e.code_system AND c.code = e.code)",
+    ),
+    "medications": (
+        "person_id, name, issue_date",
+        "issue_date > {medicines_from} AND issue_date <= {as_of}",
+    ),
+    "gp_appointments": (
+        "person_id, appointment_date, clinician_role, mode, attended",
+        "appointment_date > {since} AND appointment_date <= {as_of}",
+    ),
+    "ae_attendances": (
+        "person_id, arrival_date, disposal",
+        "arrival_date > {since} AND arrival_date <= {as_of}",
+    ),
+    "hospital_spells": (
+        "person_id, admission_date, admission_method, length_of_stay",
+        "admission_date > {since} AND admission_date <= {as_of}",
+    ),
+    "outpatient_appointments": (
+        "person_id, appointment_date, specialty_code, first_attendance, attended",
+        "appointment_date > {since} AND appointment_date <= {as_of}",
+    ),
+    "community_contacts": (
+        "person_id, contact_date, service, setting, duration_minutes",
+        "contact_date > {since} AND contact_date <= {as_of}",
+    ),
+    "care_packages": (
+        "person_id, package_type, start_date, end_date",
+        "start_date <= {as_of} AND (end_date IS NULL OR end_date >= {as_of})",
+    ),
+}
+
+Columns = dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class HeldRows:
+    """One record table's rows for the record's dates, ordered by person, and the person of
+    each row (to find a person's rows by binary search)."""
+
+    table: pa.Table
+    person_ids: np.ndarray
+
+
+@dataclass
+class _Held:
+    """The held rows of one store version and date (`key`), by record table."""
+
+    key: tuple[Any, ...] | None = None
+    tables: dict[str, HeldRows] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_HELD = _Held()
+
+
+def _held(store: PopulationStore, version: tuple[int, ...], as_of: dt.date) -> dict[str, HeldRows]:
+    """The rows every record read needs as of `as_of`, copied once per process (and again
+    when the store's files are written: `version`) from the Parquet files into memory as
+    Arrow tables ordered by person: about 3 CPU-seconds and 270 MB for 300,000 people, where
+    reading each person's rows from the files cost 15 ms a page (eight DuckDB queries, each
+    decoding a 65,536-row row group). A person's rows are then a slice (`person_rows`)."""
+    key = (str(store.root), version, as_of)
+    with _HELD.lock:
+        if _HELD.key != key:
+            _HELD.key, _HELD.tables = None, {}  # the old copy goes before the new one is made
+            _HELD.tables = _copy_rows(store, as_of)
+            _HELD.key = key
+        return _HELD.tables
+
+
+def _copy_rows(store: PopulationStore, as_of: dt.date) -> dict[str, HeldRows]:
+    codes = f"person_record_ltc_codes_{threading.get_ident()}"
+    dates = {
+        "as_of": _date_literal(as_of),
+        "since": _date_literal(as_of.replace(year=as_of.year - TIMELINE_YEARS)),
+        "medicines_from": _date_literal(as_of - dt.timedelta(days=MEDICINES_DAYS)),
+        "codes": codes,
+    }
+    tables = {}
     with _READER.lock:
-        return bool(_conditions(store, person_id, as_of))
+        con = _READER.con
+        con.register(codes, ltc_codelists().select(["code_system", "code"]))
+        try:
+            for name, (columns, rows) in HELD_ROWS.items():
+                path = table_file(store, name)
+                if path is None:
+                    continue
+                source = "read_parquet('" + path.replace("'", "''") + "')"
+                table = con.sql(
+                    f"SELECT {columns} FROM {source} AS e "
+                    f"WHERE {rows.format(**dates)} ORDER BY person_id"
+                ).to_arrow_table()
+                table = _dictionary_encoded(table.combine_chunks())
+                ids = table["person_id"].to_numpy()
+                tables[name] = HeldRows(table, ids)
+        finally:
+            con.unregister(codes)
+    return tables
 
 
-def _table(store: PopulationStore, name: str) -> str | None:
-    return table_file(store, name)
+def _dictionary_encoded(table: pa.Table) -> pa.Table:
+    """Text columns as dictionaries: codes, names and words repeat (half the memory)."""
+    columns = [
+        column.combine_chunks().dictionary_encode() if pa.types.is_string(column.type) else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
-def _conditions(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Condition, ...]:
-    path = _table(store, "clinical_events")
-    if path is None:
+def _date_literal(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def person_rows(held: dict[str, HeldRows], name: str, person_id: int) -> Columns | None:
+    """The person's held rows of table `name` as columns (None: the store has no such table)."""
+    rows = held.get(name)
+    if rows is None:
+        return None
+    start, end = np.searchsorted(rows.person_ids, [person_id, person_id + 1])
+    return rows.table.slice(int(start), int(end - start)).to_pydict()
+
+
+def _conditions(held: dict[str, HeldRows], person_id: int, as_of: dt.date) -> tuple[Condition, ...]:
+    rows = person_rows(held, "clinical_events", person_id)
+    if rows is None:
         return ()
     firsts: dict[str, dt.date] = {}
-    for system, code, day in _READER.rows(
-        "SELECT code_system, code, min(event_date) FROM read_parquet(?) "
-        "WHERE person_id = ? AND event_date <= ? GROUP BY 1, 2",
-        (path, person_id, as_of),
+    for system, code, day in zip(
+        rows["code_system"], rows["code"], rows["event_date"], strict=True
     ):
         name = _condition_names().get((system, code))
-        if name is not None and (name not in firsts or day < firsts[name]):
+        if day <= as_of and name is not None and (name not in firsts or day < firsts[name]):
             firsts[name] = day
     return tuple(Condition(n, d) for n, d in sorted(firsts.items(), key=lambda i: (i[1], i[0])))
 
 
-def _medicines(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[Medicine, ...]:
-    path = _table(store, "medications")
-    if path is None:
+def _medicines(held: dict[str, HeldRows], person_id: int, as_of: dt.date) -> tuple[Medicine, ...]:
+    rows = person_rows(held, "medications", person_id)
+    if rows is None:
         return ()
-    rows = _READER.rows(
-        "SELECT name, max(issue_date), count(*) FROM read_parquet(?) "
-        "WHERE person_id = ? AND issue_date > ? AND issue_date <= ? "
-        "GROUP BY name ORDER BY name",
-        (path, person_id, as_of - dt.timedelta(days=MEDICINES_DAYS), as_of),
-    )
-    return tuple(Medicine(str(n), d, int(c)) for n, d, c in rows)
+    start = as_of - dt.timedelta(days=MEDICINES_DAYS)
+    latest: dict[str, dt.date] = {}
+    issues: dict[str, int] = {}
+    for name, day in zip(rows["name"], rows["issue_date"], strict=True):
+        if start < day <= as_of:
+            latest[name] = max(day, latest.get(name, day))
+            issues[name] = issues.get(name, 0) + 1
+    return tuple(Medicine(str(n), latest[n], issues[n]) for n in sorted(latest, key=_text_order))
 
 
-def _packages(store: PopulationStore, person_id: int, as_of: dt.date) -> tuple[str, ...]:
-    path = _table(store, "care_packages")
-    if path is None:
+def _text_order(text: str | None) -> tuple[bool, str]:
+    """SQL's ORDER BY of text: by code point, nulls last."""
+    return (text is None, text or "")
+
+
+def _packages(held: dict[str, HeldRows], person_id: int, as_of: dt.date) -> tuple[str, ...]:
+    rows = person_rows(held, "care_packages", person_id)
+    if rows is None:
         return ()
-    rows = _READER.rows(
-        "SELECT package_type, start_date, end_date FROM read_parquet(?) "
-        "WHERE person_id = ? AND start_date <= ? AND (end_date IS NULL OR end_date >= ?) "
-        "ORDER BY start_date",
-        (path, person_id, as_of, as_of),
+    current = sorted(
+        (start, kind)
+        for kind, start, end in zip(
+            rows["package_type"], rows["start_date"], rows["end_date"], strict=True
+        )
+        if start <= as_of and (end is None or end >= as_of)
     )
     return tuple(
-        f"{str(kind).replace('_', ' ').capitalize()} since {_day(start)}" for kind, start, _ in rows
+        f"{str(kind).replace('_', ' ').capitalize()} since {_day(start)}" for start, kind in current
     )
 
 
 def _timeline(
-    store: PopulationStore, person_id: int, since: dt.date, as_of: dt.date
+    held: dict[str, HeldRows], person_id: int, since: dt.date, as_of: dt.date
 ) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
-    window = (person_id, since, as_of)
-    if path := _table(store, "gp_appointments"):
-        for day, role, mode, attended in _READER.rows(
-            "SELECT appointment_date, clinician_role, mode, attended FROM read_parquet(?) "
-            "WHERE person_id = ? AND appointment_date > ? AND appointment_date <= ?",
-            (path, *window),
-        ):
-            words = f"{_words(mode).capitalize()} with {staff_group_words(role)}"
-            entries.append(
-                TimelineEntry(day, "gp", words + ("" if attended else " (not attended)"))
-            )
-    if path := _table(store, "ae_attendances"):
-        for day, disposal in _READER.rows(
-            "SELECT arrival_date, disposal FROM read_parquet(?) "
-            "WHERE person_id = ? AND arrival_date > ? AND arrival_date <= ?",
-            (path, *window),
-        ):
-            entries.append(TimelineEntry(day, "ae", f"Attended A&E: {_words(disposal)}"))
-    if path := _table(store, "hospital_spells"):
-        for day, method, nights in _READER.rows(
-            "SELECT admission_date, admission_method, length_of_stay FROM read_parquet(?) "
-            "WHERE person_id = ? AND admission_date > ? AND admission_date <= ?",
-            (path, *window),
-        ):
-            stay = "same day" if not nights else f"{nights} night{'s' if nights != 1 else ''}"
-            entries.append(
-                TimelineEntry(day, "admission", f"{_words(method).capitalize()} admission, {stay}")
-            )
-    if path := _table(store, "outpatient_appointments"):
-        for day, specialty, first, attended in _READER.rows(
-            "SELECT appointment_date, specialty_code, first_attendance, attended "
-            "FROM read_parquet(?) WHERE person_id = ? AND appointment_date > ? "
-            "AND appointment_date <= ?",
-            (path, *window),
-        ):
-            kind = "First" if first else "Follow-up"
-            words = f"{kind} appointment, {treatment_function_name(specialty)}"
-            entries.append(
-                TimelineEntry(day, "outpatient", words + ("" if attended else " (not attended)"))
-            )
-    if path := _table(store, "community_contacts"):
-        for day, service, setting, minutes in _READER.rows(
-            "SELECT contact_date, service, setting, duration_minutes FROM read_parquet(?) "
-            "WHERE person_id = ? AND contact_date > ? AND contact_date <= ?",
-            (path, *window),
-        ):
-            kind = "social_care" if service == "social_care" else "community"
-            words = f"{SERVICE_WORDS.get(service, _words(service))}, {_words(setting)}"
-            entries.append(TimelineEntry(day, kind, f"{words}, {minutes} minutes"))
+    for table, (day_column, describe) in TIMELINE_SOURCES.items():
+        rows = person_rows(held, table, person_id)
+        if rows is None:
+            continue
+        names = list(rows)
+        for values in zip(*rows.values(), strict=True):
+            row = dict(zip(names, values, strict=True))
+            if since < row[day_column] <= as_of:
+                entries.append(describe(row))
     entries.sort(key=lambda e: (e.day, e.setting), reverse=True)
     return entries
+
+
+def _gp(row: dict[str, Any]) -> TimelineEntry:
+    words = f"{_words(row['mode']).capitalize()} with {staff_group_words(row['clinician_role'])}"
+    missed = "" if row["attended"] else " (not attended)"
+    return TimelineEntry(row["appointment_date"], "gp", words + missed)
+
+
+def _ae(row: dict[str, Any]) -> TimelineEntry:
+    return TimelineEntry(row["arrival_date"], "ae", f"Attended A&E: {_words(row['disposal'])}")
+
+
+def _admission(row: dict[str, Any]) -> TimelineEntry:
+    nights = row["length_of_stay"]
+    stay = "same day" if not nights else f"{nights} night{'s' if nights != 1 else ''}"
+    words = f"{_words(row['admission_method']).capitalize()} admission, {stay}"
+    return TimelineEntry(row["admission_date"], "admission", words)
+
+
+def _outpatient(row: dict[str, Any]) -> TimelineEntry:
+    kind = "First" if row["first_attendance"] else "Follow-up"
+    words = f"{kind} appointment, {treatment_function_name(row['specialty_code'])}"
+    missed = "" if row["attended"] else " (not attended)"
+    return TimelineEntry(row["appointment_date"], "outpatient", words + missed)
+
+
+def _community(row: dict[str, Any]) -> TimelineEntry:
+    service = row["service"]
+    kind = "social_care" if service == "social_care" else "community"
+    words = f"{SERVICE_WORDS.get(service, _words(service))}, {_words(row['setting'])}"
+    return TimelineEntry(row["contact_date"], kind, f"{words}, {row['duration_minutes']} minutes")
+
+
+#: The timeline's tables: the date of each row, and the entry it makes.
+TIMELINE_SOURCES: dict[str, tuple[str, Callable[[dict[str, Any]], TimelineEntry]]] = {
+    "gp_appointments": ("appointment_date", _gp),
+    "ae_attendances": ("arrival_date", _ae),
+    "hospital_spells": ("admission_date", _admission),
+    "outpatient_appointments": ("appointment_date", _outpatient),
+    "community_contacts": ("contact_date", _community),
+}
 
 
 def _words(code: str | None) -> str:

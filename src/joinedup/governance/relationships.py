@@ -14,7 +14,7 @@ reason. This module only answers the question: the caller audits the view.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,8 +41,27 @@ class Access:
         return not self.allowed
 
 
-def practices_covered(session: Session, org_codes: Iterable[str]) -> frozenset[str]:
-    """Every practice at or under `org_codes` in the organisation tree (practices included)."""
+@dataclass(frozen=True)
+class OrganisationTree:
+    """The care store's organisation tree as read once: each code's kind and children."""
+
+    kinds: Mapping[str, str]
+    children: Mapping[str | None, tuple[str, ...]]
+
+    def practices_under(self, org_codes: Iterable[str]) -> frozenset[str]:
+        """Every practice at or under `org_codes` (practices included)."""
+        found: set[str] = set()
+        todo = [c for c in org_codes if c in self.kinds]
+        while todo:
+            code = todo.pop()
+            if self.kinds.get(code) == "practice":
+                found.add(code)
+            todo.extend(self.children.get(code, ()))
+        return frozenset(found)
+
+
+def organisation_tree(session: Session) -> OrganisationTree:
+    """The organisation tree, in one query (read it once for many users' practices)."""
     rows = session.execute(
         select(Organisation.org_code, Organisation.org_type, Organisation.parent_code)
     ).all()
@@ -51,14 +70,12 @@ def practices_covered(session: Session, org_codes: Iterable[str]) -> frozenset[s
     for code, kind, parent in rows:
         children.setdefault(parent, []).append(code)
         kinds[code] = kind
-    found: set[str] = set()
-    todo = [c for c in org_codes if c in kinds]
-    while todo:
-        code = todo.pop()
-        if kinds.get(code) == "practice":
-            found.add(code)
-        todo.extend(children.get(code, []))
-    return frozenset(found)
+    return OrganisationTree(kinds, {k: tuple(v) for k, v in children.items()})
+
+
+def practices_covered(session: Session, org_codes: Iterable[str]) -> frozenset[str]:
+    """Every practice at or under `org_codes` in the organisation tree (practices included)."""
+    return organisation_tree(session).practices_under(org_codes)
 
 
 def user_practices(session: Session, user_id: int) -> frozenset[str]:

@@ -10,6 +10,9 @@ internet, and no page has inline script or style, so a strict Content-Security-P
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -60,6 +63,7 @@ from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
 from joinedup.web.security import SignInRequired, is_api_request
 from joinedup.web.templating import STATIC_DIR, templates
+from joinedup.web.warm import warm_caches
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -89,15 +93,16 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The joinedup web app for the stores that `settings` names."""
+def create_app(settings: Settings, *, warm: bool = False) -> FastAPI:
+    """The joinedup web app for the stores that `settings` names. With `warm`, its start-up
+    reads what the busiest pages read first before it serves (`joinedup serve` asks for it)."""
     app = FastAPI(
         title="joinedup",
         version=__version__,
         description=DESCRIPTION,
         docs_url=None,  # /api/docs is our own offline page (see web/api_reference.py)
         redoc_url=None,
-        lifespan=sealing,  # seals audit events into the hash chain while serving (ADR 0028)
+        lifespan=_lifespan,
         openapi_tags=[
             {"name": "population", "description": "The registered population."},
             {"name": "data dictionary", "description": "The population-store table contracts."},
@@ -109,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.warm = warm
     # Named checks behind /health; each store adds its own (see web/health.py).
     app.state.health_checks = default_health_checks()
     app.add_middleware(SecurityHeadersMiddleware)
@@ -145,8 +151,18 @@ def create_app(settings: Settings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """The app for the environment's settings: what each `joinedup serve --workers` process
-    builds (uvicorn imports it by name in every worker)."""
-    return create_app(Settings.from_env())
+    builds (uvicorn imports it by name in every worker), warmed before it serves."""
+    return create_app(Settings.from_env(), warm=True)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Warm the caches (when asked) before taking connections, then seal audit events into
+    the hash chain while serving (ADR 0028)."""
+    if app.state.warm:
+        warm_caches(app.state.settings)
+    async with sealing(app):
+        yield
 
 
 class SecurityHeadersMiddleware:

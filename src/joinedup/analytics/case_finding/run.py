@@ -1,6 +1,7 @@
 """Running a list over the population store: the whole area computed once per store, list,
-engine and date (cached), then narrowed to a practice or neighbourhood, with objectors left
-out and counts by practice and neighbourhood."""
+engine, date and run (cached), then per view the register taken away (for the list that leaves
+it out), narrowed to a practice or neighbourhood, with objectors left out and counts by
+practice and neighbourhood."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from joinedup.analytics.case_finding.pipeline import (
     population,
     run_scores,
 )
-from joinedup.analytics.case_finding.rules import RUN_SCORES
+from joinedup.analytics.case_finding.rules import REGISTER_LEFT_OUT_LAST, RUN_SCORES
 from joinedup.analytics.engine import Engine, connection, put_table, read_store
 from joinedup.analytics.stratify import RUN_FILE, StratificationRun
 from joinedup.governance.suppression import suppress_count
@@ -151,11 +152,13 @@ def _run_area(
     engine: Engine,
     index_date: dt.date,
     run_path: str | None,
-    on_register: frozenset[int],
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The whole area's rows, sorted; the registered population by practice; and each
-    registered person's practice (person_id, practice_code), to leave people out of it.
-    (A run folder is never rewritten, so its path is a safe cache key.)"""
+    """The whole area's rows, sorted, with no one on the coordinated care register (a list that
+    leaves the register out has it taken away per view: `_off_register`); the registered
+    population by practice; and each registered person's practice (person_id, practice_code),
+    to leave people out of it. Kept per process: it changes only with the store (`stamp`) or
+    the run (a run folder is never rewritten, so its path is a safe cache key), and working it
+    out reads the whole area (about a CPU-second a list for 300,000 people)."""
     store = PopulationStore(Path(root))
     definition = get_definition(list_id)
     needed = list(TABLES) + (list(GP_TABLES) if list_id == "high-gp-users" else [])
@@ -171,7 +174,7 @@ def _run_area(
             tables[RUN_SCORES] = put_table(
                 con, f"joinedup_{RUN_SCORES}_{secrets.token_hex(4)}", run_scores(_run_at(run_path))
             )
-        expr = case_finding_pipeline(list_id, tables, index_date, on_register=on_register)
+        expr = case_finding_pipeline(list_id, tables, index_date)
         rows = con.to_pyarrow(expr)
         people = population(tables, index_date)
         sizes = con.to_pyarrow(
@@ -253,8 +256,8 @@ def run_list(
         engine,
         when,
         str(run.path) if run is not None and definition.run_columns else None,
-        frozenset(on_register),
     )
+    rows = _off_register(list_id, rows, on_register)
     _check_known(sizes, practice, neighbourhood)
     rows, sizes = _leaving_out(rows, sizes, registered, excluding)
     allowed = None if within_practices is None else frozenset(within_practices)
@@ -278,6 +281,15 @@ def run_list(
         within_practices=allowed,
         run_id=run.run_id if run is not None and definition.run_columns else None,
     )
+
+
+def _off_register(list_id: str, rows: pa.Table, on_register: Collection[int]) -> pa.Table:
+    """The rows less the people on the register, for a list whose rule leaves them out as its
+    last step (`REGISTER_LEFT_OUT_LAST`): the same rows as the pipeline given the register."""
+    if list_id not in REGISTER_LEFT_OUT_LAST or not on_register:
+        return rows
+    register = pa.array(sorted(on_register), pa.int64())
+    return rows.filter(pc.invert(pc.is_in(rows["person_id"], value_set=register)))
 
 
 def _leaving_out(

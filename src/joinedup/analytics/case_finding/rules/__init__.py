@@ -5,7 +5,12 @@ with person_id, evidence and evidence_date."""
 from __future__ import annotations
 
 from joinedup.analytics.case_finding.rules.blood_pressure import raised_bp
-from joinedup.analytics.case_finding.rules.common import REGISTER, RUN_SCORES, Pipeline
+from joinedup.analytics.case_finding.rules.common import (
+    REGISTER,
+    REGISTER_LEFT_OUT_LAST,
+    RUN_SCORES,
+    Pipeline,
+)
 from joinedup.analytics.case_finding.rules.frailty import frailty
 from joinedup.analytics.case_finding.rules.gp_use import high_gp_users
 from joinedup.analytics.case_finding.rules.hba1c import raised_hba1c
@@ -22,4 +27,4 @@ PIPELINES: dict[str, Pipeline] = {
 }
 
 
-__all__ = ["PIPELINES", "REGISTER", "RUN_SCORES", "Pipeline"]
+__all__ = ["PIPELINES", "REGISTER", "REGISTER_LEFT_OUT_LAST", "RUN_SCORES", "Pipeline"]

@@ -23,6 +23,15 @@ RUN_SCORES = "run_scores"
 #: them out.
 REGISTER = "coordinated_care_register"
 
+#: The lists that leave out people on the register, each as its rule's last step (an anti-join
+#: on person_id after everything else is worked out, ranks included). So the list with the
+#: register left out is the list worked out with no one on it, less the register's rows:
+#: `run.run_list` keeps the area's list per process and takes the register away per view (the
+#: register changes with every addition; the area's list only with the store or the run). A
+#: rule that used the register any other way would not belong here, and a list that uses it
+#: at all must be here (`tests/unit/test_case_finding_cache.py` checks both).
+REGISTER_LEFT_OUT_LAST = frozenset({"top-risk-not-on-register"})
+
 
 Pipeline = Callable[[Mapping[str, ibis.Table], dt.date, Mapping[str, Any]], ibis.Table]
 
