@@ -541,7 +541,8 @@ def _run_uvicorn(settings: Settings, host: str, port: int, workers: int) -> None
     if workers == 1:
         from joinedup.web.app import create_app
 
-        uvicorn.run(create_app(settings, warm=True), host=host, port=port, log_level="warning")
+        app = create_app(settings, warm="background")  # answers at once (the demo's address)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     if backend_name(settings.database_url) == "sqlite":
         err.print(

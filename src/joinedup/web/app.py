@@ -10,8 +10,10 @@ internet, and no page has inline script or style, so a strict Content-Security-P
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -93,9 +95,14 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings, *, warm: bool = False) -> FastAPI:
-    """The joinedup web app for the stores that `settings` names. With `warm`, its start-up
-    reads what the busiest pages read first before it serves (`joinedup serve` asks for it)."""
+#: When the app reads what the busiest pages read first (`joinedup.web.warm`): never (tests,
+#: embedded apps), before it serves (each of several workers: /health answers only when warm),
+#: or in the background once serving (one process, the demo's: it answers at once).
+Warm = Literal["no", "before", "background"]
+
+
+def create_app(settings: Settings, *, warm: Warm = "no") -> FastAPI:
+    """The joinedup web app for the stores that `settings` names, warmed as `warm` says."""
     app = FastAPI(
         title="joinedup",
         version=__version__,
@@ -152,15 +159,19 @@ def create_app(settings: Settings, *, warm: bool = False) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """The app for the environment's settings: what each `joinedup serve --workers` process
     builds (uvicorn imports it by name in every worker), warmed before it serves."""
-    return create_app(Settings.from_env(), warm=True)
+    return create_app(Settings.from_env(), warm="before")
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Warm the caches (when asked) before taking connections, then seal audit events into
     the hash chain while serving (ADR 0028)."""
-    if app.state.warm:
+    if app.state.warm == "before":
         warm_caches(app.state.settings)
+    elif app.state.warm == "background":
+        threading.Thread(
+            target=warm_caches, args=(app.state.settings,), name="joinedup-warm", daemon=True
+        ).start()
     async with sealing(app):
         yield
 

@@ -4,9 +4,10 @@ The first person page of a process used to read the whole population's identitie
 record tables, the first worklist to compare the last two stratification runs, and the first
 view of each case-finding list to work the list out over the whole area: seconds of CPU each,
 paid by whoever came first (14 s for the first person page on a loaded machine). `joinedup
-serve` warms these in each worker's start-up, before the worker takes connections (uvicorn
-runs the app's lifespan first), so /health answers only from a warm worker. Tests and
-embedded apps do not ask for it.
+serve --workers N` warms these in each worker's start-up, before the worker takes connections
+(uvicorn runs the app's lifespan first), so /health answers only from a warm worker; a single
+process (`joinedup serve`, the demo) serves at once and warms in a background thread, so the
+demo's address answers as soon as it is printed. Tests and embedded apps do not ask for it.
 
 Each step is independent: one that fails (no store yet, no run) is left for the page to report
 in its own words, and the worker still starts.
