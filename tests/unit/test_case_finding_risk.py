@@ -139,7 +139,7 @@ def test_the_rule_in_words_states_the_numbers_the_pipeline_uses() -> None:
     assert percents == [2, 5]
     for k in percents:
         assert f"top {k}%" in DEFINITION.rule and f"fewer than {k}%" in DEFINITION.numerator
-    assert "not built yet" in " ".join(DEFINITION.exclusions)
+    assert "taken off after the ranking" in " ".join(DEFINITION.exclusions)
     assert DEFINITION.denominator and "model card" in DEFINITION.source
     assert any(e.url == "/population/model-card" for e in DEFINITION.evidence)
 
@@ -266,7 +266,7 @@ def test_the_page_shows_the_rule_run_and_people_in_rank_order(
         str(p) for p in result.rows["person_id"].to_pylist()
     ]
     assert f'data-run="{run.run_id}"' in html
-    assert "coordinated care register is not built yet" in html
+    assert "taken off after the ranking" in html  # the register exclusion, as the rule says
     assert 'data-rule="denominator"' in html and 'data-rule="source"' in html
     assert 'href="/population/model-card"' in html
     first = result.people()[0]

@@ -22,8 +22,8 @@ emergency-admission risk (``run_columns: [risk]`` in the YAML). `run_list` is gi
 Ibis table, `RUN_SCORES`, beside the store's tables, so the list goes through the same
 machinery as every other. With no run, or a run made with no risk model, the list reports
 itself unavailable (`unavailable_reason`). People already on the coordinated care register
-are left off it through the `on_register` seam (the register is not built yet: callers pass
-an empty set, and the rule on the page says so).
+are left off it through the `on_register` seam: the page passes the register's open entries
+when it is viewed, and they are taken off after the ranking, so the tiers stay the area's.
 """
 
 from __future__ import annotations
