@@ -348,7 +348,9 @@ def test_the_stored_score_sql_is_the_pipeline_compiled_now():
     ahead = {name: spec for name, spec in SCORERS.items() if spec.compiled_ahead}
     assert set(ahead) == {"hfrs", "charlson", "elixhauser"}
     for name, spec in ahead.items():
-        compiled = pipeline_sql(spec.load_pipeline(), spec.input_schema(spec.columns))
+        compiled = pipeline_sql(
+            spec.load_pipeline(), spec.input_schema(spec.columns), spec.people_schema()
+        )
         assert stored_sql(name) == compiled, f"run scripts/compile_score_sql.py ({name})"
     assert SCORERS["hfrs"].lookback_years == hfrs_module.LOOKBACK_YEARS
     assert SCORERS["charlson"].lookback_years is SCORERS["elixhauser"].lookback_years is None

@@ -56,10 +56,18 @@ class ScorerSpec:
 
     def input_schema(self, header: Iterable[str]) -> dict[str, str]:
         """The columns the pipeline is given, with their Ibis types."""
-        if self.compiled_ahead:  # no date (the window is applied first); age always, if taken
-            names = [n for n in self.columns if n != "date"]
-            return {name: _SQL_TYPES[name] for name in names}
+        if self.compiled_ahead:  # person and code: the window is applied first, age is people's
+            return {name: _SQL_TYPES[name] for name in ("person_id", "code")}
         names = [n for n in self.columns if n in set(header)]
+        return {name: _SQL_TYPES[name] for name in names}
+
+    def people_schema(self) -> dict[str, str] | None:
+        """The columns of the people the pipeline is given (the ICD-10 scores: each person's key
+        and, if the score takes it, age, from the people already grouped; ADR 0039), or None
+        when the pipeline finds the people in the rows itself."""
+        if not self.compiled_ahead:
+            return None
+        names = ["person_id", *(["age"] if "age" in self.columns else [])]
         return {name: _SQL_TYPES[name] for name in names}
 
 

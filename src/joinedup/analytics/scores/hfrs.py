@@ -95,10 +95,15 @@ def hfrs_contributions(diagnoses: ir.Table, *, index_date: dt.date | None = None
 
 
 def hfrs_scores(
-    diagnoses: ir.Table, *, index_date: dt.date | None = None, with_groups: bool = True
+    diagnoses: ir.Table,
+    *,
+    index_date: dt.date | None = None,
+    with_groups: bool = True,
+    people: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, hfrs_score, hfrs_category, hfrs_groups (left out when not `with_groups`): one
-    row per person in `diagnoses`.
+    row per person in `diagnoses` (or, when given, in `people`: person_id, one row each, from a
+    caller that has grouped them).
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded, any format) and, when an index
     date is given, date (date of the admission the diagnosis was recorded in).
@@ -106,8 +111,9 @@ def hfrs_scores(
     totals = icd10.group_totals(
         _matched(diagnoses, index_date), _groups_table(), with_groups=with_groups
     )
-    people = diagnoses.select("person_id").distinct()
-    joined = people.left_join(totals, "person_id")
+    if people is None:
+        people = diagnoses.select("person_id").distinct()
+    joined = people.select("person_id").left_join(totals, "person_id")
     tenths = joined.total.fill_null(0)
     columns = {
         "hfrs_score": tenths / 10,

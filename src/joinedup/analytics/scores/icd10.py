@@ -31,6 +31,8 @@ DATA = Path(__file__).with_name("data")
 
 # The groups of a person as text for people (and CSV cells): "F00, R54, W19".
 SEPARATOR = ", "
+# A person's groups fit one BIGINT as bits (`group_totals`) when a score has at most this many.
+MASK_BITS = 63
 
 
 @functools.cache
@@ -40,12 +42,16 @@ def reference_rows(score: str, name: str) -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(handle))
 
 
-def persons_of(diagnoses: ir.Table) -> ir.Table:
+def persons_of(diagnoses: ir.Table, people: ir.Table | None = None) -> ir.Table:
     """Everyone in the input: each gets a row in a score's result, even with nothing counted.
 
     With an ``age`` column, each person's (greatest) age comes along from the same pass over
-    the input, so an age-adjusted score needs no second aggregation of every row.
+    the input, so an age-adjusted score needs no second aggregation of every row. A caller
+    that has already grouped the rows by person passes `people` (person_id[, age: the
+    person's greatest]), used as it is: the same people without a pass over every row again.
     """
+    if people is not None:
+        return people
     if "age" in diagnoses.columns:
         return diagnoses.group_by("person_id").aggregate(age=diagnoses.age.max().cast("int64"))
     return diagnoses.select("person_id").distinct()
@@ -149,12 +155,45 @@ def group_totals(matched: ir.Table, groups: pa.Table, *, with_groups: bool = Tru
     sorted and joined: the costliest step of a score, so callers that only need the total
     leave it out)."""
     present = matched.select("person_id", "group").distinct()
-    weighted = present.join(ibis.memtable(groups.select(["group", "weight"])), "group")
-    if not with_groups:
-        return weighted.group_by("person_id").aggregate(total=weighted.weight.sum())
-    return weighted.group_by("person_id").aggregate(
-        total=weighted.weight.sum(),
-        groups=weighted["group"].collect().sort().join(SEPARATOR),
+    return present_totals(present, groups, with_groups=with_groups)
+
+
+def present_totals(present: ir.Table, groups: pa.Table, *, with_groups: bool = True) -> ir.Table:
+    """`group_totals` of `present`: each person's groups (person_id, group), once each."""
+    names = sorted(groups.column("group").to_pylist())
+    if not with_groups or len(names) > MASK_BITS:
+        weighted = present.join(ibis.memtable(groups.select(["group", "weight"])), "group")
+        if not with_groups:
+            return weighted.group_by("person_id").aggregate(total=weighted.weight.sum())
+        return weighted.group_by("person_id").aggregate(
+            total=weighted.weight.sum(),
+            groups=weighted["group"].collect().sort().join(SEPARATOR),
+        )
+    # Few groups (Charlson 17, Elixhauser 31): each person's groups as a set of bits, one per
+    # group in name order, summed (a person has each group once, so the sum sets each bit
+    # once), then written as the names of the bits set, in that order: the same text as the
+    # sorted list, without collecting and sorting a list per person.
+    bit = {name: 1 << i for i, name in enumerate(names)}
+    lookup = ibis.memtable(
+        groups.select(["group", "weight"]).append_column(
+            "bit", pa.array([bit[g] for g in groups.column("group").to_pylist()], pa.int64())
+        )
+    )
+    weighted = present.join(lookup, "group")
+    totals = weighted.group_by("person_id").aggregate(
+        total=weighted.weight.sum(), bits=weighted.bit.sum()
+    )
+    return totals.select("person_id", "total", groups=group_names(totals.bits, names))
+
+
+def group_names(bits: ir.IntegerValue, names: Sequence[str]) -> ir.StringValue:
+    """The names whose bit is set in `bits` (bit i: names[i]), joined by `SEPARATOR` in order
+    (a null name is left out of the join)."""
+    return ibis.literal(SEPARATOR).join(
+        [
+            ibis.ifelse((bits & (1 << i)) != 0, name, ibis.null("string"))
+            for i, name in enumerate(names)
+        ]
     )
 
 
@@ -238,9 +277,10 @@ class WeightedIndex:
         weights: str,
         lookback_years: int | None,
         with_groups: bool = True,
+        people: ir.Table | None = None,
     ) -> ir.Table:
-        """Every person in `diagnoses` (with their age when given) and their total and groups
-        (null when none counted)."""
+        """Every person in `diagnoses` (with their age when given) or, when given, in `people`
+        (`persons_of`), and their total and groups (null when none counted)."""
         codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
         matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file))
         # The hierarchy applied to each person's groups rather than to every matched row: the
@@ -249,6 +289,6 @@ class WeightedIndex:
         present = matched.select("person_id", "group").distinct().alias("present")
         if self.hierarchy:
             present = present.anti_join(superseded(present, self.hierarchy), ["person_id", "group"])
-        totals = group_totals(present, self.groups(weights), with_groups=with_groups)
-        joined = persons_of(diagnoses).left_join(totals, "person_id")
+        totals = present_totals(present, self.groups(weights), with_groups=with_groups)
+        joined = persons_of(diagnoses, people).left_join(totals, "person_id")
         return joined.drop("person_id_right") if "person_id_right" in joined.columns else joined
