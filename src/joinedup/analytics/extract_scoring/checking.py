@@ -49,6 +49,8 @@ class Extract:
     ignored: list[str]
     empty_lines: list[int]  # physical line numbers of lines with nothing on them
     quoted: bool  # whether the file holds a quote (only a quoted value can hold a line break)
+    # whether a space follows the header (without one, no value has spaces around it to trim)
+    spaced: bool
 
 
 def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) -> Extract:
@@ -64,7 +66,13 @@ def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) ->
             )
         raw = next(csv.reader([first_line]))
         header = _check_header(spec, raw, path, index_date=index_date)
-        return Extract(path, *header, _empty_lines(data), quoted=data.find(b'"') != -1)
+        return Extract(
+            path,
+            *header,
+            _empty_lines(data),
+            quoted=data.find(b'"') != -1,
+            spaced=data.find(b" ", max(end, 0)) != -1,
+        )
 
 
 @contextlib.contextmanager
@@ -187,12 +195,12 @@ def check_rows(
     con.execute("DELETE FROM parsed WHERE rowid IN (SELECT n FROM flagged)")
     # The pipeline reads a date only to place rows in the window, or (eFI, CMS) itself.
     accepted_view(con, extract.header, dates=index_date is not None or not spec.compiled_ahead)
-    count_persons(con)
+    count_persons(con, spaced=extract.spaced)
     if keys_shared(con):
         key_by_number(con)
-        count_persons(con)
+        count_persons(con, spaced=extract.spaced)
     if "age" in extract.header and refuse_second_ages(con, extract.header):
-        count_persons(con)
+        count_persons(con, spaced=extract.spaced)
     # Each person's first row numbers them (in order of first appearance, as eFI and CMS read).
     con.execute(
         "CREATE VIEW people AS SELECT identifier, person_hash, first_n AS person_key FROM persons"
@@ -225,13 +233,19 @@ def _flag_rows(
 ) -> None:
     """`flagged`: the rows with a problem, each with every reason in the file's column order.
 
-    The rows are found by a quick test of each row (its person_id empty, starting with a space
-    or holding a line break; a value among the `bad` ones of its column, usually a handful of
-    codes), so only those few are joined to their reasons. A person_id is searched for a line
-    break only when the file holds a quote (`line_breaks`): the search costs a pass of its own."""
+    The rows are found by a quick test of each row (its key that of an empty person_id, its
+    person_id holding a line break; a value among the `bad` ones of its column, usually a
+    handful of codes), so only those few are joined to their reasons. The key tells an empty
+    person_id from the number, not the text (another identifier with the same key is only
+    looked at, and found to have no problem). A person_id
+    is searched for a line break only when the file holds a quote (`line_breaks`): the search
+    costs a pass of its own."""
     person = trimmed("e.person_id")
     line_break = "contains(coalesce(e.person_id, ''), chr(10))"
-    tests = ["e.person_id IS NULL OR e.person_id = '' OR starts_with(e.person_id, ' ')"]
+    # The keys of an empty person_id: no value (NULL, as DuckDB reads an empty value, hashed
+    # as read when the file holds no space) or nothing but spaces (the key of '').
+    empty = ", ".join(PERSON_KEY.format(v) for v in ("''", "NULL"))
+    tests = [f"e.person_hash IN ({empty})"]
     if line_breaks:
         tests.append("contains(e.person_id, chr(10))")
     problems, joins = [], []
@@ -267,7 +281,9 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[R
     of those were blank (spaces only)."""
     columns = {f"c{i}": "VARCHAR" for i in range(extract.width)}
     used = ", ".join(f"c{i} AS {name}" for name, i in extract.header.items())  # the rest: not kept
-    key = PERSON_KEY.format(trimmed(f"c{extract.header['person_id']}"))
+    person = f"c{extract.header['person_id']}"
+    # Trimmed only if a value may have spaces around it (the test costs as much as the hash).
+    key = PERSON_KEY.format(trimmed(person) if extract.spaced else person)
     con.execute(
         f"CREATE TABLE parsed AS SELECT {used}, {key} AS person_hash "
         f"FROM read_csv('{sql_path(extract.path)}', "
