@@ -172,7 +172,8 @@ def present_totals(present: ir.Table, groups: pa.Table, *, with_groups: bool = T
     # Few groups (Charlson 17, Elixhauser 31): each person's groups as a set of bits, one per
     # group in name order, summed (a person has each group once, so the sum sets each bit
     # once), then written as the names of the bits set, in that order: the same text as the
-    # sorted list, without collecting and sorting a list per person.
+    # sorted list, without collecting and sorting a list per person. Written once per set
+    # (people share a few thousand sets), then joined to the people who have it.
     bit = {name: 1 << i for i, name in enumerate(names)}
     lookup = ibis.memtable(
         groups.select(["group", "weight"]).append_column(
@@ -183,7 +184,9 @@ def present_totals(present: ir.Table, groups: pa.Table, *, with_groups: bool = T
     totals = weighted.group_by("person_id").aggregate(
         total=weighted.weight.sum(), bits=weighted.bit.sum()
     )
-    return totals.select("person_id", "total", groups=group_names(totals.bits, names))
+    sets = totals.select("bits").distinct()
+    sets = sets.mutate(groups=group_names(sets.bits, names))
+    return totals.join(sets, "bits").select("person_id", "total", "groups")
 
 
 def group_names(bits: ir.IntegerValue, names: Sequence[str]) -> ir.StringValue:

@@ -84,123 +84,134 @@ WITH "t14" AS (
     ) AS "t23"
       ON "t13"."code" = "t23"."code"
   ) AS "t24"
+), "t31" AS (
+  SELECT
+    "t30"."person_id",
+    SUM("t30"."weight") AS "total",
+    SUM("t30"."bit") AS "bits"
+  FROM (
+    SELECT
+      "t27"."person_id",
+      "t27"."group",
+      "t7"."weight",
+      "t7"."bit"
+    FROM "present" AS "t27"
+    ANTI JOIN (
+      SELECT
+        "t27"."person_id",
+        "t8"."mild" AS "group"
+      FROM "present" AS "t27"
+      INNER JOIN "lookup_3" AS "t8"
+        ON "t27"."group" = "t8"."severe"
+    ) AS "t29"
+      ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
+    INNER JOIN "lookup_4" AS "t7"
+      ON "t27"."group" = "t7"."group"
+  ) AS "t30"
+  GROUP BY
+    1
 )
 SELECT
-  "t35"."person_id",
-  COALESCE("t35"."total", 0) AS "charlson_score",
-  COALESCE("t35"."total", 0) + CASE
-    WHEN "t35"."age" IS NULL
+  "t40"."person_id",
+  COALESCE("t40"."total", 0) AS "charlson_score",
+  COALESCE("t40"."total", 0) + CASE
+    WHEN "t40"."age" IS NULL
     THEN CAST(NULL AS BIGINT)
-    WHEN "t35"."age" >= 80
+    WHEN "t40"."age" >= 80
     THEN 4
-    WHEN "t35"."age" >= 70
+    WHEN "t40"."age" >= 70
     THEN 3
-    WHEN "t35"."age" >= 60
+    WHEN "t40"."age" >= 60
     THEN 2
-    WHEN "t35"."age" >= 50
+    WHEN "t40"."age" >= 50
     THEN 1
     ELSE 0
   END AS "charlson_age_adjusted",
-  COALESCE("t35"."groups", '') AS "charlson_groups"
+  COALESCE("t40"."groups", '') AS "charlson_groups"
 FROM (
   SELECT
-    "t34".*
+    "t39".*
     EXCLUDE ("person_id_right")
   FROM (
     SELECT
       "t6"."person_id",
       "t6"."age",
-      "t33"."person_id" AS "person_id_right",
-      "t33"."total",
-      "t33"."groups"
+      "t38"."person_id" AS "person_id_right",
+      "t38"."total",
+      "t38"."groups"
     FROM "extract_people" AS "t6"
     LEFT OUTER JOIN (
       SELECT
-        "t31"."person_id",
-        "t31"."total",
-        CONCAT_WS(
-          ', ',
-          CASE WHEN (
-            "t31"."bits" & 1
-          ) <> 0 THEN 'aids' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 2
-          ) <> 0 THEN 'ami' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 4
-          ) <> 0 THEN 'canc' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 8
-          ) <> 0 THEN 'cevd' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 16
-          ) <> 0 THEN 'chf' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 32
-          ) <> 0 THEN 'copd' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 64
-          ) <> 0 THEN 'dementia' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 128
-          ) <> 0 THEN 'diab' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 256
-          ) <> 0 THEN 'diabwc' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 512
-          ) <> 0 THEN 'hp' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 1024
-          ) <> 0 THEN 'metacanc' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 2048
-          ) <> 0 THEN 'mld' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 4096
-          ) <> 0 THEN 'msld' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 8192
-          ) <> 0 THEN 'pud' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 16384
-          ) <> 0 THEN 'pvd' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 32768
-          ) <> 0 THEN 'rend' ELSE CAST(NULL AS TEXT) END,
-          CASE WHEN (
-            "t31"."bits" & 65536
-          ) <> 0 THEN 'rheumd' ELSE CAST(NULL AS TEXT) END
-        ) AS "groups"
-      FROM (
+        "t33"."person_id",
+        "t33"."total",
+        "t36"."groups"
+      FROM "t31" AS "t33"
+      INNER JOIN (
         SELECT
-          "t30"."person_id",
-          SUM("t30"."weight") AS "total",
-          SUM("t30"."bit") AS "bits"
+          "t34"."bits",
+          CONCAT_WS(
+            ', ',
+            CASE WHEN (
+              "t34"."bits" & 1
+            ) <> 0 THEN 'aids' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 2
+            ) <> 0 THEN 'ami' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 4
+            ) <> 0 THEN 'canc' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 8
+            ) <> 0 THEN 'cevd' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 16
+            ) <> 0 THEN 'chf' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 32
+            ) <> 0 THEN 'copd' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 64
+            ) <> 0 THEN 'dementia' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 128
+            ) <> 0 THEN 'diab' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 256
+            ) <> 0 THEN 'diabwc' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 512
+            ) <> 0 THEN 'hp' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 1024
+            ) <> 0 THEN 'metacanc' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 2048
+            ) <> 0 THEN 'mld' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 4096
+            ) <> 0 THEN 'msld' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 8192
+            ) <> 0 THEN 'pud' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 16384
+            ) <> 0 THEN 'pvd' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 32768
+            ) <> 0 THEN 'rend' ELSE CAST(NULL AS TEXT) END,
+            CASE WHEN (
+              "t34"."bits" & 65536
+            ) <> 0 THEN 'rheumd' ELSE CAST(NULL AS TEXT) END
+          ) AS "groups"
         FROM (
-          SELECT
-            "t27"."person_id",
-            "t27"."group",
-            "t7"."weight",
-            "t7"."bit"
-          FROM "present" AS "t27"
-          ANTI JOIN (
-            SELECT
-              "t27"."person_id",
-              "t8"."mild" AS "group"
-            FROM "present" AS "t27"
-            INNER JOIN "lookup_3" AS "t8"
-              ON "t27"."group" = "t8"."severe"
-          ) AS "t29"
-            ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
-          INNER JOIN "lookup_4" AS "t7"
-            ON "t27"."group" = "t7"."group"
-        ) AS "t30"
-        GROUP BY
-          1
-      ) AS "t31"
-    ) AS "t33"
-      ON "t6"."person_id" = "t33"."person_id"
-  ) AS "t34"
-) AS "t35"
+          SELECT DISTINCT
+            "t32"."bits"
+          FROM "t31" AS "t32"
+        ) AS "t34"
+      ) AS "t36"
+        ON "t33"."bits" = "t36"."bits"
+    ) AS "t38"
+      ON "t6"."person_id" = "t38"."person_id"
+  ) AS "t39"
+) AS "t40"
 )

@@ -84,170 +84,181 @@ WITH "t14" AS (
     ) AS "t23"
       ON "t13"."code" = "t23"."code"
   ) AS "t24"
+), "t31" AS (
+  SELECT
+    "t30"."person_id",
+    SUM("t30"."weight") AS "total",
+    SUM("t30"."bit") AS "bits"
+  FROM (
+    SELECT
+      "t27"."person_id",
+      "t27"."group",
+      "t7"."weight",
+      "t7"."bit"
+    FROM "present" AS "t27"
+    ANTI JOIN (
+      SELECT
+        "t27"."person_id",
+        "t8"."mild" AS "group"
+      FROM "present" AS "t27"
+      INNER JOIN "lookup_3" AS "t8"
+        ON "t27"."group" = "t8"."severe"
+    ) AS "t29"
+      ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
+    INNER JOIN "lookup_4" AS "t7"
+      ON "t27"."group" = "t7"."group"
+  ) AS "t30"
+  GROUP BY
+    1
 )
 SELECT
-  "t34"."person_id",
-  COALESCE("t34"."total", 0) AS "elixhauser_score",
-  COALESCE("t34"."groups", '') AS "elixhauser_groups"
+  "t39"."person_id",
+  COALESCE("t39"."total", 0) AS "elixhauser_score",
+  COALESCE("t39"."groups", '') AS "elixhauser_groups"
 FROM (
   SELECT
     "t6"."person_id",
-    "t33"."person_id" AS "person_id_right",
-    "t33"."total",
-    "t33"."groups"
+    "t38"."person_id" AS "person_id_right",
+    "t38"."total",
+    "t38"."groups"
   FROM "extract_people" AS "t6"
   LEFT OUTER JOIN (
     SELECT
-      "t31"."person_id",
-      "t31"."total",
-      CONCAT_WS(
-        ', ',
-        CASE WHEN (
-          "t31"."bits" & 1
-        ) <> 0 THEN 'aids' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 2
-        ) <> 0 THEN 'alcohol' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 4
-        ) <> 0 THEN 'blane' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 8
-        ) <> 0 THEN 'carit' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 16
-        ) <> 0 THEN 'chf' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 32
-        ) <> 0 THEN 'coag' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 64
-        ) <> 0 THEN 'cpd' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 128
-        ) <> 0 THEN 'dane' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 256
-        ) <> 0 THEN 'depre' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 512
-        ) <> 0 THEN 'diabc' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 1024
-        ) <> 0 THEN 'diabunc' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 2048
-        ) <> 0 THEN 'drug' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 4096
-        ) <> 0 THEN 'fed' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 8192
-        ) <> 0 THEN 'hypc' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 16384
-        ) <> 0 THEN 'hypothy' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 32768
-        ) <> 0 THEN 'hypunc' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 65536
-        ) <> 0 THEN 'ld' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 131072
-        ) <> 0 THEN 'lymph' ELSE CAST(NULL AS TEXT) END,
-        CASE
-          WHEN (
-            "t31"."bits" & 262144
-          ) <> 0
-          THEN 'metacanc'
-          ELSE CAST(NULL AS TEXT)
-        END,
-        CASE WHEN (
-          "t31"."bits" & 524288
-        ) <> 0 THEN 'obes' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 1048576
-        ) <> 0 THEN 'ond' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 2097152
-        ) <> 0 THEN 'para' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 4194304
-        ) <> 0 THEN 'pcd' ELSE CAST(NULL AS TEXT) END,
-        CASE
-          WHEN (
-            "t31"."bits" & 8388608
-          ) <> 0
-          THEN 'psycho'
-          ELSE CAST(NULL AS TEXT)
-        END,
-        CASE WHEN (
-          "t31"."bits" & 16777216
-        ) <> 0 THEN 'pud' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 33554432
-        ) <> 0 THEN 'pvd' ELSE CAST(NULL AS TEXT) END,
-        CASE WHEN (
-          "t31"."bits" & 67108864
-        ) <> 0 THEN 'rf' ELSE CAST(NULL AS TEXT) END,
-        CASE
-          WHEN (
-            "t31"."bits" & 134217728
-          ) <> 0
-          THEN 'rheumd'
-          ELSE CAST(NULL AS TEXT)
-        END,
-        CASE
-          WHEN (
-            "t31"."bits" & 268435456
-          ) <> 0
-          THEN 'solidtum'
-          ELSE CAST(NULL AS TEXT)
-        END,
-        CASE
-          WHEN (
-            "t31"."bits" & 536870912
-          ) <> 0
-          THEN 'valv'
-          ELSE CAST(NULL AS TEXT)
-        END,
-        CASE
-          WHEN (
-            "t31"."bits" & 1073741824
-          ) <> 0
-          THEN 'wloss'
-          ELSE CAST(NULL AS TEXT)
-        END
-      ) AS "groups"
-    FROM (
+      "t33"."person_id",
+      "t33"."total",
+      "t36"."groups"
+    FROM "t31" AS "t33"
+    INNER JOIN (
       SELECT
-        "t30"."person_id",
-        SUM("t30"."weight") AS "total",
-        SUM("t30"."bit") AS "bits"
+        "t34"."bits",
+        CONCAT_WS(
+          ', ',
+          CASE WHEN (
+            "t34"."bits" & 1
+          ) <> 0 THEN 'aids' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 2
+          ) <> 0 THEN 'alcohol' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 4
+          ) <> 0 THEN 'blane' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 8
+          ) <> 0 THEN 'carit' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 16
+          ) <> 0 THEN 'chf' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 32
+          ) <> 0 THEN 'coag' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 64
+          ) <> 0 THEN 'cpd' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 128
+          ) <> 0 THEN 'dane' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 256
+          ) <> 0 THEN 'depre' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 512
+          ) <> 0 THEN 'diabc' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 1024
+          ) <> 0 THEN 'diabunc' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 2048
+          ) <> 0 THEN 'drug' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 4096
+          ) <> 0 THEN 'fed' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 8192
+          ) <> 0 THEN 'hypc' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 16384
+          ) <> 0 THEN 'hypothy' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 32768
+          ) <> 0 THEN 'hypunc' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 65536
+          ) <> 0 THEN 'ld' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 131072
+          ) <> 0 THEN 'lymph' ELSE CAST(NULL AS TEXT) END,
+          CASE
+            WHEN (
+              "t34"."bits" & 262144
+            ) <> 0
+            THEN 'metacanc'
+            ELSE CAST(NULL AS TEXT)
+          END,
+          CASE WHEN (
+            "t34"."bits" & 524288
+          ) <> 0 THEN 'obes' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 1048576
+          ) <> 0 THEN 'ond' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 2097152
+          ) <> 0 THEN 'para' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 4194304
+          ) <> 0 THEN 'pcd' ELSE CAST(NULL AS TEXT) END,
+          CASE
+            WHEN (
+              "t34"."bits" & 8388608
+            ) <> 0
+            THEN 'psycho'
+            ELSE CAST(NULL AS TEXT)
+          END,
+          CASE WHEN (
+            "t34"."bits" & 16777216
+          ) <> 0 THEN 'pud' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 33554432
+          ) <> 0 THEN 'pvd' ELSE CAST(NULL AS TEXT) END,
+          CASE WHEN (
+            "t34"."bits" & 67108864
+          ) <> 0 THEN 'rf' ELSE CAST(NULL AS TEXT) END,
+          CASE
+            WHEN (
+              "t34"."bits" & 134217728
+            ) <> 0
+            THEN 'rheumd'
+            ELSE CAST(NULL AS TEXT)
+          END,
+          CASE
+            WHEN (
+              "t34"."bits" & 268435456
+            ) <> 0
+            THEN 'solidtum'
+            ELSE CAST(NULL AS TEXT)
+          END,
+          CASE
+            WHEN (
+              "t34"."bits" & 536870912
+            ) <> 0
+            THEN 'valv'
+            ELSE CAST(NULL AS TEXT)
+          END,
+          CASE
+            WHEN (
+              "t34"."bits" & 1073741824
+            ) <> 0
+            THEN 'wloss'
+            ELSE CAST(NULL AS TEXT)
+          END
+        ) AS "groups"
       FROM (
-        SELECT
-          "t27"."person_id",
-          "t27"."group",
-          "t7"."weight",
-          "t7"."bit"
-        FROM "present" AS "t27"
-        ANTI JOIN (
-          SELECT
-            "t27"."person_id",
-            "t8"."mild" AS "group"
-          FROM "present" AS "t27"
-          INNER JOIN "lookup_3" AS "t8"
-            ON "t27"."group" = "t8"."severe"
-        ) AS "t29"
-          ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
-        INNER JOIN "lookup_4" AS "t7"
-          ON "t27"."group" = "t7"."group"
-      ) AS "t30"
-      GROUP BY
-        1
-    ) AS "t31"
-  ) AS "t33"
-    ON "t6"."person_id" = "t33"."person_id"
-) AS "t34"
+        SELECT DISTINCT
+          "t32"."bits"
+        FROM "t31" AS "t32"
+      ) AS "t34"
+    ) AS "t36"
+      ON "t33"."bits" = "t36"."bits"
+  ) AS "t38"
+    ON "t6"."person_id" = "t38"."person_id"
+) AS "t39"
 )
