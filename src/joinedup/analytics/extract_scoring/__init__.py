@@ -124,6 +124,9 @@ def score_extract(
             ignored_columns=extract.ignored,
         )
         score_people(con, spec, query, extract.header, index_date)
+        # `scored` is sorted: its order is kept into the table and the file (DuckDB writes in
+        # parallel, unordered, without this).
+        con.execute("SET preserve_insertion_order = true")
         source = "scored"
         if keep_scores or output_path is None:
             con.execute("CREATE TABLE kept AS SELECT * FROM scored")  # computed once

@@ -190,6 +190,10 @@ def check_rows(
     holds the accepted rows: `accepted` gives them with what their values mean, `people`
     numbers the people they name, in order of first appearance."""
     structural, blank = _read_rows(con, extract)
+    # The rows are numbered (rowid: their order in the file); every result read back from here
+    # on is ordered explicitly, so DuckDB need not keep the order of the rows it passes on.
+    # (`score_extract` asks for it again for the scores it writes.)
+    con.execute("SET preserve_insertion_order = false")
     bad = _judge_values(con, spec, extract.header, index_date)
     _flag_rows(con, extract.header, bad, line_breaks=extract.quoted)
     con.execute("DELETE FROM parsed WHERE rowid IN (SELECT n FROM flagged)")
