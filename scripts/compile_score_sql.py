@@ -4,8 +4,8 @@
 
 Writes `src/joinedup/analytics/scores/data/extract_sql/<score>.sql` for each score compiled
 ahead (`SCORERS[...].compiled_ahead`): the score's Ibis pipeline with its default options, over
-the tables `extract_rows` (person_id, code) and `extract_people` (person_id[, age]), its
-lookup tables written in as VALUES (`joinedup.analytics.score_sql`). Run it after changing a
+the tables `extract_rows` (person_id, code), `extract_people` (person_id[, age]) and
+`extract_lexicon` (code: the distinct codes), its lookup tables written in as VALUES (`joinedup.analytics.score_sql`). Run it after changing a
 score pipeline or its tables; `--check` compiles in memory and fails if a stored file differs
 (the unit tests do the same).
 """
@@ -23,7 +23,7 @@ def compiled() -> dict[str, str]:
     """Each score compiled ahead: its SQL, fresh from its pipeline."""
     return {
         name: pipeline_sql(
-            spec.load_pipeline(), spec.input_schema(spec.columns), spec.people_schema()
+            spec.load_pipeline(), spec.input_schema(spec.columns), spec.side_inputs()
         )
         for name, spec in SCORERS.items()
         if spec.compiled_ahead

@@ -370,7 +370,7 @@ def test_the_stored_score_sql_is_the_pipeline_compiled_now():
     assert set(ahead) == {"hfrs", "charlson", "elixhauser"}
     for name, spec in ahead.items():
         compiled = pipeline_sql(
-            spec.load_pipeline(), spec.input_schema(spec.columns), spec.people_schema()
+            spec.load_pipeline(), spec.input_schema(spec.columns), spec.side_inputs()
         )
         assert stored_sql(name) == compiled, f"run scripts/compile_score_sql.py ({name})"
     assert SCORERS["hfrs"].lookback_years == hfrs_module.LOOKBACK_YEARS

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from joinedup.analytics.extract_scoring.specs import SCORERS, ScorerSpec
-from joinedup.analytics.score_sql import INPUT_TABLE, PEOPLE_TABLE, pipeline_sql, stored_sql
+from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, side_table, stored_sql
 from joinedup.dates import years_before
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def scores_query(
     if spec.compiled_ahead and not options:
         return stored_sql(_score_name(spec))
     if spec.compiled_ahead:
-        return pipeline_sql(spec.load_pipeline(), schema, spec.people_schema(), **options)
+        return pipeline_sql(spec.load_pipeline(), schema, spec.side_inputs(), **options)
     return pipeline_sql(spec.load_pipeline(), schema, index_date=index_date, **options)
 
 
@@ -38,17 +38,20 @@ def score_people(
 ) -> None:
     """`scored`: the score of each person, with their identifier, in order of first appearance.
 
-    The ICD-10 pipelines are given each person's key (`checking.PERSON_KEY`) and the people as
-    grouped already (`people.count_persons`: key and greatest age), so they make no pass of
-    their own over every row to find them; eFI and CMS each person's number. The identifier is
-    put back after."""
-    people = spec.people_schema()
-    if people is not None:
-        age = "oldest" if "age" in header else "NULL::BIGINT"
-        columns = {"person_id": "person_hash", "age": age}
+    The ICD-10 pipelines are given each person's key (`checking.PERSON_KEY`), the people as
+    grouped already (`people.count_persons`: key and greatest age) and the distinct codes as
+    judged already (`checking`), so they make no pass of their own over every row to find
+    them; eFI and CMS each person's number. The identifier is put back after."""
+    found = {
+        "person_id": "person_hash",
+        "age": "oldest" if "age" in header else "NULL::BIGINT",
+        "code": "given",
+    }
+    sources = {"people": "persons", "lexicon": "code_values WHERE problem IS NULL"}
+    for keyword, columns in spec.side_inputs().items():
         con.execute(
-            f"CREATE VIEW {PEOPLE_TABLE} AS SELECT "
-            f"{', '.join(f'{columns[name]} AS {name}' for name in people)} FROM persons"
+            f"CREATE VIEW {side_table(keyword)} AS SELECT "
+            f"{', '.join(f'{found[name]} AS {name}' for name in columns)} FROM {sources[keyword]}"
         )
     inputs = []
     for name in spec.input_schema(header):

@@ -61,14 +61,18 @@ class ScorerSpec:
         names = [n for n in self.columns if n in set(header)]
         return {name: _SQL_TYPES[name] for name in names}
 
-    def people_schema(self) -> dict[str, str] | None:
-        """The columns of the people the pipeline is given (the ICD-10 scores: each person's key
-        and, if the score takes it, age, from the people already grouped; ADR 0039), or None
-        when the pipeline finds the people in the rows itself."""
+    def side_inputs(self) -> dict[str, dict[str, str]]:
+        """What the pipeline is given besides the rows, by keyword, with the Ibis types of its
+        columns (ADR 0039): for the ICD-10 scores, what the extract's checks found already,
+        the people (each person's key and, if the score takes it, age) and the distinct codes
+        (`lexicon`); nothing for eFI and CMS, which find them in the rows themselves."""
         if not self.compiled_ahead:
-            return None
-        names = ["person_id", *(["age"] if "age" in self.columns else [])]
-        return {name: _SQL_TYPES[name] for name in names}
+            return {}
+        people = ["person_id", *(["age"] if "age" in self.columns else [])]
+        return {
+            "people": {name: _SQL_TYPES[name] for name in people},
+            "lexicon": {"code": _SQL_TYPES["code"]},
+        }
 
 
 SCORERS: dict[str, ScorerSpec] = {

@@ -79,9 +79,11 @@ def elixhauser_scores(
     weights: str = DEFAULT_WEIGHTS,
     lookback_years: int | None = None,
     people: ir.Table | None = None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, elixhauser_score, elixhauser_groups: one row per person in `diagnoses` (or,
-    when given, in `people`: person_id, one row each, from a caller that has grouped them).
+    when given, in `people`: person_id, one row each, from a caller that has grouped them;
+    `lexicon`: the distinct codes of `diagnoses`, from a caller that has them).
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded) and, with an index date, date.
     """
@@ -91,6 +93,7 @@ def elixhauser_scores(
         weights=weights,
         lookback_years=lookback_years,
         people=people,
+        lexicon=lexicon,
     )
     return joined.select(
         "person_id",

@@ -77,15 +77,20 @@ def counted_codes(
     return diagnoses.filter(keep).select("person_id", "code")
 
 
-def match_groups(codes: ir.Table, mapping: Sequence[tuple[str, str]]) -> ir.Table:
+def match_groups(
+    codes: ir.Table, mapping: Sequence[tuple[str, str]], lexicon: ir.Table | None = None
+) -> ir.Table:
     """person_id, group, code (normalised) for each code starting with one of a group's prefixes.
 
     `mapping` is (group, code_prefix) pairs. Each distinct recorded code is normalised and
     matched once (a population repeats a few thousand codes millions of times), with one
     equality join per prefix length: a hash join on every engine, where a `startswith` join
-    would be a nested loop. The matches are then joined back to the people.
+    would be a nested loop. The matches are then joined back to the people. A caller that has
+    the distinct codes already passes them as `lexicon` (one column, code: every code of
+    `codes`, as recorded; others are matched to no one).
     """
-    lexicon = codes.select("code").distinct()
+    if lexicon is None:
+        lexicon = codes.select("code").distinct()
     lexicon = lexicon.mutate(normal=normalised_icd10(lexicon.code))
     by_length: dict[int, list[tuple[str, str]]] = {}
     for group, prefix in mapping:
@@ -130,10 +135,11 @@ def matched_groups(
     hierarchy: Sequence[tuple[str, str]] = (),
     index_date: dt.date | None,
     lookback_years: int | None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, group, code: every counted code in its groups, the hierarchy applied."""
     codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
-    return drop_superseded(match_groups(codes, mapping), hierarchy)
+    return drop_superseded(match_groups(codes, mapping, lexicon), hierarchy)
 
 
 def group_contributions(matched: ir.Table, groups: pa.Table) -> ir.Table:
@@ -281,11 +287,13 @@ class WeightedIndex:
         lookback_years: int | None,
         with_groups: bool = True,
         people: ir.Table | None = None,
+        lexicon: ir.Table | None = None,
     ) -> ir.Table:
         """Every person in `diagnoses` (with their age when given) or, when given, in `people`
-        (`persons_of`), and their total and groups (null when none counted)."""
+        (`persons_of`), and their total and groups (null when none counted); `lexicon`: the
+        distinct codes, when the caller has them (`match_groups`)."""
         codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
-        matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file))
+        matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file), lexicon)
         # The hierarchy applied to each person's groups rather than to every matched row: the
         # same groups remain. Named, so the SQL computes the groups once (a CTE) and joins the
         # diagnoses to the codes once, where an unnamed table is written out at each use.

@@ -5,20 +5,16 @@ WITH "lookup_1" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS 
 SELECT CAST("person_id" AS BIGINT) AS "person_id", CAST("elixhauser_score" AS BIGINT) AS "elixhauser_score", CAST("elixhauser_groups" AS TEXT) AS "elixhauser_groups" FROM (
 WITH "t14" AS (
   SELECT
-    "t12"."code",
+    "t6"."code",
     NULLIF(
       REGEXP_EXTRACT(
-        UPPER(REGEXP_REPLACE("t12"."code", '[^A-Za-z0-9]', '', 'g')),
+        UPPER(REGEXP_REPLACE("t6"."code", '[^A-Za-z0-9]', '', 'g')),
         '^([A-Z][0-9]{2}[0-9]*)',
         1
       ),
       ''
     ) AS "normal"
-  FROM (
-    SELECT DISTINCT
-      "t3"."code"
-    FROM "extract_rows" AS "t3"
-  ) AS "t12"
+  FROM "extract_lexicon" AS "t6"
 ), "present" AS (
   SELECT DISTINCT
     "t24"."person_id",
@@ -39,7 +35,7 @@ WITH "t14" AS (
       FROM (
         SELECT
           "t18"."code",
-          "t9"."group",
+          "t10"."group",
           "t18"."normal"
         FROM (
           SELECT
@@ -54,8 +50,8 @@ WITH "t14" AS (
             ) AS "key"
           FROM "t14" AS "t15"
         ) AS "t18"
-        INNER JOIN "lookup_1" AS "t9"
-          ON "t18"."key" = "t9"."prefix"
+        INNER JOIN "lookup_1" AS "t10"
+          ON "t18"."key" = "t10"."prefix"
       ) AS "t20"
       UNION ALL
       SELECT
@@ -63,7 +59,7 @@ WITH "t14" AS (
       FROM (
         SELECT
           "t19"."code",
-          "t10"."group",
+          "t11"."group",
           "t19"."normal"
         FROM (
           SELECT
@@ -78,8 +74,8 @@ WITH "t14" AS (
             ) AS "key"
           FROM "t14" AS "t15"
         ) AS "t19"
-        INNER JOIN "lookup_2" AS "t10"
-          ON "t19"."key" = "t10"."prefix"
+        INNER JOIN "lookup_2" AS "t11"
+          ON "t19"."key" = "t11"."prefix"
       ) AS "t21"
     ) AS "t23"
       ON "t13"."code" = "t23"."code"
@@ -93,20 +89,20 @@ WITH "t14" AS (
     SELECT
       "t27"."person_id",
       "t27"."group",
-      "t7"."weight",
-      "t7"."bit"
+      "t8"."weight",
+      "t8"."bit"
     FROM "present" AS "t27"
     ANTI JOIN (
       SELECT
         "t27"."person_id",
-        "t8"."mild" AS "group"
+        "t9"."mild" AS "group"
       FROM "present" AS "t27"
-      INNER JOIN "lookup_3" AS "t8"
-        ON "t27"."group" = "t8"."severe"
+      INNER JOIN "lookup_3" AS "t9"
+        ON "t27"."group" = "t9"."severe"
     ) AS "t29"
       ON "t27"."person_id" = "t29"."person_id" AND "t27"."group" = "t29"."group"
-    INNER JOIN "lookup_4" AS "t7"
-      ON "t27"."group" = "t7"."group"
+    INNER JOIN "lookup_4" AS "t8"
+      ON "t27"."group" = "t8"."group"
   ) AS "t30"
   GROUP BY
     1
@@ -117,11 +113,11 @@ SELECT
   COALESCE("t39"."groups", '') AS "elixhauser_groups"
 FROM (
   SELECT
-    "t6"."person_id",
+    "t7"."person_id",
     "t38"."person_id" AS "person_id_right",
     "t38"."total",
     "t38"."groups"
-  FROM "extract_people" AS "t6"
+  FROM "extract_people" AS "t7"
   LEFT OUTER JOIN (
     SELECT
       "t33"."person_id",
@@ -259,6 +255,6 @@ FROM (
     ) AS "t36"
       ON "t33"."bits" = "t36"."bits"
   ) AS "t38"
-    ON "t6"."person_id" = "t38"."person_id"
+    ON "t7"."person_id" = "t38"."person_id"
 ) AS "t39"
 )

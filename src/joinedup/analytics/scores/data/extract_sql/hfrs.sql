@@ -30,7 +30,7 @@ LEFT OUTER JOIN (
     SELECT
       "t18"."person_id",
       "t18"."group",
-      "t4"."weight"
+      "t5"."weight"
     FROM (
       SELECT DISTINCT
         "t16"."person_id",
@@ -48,7 +48,7 @@ LEFT OUTER JOIN (
         INNER JOIN (
           SELECT
             "t13"."code",
-            "t5"."group",
+            "t6"."group",
             "t13"."normal"
           FROM (
             SELECT
@@ -63,30 +63,26 @@ LEFT OUTER JOIN (
               ) AS "key"
             FROM (
               SELECT
-                "t8"."code",
+                "t4"."code",
                 NULLIF(
                   REGEXP_EXTRACT(
-                    UPPER(REGEXP_REPLACE("t8"."code", '[^A-Za-z0-9]', '', 'g')),
+                    UPPER(REGEXP_REPLACE("t4"."code", '[^A-Za-z0-9]', '', 'g')),
                     '^([A-Z][0-9]{2}[0-9]*)',
                     1
                   ),
                   ''
                 ) AS "normal"
-              FROM (
-                SELECT DISTINCT
-                  "t2"."code"
-                FROM "extract_rows" AS "t2"
-              ) AS "t8"
+              FROM "extract_lexicon" AS "t4"
             ) AS "t11"
           ) AS "t13"
-          INNER JOIN "lookup_1" AS "t5"
-            ON "t13"."key" = "t5"."prefix"
+          INNER JOIN "lookup_1" AS "t6"
+            ON "t13"."key" = "t6"."prefix"
         ) AS "t15"
           ON "t10"."code" = "t15"."code"
       ) AS "t16"
     ) AS "t18"
-    INNER JOIN "lookup_2" AS "t4"
-      ON "t18"."group" = "t4"."group"
+    INNER JOIN "lookup_2" AS "t5"
+      ON "t18"."group" = "t5"."group"
   ) AS "t19"
   GROUP BY
     1
