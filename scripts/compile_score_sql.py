@@ -5,9 +5,9 @@
 Writes `src/joinedup/analytics/scores/data/extract_sql/<score>.sql` for each score compiled
 ahead (`SCORERS[...].compiled_ahead`): the score's Ibis pipeline with its default options, over
 the tables `extract_rows` (person_id, code), `extract_people` (person_id[, age]) and
-`extract_lexicon` (code: the distinct codes), its lookup tables written in as VALUES (`joinedup.analytics.score_sql`). Run it after changing a
-score pipeline or its tables; `--check` compiles in memory and fails if a stored file differs
-(the unit tests do the same).
+`extract_lexicon` (code: the distinct codes), its lookup tables written in as VALUES
+(`joinedup.analytics.score_sql`). Run it after changing a score pipeline or its tables;
+`--check` compiles in memory and fails if a stored file differs (the unit tests do the same).
 """
 
 from __future__ import annotations
