@@ -123,13 +123,13 @@ def score_extract(
             people_not_scored=checked.people_not_scored,
             ignored_columns=extract.ignored,
         )
-        score_people(con, spec, query, extract.header, index_date)
-        # `scored` is sorted: its order is kept into the table and the file (DuckDB writes in
-        # parallel, unordered, without this).
+        scored = score_people(con, spec, query, extract.header, index_date)
+        # The scores are sorted: their order is kept into the table and the file (DuckDB
+        # writes in parallel, unordered, without this).
         con.execute("SET preserve_insertion_order = true")
-        source = "scored"
+        source = f"({scored})"
         if keep_scores or output_path is None:
-            con.execute("CREATE TABLE kept AS SELECT * FROM scored")  # computed once
+            con.execute(f"CREATE TABLE kept AS {scored}")  # computed once
             result.scores = con.sql("SELECT * FROM kept").fetch_arrow_table()
             source = "kept"
         if output_path is not None:

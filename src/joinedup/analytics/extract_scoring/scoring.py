@@ -35,8 +35,9 @@ def score_people(
     query: str,
     header: dict[str, int],
     index_date: dt.date | None,
-) -> None:
-    """`scored`: the score of each person, with their identifier, in order of first appearance.
+) -> str:
+    """The query of the score of each person, with their identifier, in order of first
+    appearance.
 
     The ICD-10 pipelines are given each person's key (`checking.PERSON_KEY`), the people as
     grouped already (`people.count_persons`: key and greatest age) and the distinct codes as
@@ -70,8 +71,10 @@ def score_people(
         f"CREATE VIEW {INPUT_TABLE} AS SELECT {', '.join(inputs)} FROM accepted AS a {numbered}"
     )
     key = "person_hash" if spec.compiled_ahead else "person_key"
-    con.execute(
-        f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
+    # A query, not a view: the score's text (12,000 characters) is then parsed and planned
+    # once, where it is run.
+    return (
+        f"SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
         f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.{key} ORDER BY p.person_key"
     )
 
