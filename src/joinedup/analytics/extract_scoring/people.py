@@ -63,17 +63,11 @@ def count_persons(con: duckdb.DuckDBPyConnection, *, spaced: bool = True) -> Non
     Grouped by the identifier as written; merged by the identifier less the spaces around it
     only when an identifier has any (grouping a million rows by an expression costs more),
     which none can when the file holds no space after its header (not `spaced`)."""
-    # On one thread: each thread's table of the groups would hold nearly every person (a
-    # million rows of ~125,000 people in no order), so a second thread doubles the work of
-    # grouping (≈ 0.14 against 0.10 CPU-s at 1M rows) for little time saved.
-    threads = query_count(con, "SELECT current_setting('threads')")
-    con.execute("SET threads = 1")
     con.execute(
         "CREATE OR REPLACE TABLE written AS SELECT person_id, any_value(person_hash) AS "
         "person_hash, min(n) AS first_n, min(age_value) AS youngest, max(age_value) AS oldest "
         "FROM accepted GROUP BY person_id"
     )
-    con.execute(f"SET threads = {threads}")
     if not spaced or not query_count(
         con,
         "SELECT count(*) FROM written WHERE starts_with(person_id, ' ') "
