@@ -86,8 +86,11 @@ def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
     with path.open("rb") as handle:
         if not os.fstat(handle.fileno()).st_size:
             data: bytes | mmap.mmap = b""
-        else:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        else:  # mapped in one go (Linux), rather than page by page as it is searched
+            populate = getattr(mmap, "MAP_POPULATE", 0)
+            data = mmap.mmap(
+                handle.fileno(), 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ
+            )
     with contextlib.closing(data) if isinstance(data, mmap.mmap) else contextlib.nullcontext():
         if data.find(b"\x00") != -1:
             raise ExtractError(
@@ -300,16 +303,15 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[R
         "columns=$columns, store_rejects=true)",
         {"columns": columns},
     )
-    encoding = con.execute(
-        "SELECT min(line) FROM reject_errors WHERE error_type = 'INVALID ENCODING'"
-    ).fetchone()
-    if encoding and encoding[0] is not None:
+    errors = con.execute(
+        "SELECT line, any_value(csv_line), any_value(error_message), "
+        "bool_or(error_type = 'INVALID ENCODING') FROM reject_errors GROUP BY line ORDER BY line"
+    ).fetchall()
+    encoding = [line for line, _, _, not_utf8 in errors if not_utf8]
+    if encoding:
         raise _not_utf8(extract.path, encoding[0])
     skipped, blank, structural = set(extract.empty_lines), 0, []
-    for line, csv_line, message in con.execute(
-        "SELECT line, any_value(csv_line), any_value(error_message) FROM reject_errors "
-        "GROUP BY line ORDER BY line"
-    ).fetchall():
+    for line, csv_line, message, _ in errors:
         skipped.add(line)
         if not csv_line.strip():
             blank += 1
