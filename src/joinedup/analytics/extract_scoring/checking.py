@@ -389,8 +389,9 @@ def _judge(judge: Callable[[str], tuple[Any, str | None]], given: str) -> tuple[
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
-    query = f"SELECT DISTINCT coalesce({column}, '') FROM parsed"
-    return [v for (v,) in con.execute(query).fetchall()]
+    # (an empty value is read as none, or as '' when quoted: both are '')
+    found = con.execute(f"SELECT DISTINCT {column} FROM parsed").fetchall()
+    return list(dict.fromkeys("" if v is None else v for (v,) in found))
 
 
 def _value_table(

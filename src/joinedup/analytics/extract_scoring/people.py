@@ -44,7 +44,7 @@ def accepted_view(con: duckdb.DuckDBPyConnection, header: dict[str, int], *, dat
         columns.append("age_values.meaning AS age_value")
         joins.append(age_join(header, "p"))
     else:  # every age as plain digits: read as written (no join of every row to its meaning)
-        columns.append("CAST(nullif(p.age, '') AS BIGINT) AS age_value")
+        columns.append("TRY_CAST(p.age AS BIGINT) AS age_value")  # '' (or none): none
     if "date" in header and dates:
         columns.append("date_values.meaning AS date_value")
         joins.append("LEFT JOIN date_values ON coalesce(p.date, '') = date_values.given")
