@@ -29,7 +29,8 @@ checks are SQL over those rows, each distinct code, date and age judged once by 
 rules in `checking`; the few rows with a problem are set aside with their reasons and the rest
 kept (ADR 0038). The score's pipeline runs as SQL compiled from its Ibis pipeline
 (`analytics.score_sql`) on the accepted rows — the ICD-10 scores on each person's key (a hash
-of the identifier, checked to be unique), eFI and CMS on each person's number — and the scores are
+of the identifier, checked to be unique), given the people and the distinct codes the checks
+found (ADR 0039), eFI and CMS on each person's number — and the scores are
 written with each person's identifier, in order of first appearance. With an output path
 the scores are written there and the rejects beside it as ``<name>.rejects.csv`` (even when
 empty, so a pipeline can rely on it).
