@@ -4,7 +4,8 @@
 
 Writes `src/joinedup/analytics/scores/data/extract_sql/<score>.sql` for each score compiled
 ahead (`SCORERS[...].compiled_ahead`): the score's Ibis pipeline with its default options, over
-the table `extract_rows` (person_id, code[, age]), its lookup tables written in as VALUES
+the tables `extract_rows` (person_id, code), `extract_people` (person_id[, age]) and
+`extract_lexicon` (code: the distinct codes), its lookup tables written in as VALUES
 (`joinedup.analytics.score_sql`). Run it after changing a score pipeline or its tables;
 `--check` compiles in memory and fails if a stored file differs (the unit tests do the same).
 """
@@ -21,7 +22,9 @@ from joinedup.analytics.score_sql import STORED, pipeline_sql
 def compiled() -> dict[str, str]:
     """Each score compiled ahead: its SQL, fresh from its pipeline."""
     return {
-        name: pipeline_sql(spec.load_pipeline(), spec.input_schema(spec.columns))
+        name: pipeline_sql(
+            spec.load_pipeline(), spec.input_schema(spec.columns), spec.side_inputs()
+        )
         for name, spec in SCORERS.items()
         if spec.compiled_ahead
     }

@@ -230,6 +230,27 @@ def test_identifiers_sharing_a_key_are_still_told_apart(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("content", "empty_rows", "scores"),
+    [
+        # No space in the file: each identifier is hashed as read (an empty one has no value).
+        ('person_id,code\n,I50\n1,I50\n"",J44\n1,J44\n', [2, 4], {"1": 2}),
+        # Spaces: identifiers are trimmed first, so " 1 " is 1 and "   " is empty.
+        ("person_id,code\n   ,I50\n1,I50\n 1 ,J44\n,I21\n", [2, 5], {"1": 2}),
+    ],
+)
+def test_empty_identifiers_are_rejected_with_or_without_spaces_in_the_file(
+    tmp_path, content, empty_rows, scores
+):
+    source = tmp_path / "empty.csv"
+    source.write_text(content, encoding="utf-8")
+    result = score_extract("charlson", source)
+    assert [(r.row, r.reason) for r in result.rejects] == [
+        (row, "person_id is empty") for row in empty_rows
+    ]
+    assert {r["person_id"]: r["charlson_score"] for r in result.scores.to_pylist()} == scores
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         (b"person_id,date\n1,2024-01-01\n", "has no code column"),
@@ -348,7 +369,9 @@ def test_the_stored_score_sql_is_the_pipeline_compiled_now():
     ahead = {name: spec for name, spec in SCORERS.items() if spec.compiled_ahead}
     assert set(ahead) == {"hfrs", "charlson", "elixhauser"}
     for name, spec in ahead.items():
-        compiled = pipeline_sql(spec.load_pipeline(), spec.input_schema(spec.columns))
+        compiled = pipeline_sql(
+            spec.load_pipeline(), spec.input_schema(spec.columns), spec.side_inputs()
+        )
         assert stored_sql(name) == compiled, f"run scripts/compile_score_sql.py ({name})"
     assert SCORERS["hfrs"].lookback_years == hfrs_module.LOOKBACK_YEARS
     assert SCORERS["charlson"].lookback_years is SCORERS["elixhauser"].lookback_years is None

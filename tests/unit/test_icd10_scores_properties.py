@@ -211,3 +211,38 @@ def test_elixhauser_pipeline_equals_oracle(con, case, weights, lookback):
         assert (got[person_id]["elixhauser_score"], got[person_id]["elixhauser_groups"]) == (
             want.score, SEPARATOR.join(want.groups),
         )  # fmt: skip
+
+
+@EXAMPLES
+@given(cases(), st.dictionaries(st.integers(1, 4), st.integers(0, 110)))
+def test_people_and_codes_given_score_as_when_found(con, case, ages):
+    """The ICD-10 pipelines given the people already grouped and the distinct codes (`people=`,
+    `lexicon=`, as `joinedup score` gives them; ADR 0039) score them as when they find both in
+    the rows, score a person given with no rows (5, aged 85) zero, and match a code given that
+    no row has (I21) to no one."""
+    rows, index_date = case
+    found = {r[0] for r in rows}
+    people = pa.table(
+        {
+            "person_id": pa.array([*sorted(found), 5], pa.int64()),
+            "age": pa.array([*(ages.get(p) for p in sorted(found)), 85], pa.int64()),
+        }
+    )
+    given_people = put_table(con, "people", people)
+    codes = sorted({r[1] for r in rows} | {"I21"})
+    lexicon = put_table(con, "lexicon", pa.table({"code": pa.array(codes, pa.string())}))
+    diagnoses = table(con, rows, ages)
+    pipelines = {
+        "charlson": (charlson_scores, {"charlson_score": 0, "charlson_age_adjusted": 4}),
+        "elixhauser": (elixhauser_scores, {"elixhauser_score": 0}),
+        "hfrs": (hfrs_scores, {"hfrs_score": 0.0, "hfrs_category": "low"}),
+    }
+    for name, (pipeline, nothing) in pipelines.items():
+        keep = given_people if name == "charlson" else given_people.select("person_id")
+        alone = by_person(con, pipeline(diagnoses, index_date=index_date))
+        grouped = by_person(
+            con, pipeline(diagnoses, index_date=index_date, people=keep, lexicon=lexicon)
+        )
+        assert set(grouped) == found | {5}
+        assert {p: grouped[p] for p in found} == alone
+        assert grouped[5] == {"person_id": 5, **nothing, f"{name}_groups": ""}

@@ -4,7 +4,9 @@
 without importing Ibis at run time (importing it takes longer than scoring a million rows): the
 pipeline is compiled to SQL here, and its in-memory lookup tables (published weights and code
 mappings) are written into the query as ``VALUES``, so the text needs nothing but the input
-table, ``extract_rows``. ADR 0016.
+table, ``extract_rows`` (and, for the ICD-10 scores, what the extract's checks have found
+already: its people, ``extract_people``, and its distinct codes, ``extract_lexicon``; ADR
+0039). ADR 0016.
 
 * The ICD-10 scores, whose index date only chooses which rows count, are compiled ahead by
   ``scripts/compile_score_sql.py`` into ``scores/data/extract_sql/<score>.sql``; a test
@@ -22,6 +24,14 @@ from pathlib import Path
 from typing import Any
 
 INPUT_TABLE = "extract_rows"
+
+
+def side_table(name: str) -> str:
+    """The table given as a pipeline's side input `name` (e.g. ``people``: the people of
+    `extract_rows`, one row each, for the pipelines that take them already grouped)."""
+    return f"extract_{name}"
+
+
 STORED = Path(__file__).with_name("scores") / "data" / "extract_sql"
 _MEMTABLE_NAME = re.compile(r'"(ibis_[a-z]+_memtable_[a-z0-9]+)"')
 
@@ -31,12 +41,21 @@ def stored_sql(score: str) -> str:
     return (STORED / f"{score}.sql").read_text(encoding="utf-8")
 
 
-def pipeline_sql(pipeline: Callable[..., Any], schema: Mapping[str, str], **options: Any) -> str:
-    """`pipeline` over a table ``extract_rows`` of `schema` (Ibis type names) as DuckDB SQL."""
+def pipeline_sql(
+    pipeline: Callable[..., Any],
+    schema: Mapping[str, str],
+    side_inputs: Mapping[str, Mapping[str, str]] | None = None,
+    **options: Any,
+) -> str:
+    """`pipeline` over a table ``extract_rows`` of `schema` (Ibis type names) as DuckDB SQL;
+    each of `side_inputs` (a keyword of the pipeline: its schema) over a table
+    `side_table(keyword)`."""
     import ibis
     import ibis.expr.operations as ops
     from ibis.backends.sql.datatypes import DuckDBType
 
+    for keyword, columns in (side_inputs or {}).items():
+        options[keyword] = ibis.table(dict(columns), name=side_table(keyword))
     expr = pipeline(ibis.table(dict(schema), name=INPUT_TABLE), **options)
     # Each result column cast to the type the pipeline declares (DuckDB sums integers as
     # 128-bit; Ibis would cast them back when it fetched the result).

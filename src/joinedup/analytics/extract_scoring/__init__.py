@@ -29,7 +29,8 @@ checks are SQL over those rows, each distinct code, date and age judged once by 
 rules in `checking`; the few rows with a problem are set aside with their reasons and the rest
 kept (ADR 0038). The score's pipeline runs as SQL compiled from its Ibis pipeline
 (`analytics.score_sql`) on the accepted rows — the ICD-10 scores on each person's key (a hash
-of the identifier, checked to be unique), eFI and CMS on each person's number — and the scores are
+of the identifier, checked to be unique), given the people and the distinct codes the checks
+found (ADR 0039), eFI and CMS on each person's number — and the scores are
 written with each person's identifier, in order of first appearance. With an output path
 the scores are written there and the rejects beside it as ``<name>.rejects.csv`` (even when
 empty, so a pipeline can rely on it).
@@ -123,10 +124,13 @@ def score_extract(
             people_not_scored=checked.people_not_scored,
             ignored_columns=extract.ignored,
         )
-        score_people(con, spec, query, extract.header, index_date)
-        source = "scored"
+        scored = score_people(con, spec, query, extract.header, index_date)
+        # The scores are sorted: their order is kept into the table and the file (DuckDB
+        # writes in parallel, unordered, without this).
+        con.execute("SET preserve_insertion_order = true")
+        source = f"({scored})"
         if keep_scores or output_path is None:
-            con.execute("CREATE TABLE kept AS SELECT * FROM scored")  # computed once
+            con.execute(f"CREATE TABLE kept AS {scored}")  # computed once
             result.scores = con.sql("SELECT * FROM kept").fetch_arrow_table()
             source = "kept"
         if output_path is not None:

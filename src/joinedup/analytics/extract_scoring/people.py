@@ -44,7 +44,7 @@ def accepted_view(con: duckdb.DuckDBPyConnection, header: dict[str, int], *, dat
         columns.append("age_values.meaning AS age_value")
         joins.append(age_join(header, "p"))
     else:  # every age as plain digits: read as written (no join of every row to its meaning)
-        columns.append("CAST(nullif(p.age, '') AS BIGINT) AS age_value")
+        columns.append("TRY_CAST(p.age AS BIGINT) AS age_value")  # '' (or none): none
     if "date" in header and dates:
         columns.append("date_values.meaning AS date_value")
         joins.append("LEFT JOIN date_values ON coalesce(p.date, '') = date_values.given")
@@ -56,18 +56,19 @@ def accepted_view(con: duckdb.DuckDBPyConnection, header: dict[str, int], *, dat
     )
 
 
-def count_persons(con: duckdb.DuckDBPyConnection) -> None:
+def count_persons(con: duckdb.DuckDBPyConnection, *, spaced: bool = True) -> None:
     """`persons`: each person of the accepted rows (grouped by identifier, so exactly), with
     their key, first row (which also numbers them, in order of first appearance) and ages.
 
     Grouped by the identifier as written; merged by the identifier less the spaces around it
-    only when an identifier has any (grouping a million rows by an expression costs more)."""
+    only when an identifier has any (grouping a million rows by an expression costs more),
+    which none can when the file holds no space after its header (not `spaced`)."""
     con.execute(
         "CREATE OR REPLACE TABLE written AS SELECT person_id, any_value(person_hash) AS "
         "person_hash, min(n) AS first_n, min(age_value) AS youngest, max(age_value) AS oldest "
         "FROM accepted GROUP BY person_id"
     )
-    if not query_count(
+    if not spaced or not query_count(
         con,
         "SELECT count(*) FROM written WHERE starts_with(person_id, ' ') "
         "OR ends_with(person_id, ' ')",

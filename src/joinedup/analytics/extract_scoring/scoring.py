@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from joinedup.analytics.extract_scoring.specs import SCORERS, ScorerSpec
-from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, stored_sql
+from joinedup.analytics.score_sql import INPUT_TABLE, pipeline_sql, side_table, stored_sql
 from joinedup.dates import years_before
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def scores_query(
     if spec.compiled_ahead and not options:
         return stored_sql(_score_name(spec))
     if spec.compiled_ahead:
-        return pipeline_sql(spec.load_pipeline(), schema, **options)
+        return pipeline_sql(spec.load_pipeline(), schema, spec.side_inputs(), **options)
     return pipeline_sql(spec.load_pipeline(), schema, index_date=index_date, **options)
 
 
@@ -35,11 +35,25 @@ def score_people(
     query: str,
     header: dict[str, int],
     index_date: dt.date | None,
-) -> None:
-    """`scored`: the score of each person, with their identifier, in order of first appearance.
+) -> str:
+    """The query of the score of each person, with their identifier, in order of first
+    appearance.
 
-    The ICD-10 pipelines are given each person's key (`checking.PERSON_KEY`); eFI and CMS each
-    person's number. The identifier is put back after."""
+    The ICD-10 pipelines are given each person's key (`checking.PERSON_KEY`), the people as
+    grouped already (`people.count_persons`: key and greatest age) and the distinct codes as
+    judged already (`checking`), so they make no pass of their own over every row to find
+    them; eFI and CMS each person's number. The identifier is put back after."""
+    found = {
+        "person_id": "person_hash",
+        "age": "oldest" if "age" in header else "NULL::BIGINT",
+        "code": "given",
+    }
+    sources = {"people": "persons", "lexicon": "code_values WHERE problem IS NULL"}
+    for keyword, columns in spec.side_inputs().items():
+        con.execute(
+            f"CREATE VIEW {side_table(keyword)} AS SELECT "
+            f"{', '.join(f'{found[name]} AS {name}' for name in columns)} FROM {sources[keyword]}"
+        )
     inputs = []
     for name in spec.input_schema(header):
         if name == "person_id":
@@ -57,8 +71,10 @@ def score_people(
         f"CREATE VIEW {INPUT_TABLE} AS SELECT {', '.join(inputs)} FROM accepted AS a {numbered}"
     )
     key = "person_hash" if spec.compiled_ahead else "person_key"
-    con.execute(
-        f"CREATE VIEW scored AS SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
+    # A query, not a view: the score's text (12,000 characters) is then parsed and planned
+    # once, where it is run.
+    return (
+        f"SELECT p.identifier AS person_id, s.* EXCLUDE (person_id) "
         f"FROM ({query}) AS s JOIN people AS p ON s.person_id = p.{key} ORDER BY p.person_key"
     )
 

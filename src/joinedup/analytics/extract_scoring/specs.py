@@ -56,11 +56,23 @@ class ScorerSpec:
 
     def input_schema(self, header: Iterable[str]) -> dict[str, str]:
         """The columns the pipeline is given, with their Ibis types."""
-        if self.compiled_ahead:  # no date (the window is applied first); age always, if taken
-            names = [n for n in self.columns if n != "date"]
-            return {name: _SQL_TYPES[name] for name in names}
+        if self.compiled_ahead:  # person and code: the window is applied first, age is people's
+            return {name: _SQL_TYPES[name] for name in ("person_id", "code")}
         names = [n for n in self.columns if n in set(header)]
         return {name: _SQL_TYPES[name] for name in names}
+
+    def side_inputs(self) -> dict[str, dict[str, str]]:
+        """What the pipeline is given besides the rows, by keyword, with the Ibis types of its
+        columns (ADR 0039): for the ICD-10 scores, what the extract's checks found already,
+        the people (each person's key and, if the score takes it, age) and the distinct codes
+        (`lexicon`); nothing for eFI and CMS, which find them in the rows themselves."""
+        if not self.compiled_ahead:
+            return {}
+        people = ["person_id", *(["age"] if "age" in self.columns else [])]
+        return {
+            "people": {name: _SQL_TYPES[name] for name in people},
+            "lexicon": {"code": _SQL_TYPES["code"]},
+        }
 
 
 SCORERS: dict[str, ScorerSpec] = {

@@ -103,12 +103,17 @@ def charlson_scores(
     weights: str = DEFAULT_WEIGHTS,
     lookback_years: int | None = None,
     with_groups: bool = True,
+    people: ir.Table | None = None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, charlson_score, charlson_age_adjusted, charlson_groups (left out when not
     `with_groups`): one row per person.
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded), optionally date (needed with an
-    index date) and age (int, for the age-adjusted score).
+    index date) and age (int, for the age-adjusted score). A caller that has grouped the
+    diagnoses by person already may pass `people` (person_id and, for the age-adjusted score,
+    age: the largest given): one row each, in place of the people found in `diagnoses`; and
+    `lexicon`, the distinct codes of `diagnoses` (code), if it has them.
     """
     joined = CHARLSON.totals(
         diagnoses,
@@ -116,6 +121,8 @@ def charlson_scores(
         weights=weights,
         lookback_years=lookback_years,
         with_groups=with_groups,
+        people=people,
+        lexicon=lexicon,
     )
     age = joined.age if "age" in joined.columns else ibis.null("int64")
     score = joined.total.fill_null(0)

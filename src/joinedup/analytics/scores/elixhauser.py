@@ -78,13 +78,22 @@ def elixhauser_scores(
     index_date: dt.date | None = None,
     weights: str = DEFAULT_WEIGHTS,
     lookback_years: int | None = None,
+    people: ir.Table | None = None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
-    """person_id, elixhauser_score, elixhauser_groups: one row per person in `diagnoses`.
+    """person_id, elixhauser_score, elixhauser_groups: one row per person in `diagnoses` (or,
+    when given, in `people`: person_id, one row each, from a caller that has grouped them;
+    `lexicon`: the distinct codes of `diagnoses`, from a caller that has them).
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded) and, with an index date, date.
     """
     joined = ELIXHAUSER.totals(
-        diagnoses, index_date=index_date, weights=weights, lookback_years=lookback_years
+        diagnoses,
+        index_date=index_date,
+        weights=weights,
+        lookback_years=lookback_years,
+        people=people,
+        lexicon=lexicon,
     )
     return joined.select(
         "person_id",

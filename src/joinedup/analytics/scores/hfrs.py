@@ -79,12 +79,15 @@ def _groups_table() -> pa.Table:
     )
 
 
-def _matched(diagnoses: ir.Table, index_date: dt.date | None) -> ir.Table:
+def _matched(
+    diagnoses: ir.Table, index_date: dt.date | None, lexicon: ir.Table | None = None
+) -> ir.Table:
     return icd10.matched_groups(
         diagnoses,
         mapping=[(group, group) for group in hfrs_weights()],
         index_date=index_date,
         lookback_years=LOOKBACK_YEARS if index_date is not None else None,
+        lexicon=lexicon,
     )
 
 
@@ -95,19 +98,27 @@ def hfrs_contributions(diagnoses: ir.Table, *, index_date: dt.date | None = None
 
 
 def hfrs_scores(
-    diagnoses: ir.Table, *, index_date: dt.date | None = None, with_groups: bool = True
+    diagnoses: ir.Table,
+    *,
+    index_date: dt.date | None = None,
+    with_groups: bool = True,
+    people: ir.Table | None = None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, hfrs_score, hfrs_category, hfrs_groups (left out when not `with_groups`): one
-    row per person in `diagnoses`.
+    row per person in `diagnoses` (or, when given, in `people`: person_id, one row each, from a
+    caller that has grouped them; `lexicon`: the distinct codes of `diagnoses`, from a caller
+    that has them).
 
     `diagnoses` has person_id (int), code (ICD-10 as recorded, any format) and, when an index
     date is given, date (date of the admission the diagnosis was recorded in).
     """
     totals = icd10.group_totals(
-        _matched(diagnoses, index_date), _groups_table(), with_groups=with_groups
+        _matched(diagnoses, index_date, lexicon), _groups_table(), with_groups=with_groups
     )
-    people = diagnoses.select("person_id").distinct()
-    joined = people.left_join(totals, "person_id")
+    if people is None:
+        people = diagnoses.select("person_id").distinct()
+    joined = people.select("person_id").left_join(totals, "person_id")
     tenths = joined.total.fill_null(0)
     columns = {
         "hfrs_score": tenths / 10,

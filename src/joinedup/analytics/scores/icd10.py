@@ -31,6 +31,8 @@ DATA = Path(__file__).with_name("data")
 
 # The groups of a person as text for people (and CSV cells): "F00, R54, W19".
 SEPARATOR = ", "
+# A person's groups fit one BIGINT as bits (`group_totals`) when a score has at most this many.
+MASK_BITS = 63
 
 
 @functools.cache
@@ -40,12 +42,16 @@ def reference_rows(score: str, name: str) -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(handle))
 
 
-def persons_of(diagnoses: ir.Table) -> ir.Table:
+def persons_of(diagnoses: ir.Table, people: ir.Table | None = None) -> ir.Table:
     """Everyone in the input: each gets a row in a score's result, even with nothing counted.
 
     With an ``age`` column, each person's (greatest) age comes along from the same pass over
-    the input, so an age-adjusted score needs no second aggregation of every row.
+    the input, so an age-adjusted score needs no second aggregation of every row. A caller
+    that has already grouped the rows by person passes `people` (person_id[, age: the
+    person's greatest]), used as it is: the same people without a pass over every row again.
     """
+    if people is not None:
+        return people
     if "age" in diagnoses.columns:
         return diagnoses.group_by("person_id").aggregate(age=diagnoses.age.max().cast("int64"))
     return diagnoses.select("person_id").distinct()
@@ -71,15 +77,20 @@ def counted_codes(
     return diagnoses.filter(keep).select("person_id", "code")
 
 
-def match_groups(codes: ir.Table, mapping: Sequence[tuple[str, str]]) -> ir.Table:
+def match_groups(
+    codes: ir.Table, mapping: Sequence[tuple[str, str]], lexicon: ir.Table | None = None
+) -> ir.Table:
     """person_id, group, code (normalised) for each code starting with one of a group's prefixes.
 
     `mapping` is (group, code_prefix) pairs. Each distinct recorded code is normalised and
     matched once (a population repeats a few thousand codes millions of times), with one
     equality join per prefix length: a hash join on every engine, where a `startswith` join
-    would be a nested loop. The matches are then joined back to the people.
+    would be a nested loop. The matches are then joined back to the people. A caller that has
+    the distinct codes already passes them as `lexicon` (one column, code: every code of
+    `codes`, as recorded; others are matched to no one).
     """
-    lexicon = codes.select("code").distinct()
+    if lexicon is None:
+        lexicon = codes.select("code").distinct()
     lexicon = lexicon.mutate(normal=normalised_icd10(lexicon.code))
     by_length: dict[int, list[tuple[str, str]]] = {}
     for group, prefix in mapping:
@@ -124,10 +135,11 @@ def matched_groups(
     hierarchy: Sequence[tuple[str, str]] = (),
     index_date: dt.date | None,
     lookback_years: int | None,
+    lexicon: ir.Table | None = None,
 ) -> ir.Table:
     """person_id, group, code: every counted code in its groups, the hierarchy applied."""
     codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
-    return drop_superseded(match_groups(codes, mapping), hierarchy)
+    return drop_superseded(match_groups(codes, mapping, lexicon), hierarchy)
 
 
 def group_contributions(matched: ir.Table, groups: pa.Table) -> ir.Table:
@@ -149,12 +161,48 @@ def group_totals(matched: ir.Table, groups: pa.Table, *, with_groups: bool = Tru
     sorted and joined: the costliest step of a score, so callers that only need the total
     leave it out)."""
     present = matched.select("person_id", "group").distinct()
-    weighted = present.join(ibis.memtable(groups.select(["group", "weight"])), "group")
-    if not with_groups:
-        return weighted.group_by("person_id").aggregate(total=weighted.weight.sum())
-    return weighted.group_by("person_id").aggregate(
-        total=weighted.weight.sum(),
-        groups=weighted["group"].collect().sort().join(SEPARATOR),
+    return present_totals(present, groups, with_groups=with_groups)
+
+
+def present_totals(present: ir.Table, groups: pa.Table, *, with_groups: bool = True) -> ir.Table:
+    """`group_totals` of `present`: each person's groups (person_id, group), once each."""
+    names = sorted(groups.column("group").to_pylist())
+    if not with_groups or len(names) > MASK_BITS:
+        weighted = present.join(ibis.memtable(groups.select(["group", "weight"])), "group")
+        if not with_groups:
+            return weighted.group_by("person_id").aggregate(total=weighted.weight.sum())
+        return weighted.group_by("person_id").aggregate(
+            total=weighted.weight.sum(),
+            groups=weighted["group"].collect().sort().join(SEPARATOR),
+        )
+    # Few groups (Charlson 17, Elixhauser 31): each person's groups as a set of bits, one per
+    # group in name order, summed (a person has each group once, so the sum sets each bit
+    # once), then written as the names of the bits set, in that order: the same text as the
+    # sorted list, without collecting and sorting a list per person. Written once per set
+    # (people share a few thousand sets), then joined to the people who have it.
+    bit = {name: 1 << i for i, name in enumerate(names)}
+    lookup = ibis.memtable(
+        groups.select(["group", "weight"]).append_column(
+            "bit", pa.array([bit[g] for g in groups.column("group").to_pylist()], pa.int64())
+        )
+    )
+    weighted = present.join(lookup, "group")
+    totals = weighted.group_by("person_id").aggregate(
+        total=weighted.weight.sum(), bits=weighted.bit.sum()
+    )
+    sets = totals.select("bits").distinct()
+    sets = sets.mutate(groups=group_names(sets.bits, names))
+    return totals.join(sets, "bits").select("person_id", "total", "groups")
+
+
+def group_names(bits: ir.IntegerValue, names: Sequence[str]) -> ir.StringValue:
+    """The names whose bit is set in `bits` (bit i: names[i]), joined by `SEPARATOR` in order
+    (a null name is left out of the join)."""
+    return ibis.literal(SEPARATOR).join(
+        [
+            ibis.ifelse((bits & (1 << i)) != 0, name, ibis.null("string"))
+            for i, name in enumerate(names)
+        ]
     )
 
 
@@ -238,17 +286,20 @@ class WeightedIndex:
         weights: str,
         lookback_years: int | None,
         with_groups: bool = True,
+        people: ir.Table | None = None,
+        lexicon: ir.Table | None = None,
     ) -> ir.Table:
-        """Every person in `diagnoses` (with their age when given) and their total and groups
-        (null when none counted)."""
+        """Every person in `diagnoses` (with their age when given) or, when given, in `people`
+        (`persons_of`), and their total and groups (null when none counted); `lexicon`: the
+        distinct codes, when the caller has them (`match_groups`)."""
         codes = counted_codes(diagnoses, index_date=index_date, lookback_years=lookback_years)
-        matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file))
+        matched = match_groups(codes, prefix_mapping(self.name, self.mapping_file), lexicon)
         # The hierarchy applied to each person's groups rather than to every matched row: the
         # same groups remain. Named, so the SQL computes the groups once (a CTE) and joins the
         # diagnoses to the codes once, where an unnamed table is written out at each use.
         present = matched.select("person_id", "group").distinct().alias("present")
         if self.hierarchy:
             present = present.anti_join(superseded(present, self.hierarchy), ["person_id", "group"])
-        totals = group_totals(present, self.groups(weights), with_groups=with_groups)
-        joined = persons_of(diagnoses).left_join(totals, "person_id")
+        totals = present_totals(present, self.groups(weights), with_groups=with_groups)
+        joined = persons_of(diagnoses, people).left_join(totals, "person_id")
         return joined.drop("person_id_right") if "person_id_right" in joined.columns else joined

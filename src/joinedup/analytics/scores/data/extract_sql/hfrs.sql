@@ -2,94 +2,90 @@ WITH "lookup_1" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS TEXT) AS 
 "lookup_2" AS (SELECT CAST(col0 AS TEXT) AS "group", CAST(col1 AS BIGINT) AS "weight" FROM (VALUES ('F00', 71), ('G81', 44), ('G30', 40), ('I69', 37), ('R29', 36), ('F05', 32), ('N39', 32), ('S00', 32), ('W19', 32), ('R31', 30), ('B96', 29), ('R41', 27), ('I67', 26), ('R26', 26), ('R56', 26), ('R40', 25), ('S06', 24), ('T83', 24), ('E86', 23), ('E87', 23), ('M25', 23), ('S42', 23), ('R54', 22), ('F03', 21), ('W18', 21), ('Z50', 21), ('F01', 20), ('L03', 20), ('S80', 20), ('Z75', 20), ('E53', 19), ('H54', 19), ('G20', 18), ('K59', 18), ('N17', 18), ('R55', 18), ('S22', 18), ('Z60', 18), ('B95', 17), ('L89', 17), ('Z22', 17), ('A41', 16), ('I95', 16), ('K26', 16), ('L97', 16), ('N19', 16), ('R44', 16), ('G40', 15), ('J96', 15), ('M19', 15), ('X59', 15), ('Z87', 15), ('E16', 14), ('M81', 14), ('N18', 14), ('R94', 14), ('S32', 14), ('S72', 14), ('N28', 13), ('R33', 13), ('R69', 13), ('G31', 12), ('G45', 12), ('R32', 12), ('R45', 12), ('S09', 12), ('Y95', 12), ('A04', 11), ('A09', 11), ('J18', 11), ('M79', 11), ('S01', 11), ('W06', 11), ('Z74', 11), ('E55', 10), ('J69', 10), ('R02', 10), ('R47', 10), ('Z93', 10), ('E05', 9), ('H91', 9), ('M41', 9), ('R63', 9), ('W01', 9), ('W10', 9), ('I63', 8), ('K92', 8), ('M80', 8), ('R13', 8), ('U80', 8), ('Z99', 8), ('F10', 7), ('J22', 7), ('N20', 7), ('R00', 7), ('Y84', 7), ('R79', 6), ('Z73', 6), ('F32', 5), ('M48', 5), ('S51', 5), ('Z91', 5), ('D64', 4), ('E83', 4), ('L08', 4), ('M15', 4), ('K52', 3), ('R11', 3), ('R50', 1)))
 SELECT CAST("person_id" AS BIGINT) AS "person_id", CAST("hfrs_score" AS DOUBLE) AS "hfrs_score", CAST("hfrs_category" AS TEXT) AS "hfrs_category", CAST("hfrs_groups" AS TEXT) AS "hfrs_groups" FROM (
 SELECT
-  "t8"."person_id",
-  COALESCE("t20"."total", 0) / 10 AS "hfrs_score",
+  "t9"."person_id",
+  COALESCE("t21"."total", 0) / 10 AS "hfrs_score",
   CASE
-    WHEN COALESCE("t20"."total", 0) < 50
+    WHEN COALESCE("t21"."total", 0) < 50
     THEN 'low'
-    WHEN COALESCE("t20"."total", 0) <= 150
+    WHEN COALESCE("t21"."total", 0) <= 150
     THEN 'intermediate'
     ELSE 'high'
   END AS "hfrs_category",
-  COALESCE("t20"."groups", '') AS "hfrs_groups"
+  COALESCE("t21"."groups", '') AS "hfrs_groups"
 FROM (
-  SELECT DISTINCT
-    "t0"."person_id"
-  FROM "extract_rows" AS "t0"
-) AS "t8"
+  SELECT
+    *
+  FROM "extract_people" AS "t0"
+) AS "t9"
 LEFT OUTER JOIN (
   SELECT
-    "t18"."person_id",
-    SUM("t18"."weight") AS "total",
+    "t19"."person_id",
+    SUM("t19"."weight") AS "total",
     ARRAY_TO_STRING(
-      ARRAY_SORT(ARRAY_AGG("t18"."group") FILTER(WHERE
-        "t18"."group" IS NOT NULL)),
+      ARRAY_SORT(ARRAY_AGG("t19"."group") FILTER(WHERE
+        "t19"."group" IS NOT NULL)),
       ', '
     ) AS "groups"
   FROM (
     SELECT
-      "t17"."person_id",
-      "t17"."group",
-      "t3"."weight"
+      "t18"."person_id",
+      "t18"."group",
+      "t5"."weight"
     FROM (
       SELECT DISTINCT
-        "t15"."person_id",
-        "t15"."group"
+        "t16"."person_id",
+        "t16"."group"
       FROM (
         SELECT
-          "t9"."person_id",
-          "t14"."group",
-          "t14"."normal" AS "code"
+          "t10"."person_id",
+          "t15"."group",
+          "t15"."normal" AS "code"
         FROM (
           SELECT
             *
-          FROM "extract_rows" AS "t0"
-        ) AS "t9"
+          FROM "extract_rows" AS "t2"
+        ) AS "t10"
         INNER JOIN (
           SELECT
-            "t12"."code",
-            "t4"."group",
-            "t12"."normal"
+            "t13"."code",
+            "t6"."group",
+            "t13"."normal"
           FROM (
             SELECT
-              "t10"."code",
-              "t10"."normal",
+              "t11"."code",
+              "t11"."normal",
               SUBSTRING(
-                "t10"."normal",
+                "t11"."normal",
                 CASE WHEN (
                   0 + 1
-                ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t10"."normal") END,
+                ) >= 1 THEN 0 + 1 ELSE 0 + 1 + LENGTH("t11"."normal") END,
                 3
               ) AS "key"
             FROM (
               SELECT
-                "t7"."code",
+                "t4"."code",
                 NULLIF(
                   REGEXP_EXTRACT(
-                    UPPER(REGEXP_REPLACE("t7"."code", '[^A-Za-z0-9]', '', 'g')),
+                    UPPER(REGEXP_REPLACE("t4"."code", '[^A-Za-z0-9]', '', 'g')),
                     '^([A-Z][0-9]{2}[0-9]*)',
                     1
                   ),
                   ''
                 ) AS "normal"
-              FROM (
-                SELECT DISTINCT
-                  "t0"."code"
-                FROM "extract_rows" AS "t0"
-              ) AS "t7"
-            ) AS "t10"
-          ) AS "t12"
-          INNER JOIN "lookup_1" AS "t4"
-            ON "t12"."key" = "t4"."prefix"
-        ) AS "t14"
-          ON "t9"."code" = "t14"."code"
-      ) AS "t15"
-    ) AS "t17"
-    INNER JOIN "lookup_2" AS "t3"
-      ON "t17"."group" = "t3"."group"
-  ) AS "t18"
+              FROM "extract_lexicon" AS "t4"
+            ) AS "t11"
+          ) AS "t13"
+          INNER JOIN "lookup_1" AS "t6"
+            ON "t13"."key" = "t6"."prefix"
+        ) AS "t15"
+          ON "t10"."code" = "t15"."code"
+      ) AS "t16"
+    ) AS "t18"
+    INNER JOIN "lookup_2" AS "t5"
+      ON "t18"."group" = "t5"."group"
+  ) AS "t19"
   GROUP BY
     1
-) AS "t20"
-  ON "t8"."person_id" = "t20"."person_id"
+) AS "t21"
+  ON "t9"."person_id" = "t21"."person_id"
 )
