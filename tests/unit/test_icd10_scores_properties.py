@@ -213,7 +213,9 @@ def test_elixhauser_pipeline_equals_oracle(con, case, weights, lookback):
         )  # fmt: skip
 
 
-@EXAMPLES
+# Six pipeline runs an example (three scores, with and without what the checks found): fewer
+# examples than the properties above keep it to a few seconds; the cases are the same.
+@settings(EXAMPLES, max_examples=15)
 @given(cases(), st.dictionaries(st.integers(1, 4), st.integers(0, 110)))
 def test_people_and_codes_given_score_as_when_found(con, case, ages):
     """The ICD-10 pipelines given the people already grouped and the distinct codes (`people=`,
