@@ -39,14 +39,18 @@ def test_scoring_an_icd10_extract_imports_nothing_heavy(tmp_path: Path, score: s
     source.write_text("person_id,code,age\nTESTabc,F00.1,80\nTESTdef,I50X,71\n", encoding="utf-8")
     code, loaded = imported_by("score", score, str(source), "-o", str(tmp_path / "out.csv"))
     assert code == 0
-    assert "duckdb" in loaded  # the probe can see what was imported
+    assert "_duckdb" in loaded  # the probe can see what was imported
+    # DuckDB's engine alone: not the Python package around it (its import costs ≈ 0.06 CPU-s)
+    assert "duckdb" not in loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
 def test_help_imports_nothing_heavy() -> None:
     code, loaded = imported_by("--help")
     assert code == 0
-    assert not loaded & {*HEAVY, "duckdb"}, sorted(loaded & {*HEAVY, "duckdb"})
+    assert not loaded & {*HEAVY, "duckdb", "_duckdb"}, sorted(
+        loaded & {*HEAVY, "duckdb", "_duckdb"}
+    )
 
 
 def test_the_web_app_leaves_the_modelling_libraries_to_the_commands_that_need_them() -> None:

@@ -440,3 +440,37 @@ def test_snomed_scores_of_an_extract_equal_their_pipeline(tmp_path, score):
     numbers = [v for r in got for v in r.values() if isinstance(v, int | float)]
     assert any(numbers), "every score zero: the test would not see a wrong join"
     assert {r.pop("person_id"): r for r in got} == {people[r.pop("person_id")]: r for r in expected}
+
+
+def test_a_second_age_after_empty_lines_names_the_lines_of_both_rows(tmp_path):
+    # The empty lines are found while the people are grouped, after the rows with a problem
+    # were set aside: both kinds of row are numbered again by them (ADR 0040).
+    source = tmp_path / "ages.csv"
+    lines = ["person_id,code,age", "", "1,I50,70", "", "", "1,bad,71", "1,I21,72", "2,I10,60", ""]
+    source.write_text("\n".join(lines), encoding="utf-8")
+    result = score_extract("charlson", source)
+    assert [(r.row, r.reason.split(";")[0]) for r in result.rejects] == [
+        (6, "code 'bad' is not an ICD-10 code: it should start with a letter and two digits, "
+            "e.g. I50, I50.0 or I500"),
+        (7, "age 72 differs from age 70 given for the same person on row 3"),
+    ]  # fmt: skip
+    assert (
+        "age 71 differs from age 70 given for the same person on row 3" in result.rejects[0].reason
+    )
+    assert result.blank_lines == 3
+
+
+def test_the_empty_line_search_hands_back_an_error_of_the_work_beside_it(tmp_path):
+    from joinedup.analytics.extract_scoring.checking import _empty_lines_meanwhile
+
+    source = tmp_path / "e.csv"
+    source.write_bytes(b"person_id,code\n\n1,I50\r\n\r\n2,I10\n")
+    ran: list[bool] = []
+    assert _empty_lines_meanwhile(source, lambda: ran.append(True)) == [2, 4]
+    assert ran == [True]
+
+    def fail() -> None:
+        raise ValueError("the people could not be grouped")
+
+    with pytest.raises(ValueError, match="could not be grouped"):
+        _empty_lines_meanwhile(source, fail)

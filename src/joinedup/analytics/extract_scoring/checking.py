@@ -47,7 +47,6 @@ class Extract:
     header: dict[str, int]  # a used column -> its position in the file
     width: int  # columns in the header
     ignored: list[str]
-    empty_lines: list[int]  # physical line numbers of lines with nothing on them
     quoted: bool  # whether the file holds a quote (only a quoted value can hold a line break)
     # whether a space follows the header (without one, no value has spaces around it to trim)
     spaced: bool
@@ -69,7 +68,6 @@ def open_extract(spec: ScorerSpec, path: Path, *, index_date: dt.date | None) ->
         return Extract(
             path,
             *header,
-            _empty_lines(data),
             quoted=data.find(b'"') != -1,
             spaced=data.find(b" ", max(end, 0)) != -1,
         )
@@ -83,6 +81,17 @@ def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
         raise ExtractError(f"no such file: {path}")
     if not path.is_file():
         raise ExtractError(f"{path} is not a file")
+    with _mapping(path) as data:
+        if data.find(b"\x00") != -1:
+            raise ExtractError(
+                f"{path.name} is not a CSV text file (it holds binary data, e.g. a spreadsheet "
+                "or Parquet file): save it as CSV"
+            )
+        yield data  # (DuckDB finds a line that is not UTF-8: `_read_rows`)
+
+
+@contextlib.contextmanager
+def _mapping(path: Path) -> Iterator[bytes | mmap.mmap]:
     with path.open("rb") as handle:
         if not os.fstat(handle.fileno()).st_size:
             data: bytes | mmap.mmap = b""
@@ -92,12 +101,7 @@ def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
                 handle.fileno(), 0, flags=mmap.MAP_SHARED | populate, prot=mmap.PROT_READ
             )
     with contextlib.closing(data) if isinstance(data, mmap.mmap) else contextlib.nullcontext():
-        if data.find(b"\x00") != -1:
-            raise ExtractError(
-                f"{path.name} is not a CSV text file (it holds binary data, e.g. a spreadsheet "
-                "or Parquet file): save it as CSV"
-            )
-        yield data  # (DuckDB finds a line that is not UTF-8: `_read_rows`)
+        yield data
 
 
 def _not_utf8(path: Path, line: int) -> ExtractError:
@@ -192,7 +196,7 @@ def check_rows(
     `flagged` (line, values as written, every reason) and deleted from `parsed`, so `parsed`
     holds the accepted rows: `accepted` gives them with what their values mean, `people`
     numbers the people they name, in order of first appearance."""
-    structural, blank = _read_rows(con, extract)
+    structural, blank, rejected_lines = _read_rows(con, extract)
     # The rows are numbered (rowid: their order in the file); every result read back from here
     # on is ordered explicitly, so DuckDB need not keep the order of the rows it passes on.
     # (`score_extract` asks for it again for the scores it writes.)
@@ -208,7 +212,13 @@ def check_rows(
     # against 0.10 CPU-s at 1M rows). On two cores: ≈ 0.055 CPU-s less for ≈ 0.045 s more
     # wall time when the machine is idle, as fast when it is busy (ADR 0039).
     con.execute("SET threads = 1")
-    count_persons(con, spaced=extract.spaced)
+    # The people are grouped while this thread looks for empty lines (the rows were numbered
+    # without them; renumbered below in the rare file that has any).
+    empty_lines = _empty_lines_meanwhile(
+        extract.path, lambda: count_persons(con, spaced=extract.spaced)
+    )
+    if empty_lines:
+        _renumber(con, extract, sorted({*rejected_lines, *empty_lines}))
     if keys_shared(con):
         key_by_number(con)
         count_persons(con, spaced=extract.spaced)
@@ -232,7 +242,7 @@ def check_rows(
         rejects,
         rows_read=accepted + len(rejects),
         rows_accepted=accepted,
-        blank_lines=blank + len(extract.empty_lines),
+        blank_lines=blank + len(empty_lines),
         people_not_scored=people_not_scored(con, structural),
     )
 
@@ -286,12 +296,15 @@ def _flag_rows(
     )
 
 
-def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[Reject], int]:
+def _read_rows(
+    con: duckdb.DuckDBPyConnection, extract: Extract
+) -> tuple[list[Reject], int, list[int]]:
     """`parsed`: each data row DuckDB could split into the header's columns, the used columns
-    and the person's key; `extract_lines`: the same with each row's number and line.
+    and the person's key; `extract_lines`: the same with each row's number and line (counting
+    the lines DuckDB rejected; the empty lines it skips are found later: `_renumber`).
 
-    Returns the rows it could not (wrong number of values, not CSV) as rejects, and how many
-    of those were blank (spaces only)."""
+    Returns the rows it could not split (wrong number of values, not CSV) as rejects, how many
+    of those were blank (spaces only), and the lines of all of them."""
     columns = {f"c{i}": "VARCHAR" for i in range(extract.width)}
     used = ", ".join(f"c{i} AS {name}" for name, i in extract.header.items())  # the rest: not kept
     person = f"c{extract.header['person_id']}"
@@ -311,15 +324,15 @@ def _read_rows(con: duckdb.DuckDBPyConnection, extract: Extract) -> tuple[list[R
     encoding = [line for line, _, _, not_utf8 in errors if not_utf8]
     if encoding:
         raise _not_utf8(extract.path, encoding[0])
-    skipped, blank, structural = set(extract.empty_lines), 0, []
+    skipped, blank, structural = [], 0, []
     for line, csv_line, message, _ in errors:
-        skipped.add(line)
+        skipped.append(line)
         if not csv_line.strip():
             blank += 1
         else:
             structural.append(_structural_reject(line, csv_line, message, extract))
-    _number_rows(con, extract, sorted(skipped))
-    return structural, blank
+    _number_rows(con, extract, skipped)
+    return structural, blank, skipped
 
 
 def _structural_reject(line: int, csv_line: str, message: str, extract: Extract) -> Reject:
@@ -358,6 +371,53 @@ def _number_rows(con: duckdb.DuckDBPyConnection, extract: Extract, skipped: list
         f"CREATE VIEW extract_lines AS SELECT n, n + 2 + coalesce(moved, 0) AS line, {used} "
         "FROM (SELECT rowid AS n, * FROM parsed) AS p ASOF LEFT JOIN steps ON p.n >= steps.at"
     )
+
+
+def _renumber(con: duckdb.DuckDBPyConnection, extract: Extract, skipped: list[int]) -> None:
+    """Number the rows again, given every line skipped (rejected by DuckDB, or empty), and
+    the rows already set aside in `flagged` (no longer in `parsed`) by the same steps."""
+    con.execute("DROP VIEW extract_lines")
+    con.execute("DROP TABLE IF EXISTS steps")
+    _number_rows(con, extract, skipped)
+    con.execute(
+        "UPDATE flagged SET line = flagged.n + 2 + coalesce((SELECT max(moved) FROM steps "
+        "WHERE steps.at <= flagged.n), 0)"
+    )
+
+
+def _empty_lines_meanwhile(path: Path, work: Callable[[], None]) -> list[int]:
+    """The file's empty lines, searched for while `work` runs in a thread of its own.
+
+    `work` is DuckDB grouping the people on one thread: DuckDB lets go of Python's lock while
+    a statement runs, so on a machine with a core to spare the search (≈ 0.03 CPU-s at 1M
+    rows) takes no wall time (ADR 0040); on a busy one it costs what it did before it."""
+    # The low-level thread API: `threading` costs ≈ 3 ms of CPU to import, a tenth of the gain.
+    import _thread
+
+    failed: list[BaseException] = []
+    started, done = _thread.allocate_lock(), _thread.allocate_lock()
+    started.acquire()
+    done.acquire()
+
+    def run() -> None:
+        try:
+            started.release()  # from here on it holds Python's lock only until DuckDB runs
+            work()
+        except BaseException as error:  # raised again in this thread, below
+            failed.append(error)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(run, ())
+    started.acquire()  # (else this thread may search first, holding Python's lock throughout)
+    try:
+        with _mapping(path) as data:
+            found = _empty_lines(data)
+    finally:
+        done.acquire()  # the people grouped (or failed)
+    if failed:
+        raise failed[0]
+    return found
 
 
 def _judge_values(
