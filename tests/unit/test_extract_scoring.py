@@ -260,6 +260,8 @@ def test_empty_identifiers_are_rejected_with_or_without_spaces_in_the_file(
         (b"", "is empty"),
         (b"person_id,code,code\n", "names code more than once"),
         (b"person_id,code,\n", "column 3 of the header has no name"),
+        # LF lines with an empty one ending CR LF: DuckDB's reader gives up on the whole file.
+        (b"person_id,code\nA1,I50X\n\r\nB2,I21\n", "every line ends the same way"),
     ],
 )
 def test_structural_problems_raise_a_clear_error(tmp_path, content, message):

@@ -9,6 +9,7 @@ import datetime as dt
 import mmap
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,16 @@ def _mapping(path: Path) -> Iterator[bytes | mmap.mmap]:
             )
     with contextlib.closing(data) if isinstance(data, mmap.mmap) else contextlib.nullcontext():
         yield data
+
+
+def _unreadable(path: Path, exc: Exception) -> ExtractError:
+    """What to do about a file the CSV reader gave up on, e.g. line endings mixed (LF, and an
+    empty line ending CR LF), which stops it before any row can be reported."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ExtractError(
+        f"{path.name} could not be read as CSV ({first.rstrip('.')}). Check that every line "
+        "ends the same way (save it again as 'CSV UTF-8') and that every quote is closed."
+    )
 
 
 def _not_utf8(path: Path, line: int) -> ExtractError:
@@ -310,13 +321,18 @@ def _read_rows(
     person = f"c{extract.header['person_id']}"
     # Trimmed only if a value may have spaces around it (the test costs as much as the hash).
     key = PERSON_KEY.format(trimmed(person) if extract.spaced else person)
-    con.execute(
-        f"CREATE TABLE parsed AS SELECT {used}, {key} AS person_hash "
-        f"FROM read_csv('{sql_path(extract.path)}', "
-        "header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
-        "columns=$columns, store_rejects=true)",
-        {"columns": columns},
-    )
+    # The engine's own error class (`_duckdb` or `duckdb`: one and the same, ADR 0040).
+    engine_error = sys.modules[type(con).__module__].InvalidInputException
+    try:
+        con.execute(
+            f"CREATE TABLE parsed AS SELECT {used}, {key} AS person_hash "
+            f"FROM read_csv('{sql_path(extract.path)}', "
+            "header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
+            "columns=$columns, store_rejects=true)",
+            {"columns": columns},
+        )
+    except engine_error as exc:  # a file DuckDB's reader cannot follow (rows are not judged)
+        raise _unreadable(extract.path, exc) from None
     errors = con.execute(
         "SELECT line, any_value(csv_line), any_value(error_message), "
         "bool_or(error_type = 'INVALID ENCODING') FROM reject_errors GROUP BY line ORDER BY line"
