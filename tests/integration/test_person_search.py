@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
@@ -272,6 +274,50 @@ def test_every_person_page_shows_the_patient_banner(area: Area) -> None:
         assert "National data opt-out" in banner
         assert "Break-glass" not in banner
     assert client.get("/people/search").text.count('id="patient-banner"') == 0
+
+
+def test_the_person_page_reads_each_fact_once_in_a_few_transactions(area: Area) -> None:
+    """Issue 14: the person page read each of its facts in a session of its own and its banner
+    read the register entry and named professional again (22 statements in 18 transactions on
+    the load test's area). Now no query runs twice with the same parameters, and the page's
+    reads share one read-only session: the gate's relationship and its audited view, the page
+    with its banner, the plan rule's practice and the header's count."""
+    person, sessions = area.person, area.sessions
+    reg.add_to_register(
+        sessions,
+        area.store,
+        principal("gp", user_id=area.users["gp"], username="gp"),
+        person_id=person.person_id,
+        source="person_page",
+        reason="Frailty and falls",
+    )
+    client = area.client("gp")
+    path = f"/people/{person.person_id}"
+    assert client.get(path).status_code == 200  # the first view reads the run and area once
+    statements: list[tuple[str, str]] = []
+    transactions: list[object] = []
+
+    def on_statement(
+        conn: object, cursor: object, statement: str, params: object, *_: object
+    ) -> None:
+        statements.append((statement, repr(params)))
+
+    def on_begin(conn: object) -> None:
+        transactions.append(conn)
+
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    event.listen(Engine, "begin", on_begin)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_statement)
+        event.remove(Engine, "begin", on_begin)
+    assert page.status_code == 200
+    banner = page.text.split('id="patient-banner"')[1].split("</section>")[0]
+    assert "Identified" in banner and "Identified" in page.text.split("</section>", 1)[1]
+    reads = Counter(s for s in statements if s[0].lstrip().upper().startswith("SELECT"))
+    assert [s for s, n in reads.items() if n > 1] == []
+    assert len(transactions) <= 5, len(transactions)
 
 
 def test_the_banner_shows_break_glass_in_force_with_its_expiry_in_uk_time(area: Area) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from joinedup.carestore.models import AuditEvent
@@ -30,12 +30,13 @@ from joinedup.governance.sessions import (
     end_session,
     principal_for_token,
     session_id_for,
+    set_flash,
     start_session,
 )
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web import auth
+from joinedup.web import auth, flash
 from joinedup.web.app import create_app
 
 Sessions = sessionmaker[Session]
@@ -450,6 +451,35 @@ def test_the_principal_carries_the_role_organisations_and_csrf_token(area: Sessi
     assert end_session(area, web_session.id, T0)
     assert not end_session(area, web_session.id, T0)  # already ended: nothing more to audit
     assert principal_for_token(area, token, T0) is None
+
+
+def test_a_page_asks_for_a_message_only_when_the_session_held_one(
+    area: Sessions, app: FastAPI
+) -> None:
+    """Issue 14: the session row read to sign a request in says whether a one-shot message
+    waits, so the many pages without one do not read the row again; one that waits is shown
+    once."""
+    user = users.get_user(area, "jsmith")
+    token, web_session = start_session(area, user, T0)
+    app.state.care_sessions = area
+    request = Request({"type": "http", "app": app, "headers": []})
+    engine = area.kw["bind"]
+    statements: list[str] = []
+    count = lambda *args: statements.append(args[2])  # noqa: E731
+    quiet = principal_for_token(area, token, T0)
+    assert quiet is not None and not quiet.flash_waiting
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert flash.take(request, quiet) == {"notice": "", "error": ""}
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements == []
+
+    set_flash(area, web_session.id, "notice", "Saved.")
+    waiting = principal_for_token(area, token, T0)
+    assert waiting is not None and waiting.flash_waiting
+    assert flash.take(request, waiting) == {"notice": "Saved.", "error": ""}
+    assert flash.take(request, waiting) == {"notice": "", "error": ""}  # shown once
 
 
 def _signed_out_page(client: TestClient) -> httpx.Response:

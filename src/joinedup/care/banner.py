@@ -16,10 +16,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.care.named_professionals import current_named_professional
-from joinedup.care.register import entry_for_person
-from joinedup.governance.objections import KINDS, objections_of
-from joinedup.governance.relationships import break_glass_expiry
+from joinedup.care.named_professionals import (
+    NamedProfessionalRecord,
+    current_named_professional_in,
+)
+from joinedup.care.register import RegisterRecord, entry_in
+from joinedup.governance.objections import KINDS, objections_in
+from joinedup.governance.relationships import break_glass_expiry_in
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import PersonIdentity
 
@@ -43,13 +46,42 @@ class PatientBanner:
     break_glass_until: dt.datetime | None
 
 
+@dataclass(frozen=True)
+class BannerFacts:
+    """What the banner reads from the care store about the person and the user."""
+
+    named: NamedProfessionalRecord | None
+    entry: RegisterRecord | None
+    #: The kinds of objection in force (`governance.objections.KINDS` keys, in that order).
+    objection_kinds: tuple[str, ...]
+    break_glass_until: dt.datetime | None
+
+
+def banner_facts_in(session: Session, person_id: int, user_id: int) -> BannerFacts:
+    """The banner's care-store facts, read in the caller's session: one transaction for the
+    four, and a page that reads them too (the person page) reads them once (issue 14)."""
+    return BannerFacts(
+        named=current_named_professional_in(session, person_id),
+        entry=entry_in(session, person_id),
+        objection_kinds=tuple(objections_in(session, person_id)),
+        break_glass_until=break_glass_expiry_in(session, user_id, person_id),
+    )
+
+
 def patient_banner(
-    sessions: sessionmaker[Session], person: PersonIdentity, user_id: int, today: dt.date
+    sessions: sessionmaker[Session],
+    person: PersonIdentity,
+    user_id: int,
+    today: dt.date,
+    facts: BannerFacts | None = None,
 ) -> PatientBanner:
     """The banner of `person` as `user_id` sees it on `today` (the age is on the day of death
-    for someone who has died)."""
-    named = current_named_professional(sessions, person.person_id)
-    entry = entry_for_person(sessions, person.person_id)
+    for someone who has died). `facts`: as the page read them in this request (None: read
+    here)."""
+    if facts is None:
+        with sessions() as session:
+            facts = banner_facts_in(session, person.person_id, user_id)
+    named, entry = facts.named, facts.entry
     practice = person.practice_name
     if practice and person.practice_code:
         practice = f"{practice} ({person.practice_code})"
@@ -64,6 +96,6 @@ def patient_banner(
         practice=practice,
         named_professional=f"{named.display_name} ({named.role_label})" if named else None,
         register_state=entry.status_label if entry else None,
-        objections=tuple(KINDS[k] for k in objections_of(sessions, person.person_id)),
-        break_glass_until=break_glass_expiry(sessions, user_id, person.person_id),
+        objections=tuple(KINDS[k] for k in facts.objection_kinds),
+        break_glass_until=facts.break_glass_until,
     )

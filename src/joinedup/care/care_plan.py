@@ -28,7 +28,7 @@ crisis plan and ceilings of treatment matter (vital interests), and is reviewed 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,9 +52,9 @@ from joinedup.care.plan_merge import Choice, FieldConflict, MergeResult, merge_p
 from joinedup.carestore.uow import unit_of_work
 from joinedup.dates import uk_datetime
 from joinedup.errors import UserError
-from joinedup.governance.consent import current_consent
+from joinedup.governance.consent import ConsentRecord, current_consent
 from joinedup.governance.models import User, UserOrganisation
-from joinedup.governance.relationships import person_access
+from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
 
 __all__ = [
@@ -301,12 +301,28 @@ def plan_access(
 ) -> PlanAccess:
     """May `principal` see (and change) `person_id`'s plan? (The sharing rule: module doc.)"""
     access = person_access(sessions, principal, person_id, practice_code)
+    return plan_access_given(
+        sessions, principal, access, practice_code, lambda: current_consent(sessions, person_id)
+    )
+
+
+def plan_access_given(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    access: Access,
+    practice_code: str | None,
+    consent_in_force: Callable[[], ConsentRecord | None],
+) -> PlanAccess:
+    """`plan_access` for a page that has already found, in this request, the legitimate
+    relationship (`access`, from `person_access`) and can give the consent in force: the same
+    rule without reading them again (issue 14). `consent_in_force` is called only when the
+    rule needs it."""
     if not access.allowed:
         return PlanAccess(False, False, None, "no_relationship")
     writer = principal.can("care.write")
     if access.basis == "organisation" and _works_at(sessions, principal.user_id, practice_code):
         return PlanAccess(True, writer, "own_practice")
-    consent = current_consent(sessions, person_id)
+    consent = consent_in_force()
     decision = consent.decision if consent else None
     if decision == "given":
         return PlanAccess(True, writer, "consent", consent_decision=decision)

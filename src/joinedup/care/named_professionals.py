@@ -174,25 +174,37 @@ def named_professional_history(
 ) -> list[NamedProfessionalRecord]:
     """Every named professional the person has had, newest first."""
     with sessions() as session:
-        rows = session.execute(
-            select(NamedProfessional, User.display_name)
-            .join(User, User.id == NamedProfessional.user_id)
-            .where(NamedProfessional.person_id == person_id)
-            .order_by(NamedProfessional.started_at.desc(), NamedProfessional.id.desc())
-        ).all()
-        return [
-            NamedProfessionalRecord(
-                n.id,
-                n.person_id,
-                n.user_id,
-                name,
-                n.professional_role,
-                n.started_at,
-                n.ended_at,
-                n.end_reason,
-            )
-            for n, name in rows
-        ]
+        return history_in(session, person_id)
+
+
+def current_named_professional_in(
+    session: Session, person_id: int
+) -> NamedProfessionalRecord | None:
+    """`current_named_professional` in a session of the caller's (a page's reads together)."""
+    return next((h for h in history_in(session, person_id) if h.ended_at is None), None)
+
+
+def history_in(session: Session, person_id: int) -> list[NamedProfessionalRecord]:
+    """`named_professional_history` in a session of the caller's."""
+    rows = session.execute(
+        select(NamedProfessional, User.display_name)
+        .join(User, User.id == NamedProfessional.user_id)
+        .where(NamedProfessional.person_id == person_id)
+        .order_by(NamedProfessional.started_at.desc(), NamedProfessional.id.desc())
+    ).all()
+    return [
+        NamedProfessionalRecord(
+            n.id,
+            n.person_id,
+            n.user_id,
+            name,
+            n.professional_role,
+            n.started_at,
+            n.ended_at,
+            n.end_reason,
+        )
+        for n, name in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -207,15 +219,18 @@ class TeamMember:
 def care_team(sessions: sessionmaker[Session], person_id: int) -> list[TeamMember]:
     """The person's current care team (members not ended), longest-standing first."""
     with sessions() as session:
-        rows = session.execute(
-            select(CareTeamMember, User.display_name, User.role)
-            .join(User, User.id == CareTeamMember.user_id)
-            .where(CareTeamMember.person_id == person_id, CareTeamMember.ended_at.is_(None))
-            .order_by(CareTeamMember.added_at, CareTeamMember.id)
-        ).all()
-        return [
-            TeamMember(m.user_id, name, role, m.team_role, m.added_at) for m, name, role in rows
-        ]
+        return care_team_in(session, person_id)
+
+
+def care_team_in(session: Session, person_id: int) -> list[TeamMember]:
+    """`care_team` in a session of the caller's."""
+    rows = session.execute(
+        select(CareTeamMember, User.display_name, User.role)
+        .join(User, User.id == CareTeamMember.user_id)
+        .where(CareTeamMember.person_id == person_id, CareTeamMember.ended_at.is_(None))
+        .order_by(CareTeamMember.added_at, CareTeamMember.id)
+    ).all()
+    return [TeamMember(m.user_id, name, role, m.team_role, m.added_at) for m, name, role in rows]
 
 
 def candidates_for(sessions: sessionmaker[Session], practice_code: str) -> list[Candidate]:

@@ -570,42 +570,50 @@ class OpenAction:
 def plan_summary(sessions: sessionmaker[Session], person_id: int) -> PlanSummary | None:
     """The person's care plan in brief (its latest version), or None if they have none."""
     with sessions() as session:
-        plan = session.scalar(select(CarePlan).where(CarePlan.person_id == person_id))
-        if plan is None:
-            return None
-        latest = session.scalar(
-            select(CarePlanVersion)
-            .where(CarePlanVersion.plan_id == plan.id)
-            .order_by(CarePlanVersion.version.desc())
-            .limit(1)
+        return plan_summary_in(session, person_id)
+
+
+def plan_summary_in(session: Session, person_id: int) -> PlanSummary | None:
+    """`plan_summary` in a session of the caller's (a page's reads together)."""
+    plan = session.scalar(select(CarePlan).where(CarePlan.person_id == person_id))
+    if plan is None:
+        return None
+    latest = session.scalar(
+        select(CarePlanVersion)
+        .where(CarePlanVersion.plan_id == plan.id)
+        .order_by(CarePlanVersion.version.desc())
+        .limit(1)
+    )
+    agreed_at = session.scalar(
+        select(func.max(CarePlanVersion.agreed_at)).where(
+            CarePlanVersion.plan_id == plan.id, CarePlanVersion.agreed_by_person.is_(True)
         )
-        agreed_at = session.scalar(
-            select(func.max(CarePlanVersion.agreed_at)).where(
-                CarePlanVersion.plan_id == plan.id, CarePlanVersion.agreed_by_person.is_(True)
-            )
-        )
-        content = latest.content if latest is not None and isinstance(latest.content, dict) else {}
-        goals = content.get("goals") or []
-        return PlanSummary(
-            plan.id,
-            plan.status,
-            plan.version,
-            plan.review_due_on,
-            plan.updated_at,
-            str(content.get("what_matters") or ""),
-            len(goals) if isinstance(goals, list) else 0,
-            agreed_at,
-        )
+    )
+    content = latest.content if latest is not None and isinstance(latest.content, dict) else {}
+    goals = content.get("goals") or []
+    return PlanSummary(
+        plan.id,
+        plan.status,
+        plan.version,
+        plan.review_due_on,
+        plan.updated_at,
+        str(content.get("what_matters") or ""),
+        len(goals) if isinstance(goals, list) else 0,
+        agreed_at,
+    )
 
 
 def open_actions_of(sessions: sessionmaker[Session], person_id: int) -> list[OpenAction]:
     """The person's open tracked actions, soonest due first."""
     with sessions() as session:
-        rows = session.scalars(
-            select(CareAction)
-            .where(CareAction.person_id == person_id, CareAction.status == "open")
-            .order_by(CareAction.due_on, CareAction.id)
-        )
-        return [
-            OpenAction(a.id, a.title, a.owner_name, a.owner_org, a.due_on, a.source) for a in rows
-        ]
+        return open_actions_in(session, person_id)
+
+
+def open_actions_in(session: Session, person_id: int) -> list[OpenAction]:
+    """`open_actions_of` in a session of the caller's."""
+    rows = session.scalars(
+        select(CareAction)
+        .where(CareAction.person_id == person_id, CareAction.status == "open")
+        .order_by(CareAction.due_on, CareAction.id)
+    )
+    return [OpenAction(a.id, a.title, a.owner_name, a.owner_org, a.due_on, a.source) for a in rows]

@@ -466,21 +466,29 @@ def get_entry(sessions: sessionmaker[Session], entry_id: int) -> RegisterRecord:
 
 def entry_for_person(sessions: sessionmaker[Session], person_id: int) -> RegisterRecord | None:
     with sessions() as session:
-        row = session.scalar(select(RegisterEntry).where(RegisterEntry.person_id == person_id))
-        return record_of(row) if row is not None else None
+        return entry_in(session, person_id)
+
+
+def entry_in(session: Session, person_id: int) -> RegisterRecord | None:
+    """`entry_for_person` in a session of the caller's (a page's reads together)."""
+    row = session.scalar(select(RegisterEntry).where(RegisterEntry.person_id == person_id))
+    return record_of(row) if row is not None else None
 
 
 def transitions_of(sessions: sessionmaker[Session], entry_id: int) -> list[TransitionRecord]:
     """Every move of the entry, oldest first."""
     with sessions() as session:
-        rows = session.scalars(
-            select(RegisterTransition)
-            .where(RegisterTransition.entry_id == entry_id)
-            .order_by(RegisterTransition.at, RegisterTransition.id)
-        )
-        return [
-            TransitionRecord(r.from_status, r.to_status, r.at, r.by_user, r.reason) for r in rows
-        ]
+        return transitions_in(session, entry_id)
+
+
+def transitions_in(session: Session, entry_id: int) -> list[TransitionRecord]:
+    """`transitions_of` in a session of the caller's."""
+    rows = session.scalars(
+        select(RegisterTransition)
+        .where(RegisterTransition.entry_id == entry_id)
+        .order_by(RegisterTransition.at, RegisterTransition.id)
+    )
+    return [TransitionRecord(r.from_status, r.to_status, r.at, r.by_user, r.reason) for r in rows]
 
 
 def register_members(sessions: sessionmaker[Session]) -> frozenset[int]:

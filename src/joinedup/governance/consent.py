@@ -138,12 +138,27 @@ def consent_history(
 ) -> list[ConsentRecord]:
     """Every decision recorded for `person_id` about `kind`, newest first."""
     with sessions() as session:
-        rows = session.scalars(
-            select(Consent)
-            .where(Consent.person_id == person_id, Consent.kind == kind)
-            .order_by(Consent.recorded_at.desc(), Consent.id.desc())
-        )
-        return [_record(r) for r in rows]
+        return consent_history_in(session, person_id, kind)
+
+
+def consent_history_in(
+    session: Session, person_id: int, kind: str = DEFAULT_KIND
+) -> list[ConsentRecord]:
+    """`consent_history` in a session of the caller's (a page's reads together)."""
+    rows = session.scalars(
+        select(Consent)
+        .where(Consent.person_id == person_id, Consent.kind == kind)
+        .order_by(Consent.recorded_at.desc(), Consent.id.desc())
+    )
+    return [_record(r) for r in rows]
+
+
+def current_consent_in(
+    session: Session, person_id: int, kind: str = DEFAULT_KIND
+) -> ConsentRecord | None:
+    """`current_consent` in a session of the caller's."""
+    history = consent_history_in(session, person_id, kind)
+    return history[0] if history else None
 
 
 def current_consent(

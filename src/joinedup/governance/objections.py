@@ -70,13 +70,18 @@ def active_objectors(sessions: sessionmaker[Session]) -> frozenset[int]:
 def objections_of(sessions: sessionmaker[Session], person_id: int) -> list[str]:
     """The kinds of objection in force for one person (`KINDS` keys), in `KINDS` order."""
     with sessions() as session:
-        kinds = set(
-            session.scalars(
-                select(Objection.kind).where(
-                    Objection.person_id == person_id, Objection.withdrawn_at.is_(None)
-                )
+        return objections_in(session, person_id)
+
+
+def objections_in(session: Session, person_id: int) -> list[str]:
+    """`objections_of` in a session of the caller's (a page's reads together)."""
+    kinds = set(
+        session.scalars(
+            select(Objection.kind).where(
+                Objection.person_id == person_id, Objection.withdrawn_at.is_(None)
             )
         )
+    )
     return [kind for kind in KINDS if kind in kinds]
 
 

@@ -122,7 +122,14 @@ def break_glass_expiry(
 ) -> dt.datetime | None:
     """When the user's unexpired break-glass grant for the person ends (None: none in force)."""
     with sessions() as session:
-        return _grant_expiry(session, user_id, person_id, now or dt.datetime.now(dt.UTC))
+        return break_glass_expiry_in(session, user_id, person_id, now)
+
+
+def break_glass_expiry_in(
+    session: Session, user_id: int, person_id: int, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """`break_glass_expiry` in a session of the caller's (a page's reads together)."""
+    return _grant_expiry(session, user_id, person_id, now or dt.datetime.now(dt.UTC))
 
 
 def relationship_scope(

@@ -91,6 +91,9 @@ class Principal:
     organisations: tuple[str, ...] = ()
     csrf_token: str = field(default="", repr=False)
     session_id: str = field(default="", repr=False)
+    #: Whether the session held a one-shot message when this request looked it up (False: the
+    #: page need not ask the care store for one; a message set later waits for the next page).
+    flash_waiting: bool = field(default=True, repr=False)
     # Set when the request came with a system token (`joinedup.governance.system_tokens`).
     token_id: int | None = None
 

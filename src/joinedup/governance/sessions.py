@@ -175,6 +175,7 @@ def look_up(
         organisations=organisations,
         csrf_token=web_session.csrf_token,
         session_id=session_id,
+        flash_waiting=web_session.flash is not None,
     )
     return principal, None
 

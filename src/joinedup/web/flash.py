@@ -34,7 +34,9 @@ def redirect_with(
 def take(request: Request, principal: Principal) -> dict[str, str]:
     """The message waiting for this page as {"notice": …, "error": …}, one or both empty."""
     messages = dict.fromkeys(web_sessions.FLASH_KINDS, "")
-    if principal.session_id:
+    # The session row read to sign this request in said whether a message waits: most pages
+    # have none, and need not ask again (issue 14).
+    if principal.session_id and principal.flash_waiting:
         flash = web_sessions.take_flash(get_sessions(request), principal.session_id)
         if flash:
             messages[flash["kind"]] = flash["text"]

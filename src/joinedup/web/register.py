@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.analytics import case_finding as cf
 from joinedup.analytics.stratify import latest_run
 from joinedup.care import register as reg
-from joinedup.care.care_plan import plan_access
+from joinedup.care.care_plan import plan_access_given
 from joinedup.care.caseloads import IMBALANCE_RATIO, team_caseloads
 from joinedup.care.coverage import list_coverage
 from joinedup.care.mdt_people import list_labels
@@ -28,15 +28,14 @@ from joinedup.care.named_professionals import (
     PROFESSIONAL_LABELS,
     assign,
     candidates_for,
-    care_team,
     current_named_professional,
     named_professional_history,
 )
-from joinedup.care.person_record import open_actions_of, person_record, plan_summary
+from joinedup.care.person_page import person_page_facts
+from joinedup.care.person_record import person_record
 from joinedup.care.worklist import ACTION_GROUPS, team_worklist, worklist
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
-from joinedup.governance.consent import current_consent
 from joinedup.governance.objections import active_objectors
 from joinedup.governance.relationships import Access, user_practices
 from joinedup.governance.roles import Principal
@@ -57,7 +56,7 @@ from joinedup.web.dependencies import (
 )
 from joinedup.web.people import BASIS_WORDS, _expiry_text
 from joinedup.web.person_gate import OpenedPerson, person_gate, person_not_found
-from joinedup.web.templating import templates
+from joinedup.web.templating import banner_already_read, templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -314,7 +313,9 @@ def person_page(
     run = latest_run(settings)
     as_of = extract_date(store)
     record = person_record(store, person_id, as_of, run)
-    entry = reg.entry_for_person(sessions, person_id)
+    facts = person_page_facts(sessions, person_id, user.user_id)
+    banner_already_read(request, person_id, facts.banner)
+    entry, consent = facts.banner.entry, facts.consent
     return templates.TemplateResponse(
         request,
         "care/person.html",
@@ -328,16 +329,19 @@ def person_page(
             "expires": _expiry_text(access.break_glass_expires_at),
             "record": record,
             "entry": entry,
-            "transitions": reg.transitions_of(sessions, entry.id) if entry else [],
+            "transitions": facts.transitions,
             "state_labels": reg.STATE_LABELS,
             "ended_states": reg.ENDED_STATES,
-            "named": current_named_professional(sessions, person_id),
-            "team": care_team(sessions, person_id),
-            "consent": current_consent(sessions, person_id),
-            "plan": plan_summary(sessions, person_id),
-            # The care plan's own sharing rule, so the page offers only what its routes allow.
-            "plan_access": plan_access(sessions, user, person_id, person.practice_code),
-            "actions": open_actions_of(sessions, person_id),
+            "named": facts.banner.named,
+            "team": facts.team,
+            "consent": consent,
+            "plan": facts.plan,
+            # The care plan's own sharing rule, so the page offers only what its routes allow:
+            # the gate's relationship and the consent above, neither read again.
+            "plan_access": plan_access_given(
+                sessions, user, access, person.practice_code, lambda: consent
+            ),
+            "actions": facts.actions,
             "today": dt.date.today(),
             "can_write": user.can("care.write"),
             "can_record_consent": user.can("consent.record"),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from joinedup import __version__
-from joinedup.care.banner import PatientBanner, patient_banner
+from joinedup.care.banner import BannerFacts, PatientBanner, patient_banner
 from joinedup.care.worklist import new_action_count
 from joinedup.web import formatting
 from joinedup.web.app_state import get_sessions
@@ -24,6 +24,16 @@ from joinedup.web.navigation import current_area, visible_areas
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
+
+
+#: Left on ``request.state`` by a page: what the patient banner would otherwise read again.
+BANNER_FACTS = "banner_facts"
+
+
+def banner_already_read(request: Request, person_id: int, facts: BannerFacts) -> None:
+    """The banner's facts about `person_id` as the page read them in this request: the banner
+    shows these rather than asking the care store again (issue 14)."""
+    setattr(request.state, BANNER_FACTS, (person_id, facts))
 
 
 #: How many route paths an app remembers (`_page_context`'s `url_path`).
@@ -66,8 +76,13 @@ def _page_context(request: Request) -> dict[str, Any]:
         if opened is None:
             return None
         if not hasattr(request.state, "patient_banner"):
+            about, facts = getattr(request.state, BANNER_FACTS, (None, None))
             request.state.patient_banner = patient_banner(
-                opened.sessions, opened.person, opened.user.user_id, date.today()
+                opened.sessions,
+                opened.person,
+                opened.user.user_id,
+                date.today(),
+                facts if about == opened.person.person_id else None,  # never another's
             )
         return request.state.patient_banner  # type: ignore[no-any-return]
 
