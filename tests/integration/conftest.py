@@ -273,6 +273,16 @@ def care_db_url(care_backend: str, request: pytest.FixtureRequest, tmp_path: Pat
         server.drop_database(url)
 
 
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """An empty PostgreSQL database of the test's own, for tests about PostgreSQL alone."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
 @pytest.fixture(scope="session")
 def migrated_postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
     """The name of a PostgreSQL database migrated to head once per worker: the template

@@ -44,7 +44,6 @@ from tests.access_support import (
     session_line,
 )
 from tests.carestore_support import migrated
-from tests.integration.conftest import PostgresServer
 
 CLIENTS = 100
 # Connections at once: the shared server allows 100 in all, and other work uses some.
@@ -57,18 +56,9 @@ def _engine(url: str) -> Engine:
 
 
 @pytest.fixture
-def pg_url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database()
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
-
-
-@pytest.fixture
-def pg_sessions(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    migrated(pg_url)
-    engine = _engine(pg_url)
+def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    migrated(postgres_url)
+    engine = _engine(postgres_url)
     sessions = session_factory(engine)
     load_small_rota(sessions)
     # Four more slots, so there is somewhere to go after ten are taken.
@@ -198,9 +188,9 @@ def test_cancel_then_rebook_under_contention(pg_sessions: sessionmaker[Session])
 
 
 @pytest.mark.postgres
-def test_100_at_one_slot_through_the_http_api(small_area: Settings, pg_url: str) -> None:
-    world = booking_world(small_area, pg_url)
-    engine = _engine(pg_url)
+def test_100_at_one_slot_through_the_http_api(small_area: Settings, postgres_url: str) -> None:
+    world = booking_world(small_area, postgres_url)
+    engine = _engine(postgres_url)
     world.app.state.care_sessions = sessions = session_factory(engine)
     token = bearer(world.tokens["reception"])
     try:

@@ -11,23 +11,13 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 
 from joinedup.carestore import db
-from tests.integration.conftest import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database()
-    try:
-        yield url
-    finally:
-        postgres_server.drop_database(url)
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = db.make_engine(url)
+def engine(postgres_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(postgres_url)
     try:
         yield engine
     finally:
@@ -58,10 +48,11 @@ def test_a_connection_used_just_now_is_not_pinged(engine: Engine, pings: list[in
 
 
 def test_an_idle_connection_broken_meanwhile_is_replaced_unseen(
-    url: str, engine: Engine, pings: list[int], monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, engine: Engine, pings: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = backend_pid(engine)
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    plain = make_url(postgres_url).set(drivername="postgresql")
+    plain = plain.render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as other:  # as if the server had restarted
         other.execute("SELECT pg_terminate_backend(%s)", (first,))
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", -1.0)  # idle long enough: no sleeping
