@@ -90,6 +90,15 @@ class PostgresServer:
         self._admin(create)
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
 
+    @contextmanager
+    def database(self, *, template: str | None = None) -> Iterator[str]:
+        """A new database (empty, or a copy of `template`) for the `with` block, then dropped."""
+        url = self.create_database(template=template)
+        try:
+            yield url
+        finally:
+            self.drop_database(url)
+
     def drop_database(self, url: str) -> None:
         name = make_url(url).database
         self._admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -265,34 +274,23 @@ def care_db_url(care_backend: str, request: pytest.FixtureRequest, tmp_path: Pat
     if care_backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'care.db'}"
         return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database()
-    try:
-        yield url
-    finally:
-        server.drop_database(url)
+    yield request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """An empty PostgreSQL database of the test's own, for tests about PostgreSQL alone."""
-    url = postgres_server.create_database()
-    try:
+    with postgres_server.database() as url:
         yield url
-    finally:
-        postgres_server.drop_database(url)
 
 
 @pytest.fixture(scope="session")
 def migrated_postgres_template(postgres_server: PostgresServer) -> Iterator[str]:
     """The name of a PostgreSQL database migrated to head once per worker: the template
     `care_store` copies (nothing may stay connected to it, so only `upgrade` ever does)."""
-    url = postgres_server.create_database()
-    try:
+    with postgres_server.database() as url:
         upgrade(url)
         yield str(make_url(url).database)
-    finally:
-        postgres_server.drop_database(url)
 
 
 @pytest.fixture
@@ -303,11 +301,8 @@ def care_store(care_backend: str, request: pytest.FixtureRequest, tmp_path: Path
         yield migrated(f"sqlite:///{tmp_path / 'care.db'}")
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database(template=request.getfixturevalue("migrated_postgres_template"))
-    try:
+    with server.database(template=request.getfixturevalue("migrated_postgres_template")) as url:
         yield url
-    finally:
-        server.drop_database(url)
 
 
 @pytest.fixture
