@@ -524,6 +524,9 @@ def serve(
 ) -> None:
     """Serve the web app and API (several worker processes with --workers)."""
     settings = Settings.from_env(home)
+    from joinedup.web.app import request_threads
+
+    request_threads(settings)  # a bad JOINEDUP_REQUEST_THREADS stops here, in words
     out.print(
         f"joinedup is serving at http://{host}:{port}/  (API docs at /api/docs; Ctrl+C stops)"
     )

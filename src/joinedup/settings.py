@@ -12,6 +12,8 @@ JOINEDUP_AUDIT_ANCHORS  the append-only file of audit-chain anchors (default
                         JOINEDUP_HOME/audit-anchors.jsonl)
 JOINEDUP_DISCLOSURE_K     the smallest group a pseudonymised output may show (default 10;
                           `joinedup.governance.disclosure`)
+JOINEDUP_REQUEST_THREADS  requests a serving process works on at once (default 4;
+                          `joinedup.web.app.request_threads`)
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Settings:
     disclosure_k: str | None = None
     # As written; checked by neighbourhood.ward_tick.interval_seconds.
     ward_tick_seconds: str | None = None
+    # As written; checked by web.app.request_threads.
+    request_threads: str | None = None
 
     @property
     def audit_anchors_path(self) -> Path:
@@ -61,6 +65,7 @@ class Settings:
             audit_anchors=_path(os.environ.get("JOINEDUP_AUDIT_ANCHORS")),
             disclosure_k=os.environ.get("JOINEDUP_DISCLOSURE_K") or None,
             ward_tick_seconds=os.environ.get("JOINEDUP_WARD_TICK_SECONDS") or None,
+            request_threads=os.environ.get("JOINEDUP_REQUEST_THREADS") or None,
         )
 
 

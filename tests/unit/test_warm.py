@@ -4,12 +4,15 @@ takes connections when one of several workers, in the background when it serves 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
 from joinedup.care import person_record
 from joinedup.settings import Settings
+from joinedup.web import warm
 from joinedup.web.app import create_app
 from tests.carestore_support import migrated
 
@@ -48,3 +51,25 @@ def test_a_lone_process_answers_at_once_and_warms_in_the_background(settings: Se
 def test_tests_and_embedded_apps_are_not_warmed(settings: Settings) -> None:
     with TestClient(create_app(settings)):
         assert person_record._HELD.key is None and not _warm_threads()
+
+
+def test_a_background_warm_stops_with_the_server(settings: Settings, monkeypatch) -> None:
+    """Stopping the server (Ctrl+C on the demo) lets the step under way finish, starts no other
+    and leaves no warming thread behind to be cut off inside DuckDB as Python exits."""
+    ran: list[str] = []
+
+    def steps(settings: Settings, store: object) -> list[tuple[str, Callable[[], object]]]:
+        return [
+            ("slow", lambda: (ran.append("slow"), time.sleep(1.0))),
+            ("next", lambda: ran.append("next")),
+        ]
+
+    monkeypatch.setattr(warm, "_steps", steps)
+    with TestClient(create_app(settings, warm="background")) as client:
+        assert client.get("/health").status_code == 200
+        deadline = time.monotonic() + 10
+        while not ran and time.monotonic() < deadline:  # the slow step under way
+            time.sleep(0.01)
+    # The lifespan has ended: the slow step finished, the next never started.
+    assert ran == ["slow"]
+    assert not _warm_threads()

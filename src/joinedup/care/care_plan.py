@@ -49,6 +49,7 @@ from joinedup.care.plan_content import (
     parse_content,
 )
 from joinedup.care.plan_merge import Choice, FieldConflict, MergeResult, merge_plans
+from joinedup.carestore.db import reading
 from joinedup.carestore.uow import unit_of_work
 from joinedup.dates import uk_datetime
 from joinedup.errors import UserError
@@ -284,7 +285,7 @@ class PlanAccess:
 def _works_at(sessions: sessionmaker[Session], user_id: int, practice_code: str | None) -> bool:
     if not practice_code:
         return False
-    with sessions() as session:
+    with reading(sessions)() as session:
         found = session.scalar(
             select(UserOrganisation.org_code).where(
                 UserOrganisation.user_id == user_id, UserOrganisation.org_code == practice_code

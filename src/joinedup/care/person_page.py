@@ -20,6 +20,7 @@ from joinedup.care.banner import BannerFacts, banner_facts_in
 from joinedup.care.named_professionals import TeamMember, care_team_in
 from joinedup.care.person_record import OpenAction, PlanSummary, open_actions_in, plan_summary_in
 from joinedup.care.register import TransitionRecord, transitions_in
+from joinedup.carestore.db import reading
 from joinedup.governance.consent import ConsentRecord, current_consent_in
 
 
@@ -38,7 +39,7 @@ def person_page_facts(
 ) -> PersonPageFacts:
     """Everything the person page and its banner read from the care store about `person_id`,
     as `user_id` sees it."""
-    with sessions() as session:
+    with reading(sessions)() as session:
         banner = banner_facts_in(session, person_id, user_id)
         entry = banner.entry
         return PersonPageFacts(

@@ -37,6 +37,7 @@ from joinedup.care.models import (
     RegisterEntry,
     RegisterTransition,
 )
+from joinedup.carestore.db import reading
 from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.audit import DIRECT_CARE
@@ -493,7 +494,7 @@ def transitions_in(session: Session, entry_id: int) -> list[TransitionRecord]:
 
 def register_members(sessions: sessionmaker[Session]) -> frozenset[int]:
     """People on the register now: every entry in an open state (`OPEN_STATES`)."""
-    with sessions() as session:
+    with reading(sessions)() as session:
         ids = session.scalars(
             select(RegisterEntry.person_id).where(RegisterEntry.status.in_(OPEN_STATES))
         ).all()

@@ -31,6 +31,7 @@ from joinedup.analytics.stratify import compare_runs, list_runs
 from joinedup.care.caseloads import caseload_of
 from joinedup.care.models import CareAction, CarePlan, NamedProfessional, RegisterEntry
 from joinedup.care.register import ENDED_STATES, STATE_LABELS
+from joinedup.carestore.db import reading
 from joinedup.population.reads import practices_of
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -254,7 +255,7 @@ def team_worklist(
 
 def new_action_count(sessions: sessionmaker[Session], user_id: int, today: dt.date) -> int:
     """How many open actions someone else assigned to `user_id` in the last NEW_ACTION_DAYS."""
-    with sessions() as session:
+    with reading(sessions)() as session:
         return int(
             session.scalar(
                 select(func.count())

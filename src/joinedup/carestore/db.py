@@ -17,6 +17,7 @@ import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, Connection, DateTime, Dialect, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql
@@ -146,6 +147,44 @@ def _ping_when_idle(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to `engine`; objects stay readable after commit (no expiry)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+#: The reading sessions made for each session factory (`reading`), made once.
+_READING: WeakKeyDictionary[sessionmaker[Session], sessionmaker[Session]] = WeakKeyDictionary()
+
+
+class ReadOnlySession(Exception):
+    """Something tried to write through a reading session (`reading`): a bug, not a user error."""
+
+
+def reading(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same care store as `sessions`, for code that only reads.
+
+    On PostgreSQL each statement runs on its own (autocommit), so a read is one round trip to
+    the server, not three: psycopg begins a transaction with a BEGIN of its own before the
+    first statement and the session ends it with a ROLLBACK. A person page's reads were a
+    third of its statements' round trips in BEGIN and ROLLBACK (issue 14). What the reads see
+    is unchanged: under READ COMMITTED (PostgreSQL's default, and ours) each statement sees
+    the data committed when it starts, inside a transaction or not. A write through one is
+    refused at flush (`ReadOnlySession`): writes keep their unit of work. On SQLite (a file
+    in the process, no round trips) these are `sessions` themselves.
+    """
+    found = _READING.get(sessions)
+    if found is not None:
+        return found
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return sessions
+    found = sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+    event.listen(found, "before_flush", _refuse_writes)
+    _READING[sessions] = found
+    return found
+
+
+def _refuse_writes(session: Session, *_: Any) -> None:
+    raise ReadOnlySession("a reading session (carestore.db.reading) cannot write")
 
 
 def backend_name(url: str | URL) -> str:

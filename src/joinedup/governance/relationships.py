@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from joinedup.carestore.db import reading
 from joinedup.carestore.models import Organisation
 from joinedup.governance.models import BreakGlassGrant, CareTeamMember, UserOrganisation
 from joinedup.governance.roles import Principal
@@ -99,7 +100,7 @@ def person_access(
     if not principal.can("record.view"):
         return Access(False)
     now = now or dt.datetime.now(dt.UTC)
-    with sessions() as session:
+    with reading(sessions)() as session:
         if practice_code and practice_code in user_practices(session, principal.user_id):
             return Access(True, "organisation")
         on_team = session.scalar(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from joinedup.carestore.db import WRITE_TRANSACTION
+from joinedup.carestore.db import WRITE_TRANSACTION, reading
 from joinedup.carestore.uow import unit_of_work
 from joinedup.errors import UserError
 from joinedup.governance.models import User, UserOrganisation, WebSession
@@ -144,7 +144,7 @@ def look_up(
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None, ENDED_OTHERWISE
     session_id = session_id_for(token)
-    with sessions() as session:
+    with reading(sessions)() as session:
         found = session.execute(
             select(WebSession, User)
             .join(User, User.id == WebSession.user_id)

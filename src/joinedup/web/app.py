@@ -10,22 +10,24 @@ internet, and no page has inline script or style, so a strict Content-Security-P
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
+from anyio.to_thread import current_default_thread_limiter
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from joinedup import __version__
+from joinedup.errors import UserError
 from joinedup.population.overview import NeighbourhoodNotFound
 from joinedup.population.store import StoreError
 from joinedup.settings import Settings
@@ -65,7 +67,7 @@ from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
 from joinedup.web.security import SignInRequired, is_api_request
 from joinedup.web.templating import STATIC_DIR, templates
-from joinedup.web.warm import warm_caches
+from joinedup.web.warm import BackgroundWarm, warm_caches
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -162,18 +164,56 @@ def create_app_from_env() -> FastAPI:
     return create_app(Settings.from_env(), warm="before")
 
 
+#: Requests a serving process works on at once, unless JOINEDUP_REQUEST_THREADS says otherwise.
+DEFAULT_REQUEST_THREADS = 1
+MAX_REQUEST_THREADS = 64
+
+
+class RequestThreadsSettingError(UserError):
+    """JOINEDUP_REQUEST_THREADS is not a whole number in range."""
+
+
+def request_threads(settings: Settings) -> int:
+    """How many requests one serving process works on at once (its worker threads).
+
+    One by default, not AnyIO's 40 (ADR 0041): a process runs Python on one core at a time,
+    so requests interleaved in threads finish no sooner than one after another, each only
+    later, and each time one comes back from the care store it waits for Python's lock behind
+    the others' work. One at a time, first come first served, as a classic synchronous worker
+    does; concurrency comes from worker processes (`joinedup serve --workers N`).
+    """
+    text = settings.request_threads
+    if text is None:
+        return DEFAULT_REQUEST_THREADS
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= MAX_REQUEST_THREADS:
+        raise RequestThreadsSettingError(
+            f"JOINEDUP_REQUEST_THREADS is a whole number from 1 to {MAX_REQUEST_THREADS}, "
+            f"not {text!r}"
+        )
+    return threads
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Warm the caches (when asked) before taking connections, then seal audit events into
     the hash chain while serving (ADR 0028)."""
+    if app.state.warm != "no":  # a serving process (tests keep AnyIO's default)
+        current_default_thread_limiter().total_tokens = request_threads(app.state.settings)
     if app.state.warm == "before":
         warm_caches(app.state.settings)
-    elif app.state.warm == "background":
-        threading.Thread(
-            target=warm_caches, args=(app.state.settings,), name="joinedup-warm", daemon=True
-        ).start()
-    async with sealing(app):
-        yield
+    background = BackgroundWarm(app.state.settings) if app.state.warm == "background" else None
+    if background is not None:
+        background.start()
+    try:
+        async with sealing(app):
+            yield
+    finally:
+        if background is not None:
+            await run_in_threadpool(background.stop)
 
 
 class SecurityHeadersMiddleware:

@@ -22,14 +22,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from joinedup.governance.roles import Principal
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
-from joinedup.web.app_state import get_population_store, get_sessions, get_settings
+from joinedup.web.app_state import (
+    population_store_dependency,
+    sessions_dependency,
+    settings_dependency,
+)
 from joinedup.web.security import require
 
 # --- the stores and settings --------------------------------------------------------------------
 
-AppSettings = Annotated[Settings, Depends(get_settings)]
-Store = Annotated[PopulationStore, Depends(get_population_store)]
-Sessions = Annotated[sessionmaker[Session], Depends(get_sessions)]
+AppSettings = Annotated[Settings, Depends(settings_dependency)]
+Store = Annotated[PopulationStore, Depends(population_store_dependency)]
+Sessions = Annotated[sessionmaker[Session], Depends(sessions_dependency)]
 
 # --- the signed-in principal, by the permission the route needs ---------------------------------
 

@@ -50,7 +50,7 @@ from joinedup.governance.relationships import Access, person_access
 from joinedup.governance.roles import Principal
 from joinedup.population.reads import PersonIdentity, find_person
 from joinedup.population.store import PopulationStore
-from joinedup.web.app_state import get_population_store, get_sessions
+from joinedup.web.app_state import population_store_dependency, sessions_dependency
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
@@ -229,8 +229,8 @@ def person_gate(
         person_id: int,
         # Defaults, not Annotated: `guard` is this call's own `require`, not a module name.
         user: Principal = Depends(guard),
-        store: PopulationStore = Depends(get_population_store),
-        sessions: sessionmaker[Session] = Depends(get_sessions),
+        store: PopulationStore = Depends(population_store_dependency),
+        sessions: sessionmaker[Session] = Depends(sessions_dependency),
     ) -> OpenedPerson[Any]:
         person = find_person_or_answer(request, store, person_id, answers)
         verdict = rule(request, sessions, user, person)

@@ -52,11 +52,16 @@ def is_api_request(request: Request) -> bool:
     return path == "/api" or path.startswith("/api/") or path in ("/health", "/openapi.json")
 
 
-def current_principal(request: Request) -> Principal | None:
+async def current_principal(request: Request) -> Principal | None:
     """The signed-in user of this request, or None; on the API, a system token's user
-    (`joinedup.web.bearer`) when the request carries ``Authorization: Bearer``."""
+    (`joinedup.web.bearer`) when the request carries ``Authorization: Bearer``.
+
+    Async so that it runs on the event loop: FastAPI hands a plain function dependency to a
+    worker thread, and under load that hand-over (waiting for Python's lock behind other
+    requests' work) costs far more than reading the session's principal. Only a system
+    token's lookup, which reads the care store, goes to a thread."""
     if is_api_request(request) and (token := bearer_token(request)) is not None:
-        return token_principal(request, token)
+        return await run_in_threadpool(token_principal, request, token)
     principal: Principal | None = getattr(request.state, "principal", None)
     return principal
 

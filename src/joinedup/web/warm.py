@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -33,12 +34,15 @@ from joinedup.web.templating import templates
 log = logging.getLogger(__name__)
 
 
-def warm_caches(settings: Settings) -> float:
+def warm_caches(settings: Settings, stop: threading.Event | None = None) -> float:
     """Read what the busiest pages read first, in this process; returns the seconds taken and
-    says so on standard error (which `bench/load/run_load.py` waits for, one line a worker)."""
+    says so on standard error (which `bench/load/run_load.py` waits for, one line a worker).
+    With `stop`, no further step starts once it is set (the process is stopping)."""
     started = time.perf_counter()
     store = PopulationStore(settings.population_dir)
     for name, step in _steps(settings, store):
+        if stop is not None and stop.is_set():
+            return time.perf_counter() - started
         try:
             step()
         except Exception:  # a page reports its own trouble; the worker must still start
@@ -70,3 +74,25 @@ def _templates() -> None:
     """Compile every page template now (Jinja compiles each on first use)."""
     for name in templates.env.list_templates(extensions=["html"]):
         templates.env.get_template(name)
+
+
+class BackgroundWarm:
+    """`warm_caches` in a thread of its own, for a process that serves while it warms, stopped
+    cleanly with the server: `stop()` lets the step under way finish and starts no other.
+
+    Why not a daemon thread left to die with the process: a thread still inside DuckDB when
+    Python exits is cut off mid-statement, and the process aborts ("terminate called … FATAL:
+    exception not rethrown") instead of stopping, as the demo did on Ctrl+C soon after start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=warm_caches, args=(settings, self._stop), name="joinedup-warm"
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
