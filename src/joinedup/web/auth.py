@@ -50,6 +50,7 @@ from joinedup.governance.users import (
     WrongCurrentPassword,
     authenticate,
     change_password,
+    utc_now,
 )
 from joinedup.web.app_state import get_sessions
 from joinedup.web.dependencies import ServiceUser
@@ -68,10 +69,6 @@ EXPIRED_FORM = (
 Clock = Callable[[], dt.datetime]
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --- installing ----------------------------------------------------------------------------
