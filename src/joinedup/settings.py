@@ -12,7 +12,7 @@ JOINEDUP_AUDIT_ANCHORS  the append-only file of audit-chain anchors (default
                         JOINEDUP_HOME/audit-anchors.jsonl)
 JOINEDUP_DISCLOSURE_K     the smallest group a pseudonymised output may show (default 10;
                           `joinedup.governance.disclosure`)
-JOINEDUP_REQUEST_THREADS  requests a serving process works on at once (default 4;
+JOINEDUP_REQUEST_THREADS  requests a serving process works on at once (default 1;
                           `joinedup.web.app.request_threads`)
 """
 
