@@ -41,6 +41,7 @@ from joinedup.analytics.person_summary import COLUMNS, TABLES, WINDOW_DAYS, pers
 from joinedup.analytics.scores.conditions import DATA_DIR as SCORE_DATA_DIR
 from joinedup.analytics.segmentation import DEFAULT_SCHEMES, SCHEMES_DIR, Scheme, load_scheme
 from joinedup.errors import UserError
+from joinedup.json_files import read_json
 from joinedup.population.store import PopulationStore, StoreError
 from joinedup.settings import Settings
 from joinedup.terminology.codelists import codelist_index
@@ -216,7 +217,7 @@ def _run(
     }
     say("writing the run")
     target = _write_run(settings, run_id, info, results, pareto, segments, started)
-    return StratificationRun(run_id, target, json.loads((target / RUN_FILE).read_text()))
+    return run_at(target)
 
 
 def _every_segment(found: pa.Table, schemes: Sequence[Scheme]) -> pa.Table:
@@ -355,9 +356,7 @@ def list_runs(settings: Settings) -> list[StratificationRun]:
     for folder in root.iterdir():
         if folder.name.startswith(".") or not (folder / RUN_FILE).is_file():
             continue
-        runs.append(
-            StratificationRun(folder.name, folder, json.loads((folder / RUN_FILE).read_text()))
-        )
+        runs.append(run_at(folder))
     return sorted(runs, key=lambda r: (r.created_at, r.run_id))
 
 
@@ -366,7 +365,13 @@ def load_run(settings: Settings, run_id: str) -> StratificationRun:
     if run_id.startswith(".") or "/" in run_id or not (folder / RUN_FILE).is_file():
         known = ", ".join(r.run_id for r in list_runs(settings)) or "none yet"
         raise RunError(f"no stratification run {run_id!r}; the runs are: {known}")
-    return StratificationRun(run_id, folder, json.loads((folder / RUN_FILE).read_text()))
+    return run_at(folder)
+
+
+def run_at(folder: Path) -> StratificationRun:
+    """The run stored in `folder` (its `run.json` parsed once per version of the file: pages
+    ask for the latest run on every request, and the runs only grow)."""
+    return StratificationRun(folder.name, folder, read_json(folder / RUN_FILE))
 
 
 def latest_run(settings: Settings) -> StratificationRun | None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from joinedup.errors import UserError
+from joinedup.json_files import forget, read_json
 from joinedup.population.contracts import CONTRACTS, contract
 from joinedup.population.validation import conform
 
@@ -68,12 +69,17 @@ class PopulationStore:
     def write_metadata(self, metadata: dict[str, Any]) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / METADATA_FILE).write_text(json.dumps(metadata, indent=2, default=str))
+        forget(self.root / METADATA_FILE)
 
     def metadata(self) -> dict[str, Any]:
-        path = self.root / METADATA_FILE
-        if not path.is_file():
-            raise StoreError(f"no population store at {self.root}; run `joinedup generate` first")
-        return json.loads(path.read_text())
+        """The area's metadata (`area.json`), parsed once per version of the file: every page
+        reads it. A shallow copy: nested values are shared, so read them only."""
+        try:
+            return read_json(self.root / METADATA_FILE)
+        except FileNotFoundError:
+            raise StoreError(
+                f"no population store at {self.root}; run `joinedup generate` first"
+            ) from None
 
     @contextmanager
     def staging(self) -> Iterator[PopulationStore]:

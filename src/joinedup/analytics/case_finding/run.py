@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,7 @@ from joinedup.analytics.case_finding.pipeline import (
 )
 from joinedup.analytics.case_finding.rules import REGISTER_LEFT_OUT_LAST, RUN_SCORES
 from joinedup.analytics.engine import Engine, connection, put_table, read_store
-from joinedup.analytics.stratify import RUN_FILE, StratificationRun
+from joinedup.analytics.stratify import StratificationRun, run_at
 from joinedup.governance.suppression import suppress_count
 from joinedup.population.store import PopulationStore, StoreError
 
@@ -192,10 +191,7 @@ def _run_area(
 
 
 def _run_at(path: str) -> StratificationRun:
-    folder = Path(path)
-    return StratificationRun(
-        folder.name, folder, json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    )
+    return run_at(Path(path))
 
 
 def _row_schema(schema: pa.Schema) -> pa.Schema:
