@@ -217,12 +217,11 @@ def check_rows(
     con.execute("DELETE FROM parsed WHERE rowid IN (SELECT n FROM flagged)")
     # The pipeline reads a date only to place rows in the window, or (eFI, CMS) itself.
     accepted_view(con, extract.header, dates=index_date is not None or not spec.compiled_ahead)
-    # From here on DuckDB runs on one thread: what is left (the people, the score) is grouping
-    # a million rows by ~125,000 people, or their rows by person and group, where each thread's
-    # table holds nearly every group, so a second thread doubles the work (the people: 0.14
-    # against 0.10 CPU-s at 1M rows). On two cores: ≈ 0.055 CPU-s less for ≈ 0.045 s more
-    # wall time when the machine is idle, as fast when it is busy (ADR 0039).
-    con.execute("SET threads = 1")
+    # DuckDB keeps every core from here on too (the people, the score): a second thread groups
+    # what the first does again (each thread's table holds nearly every person), ≈ 0.04 CPU-s
+    # more at 1M rows, but the run ends ≈ 0.05 s sooner on an idle 2-core machine, and a person
+    # waiting for the scores waits for the wall clock (ADR 0042, which replaces ADR 0039's
+    # one thread).
     # The people are grouped while this thread looks for empty lines (the rows were numbered
     # without them; renumbered below in the rare file that has any).
     empty_lines = _empty_lines_meanwhile(
@@ -404,9 +403,9 @@ def _renumber(con: duckdb.DuckDBPyConnection, extract: Extract, skipped: list[in
 def _empty_lines_meanwhile(path: Path, work: Callable[[], None]) -> list[int]:
     """The file's empty lines, searched for while `work` runs in a thread of its own.
 
-    `work` is DuckDB grouping the people on one thread: DuckDB lets go of Python's lock while
-    a statement runs, so on a machine with a core to spare the search (≈ 0.03 CPU-s at 1M
-    rows) takes no wall time (ADR 0040); on a busy one it costs what it did before it."""
+    `work` is DuckDB grouping the people: DuckDB lets go of Python's lock while a statement
+    runs, so the search (≈ 0.03 CPU-s at 1M rows) shares the cores with it rather than waiting
+    for it (ADR 0040)."""
     # The low-level thread API: `threading` costs ≈ 3 ms of CPU to import, a tenth of the gain.
     import _thread
 
