@@ -21,12 +21,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -94,6 +96,22 @@ def _now(request: HTTPConnection) -> dt.datetime:
 def _limits(request: HTTPConnection) -> SessionLimits:
     limits: SessionLimits = getattr(request.app.state, "session_limits", DEFAULT_LIMITS)
     return limits
+
+
+#: Password checks and changes at once in one process (each argon2 at 64 MiB).
+PASSWORD_WORK_THREADS = 2
+
+
+async def password_work(request: Request, work: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`work(*args, **kw)` — a sign-in's or password change's, which hashes with argon2 — in
+    threads of its own rather than the process's request threads (ADR 0041: one by default).
+    argon2 lets go of Python's lock and takes ~0.1–0.2 s on every core; in the request thread
+    every request queued behind a sign-in would wait for it, and a morning's sign-ins would
+    hold up everyone's pages."""
+    limiter: CapacityLimiter | None = getattr(request.app.state, "password_work", None)
+    if limiter is None:
+        limiter = request.app.state.password_work = CapacityLimiter(PASSWORD_WORK_THREADS)
+    return await to_thread.run_sync(functools.partial(work, *args, **kw), limiter=limiter)
 
 
 def _limiter(request: Request) -> SignInLimiter:
@@ -224,7 +242,7 @@ async def sign_in_submit(request: Request) -> Response:
     sessions = get_sessions(request)
     now = _now(request)
     try:
-        user = await run_in_threadpool(authenticate, sessions, username, password, now)
+        user = await password_work(request, authenticate, sessions, username, password, now)
     except SignInFailed as failure:
         limiter.failed(address, username)
         return _sign_in_form(request, target or "", username, error=str(failure), status=200)
@@ -334,7 +352,8 @@ async def change_password_submit(request: Request, principal: ServiceUser) -> Re
     if errors:
         return _password_form(request, principal, errors=errors, status=400)
     try:
-        await run_in_threadpool(
+        await password_work(
+            request,
             change_password,
             get_sessions(request),
             principal.username,
