@@ -13,7 +13,6 @@ PERSON = "/social-prescribing/people/{person_id}"
 
 ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/social-prescribing"): LINK_WORKER,
-    ("GET", "/social-prescribing/find"): LINK_WORKER,
     ("GET", "/social-prescribing/reports"): AGGREGATES | LINK_WORKER,
     ("GET", PERSON): REFERRERS,
     ("POST", PERSON + "/referral"): REFERRERS,

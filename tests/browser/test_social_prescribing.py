@@ -39,7 +39,7 @@ SWEMWBS_END = ("3", "4", "3", "4", "3", "4", "3")  # raw 24 → metric 21.54
 @pytest.fixture(scope="module")
 def sp_server(
     small_area: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[tuple[str, int, str]]:
     """The small area with a care store of this module's own: the synthetic directory and the
     demo's social prescribing referrals, and an adult the demo link worker may see who has no
     referral yet."""
@@ -64,27 +64,34 @@ def sp_server(
             and p.date_of_death is None
             and p.date_of_birth.year < 1990
         )
-        yield live.url, person
+        identity = find_person(store, person)
+        assert identity is not None
+        yield live.url, person, identity.nhs_number
 
 
 def test_a_link_worker_takes_a_person_from_referral_to_discharge(
-    browser: Browser, sp_server: tuple[str, int], screenshot: Screenshot
+    browser: Browser, sp_server: tuple[str, int, str], screenshot: Screenshot
 ) -> None:
-    url, person_id = sp_server
+    url, person_id, nhs_number = sp_server
     context = browser.new_context(  # type: ignore[call-arg]
         viewport=DESKTOP, base_url=url, signed_in_as="link_worker"
     )
     page = context.new_page()
     problems = PageProblems(page)
     try:
-        # 1. The caseload, from the header; open the person by number. (The population
-        # overview at "/" is for roles that see aggregates, which a link worker does not.)
+        # 1. The caseload, from the header: those waiting for first contact first. The person
+        # (a self-referral) is not on it: found by NHS number, then "Social prescribing" on
+        # their page. (The population overview at "/" is for roles that see aggregates.)
         page.goto("/social-prescribing/reports")
         page.locator("header").get_by_role("link", name="Social prescribing").click()
         expect(page.locator("h1")).to_have_text("Link worker caseload")
+        expect(page.locator("#waiting-heading")).to_contain_text("Waiting for first contact")
         screenshot(page, "sp-01-caseload")
-        page.get_by_label("Person number").fill(str(person_id))
-        page.get_by_role("button", name="Open", exact=True).click()
+        page.get_by_role("link", name="find them by NHS number or name").click()
+        page.get_by_label("NHS number").fill(nhs_number)
+        page.get_by_role("button", name="Search").click()
+        page.locator(f'#search-results tr[data-person="{person_id}"] a').click()
+        page.locator("#social-prescribing-link").get_by_role("link").click()
         expect(page.locator("#no-open-referral")).to_be_visible()
 
         # 2. The referral: a self-referral, with needs and consent.
@@ -95,11 +102,22 @@ def test_a_link_worker_takes_a_person_from_referral_to_discharge(
         screenshot(page, "sp-02-referral-form")
         page.get_by_role("button", name="Refer", exact=True).click()
         expect(page.locator("#notice")).to_contain_text("871731000000106")
+        referral_page = page.url
+        # The caseload now lists them with those waiting for first contact, not those held.
+        row = f'tr[data-person="{person_id}"]'
+        page.locator("header").get_by_role("link", name="Social prescribing").click()
+        expect(page.locator(f"#waiting {row}")).to_have_count(1)
+        expect(page.locator(f"#caseload {row}")).to_have_count(0)
+        page.goto(referral_page)
 
-        # 3. First contact: the person takes it up.
+        # 3. First contact: the person takes it up, and moves to the people held.
         page.get_by_label("How").select_option("phone")
         page.get_by_role("button", name="Record first contact").click()
         expect(page.locator("#first-contact")).to_contain_text("0 days after referral")
+        page.locator("header").get_by_role("link", name="Social prescribing").click()
+        expect(page.locator(f"#caseload {row}")).to_have_count(1)
+        expect(page.locator(f"#waiting {row}")).to_have_count(0)
+        page.goto(referral_page)
 
         # 4. What matters and the plan.
         page.get_by_label("What matters to the person").fill("Getting out and meeting people")

@@ -122,14 +122,6 @@ def caseload_page(request: Request, user: LinkWorker, sessions: Sessions, store:
     )
 
 
-@router.get("/social-prescribing/find", name="social_prescribing_find")
-def find_person(request: Request, user: LinkWorker, person_id: int | None = None) -> Response:
-    if person_id is None:
-        return RedirectResponse(request.url_for("social_prescribing").path, status_code=303)
-    path = request.url_for("social_prescribing_person", person_id=person_id).path
-    return RedirectResponse(path, status_code=303)
-
-
 @router.get("/social-prescribing/reports", name="social_prescribing_reports")
 def reports_page(
     request: Request, user: ReportViewer, sessions: Sessions, store: Store
