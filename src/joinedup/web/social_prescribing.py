@@ -23,7 +23,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from joinedup.care.mdt_people import list_labels
 from joinedup.directory.social_prescribing import caseload as views
