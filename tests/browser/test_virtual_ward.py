@@ -19,6 +19,7 @@ from sqlalchemy import select
 from joinedup.carestore.db import make_engine, session_factory
 from joinedup.governance.models import User
 from joinedup.governance.relationships import user_practices
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import find_person
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -33,7 +34,7 @@ Screenshot = Callable[[Page, str], Path]
 @pytest.fixture(scope="module")
 def ward_server(
     small_area: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, int]]:
+) -> Iterator[tuple[str, str]]:
     """The small area with a care store of this module's own, and a person the demo nurse may
     see (registered at one of her neighbourhood's practices)."""
     database = tmp_path_factory.mktemp("ward") / "care.db"
@@ -52,13 +53,15 @@ def ward_server(
             and p.practice_code in practices
             and p.date_of_death is None
         )
-        yield live.url, person
+        identity = find_person(store, person)
+        assert identity is not None
+        yield live.url, format_nhs_number(identity.nhs_number)
 
 
 def test_a_nurse_admits_escalates_closes_and_discharges(
-    browser: Browser, ward_server: tuple[str, int], screenshot: Screenshot
+    browser: Browser, ward_server: tuple[str, str], screenshot: Screenshot
 ) -> None:
-    url, person_id = ward_server
+    url, nhs_number = ward_server
     context = browser.new_context(  # type: ignore[call-arg]
         viewport=DESKTOP, base_url=url, signed_in_as="nurse"
     )
@@ -76,7 +79,12 @@ def test_a_nurse_admits_escalates_closes_and_discharges(
         screenshot(page, "ward-01-empty-board")
 
         # 2. Admit the person, with a 6-hourly schedule of SpO2 and pulse.
-        page.get_by_label("Person number").fill(str(person_id))
+        # First a slip: the board says what to fix and keeps what was typed.
+        page.get_by_label("NHS number").fill("943 476 591")
+        page.get_by_role("button", name="Find and admit").click()
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text("10 digits")
+        expect(page.get_by_label("NHS number")).to_have_value("943 476 591")
+        page.get_by_label("NHS number").fill(nhs_number)
         page.get_by_role("button", name="Find and admit").click()
         expect(page.locator("h1")).to_have_text("Admit to a virtual ward")
         page.get_by_label("Reason for admission").fill("Chest infection, antibiotics at home")

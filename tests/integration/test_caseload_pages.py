@@ -20,8 +20,10 @@ from joinedup.governance.models import User, UserOrganisation
 from joinedup.neighbourhood import caseload as cl
 from joinedup.neighbourhood import discharge_intake, team_rota
 from joinedup.neighbourhood.caseload_models import CaseloadEntry, RotaShift, TeamMember
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import (
     extract_date,
+    find_person,
     organisations,
     practices_of,
     registered_person_ids,
@@ -126,9 +128,15 @@ def test_intake_from_the_register_and_discharge(area: Area) -> None:
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert f"/neighbourhood/people/{area.person}/caseload?intake=register" in page.text
 
-    found = client.get(f"/neighbourhood/caseload/{area.hood}/find?person_id={area.person}")
+    identity = find_person(PopulationStore(area.settings.population_dir), area.person)
+    assert identity is not None  # a referral gives the NHS number, typed as printed
+    typed = format_nhs_number(identity.nhs_number)
+    found = client.get(f"/neighbourhood/caseload/{area.hood}/find", params={"nhs_number": typed})
     assert found.status_code == 303
     assert found.headers["location"].startswith(f"/neighbourhood/people/{area.person}/caseload")
+    slip = client.get(f"/neighbourhood/caseload/{area.hood}/find", params={"nhs_number": "12"})
+    assert slip.status_code == 303  # back to the caseload, which says what to fix
+    assert slip.headers["location"] == f"/neighbourhood/caseload/{area.hood}"
     person_page = client.get(f"/neighbourhood/people/{area.person}/caseload?intake=register")
     assert person_page.status_code == 200
     assert '<option value="register" selected>' in person_page.text

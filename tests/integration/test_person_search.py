@@ -26,6 +26,7 @@ from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent
 from joinedup.governance.break_glass import break_glass
 from joinedup.governance.models import CareTeamMember, Objection, User, UserOrganisation
+from joinedup.governance.person_search import SearchError, person_with_nhs_number
 from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.reads import PersonIdentity, find_person
@@ -357,3 +358,23 @@ def test_the_register_names_people(area: Area) -> None:
         in row
     )
     assert f"Person {person.person_id}" not in page.text
+
+
+def test_a_form_that_starts_from_an_nhs_number_finds_only_within_reach(area: Area) -> None:
+    """Admitting to a ward or taking onto a caseload starts from the NHS number on the
+    referral: found within the user's relationships (audited as a search); the same words
+    for a number nobody has and one out of reach; a typing slip says what to fix."""
+    gp = principal("gp", user_id=area.users["gp"], username="gp")
+    typed = format_nhs_number(area.person.nhs_number)  # "943 476 5919", as printed
+    assert person_with_nhs_number(area.sessions, area.store, gp, typed) == area.person.person_id
+    assert area.searches()[-1].detail["kinds"] == ["nhs_number"]
+    not_here = f"No one with NHS number {format_nhs_number(area.outsider.nhs_number)} is"
+    with pytest.raises(SearchError, match=not_here):
+        person_with_nhs_number(area.sessions, area.store, gp, area.outsider.nhs_number)
+    for slip, says in (
+        ("", "Enter the person's NHS number"),
+        ("943 476 591", "10 digits"),
+        ("9434765918", "Enter a real NHS number"),  # the check digit is 9
+    ):
+        with pytest.raises(SearchError, match=says):
+            person_with_nhs_number(area.sessions, area.store, gp, slip)

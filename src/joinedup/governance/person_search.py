@@ -24,6 +24,7 @@ from joinedup.errors import UserError
 from joinedup.governance.audit import record_search
 from joinedup.governance.relationships import relationship_scope
 from joinedup.governance.roles import Principal
+from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.nhs_numbers import is_valid as nhs_number_is_valid
 from joinedup.population.reads import PersonSummary, search_people
 from joinedup.population.store import PopulationStore
@@ -107,3 +108,23 @@ def find_people(
     )
     record_search(sessions, principal, kinds=query.kinds, shown=min(len(found), MOST_RESULTS))
     return SearchResult(found[:MOST_RESULTS], more=len(found) > MOST_RESULTS)
+
+
+def person_with_nhs_number(
+    sessions: sessionmaker[Session], store: PopulationStore, principal: Principal, typed: str
+) -> int:
+    """The person with the NHS number `typed` (spaces allowed) among those `principal` may see,
+    for a form that starts from one (admitting to a virtual ward, taking onto a caseload); the
+    search is audited as any other. A `SearchError` says what to fix, or that no one they may
+    see has that number (the same words whether the number is unknown or out of their reach)."""
+    if not typed.strip():
+        raise SearchError("Enter the person's NHS number", "nhs_number")
+    query = person_query(nhs_number=typed)
+    found = find_people(sessions, store, principal, query)
+    if not found.people:
+        raise SearchError(
+            f"No one with NHS number {format_nhs_number(query.nhs_number)} is registered at "
+            "your practices or on a care team you are on",
+            "nhs_number",
+        )
+    return found.people[0].person_id

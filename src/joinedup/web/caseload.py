@@ -28,6 +28,7 @@ from joinedup.care import register as reg
 from joinedup.care.mdt_people import list_labels
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
+from joinedup.governance.person_search import SearchError, person_with_nhs_number
 from joinedup.governance.relationships import Access, user_practices
 from joinedup.governance.roles import Principal
 from joinedup.neighbourhood import capacity as capacity_service
@@ -212,14 +213,17 @@ def _discharge_candidates(
 
 @router.get("/neighbourhood/caseload/{code}/find", name="caseload_find")
 def find_for_caseload(
-    request: Request, code: str, user: WardUser, sessions: Sessions, person_id: str = ""
-) -> Response:
-    """From a person number to the person's caseload page (the gate decides who may see it)."""
+    request: Request, code: str, user: WardUser, sessions: Sessions, store: Store,
+    nhs_number: str = "",
+) -> Response:  # fmt: skip
+    """From the NHS number of a referral to the person's caseload page (the gate decides)."""
     _hood_name(sessions, code)
-    if not person_id.strip().isdigit():
+    try:
+        person_id = person_with_nhs_number(sessions, store, user, nhs_number)
+    except SearchError as problem:
         path = request.url_for("caseload", code=code).path
-        return flash.redirect_with(request, user, path, error="Give the person number.")
-    path = request.url_for("person_caseload", person_id=int(person_id)).path
+        return flash.redirect_with(request, user, path, error=str(problem))
+    path = request.url_for("person_caseload", person_id=person_id).path
     return RedirectResponse(path + "?intake=referral", status_code=303)
 
 

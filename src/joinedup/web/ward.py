@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from joinedup.care.mdt_people import list_labels
 from joinedup.errors import UserError
 from joinedup.governance.audit import record_list_view
+from joinedup.governance.person_search import SearchError, person_with_nhs_number
 from joinedup.governance.relationships import Access
 from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE
@@ -207,10 +208,22 @@ def ledger_page(
 
 @router.get("/neighbourhood/wards/{ward_id}/admit", name="ward_admit_find")
 def find_to_admit(
-    request: Request, ward_id: int, user: WardUser, person_id: int | None = None
+    request: Request,
+    ward_id: int,
+    user: WardUser,
+    sessions: Sessions,
+    store: Store,
+    nhs_number: str = "",
 ) -> Response:
-    if person_id is None:
-        return _see_other(request, "ward_board", ward_id=ward_id)
+    """From the NHS number typed on the board to the admission form (the gate decides)."""
+    try:
+        person_id = person_with_nhs_number(sessions, store, user, nhs_number)
+    except SearchError as problem:  # the board again, with what was typed and why not
+        context = _board_context(request, user, sessions, store, ward_id)
+        return _page(
+            request, "ward/board.html", user, error=str(problem), typed_nhs_number=nhs_number,
+            **context,
+        )  # fmt: skip
     path = request.url_for("ward_admit", person_id=person_id).path
     return RedirectResponse(f"{path}?ward_id={ward_id}", status_code=303)
 
