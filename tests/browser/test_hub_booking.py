@@ -6,6 +6,7 @@ test-artifacts/screenshots/hub-booking-NN-*.png.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -66,6 +67,9 @@ def test_a_receptionist_books_rebooks_and_cancels(
         # 1. The Access area; find the patient by NHS number (the light identity only).
         page.goto("/access")
         expect(page.locator("h1")).to_have_text("Extended access")
+        # Each hub's network by its name, as the receptionist knows it, not its code.
+        network = page.locator("#hubs tbody tr").first.locator("td").nth(2)
+        expect(network).not_to_have_text(re.compile(r"^[A-Z0-9]+$"))
         screenshot(page, "hub-booking-01-access")
         page.get_by_role("link", name="Find a patient to book for").click()
         page.get_by_label("NHS number").fill(nhs_number)

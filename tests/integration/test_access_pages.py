@@ -83,6 +83,33 @@ def test_the_receptionist_finds_a_patient_by_nhs_number_and_sees_only_the_light_
     assert _last_audit(world).action == "view.person.booking"
 
 
+def test_the_receptionist_finds_by_family_name_and_the_date_of_birth_in_three_boxes(
+    world: BookingWorld, client: TestClient, store: PopulationStore
+) -> None:
+    """As a caller gives it: "Smith, born 27 March 1950", typed in the NHS date input's day,
+    month and year boxes; a date that cannot be is said in words, the boxes kept as typed."""
+    person = next(p for pid in world.person_ids if (p := find_person(store, pid)) and p.family_name)
+    born = person.date_of_birth
+    boxes = {"dob-day": str(born.day), "dob-month": str(born.month), "dob-year": str(born.year)}
+    page = client.get("/access/patients", params={"family_name": person.family_name, **boxes})
+    assert page.status_code == 200, page.text
+    assert str(person.person_id) in [
+        r.data("key") for r in html_table(page.text, "patients").body_rows
+    ]
+    slip = client.get(
+        "/access/patients",
+        params={
+            "family_name": person.family_name,
+            "dob-day": "31",
+            "dob-month": "2",
+            "dob-year": "1950",
+        },
+    )
+    assert slip.status_code == 400
+    assert "Date of birth must be a real date" in page_text(slip.text)
+    assert 'id="dob-day" name="dob-day"' in slip.text and 'value="31"' in slip.text
+
+
 def test_a_receptionist_of_no_federation_finds_no_one(
     world: BookingWorld, store: PopulationStore
 ) -> None:

@@ -46,6 +46,7 @@ from joinedup.governance.roles import Principal
 from joinedup.governance.suppression import SUPPRESSION_NOTE, suppress_count, suppressed_share
 from joinedup.population.reads import extract_date, organisation_names, person_labels
 from joinedup.web import flash
+from joinedup.web.date_input import PARTS, typed_date
 from joinedup.web.dependencies import (
     PAGES_ONLY_FOR_SERVICE_USERS,
     AccessUser,
@@ -54,6 +55,7 @@ from joinedup.web.dependencies import (
     Sessions,
     Store,
 )
+from joinedup.web.person_search import read_date_of_birth
 from joinedup.web.templating import templates
 
 router = APIRouter(
@@ -74,13 +76,14 @@ def _today() -> dt.date:
 
 
 @router.get("/access", name="access")
-def access_page(request: Request, user: AccessUser, sessions: Sessions) -> Response:
+def access_page(request: Request, user: AccessUser, sessions: Sessions, store: Store) -> Response:
     can_book = user.can("appointments.book")
     return _page(
         request,
         "access/index.html",
         user,
         hubs=list_hubs(sessions) if can_book else [],
+        names=organisation_names(store),
         can_book=can_book,
         can_see_compliance=user.can("population.view_aggregates"),
         today=_today(),
@@ -132,28 +135,23 @@ def patients_page(
     store: Store,
     nhs_number: str = "",
     family_name: str = "",
-    date_of_birth: str = "",
 ) -> Response:
-    asked = bool(nhs_number or family_name or date_of_birth)
-    form = {"nhs_number": nhs_number, "family_name": family_name, "date_of_birth": date_of_birth}
+    dob = {f"dob-{part}": request.query_params.get(f"dob-{part}", "") for part in PARTS}
+    form = {"nhs_number": nhs_number, "family_name": family_name, **dob}
+    asked = any(value.strip() for value in form.values())
     context: dict[str, Any] = {"form": form, "error": "", "error_field": "nhs-number"}
+    context["typed_dob"] = typed_date(form, "dob")
     if asked:
         try:
-            born = _date_or_none(date_of_birth)
+            born = read_date_of_birth(form)
             query = person_query(family_name=family_name, date_of_birth=born, nhs_number=nhs_number)
             context["people"], context["more"] = find_patients(sessions, store, user, query)
         except SearchError as exc:
-            context["error"], context["error_field"] = str(exc), exc.field.replace("_", "-")
-    return _page(request, "access/patients.html", user, asked=asked, **context)
-
-
-def _date_or_none(value: str) -> dt.date | None:
-    if not value.strip():
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise SearchError("Enter a date of birth like 1950-03-27", "date_of_birth") from None
+            field = exc.field if exc.field.startswith("dob-") else exc.field.replace("_", "-")
+            context["error"], context["error_field"] = str(exc), field
+    page = _page(request, "access/patients.html", user, asked=asked, **context)
+    page.status_code = 400 if context["error"] else 200
+    return page
 
 
 @router.get("/access/patients/{person_id}", name="access_patient")

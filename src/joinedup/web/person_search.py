@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -38,7 +39,7 @@ def search_page(
     context["typed_dob"] = typed_date(form, "dob")
     if any(value.strip() for value in form.values()):
         try:
-            born = _date_of_birth(form)
+            born = read_date_of_birth(form)
             query = person_query(family_name, given_name, born, nhs_number)
             context["result"] = find_people(sessions, store, user, query)
         except SearchError as exc:
@@ -54,8 +55,9 @@ def search_page(
     )
 
 
-def _date_of_birth(form: dict[str, str]) -> dt.date | None:
-    """The date of birth typed in the NHS date input (None when all three boxes are empty)."""
+def read_date_of_birth(form: Mapping[str, str]) -> dt.date | None:
+    """The date of birth typed in a search's NHS date input `dob` (None when all three boxes
+    are empty), or a `SearchError` saying what to fix."""
     try:
         born = read_date(form, "dob", "date of birth", when="past")
     except DateInputError as exc:
