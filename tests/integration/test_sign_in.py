@@ -124,7 +124,7 @@ def count(sessions: Sessions, model: type) -> int:
 # --- the form --------------------------------------------------------------------------------
 
 
-def test_signing_in_sets_an_httponly_samesite_cookie_and_opens_the_first_area(
+def test_signing_in_sets_an_httponly_samesite_cookie_and_opens_the_worklist(
     client: TestClient, area: Sessions
 ) -> None:
     assert not signed_in(client)
@@ -132,7 +132,7 @@ def test_signing_in_sets_an_httponly_samesite_cookie_and_opens_the_first_area(
     response = sign_in(client)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/care-coordination/worklist"  # a GP's day's work
     cookie = next(
         h for h in response.headers.get_list("set-cookie") if h.startswith("joinedup_session=")
     )
@@ -224,7 +224,7 @@ def test_next_must_be_a_path_on_this_site(client: TestClient, target: str) -> No
     response = sign_in(client, next_url=target)
 
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/care-coordination/worklist"  # the GP's landing
 
 
 def test_next_on_this_site_is_where_signing_in_leads(client: TestClient) -> None:
