@@ -154,6 +154,7 @@ def sample_values(small_area: Settings) -> dict[str, str]:
         "code": "SYNN01",  # the neighbourhood caseload pages: 404 where allowed
         "member_id": "1",
         "hub_code": "HUB01",
+        "username": "nobody-here",  # user accounts: 404 where allowed
     }
 
 

@@ -14,6 +14,7 @@ from joinedup.carestore.db import make_engine, session_factory
 from joinedup.carestore.models import AuditEvent, Organisation
 from joinedup.governance import users
 from joinedup.governance.cli_users import user_app
+from joinedup.governance.sessions import principal_for_token, start_session
 from joinedup.governance.users import AccountError, SignInFailed, UserNotFound
 from tests.carestore_support import migrated
 
@@ -180,3 +181,31 @@ def test_changing_an_unknown_user_is_a_clear_error(home: Path) -> None:
 
     assert isinstance(result.exception, UserNotFound)
     assert str(result.exception) == "there is no user called 'nobody'"
+
+
+def test_reset_password_gives_a_locked_out_user_a_new_one_and_ends_their_sessions(
+    home: Path, sessions: sessionmaker[Session]
+) -> None:
+    old = "Blue kettle 42 sings"
+    run(home, "add", "jsmith", "--role", "gp", "--name", "Jo", "--password-stdin", input=old)
+    now = dt.datetime.now(dt.UTC)
+    user = users.authenticate(sessions, "jsmith", old, now)
+    token, _ = start_session(sessions, user, now)
+    for _ in range(5):  # forgot it, and tried until locked out
+        with pytest.raises(SignInFailed):
+            users.authenticate(sessions, "jsmith", "Wrong password 1", now)
+
+    result = run(home, "reset-password", "jsmith")
+
+    assert result.exit_code == 0, result.output
+    new = result.output.split("New password for jsmith: ", 1)[1].split()[0]
+    assert users.authenticate(sessions, "jsmith", new, now).username == "jsmith"  # unlocked
+    with pytest.raises(SignInFailed):
+        users.authenticate(sessions, "jsmith", old, now)
+    assert principal_for_token(sessions, token, now) is None  # their session ended
+    with sessions() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "user.reset_password")
+        ).one()
+    assert event.detail["was_locked"] is True and event.detail["sessions_ended"] == 1
+    assert new not in str(event.detail)

@@ -128,6 +128,20 @@ def enable(username: str, home: HomeOption = None) -> None:
     out.print(f"Enabled {user.username}.", highlight=False)
 
 
+@user_app.command("reset-password")
+def reset_password(username: str, home: HomeOption = None) -> None:
+    """Give a user who forgot their password a new one (printed once); ends their sessions."""
+    from joinedup.governance import users
+
+    password = users.reset_password(_sessions(home), username, actor=cli_actor(), actor_role="cli")
+    out.print(
+        f"New password for {username}: {password}\nIt is shown only this once: give it to them "
+        "safely, and ask them to change it once signed in.",
+        highlight=False,
+        markup=False,
+    )
+
+
 @user_app.command("role")
 def role(username: str, new_role: RoleArgument, home: HomeOption = None) -> None:
     """Give a user another role."""

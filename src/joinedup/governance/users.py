@@ -150,8 +150,10 @@ def add_user(
 def disable_user(
     sessions: sessionmaker[Session], username: str, *, actor: str, actor_role: str = "system"
 ) -> User:
-    """Stop an account signing in and end its sessions. Accounts are never deleted."""
+    """Stop an account signing in and end its sessions. Accounts are never deleted. An
+    administrator cannot disable their own account (another one, or the command line, can)."""
     with _changing(sessions, username, "user.disable", actor, actor_role) as (uow, user):
+        _not_yourself(user, actor, "disable your own account")
         user.active = False
         uow.audit.detail["sessions_ended"] = revoke_sessions(uow.session, user.id, uow.now)
     return user
@@ -177,9 +179,11 @@ def set_role(
     actor: str,
     actor_role: str = "system",
 ) -> User:
-    """Give an account another role (it applies from the user's next request)."""
+    """Give an account another role (it applies from the user's next request); not one's own,
+    which could leave no one able to manage accounts."""
     role_book().role(role)
     with _changing(sessions, username, "user.set_role", actor, actor_role) as (uow, user):
+        _not_yourself(user, actor, "change your own role")
         uow.audit.detail.update(previous_role=user.role, role=role)
         user.role = role
     return user
@@ -236,6 +240,25 @@ def change_password(
     return user
 
 
+def reset_password(
+    sessions: sessionmaker[Session], username: str, *, actor: str, actor_role: str = "system"
+) -> str:
+    """A new generated password for an account whose user forgot theirs (the administrator
+    gives it to them; they change it once signed in). Lifts a lock-out; every session of the
+    account ends. Returns the password: it is shown once and kept nowhere in clear."""
+    with _changing(sessions, username, "user.reset_password", actor, actor_role) as (uow, user):
+        if user.identity_provider != "local":
+            raise AccountError(f"{user.username} signs in through {user.identity_provider}")
+        password = passwords.generate_password(user.username)
+        user.password_hash = passwords.hash_password(password)
+        user.password_changed_at = uow.now
+        uow.audit.detail["was_locked"] = user.locked_until is not None
+        user.failed_attempts = 0
+        user.locked_until = None
+        uow.audit.detail["sessions_ended"] = revoke_sessions(uow.session, user.id, uow.now)
+    return password
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
@@ -288,6 +311,18 @@ def active_users_with(sessions: sessionmaker[Session], permission: str) -> list[
             .order_by(User.display_name)
         ).all()
         return [Colleague(u.id, u.display_name, book.roles[u.role].name) for u in users]
+
+
+def organisation_choices(sessions: sessionmaker[Session]) -> list[tuple[str, str, str]]:
+    """(code, name, kind) of every active organisation an account may work in, by code: the
+    care store's mirror of the area's organisations, which `add_user` checks codes against."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Organisation.org_code, Organisation.name, Organisation.org_type)
+            .where(Organisation.active.is_(True))
+            .order_by(Organisation.org_code)
+        )
+        return [(code, name, kind) for code, name, kind in rows]
 
 
 def get_user(sessions: sessionmaker[Session], username: str) -> User:
@@ -518,6 +553,11 @@ def _organisations_of(session: Session, user_id: int) -> tuple[str, ...]:
         .order_by(UserOrganisation.org_code)
     )
     return tuple(session.scalars(query))
+
+
+def _not_yourself(user: User, actor: str, what: str) -> None:
+    if user.username == actor:
+        raise AccountError(f"You cannot {what}: ask another administrator")
 
 
 @contextmanager

@@ -55,6 +55,7 @@ from joinedup.web import (
     scores,
     social_prescribing,
     stratification,
+    user_accounts,
     variation,
     ward,
     workforce,
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, warm: Warm = "no") -> FastAPI:
     app.include_router(people.router)
     app.include_router(consent.router)
     app.include_router(governance_pages.router)
+    app.include_router(user_accounts.router)
     for domain in (register, care_plans, mdt, delivery, variation, workforce, fhir, fhir_booking):
         app.include_router(domain.router)
     app.include_router(fhir_ward.router)
