@@ -93,6 +93,14 @@ def test_an_administrator_adds_changes_resets_and_disables_an_account(
     )
     assert added.status_code == 200 and added.headers["cache-control"] == "no-store"
     first = _generated(added)
+    # The form sent again (a second click, or Back and resend): no second account, and the way
+    # to a password now that the first answer is gone.
+    again = admin.post(
+        "/governance/users", data={**typed, "organisations": "NBH01", "csrf_token": csrf}
+    )
+    assert again.status_code == 400
+    assert "give them a new password from their account" in page_text(again.text)
+    assert 'href="/governance/users/jsmith"' in again.text
     now = dt.datetime.now(dt.UTC)
     assert users.authenticate(sessions, "jsmith", first, now).display_name == "Jo Smith"
     account = admin.get("/governance/users/jsmith")

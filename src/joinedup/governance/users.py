@@ -63,6 +63,10 @@ class AccountError(UserError, ValueError):
     """An account cannot be added or changed as asked; the message says what to fix."""
 
 
+class UsernameTaken(AccountError):
+    """An account with that username exists already."""
+
+
 class WrongCurrentPassword(AccountError):
     """A password change gave the wrong current password."""
 
@@ -127,7 +131,7 @@ def add_user(
         detail={"username": username, "role": role, "organisations": list(codes)},
     ) as uow:
         if _find(uow.session, username) is not None:
-            raise AccountError(f"there is already a user called {username!r}")
+            raise UsernameTaken(f"there is already a user called {username!r}")
         _check_organisations(uow.session, codes)
         user = User(
             username=username,

@@ -96,9 +96,14 @@ def add_user(
             actor=user.username, actor_role=user.role,
         )  # fmt: skip
     except UserError as problem:
+        error = _sentence(problem)
+        if isinstance(problem, users.UsernameTaken):  # e.g. the form sent twice: the first
+            # answer, with the password, is gone; a new password is one step away
+            error += " If you have just added them, give them a new password from their account."
         return _page(
             request, "governance/user_new.html", user, status=400, form=form,
-            places=users.organisation_choices(sessions), error=_sentence(problem),
+            places=users.organisation_choices(sessions), error=error,
+            taken=isinstance(problem, users.UsernameTaken),
         )  # fmt: skip
     return _page(
         request, "governance/user_password.html", user, account=added.username, password=password,
