@@ -25,6 +25,7 @@ from joinedup.settings import Settings
 from joinedup.web import auth
 from joinedup.web.app import create_app
 from tests.html_support import page_text
+from tests.integration.test_sign_in import csrf_token, sign_in
 
 Sessions = sessionmaker[Session]
 ADMIN_PASSWORD = "Blue kettle 42 sings"
@@ -39,21 +40,8 @@ def admin(
     app = create_app(Settings(home=tmp_path, database_url=care_store))
     auth.install(app)
     with TestClient(app, follow_redirects=False) as client:
-        form = client.get("/sign-in")
-        token = re.search(r'name="signin_token" value="([^"]+)"', form.text)
-        assert token is not None
-        signed = client.post(
-            "/sign-in",
-            data={"username": "admin", "password": ADMIN_PASSWORD, "signin_token": token.group(1)},
-        )
-        assert signed.status_code == 303
+        assert sign_in(client, "admin", ADMIN_PASSWORD).status_code == 303
         yield client
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 def _generated(page: httpx.Response) -> str:
@@ -74,7 +62,7 @@ def test_an_administrator_adds_changes_resets_and_disables_an_account(
     index = admin.get("/governance")
     assert 'id="add-user-link"' in index.text and 'href="/governance/users/admin"' in index.text
     form = admin.get("/governance/users/new")
-    csrf = _csrf(form)
+    csrf = csrf_token(form)
     assert "NBH01" in form.text  # the area's organisations, to choose codes from
     assert '<option value="nurse"' in form.text and 'value="nhs111"' not in form.text  # people
 
@@ -150,7 +138,7 @@ def test_an_administrator_adds_changes_resets_and_disables_an_account(
 def test_an_administrator_cannot_lock_themself_out_and_unknown_accounts_are_404(
     admin: TestClient, sessions: Sessions
 ) -> None:
-    csrf = _csrf(admin.get("/governance/users/admin"))
+    csrf = csrf_token(admin.get("/governance/users/admin"))
     for path, data in (("disable", {}), ("role", {"role": "gp"})):
         answer = admin.post(f"/governance/users/admin/{path}", data={**data, "csrf_token": csrf})
         assert answer.status_code == 303
