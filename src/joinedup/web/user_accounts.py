@@ -1,4 +1,4 @@
-"""User accounts in the browser, for administrators (``users.manage``): add an account, change
+"""User accounts in the browser, for administrators (``users.manage``; ADR 0043): add an account, change
 its role or organisations, disable or enable it (which also lifts a lock-out), and give a user
 who forgot their password a new one.
 
