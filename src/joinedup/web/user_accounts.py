@@ -1,6 +1,6 @@
-"""User accounts in the browser, for administrators (``users.manage``; ADR 0043): add an account, change
-its role or organisations, disable or enable it (which also lifts a lock-out), and give a user
-who forgot their password a new one.
+"""User accounts in the browser, for administrators (``users.manage``; ADR 0043): add an
+account, change its role or organisations, disable or enable it (which also lifts a lock-out),
+and give a user who forgot their password a new one.
 
 Thin routes over `joinedup.governance.users`, which audits every change with the administrator
 as its actor. A generated password is shown once, on the page that answers the form (never in a
