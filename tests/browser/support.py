@@ -27,7 +27,7 @@ from playwright.sync_api import (
 )
 
 from joinedup.carestore.db import make_engine, session_factory
-from joinedup.governance import users
+from joinedup.governance import passwords, users
 from joinedup.population.organisation_mirror import sync_organisations
 from joinedup.population.store import PopulationStore
 from joinedup.settings import Settings
@@ -133,8 +133,10 @@ def prepare_care_store(settings: Settings) -> dict[str, tuple[str, str]]:
         sync_organisations(store, sessions)
         made = users.create_demo_users(sessions)
         return {role: (username, password) for username, role, password in made}
-    user, password = users.add_user(sessions, "demo-gp", "Demo GP", "gp", [], actor="test")
-    assert password is not None
+    # A password given, as the demo gives its users theirs (a generated one must be changed
+    # at the first sign-in).
+    password = passwords.generate_password("demo-gp")
+    user, _ = users.add_user(sessions, "demo-gp", "Demo GP", "gp", [], password, actor="test")
     return {"gp": (user.username, password)}
 
 

@@ -135,6 +135,48 @@ def test_an_administrator_adds_changes_resets_and_disables_an_account(
         assert first not in str(event.detail) and second not in str(event.detail)
 
 
+def test_a_generated_password_must_be_changed_before_anything_else(
+    admin: TestClient, sessions: Sessions
+) -> None:
+    """The password an administrator was shown is known to two people: its user changes it at
+    the first sign-in, before any page opens (ADR 0043); again after a reset."""
+    csrf = csrf_token(admin.get("/governance/users/new"))
+    added = admin.post(
+        "/governance/users",
+        data={"username": "kpatel", "display_name": "Kiran Patel", "role": "nurse",
+              "organisations": "NBH01", "csrf_token": csrf},
+    )  # fmt: skip
+    given = _generated(added)
+    app = admin.app
+    with TestClient(app, follow_redirects=False) as kiran:  # type: ignore[arg-type]
+        assert sign_in(kiran, "kpatel", given).headers["location"] == "/account/password"
+        for page in ("/care-coordination/worklist", "/people/search", "/"):
+            assert kiran.get(page).headers["location"] == "/account/password", page
+        api = kiran.get("/api/contracts")  # the JSON API says so rather than redirecting
+        assert api.status_code == 403 and "Change the password" in api.json()["detail"]
+        form = kiran.get("/account/password")
+        assert 'id="must-change-password"' in form.text
+        changed = kiran.post(
+            "/account/password",
+            data={"current_password": given, "new_password": "Green teapot 17 hums",
+                  "confirm_password": "Green teapot 17 hums", "csrf_token": csrf_token(form)},
+        )  # fmt: skip
+        assert changed.status_code == 200 and 'data-notice="password-changed"' in changed.text
+        assert kiran.get("/care-coordination/worklist").status_code == 200
+
+    # Forgot it again: the administrator's new one must be changed too.
+    with TestClient(app, follow_redirects=False) as again:  # type: ignore[arg-type]
+        reset = admin.post("/governance/users/kpatel/reset-password", data={"csrf_token": csrf})
+        assert (
+            sign_in(again, "kpatel", _generated(reset)).headers["location"] == "/account/password"
+        )
+        assert again.get("/care-coordination/worklist").headers["location"] == "/account/password"
+    # A password chosen for a script or the demo (given, not generated) is not flagged.
+    users.add_user(sessions, "script", "Script", "nurse", [], ADMIN_PASSWORD, actor="t")
+    with TestClient(app, follow_redirects=False) as script:  # type: ignore[arg-type]
+        assert sign_in(script, "script", ADMIN_PASSWORD).headers["location"] != "/account/password"
+
+
 def test_an_administrator_cannot_lock_themself_out_and_unknown_accounts_are_404(
     admin: TestClient, sessions: Sessions
 ) -> None:

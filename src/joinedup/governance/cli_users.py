@@ -73,7 +73,8 @@ def add(
     out.print(f"Added {user.username} ({role_book().role(user.role).name}).", highlight=False)
     if generated:
         out.print(
-            f"Password: {generated}\nIt is shown only this once: give it to them safely.",
+            f"Password: {generated}\nIt is shown only this once: give it to them safely. "
+            "They choose their own when they first sign in.",
             highlight=False,
             markup=False,
         )
@@ -136,7 +137,7 @@ def reset_password(username: str, home: HomeOption = None) -> None:
     password = users.reset_password(_sessions(home), username, actor=cli_actor(), actor_role="cli")
     out.print(
         f"New password for {username}: {password}\nIt is shown only this once: give it to them "
-        "safely, and ask them to change it once signed in.",
+        "safely. They choose their own when they next sign in.",
         highlight=False,
         markup=False,
     )

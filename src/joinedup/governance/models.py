@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from joinedup.carestore.db import Base, UTCDateTime
@@ -36,6 +36,9 @@ class User(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A password an administrator generated (ADR 0043): pages lead to "Change your password"
+    # until the user has.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -176,6 +176,7 @@ def look_up(
         csrf_token=web_session.csrf_token,
         session_id=session_id,
         flash_waiting=web_session.flash is not None,
+        must_change_password=user.must_change_password,
     )
     return principal, None
 

@@ -143,6 +143,8 @@ def add_user(
             failed_attempts=0,
             created_at=uow.now,
             password_changed_at=uow.now,
+            # A generated password is known to whoever handed it over: the user changes it.
+            must_change_password=generated is not None,
         )
         uow.session.add(user)
         uow.session.flush()
@@ -239,6 +241,7 @@ def change_password(
         passwords.check_policy(new_password, user.username)
         user.password_hash = passwords.hash_password(new_password)
         user.password_changed_at = uow.now
+        user.must_change_password = False
         ended = revoke_sessions(uow.session, user.id, uow.now, keep=keep_session_id)
         uow.audit.detail["other_sessions_ended"] = ended
     return user
@@ -256,6 +259,7 @@ def reset_password(
         password = passwords.generate_password(user.username)
         user.password_hash = passwords.hash_password(password)
         user.password_changed_at = uow.now
+        user.must_change_password = True
         uow.audit.detail["was_locked"] = user.locked_until is not None
         user.failed_attempts = 0
         user.locked_until = None

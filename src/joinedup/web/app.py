@@ -66,7 +66,7 @@ from joinedup.web.audit_sealer import sealing
 from joinedup.web.health import default_health_checks
 from joinedup.web.navigation import built_areas, route_paths
 from joinedup.web.person_gate import IDENTIFIABLE, GateAnswer
-from joinedup.web.security import SignInRequired, is_api_request
+from joinedup.web.security import PasswordChangeRequired, SignInRequired, is_api_request
 from joinedup.web.templating import STATIC_DIR, templates
 from joinedup.web.warm import BackgroundWarm, warm_caches
 
@@ -329,6 +329,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse(exc.next_url, status_code=303)
 
+    async def password_change_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PasswordChangeRequired)
+        return RedirectResponse(exc.change_url, status_code=303)
+
     async def gate_answer(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GateAnswer)
         return exc.response
@@ -357,6 +361,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, no_store)
     app.add_exception_handler(NeighbourhoodNotFound, no_neighbourhood)
     app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(PasswordChangeRequired, password_change_required)
     app.add_exception_handler(GateAnswer, gate_answer)
     for unavailable in STORE_UNAVAILABLE:
         app.add_exception_handler(unavailable, store_unavailable)

@@ -247,7 +247,10 @@ async def sign_in_submit(request: Request) -> Response:
         limiter.failed(address, username)
         return _sign_in_form(request, target or "", username, error=str(failure), status=200)
     token, _ = await run_in_threadpool(start_session, sessions, user, now, _limits(request))
-    response = RedirectResponse(target or landing_page(request, user.role), status_code=303)
+    landing = target or landing_page(request, user.role)
+    if user.must_change_password:  # a password an administrator gave them (ADR 0043)
+        landing = request.url_for("change_password").path
+    response = RedirectResponse(landing, status_code=303)
     _set_session_cookie(request, response, token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
     return response
@@ -383,6 +386,7 @@ def _password_form(
         {
             "errors": errors or {},
             "changed": changed,
+            "must_change": principal.must_change_password and not changed,
             "csrf_token": principal.csrf_token,
             "home_url": landing_page(request, principal.role),
         },

@@ -43,6 +43,19 @@ class SignInRequired(Exception):
         self.next_url = next_url
 
 
+class PasswordChangeRequired(Exception):
+    """The user signed in with a password an administrator generated (ADR 0043): pages lead to
+    "Change your password" until they have changed it."""
+
+    def __init__(self, change_url: str) -> None:
+        super().__init__("password change required")
+        self.change_url = change_url
+
+
+#: What a user who must change their password may still do.
+WHILE_PASSWORD_MUST_CHANGE = frozenset({"change_password", "change_password_submit", "sign_out"})
+
+
 def is_api_request(request: Request) -> bool:
     """Whether the request is for the JSON API (answered with JSON, errors included)."""
     path = request.url.path
@@ -117,6 +130,16 @@ class Require:
                     "reload the page and try again.",
                 )
         request.state.principal = principal  # the layout's header reads it
+        if (
+            principal.must_change_password
+            and _route_name(request) not in WHILE_PASSWORD_MUST_CHANGE
+        ):
+            if is_api_request(request):
+                raise HTTPException(
+                    status_code=403,
+                    detail="Change the password you were given first: sign in to joinedup.",
+                )
+            raise PasswordChangeRequired(request.url_for("change_password").path)
         if not any(principal.can(p) for p in self.permissions):
             if principal.token_id is not None:
                 await run_in_threadpool(audit_token_out_of_scope, request, principal)
@@ -125,6 +148,11 @@ class Require:
                 detail="Your role does not allow this. Ask your administrator if you need it.",
             )
         return principal
+
+
+def _route_name(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "name", ""))
 
 
 def require(*permissions: str) -> Callable[..., object]:
