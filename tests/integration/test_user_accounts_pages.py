@@ -92,7 +92,9 @@ def test_an_administrator_adds_changes_resets_and_disables_an_account(
     now = dt.datetime.now(dt.UTC)
     assert users.authenticate(sessions, "jsmith", first, now).display_name == "Jo Smith"
     account = admin.get("/governance/users/jsmith")
-    assert "Nurse" in page_text(account.text) and "NBH01, NBH02" in page_text(account.text)
+    shown = page_text(account.text)
+    assert "Nurse" in shown and "North Riverside Neighbourhood (NBH01)" in shown
+    assert "South Riverside Neighbourhood (NBH02)" in shown
 
     # Role and organisations change; the page says so.
     assert (

@@ -115,9 +115,11 @@ def add_user(
 def account_page(
     request: Request, username: str, user: UserManager, sessions: Sessions
 ) -> Response:
+    names = {code: name for code, name, _ in users.organisation_choices(sessions)}
     return _page(
-        request, "governance/user_account.html", user, account=_account(sessions, username)
-    )
+        request, "governance/user_account.html", user, account=_account(sessions, username),
+        org_names=names,
+    )  # fmt: skip
 
 
 @router.post("/governance/users/{username}/role", name="user_set_role")
