@@ -43,7 +43,7 @@ def _page(
         {
             "csrf_token": user.csrf_token,
             # People's roles: a system client's role (NHS 111, a device platform) is for a
-            # system token (`joinedup token add`), which uses no pages.
+            # system token (`joinedup token issue`), which uses no pages.
             "roles": [(role.id, role.name) for role in roles if "service.use" in role.permissions],
             "role_names": {role.id: role.name for role in roles},
             **flash.take(request, user),
