@@ -321,18 +321,6 @@ def active_users_with(sessions: sessionmaker[Session], permission: str) -> list[
         return [Colleague(u.id, u.display_name, book.roles[u.role].name) for u in users]
 
 
-def organisation_choices(sessions: sessionmaker[Session]) -> list[tuple[str, str, str]]:
-    """(code, name, kind) of every active organisation an account may work in, by code: the
-    care store's mirror of the area's organisations, which `add_user` checks codes against."""
-    with sessions() as session:
-        rows = session.execute(
-            select(Organisation.org_code, Organisation.name, Organisation.org_type)
-            .where(Organisation.active.is_(True))
-            .order_by(Organisation.org_code)
-        )
-        return [(code, name, kind) for code, name, kind in rows]
-
-
 def get_user(sessions: sessionmaker[Session], username: str) -> User:
     with sessions() as session:
         user = _find(session, normalise_username(username, check=False))

@@ -55,6 +55,7 @@ from joinedup.web.dependencies import (
     Sessions,
     Store,
 )
+from joinedup.web.formatting import as_sentence
 from joinedup.web.person_search import read_date_of_birth
 from joinedup.web.templating import templates
 
@@ -210,7 +211,7 @@ def book_appointment(
     except NotOurPatient as exc:
         raise HTTPException(status_code=404, detail=str(exc).capitalize() + ".") from None
     except service.BookingError as exc:
-        return flash.redirect_with(request, user, back, error=_sentence(exc))
+        return flash.redirect_with(request, user, back, error=as_sentence(exc))
     return flash.redirect_with(request, user, back, notice=f"Booked: {_when(booked.slot)}.")
 
 
@@ -235,7 +236,7 @@ def cancel_appointment(
             reason=reason.strip()[:500] or None,
         )
     except service.BookingError as exc:
-        return flash.redirect_with(request, user, back, error=_sentence(exc))
+        return flash.redirect_with(request, user, back, error=as_sentence(exc))
     return flash.redirect_with(request, user, back, notice=f"Cancelled: {_when(current.slot)}.")
 
 
@@ -263,7 +264,7 @@ def rebook_appointment(
             reason="Rebooked",
         )
     except service.BookingError as exc:
-        return flash.redirect_with(request, user, back, error=_sentence(exc))
+        return flash.redirect_with(request, user, back, error=as_sentence(exc))
     return flash.redirect_with(request, user, back, notice=f"Moved to {_when(moved.slot)}.")
 
 
@@ -287,7 +288,7 @@ def record_outcome(
             sessions, service.booker_for(user), appointment_id, version=version, outcome=outcome
         )
     except service.BookingError as exc:
-        return flash.redirect_with(request, user, back, error=_sentence(exc))
+        return flash.redirect_with(request, user, back, error=as_sentence(exc))
     said = "attended" if outcome == "attended" else "did not attend"
     return flash.redirect_with(
         request, user, back, notice=f"Recorded: {_when(current.slot)}, {said}."
@@ -311,11 +312,6 @@ def _when(slot: service.SlotView) -> str:
     return (
         f"{local:%H:%M} on {local.day} {local:%B %Y} at {slot.hub_name} with {slot.clinician_name}"
     )
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _published_use(hub: HubUse) -> dict[str, Any]:

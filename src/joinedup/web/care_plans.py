@@ -46,6 +46,7 @@ from joinedup.population.nhs_numbers import format_nhs_number
 from joinedup.population.reads import PersonIdentity
 from joinedup.web.app_state import get_sessions
 from joinedup.web.date_input import DateInputError, read_date, typed_date
+from joinedup.web.formatting import as_sentence
 from joinedup.web.person_gate import AccessRule, OpenedPerson, Verdict, person_gate
 from joinedup.web.templating import templates
 
@@ -189,7 +190,7 @@ def care_plan_diff(request: Request, opened: PlanDiff) -> Response:
     try:
         before, after, lines = plans.diff_versions(sessions, person_id, old, new)
     except plans.PlanError as exc:
-        raise HTTPException(status_code=404, detail=_sentence(exc)) from None
+        raise HTTPException(status_code=404, detail=as_sentence(exc)) from None
     return _page(
         request,
         "diff.html",
@@ -243,7 +244,7 @@ async def care_plan_agree(request: Request, opened: PlanWrite) -> Response:
             plan=plan,
             states=states,
             access=access,
-            agree_error=_sentence(exc),
+            agree_error=as_sentence(exc),
             csrf_token=user.csrf_token,
             status_code=409 if isinstance(exc, plans.PlanChangedMeanwhile) else 400,
         )
@@ -308,7 +309,7 @@ async def care_plan_save(request: Request, opened: PlanWrite) -> Response:
     except plans.PlanError as exc:
         return _edit_page(
             request, user, person, access, draft, base_version=base, change_note=note,
-            problems=[("what_matters", _sentence(exc))], status_code=400,
+            problems=[("what_matters", as_sentence(exc))], status_code=400,
         )  # fmt: skip
     # A save that lands more than one version after its base was merged with others' changes.
     merged = "&merged=1" if saved.version > base + 1 else ""
@@ -404,11 +405,6 @@ def _unchosen(form: FormData, exc: plans.PlanChangedMeanwhile) -> list[tuple[str
         (f"choice-{n}-mine", f"Choose whether to keep your or {exc.theirs.saved_by}'s {c.label}")
         for n, c in enumerate(exc.conflicts, start=1)
     ]
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _blank_row(section: str) -> dict[str, Any]:

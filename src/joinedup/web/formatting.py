@@ -1,5 +1,6 @@
 """How numbers, dates and times are shown on pages (NHS style: 1,234 · 20.6% · 31 March 2025 ·
-4 December 2026 at 13:30, on UK clocks). Templates use these as filters, never strftime."""
+4 December 2026 at 13:30, on UK clocks). Templates use these as filters, never strftime. Also
+how a service's refusal is shown (`as_sentence`)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,9 @@ def uk_datetime(value: datetime | str | None, *, seconds: bool = False) -> str:
     except ValueError:
         return value
     return dates.uk_datetime(moment, seconds=seconds)
+
+
+def as_sentence(problem: Exception) -> str:
+    """A service's message as a sentence on a page: capital first, full stop last."""
+    text = str(problem)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -54,6 +54,7 @@ from joinedup.web.dependencies import (
     Viewer,
     Writer,
 )
+from joinedup.web.formatting import as_sentence
 from joinedup.web.people import BASIS_WORDS, _expiry_text
 from joinedup.web.person_gate import OpenedPerson, person_gate, person_not_found
 from joinedup.web.templating import banner_already_read, templates
@@ -167,11 +168,11 @@ def register_add(
     except reg.PersonUnknown:
         raise person_not_found(request) from None
     except reg.RegisterNotAllowed as exc:
-        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+        raise HTTPException(status_code=403, detail=as_sentence(exc)) from None
     except reg.AlreadyOnRegister as exc:
-        return _back_to_person(request, user, person_id, notice=_sentence(exc))
+        return _back_to_person(request, user, person_id, notice=as_sentence(exc))
     except UserError as exc:
-        return _back_to_person(request, user, person_id, error=_sentence(exc))
+        return _back_to_person(request, user, person_id, error=as_sentence(exc))
     return _back_to_person(
         request, user, person_id, notice="Added to the coordinated care register."
     )
@@ -217,9 +218,9 @@ def register_move(
             record_consent=consent == "record",
         )
     except reg.RegisterNotAllowed as exc:
-        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+        raise HTTPException(status_code=403, detail=as_sentence(exc)) from None
     except (UserError, DateInputError) as exc:
-        return _back_to_person(request, user, entry.person_id, error=_sentence(exc))
+        return _back_to_person(request, user, entry.person_id, error=as_sentence(exc))
     label = reg.STATE_LABELS.get(to_status, to_status).lower()
     return _back_to_person(
         request, user, entry.person_id, notice=f"Register entry moved to {label}."
@@ -286,10 +287,10 @@ def named_professional_assign(
             reason=reason,
         )
     except reg.RegisterNotAllowed as exc:
-        raise HTTPException(status_code=403, detail=_sentence(exc)) from None
+        raise HTTPException(status_code=403, detail=as_sentence(exc)) from None
     except UserError as exc:
         return flash.redirect_with(
-            request, user, f"/people/{person_id}/named-professional", error=_sentence(exc)
+            request, user, f"/people/{person_id}/named-professional", error=as_sentence(exc)
         )
     return _back_to_person(request, user, person_id, notice="Named professional recorded.")
 
@@ -481,8 +482,3 @@ def _way_back(request: Request, came_from: str, from_list: str) -> tuple[str, st
         name, words = CAME_FROM[came_from]
         return request.url_for(name).path, words
     return None
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc)
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."

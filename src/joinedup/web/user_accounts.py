@@ -18,8 +18,10 @@ from fastapi.responses import HTMLResponse, Response
 from joinedup.errors import UserError
 from joinedup.governance import users
 from joinedup.governance.roles import Principal, role_book
+from joinedup.population.organisation_mirror import list_organisations
 from joinedup.web import flash
 from joinedup.web.dependencies import Sessions
+from joinedup.web.formatting import as_sentence
 from joinedup.web.security import require
 from joinedup.web.templating import templates
 
@@ -68,7 +70,7 @@ def new_user_page(request: Request, user: UserManager, sessions: Sessions) -> Re
         "governance/user_new.html",
         user,
         form=form,
-        places=users.organisation_choices(sessions),
+        places=list_organisations(sessions),
     )
 
 
@@ -96,13 +98,13 @@ def add_user(
             actor=user.username, actor_role=user.role,
         )  # fmt: skip
     except UserError as problem:
-        error = _sentence(problem)
+        error = as_sentence(problem)
         if isinstance(problem, users.UsernameTaken):  # e.g. the form sent twice: the first
             # answer, with the password, is gone; a new password is one step away
             error += " If you have just added them, give them a new password from their account."
         return _page(
             request, "governance/user_new.html", user, status=400, form=form,
-            places=users.organisation_choices(sessions), error=error,
+            places=list_organisations(sessions), error=error,
             taken=isinstance(problem, users.UsernameTaken),
         )  # fmt: skip
     return _page(
@@ -115,7 +117,7 @@ def add_user(
 def account_page(
     request: Request, username: str, user: UserManager, sessions: Sessions
 ) -> Response:
-    names = {code: name for code, name, _ in users.organisation_choices(sessions)}
+    names = {o.org_code: o.name for o in list_organisations(sessions)}
     return _page(
         request, "governance/user_account.html", user, account=_account(sessions, username),
         org_names=names,
@@ -180,7 +182,7 @@ def reset_password(
         )
     except UserError as problem:
         path = request.url_for("user_account", username=username).path
-        return flash.redirect_with(request, user, path, error=_sentence(problem))
+        return flash.redirect_with(request, user, path, error=as_sentence(problem))
     return _page(
         request, "governance/user_password.html", user, account=account.username,
         password=password, added=False,
@@ -197,10 +199,5 @@ def _change(request: Request, user: Principal, username: str, done: str, change:
             status_code=404, detail=f"There is no user called {username}."
         ) from None
     except UserError as problem:
-        return flash.redirect_with(request, user, path, error=_sentence(problem))
+        return flash.redirect_with(request, user, path, error=as_sentence(problem))
     return flash.redirect_with(request, user, path, notice=done)
-
-
-def _sentence(problem: Exception) -> str:
-    text = str(problem).strip()
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."
